@@ -1,0 +1,96 @@
+//! Typed settings: command-line flags, each also readable from the
+//! environment, each with a default that makes a bare `backend` work.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+const DEFAULT_DATABASE_URL: &str = "data/app.db";
+const DEFAULT_DIST: &str = "dist";
+const DEFAULT_DEFERRED_DELAY_MS: u64 = 1500;
+const DEFAULT_EVENT_LOG_SIZE: usize = 1000;
+const DEFAULT_SSE_KEEP_ALIVE_SECS: u64 = 15;
+const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+const DEFAULT_DB_POOL_SIZE: u32 = 16;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "backend",
+    version,
+    about = "JSON API, server events and prerendered SPA pages"
+)]
+pub struct Settings {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+
+    /// `postgres://…` for PostgreSQL; otherwise a SQLite file (created, migrated and seeded).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Trunk's output directory (index.html and the hashed assets).
+    #[arg(long = "dist", env = "DIST_DIR", default_value = DEFAULT_DIST)]
+    pub dist_dir: PathBuf,
+
+    /// Origins allowed to call the API from a browser (comma-separated), for an
+    /// SPA deployed on another origin. Empty: same origin only.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// How long `GET /api/deferred` waits before answering.
+    #[arg(long, env = "DEFERRED_DELAY_MS", default_value_t = DEFAULT_DEFERRED_DELAY_MS)]
+    pub deferred_delay_ms: u64,
+
+    /// How many recent events are kept for `Last-Event-ID` resume.
+    #[arg(long, env = "EVENT_LOG_SIZE", default_value_t = DEFAULT_EVENT_LOG_SIZE)]
+    pub event_log_size: usize,
+
+    /// Seconds between SSE keep-alive comments.
+    #[arg(long, env = "SSE_KEEP_ALIVE_SECS", default_value_t = DEFAULT_SSE_KEEP_ALIVE_SECS)]
+    pub sse_keep_alive_secs: u64,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// The defaults, ignoring the environment and the command line (tests
+    /// start from these).
+    pub fn defaults() -> Self {
+        Self {
+            bind: DEFAULT_BIND.into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            dist_dir: DEFAULT_DIST.into(),
+            cors_origins: vec![],
+            deferred_delay_ms: DEFAULT_DEFERRED_DELAY_MS,
+            event_log_size: DEFAULT_EVENT_LOG_SIZE,
+            sse_keep_alive_secs: DEFAULT_SSE_KEEP_ALIVE_SECS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            db_pool_size: DEFAULT_DB_POOL_SIZE,
+            workers: None,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Server events: an outbox table, a per-instance hub, and the SSE stream.
+//!
+//! Every write appends its event to the `events` table inside the write's own
+//! transaction, so an event exists exactly when its change does, and its id is
+//! the table's. Each instance runs one pump that reads new rows in id order
+//! into a bounded in-memory log and a broadcast channel. The pump is woken in
+//! process after a local write, by PostgreSQL `NOTIFY` after a write on any
+//! instance, and by a slow timer as a safety net; it only ever reads the
+//! table, so every instance delivers the same events with the same ids.
+//!
+//! Ordering: on SQLite writes are serialised; on PostgreSQL a writer takes a
+//! transaction-scoped advisory lock before inserting its event, so ids become
+//! visible strictly in order and "everything above the last id seen" is
+//! never missing a row that commits later.
+//!
+//! Slow consumers: each SSE client reads from the broadcast channel with its
+//! own cursor; one that falls more than the channel capacity behind is sent
+//! a `resync` event instead of stalling the others.
+
+use crate::db::{Db, DbConn, repo};
+use actix_web_lab::sse;
+use diesel::prelude::*;
+use futures_util::{Stream, StreamExt, stream};
+use shared::{EventKind, ServerEvent};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+const NOTIFY_CHANNEL: &str = "app_events";
+const EVENT_LOCK: i64 = 7202;
+
+/// Appends `kind` to the outbox inside the caller's transaction.
+pub fn append(conn: &mut DbConn, kind: &EventKind, now: i64) -> QueryResult<()> {
+    use crate::db::schema::events;
+    if matches!(conn, DbConn::Pg(_)) {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({EVENT_LOCK})")).execute(conn)?;
+    }
+    let payload = serde_json::to_string(kind)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::insert_into(events::table)
+        .values((events::payload.eq(payload), events::created_at.eq(now)))
+        .execute(conn)?;
+    if matches!(conn, DbConn::Pg(_)) {
+        // Delivered to listeners when (and only if) the transaction commits.
+        diesel::sql_query(format!("NOTIFY {NOTIFY_CHANNEL}")).execute(conn)?;
+    }
+    Ok(())
+}
+
+struct Log {
+    events: VecDeque<ServerEvent>,
+    /// Id of the newest event no longer held; resuming from below it needs a resync.
+    floor: i64,
+    last: i64,
+}
+
+/// The per-instance event hub.
+pub struct EventHub {
+    log: Mutex<Log>,
+    capacity: usize,
+    tx: broadcast::Sender<ServerEvent>,
+    wake: Notify,
+    stopped: AtomicBool,
+}
+
+/// What a new subscriber gets: the missed events to replay first (or a resync
+/// notice), then the live receiver.
+pub struct Subscription {
+    pub replay: Vec<ServerEvent>,
+    pub resync_at: Option<i64>,
+    pub live: broadcast::Receiver<ServerEvent>,
+}
+
+impl EventHub {
+    /// A hub that holds the last `capacity` events.
+    pub fn new(capacity: usize) -> Arc<Self> {
+        let capacity = capacity.max(1);
+        let (tx, _) = broadcast::channel(capacity);
+        Arc::new(Self {
+            log: Mutex::new(Log {
+                events: VecDeque::with_capacity(capacity),
+                floor: 0,
+                last: 0,
+            }),
+            capacity,
+            tx,
+            wake: Notify::new(),
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks the pump to look for new events now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the pump and the listener.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// The newest event id this instance has seen.
+    pub fn last_id(&self) -> i64 {
+        self.lock().last
+    }
+
+    fn publish(&self, rows: Vec<(i64, String)>) {
+        let mut log = self.lock();
+        for (id, payload) in rows {
+            if id <= log.last {
+                continue;
+            }
+            log.last = id;
+            let kind = match serde_json::from_str::<EventKind>(&payload) {
+                Ok(kind) => kind,
+                Err(e) => {
+                    tracing::error!(id, error = %e, "skipping an undecodable stored event");
+                    continue;
+                }
+            };
+            let event = ServerEvent { id, kind };
+            if log.events.len() == self.capacity
+                && let Some(old) = log.events.pop_front()
+            {
+                log.floor = old.id;
+            }
+            log.events.push_back(event.clone());
+            // No receivers is fine: nobody is listening right now.
+            let _ = self.tx.send(event);
+        }
+    }
+
+    /// Loads the newest stored events so resumes work right after a restart.
+    pub fn prime(&self, conn: &mut DbConn) -> QueryResult<()> {
+        let rows = repo::latest_events(conn, self.capacity as i64)?;
+        let mut log = self.lock();
+        log.floor = match rows.first() {
+            Some((first, _)) if rows.len() == self.capacity => first - 1,
+            _ => 0,
+        };
+        drop(log);
+        self.publish(rows);
+        Ok(())
+    }
+
+    /// Subscribes a client that has seen events up to `last_seen` (from the
+    /// `Last-Event-ID` header; `None` for a fresh client).
+    pub fn subscribe(&self, last_seen: Option<i64>) -> Subscription {
+        let log = self.lock();
+        let live = self.tx.subscribe();
+        match last_seen {
+            None => Subscription {
+                replay: vec![],
+                resync_at: None,
+                live,
+            },
+            Some(seen) if seen >= log.floor && seen <= log.last => Subscription {
+                replay: log.events.iter().filter(|e| e.id > seen).cloned().collect(),
+                resync_at: None,
+                live,
+            },
+            // Too old to replay, or from another deployment's numbering.
+            Some(_) => Subscription {
+                replay: vec![],
+                resync_at: Some(log.last),
+                live,
+            },
+        }
+    }
+
+    /// Reads new outbox rows whenever woken (or every `poll`), until stopped.
+    pub async fn run_pump(self: Arc<Self>, db: Db, poll: Duration) {
+        while !self.stopped.load(Ordering::SeqCst) {
+            let after = self.last_id();
+            let fetch_db = db.clone();
+            let rows = actix_web::rt::task::spawn_blocking(move || {
+                let mut conn = fetch_db.conn().map_err(|e| e.to_string())?;
+                repo::events_after(&mut conn, after, 1000).map_err(|e| e.to_string())
+            })
+            .await;
+            match rows {
+                Ok(Ok(rows)) => {
+                    let full = rows.len() == 1000;
+                    self.publish(rows);
+                    if full {
+                        continue;
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading events failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, "event reader task failed; will retry"),
+            }
+            let _ = tokio::time::timeout(poll, self.wake.notified()).await;
+        }
+    }
+
+    /// On PostgreSQL, wakes the pump on every `NOTIFY` from any instance.
+    /// Runs on its own thread with its own connection; reconnects on failure.
+    pub fn spawn_pg_listener(self: &Arc<Self>, url: String) -> std::thread::JoinHandle<()> {
+        let hub = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("pg-listen".into())
+            .spawn(move || {
+                while !hub.stopped.load(Ordering::SeqCst) {
+                    let mut conn = match diesel::PgConnection::establish(&url) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                            std::thread::sleep(Duration::from_secs(1));
+                            continue;
+                        }
+                    };
+                    if let Err(e) =
+                        diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}")).execute(&mut conn)
+                    {
+                        tracing::warn!(error = %e, "LISTEN failed; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                    // A reconnect may have missed notifications: look now.
+                    hub.wake();
+                    'poll: while !hub.stopped.load(Ordering::SeqCst) {
+                        let mut woke = false;
+                        for n in conn.notifications_iter() {
+                            match n {
+                                Ok(_) => woke = true,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "LISTEN connection lost");
+                                    break 'poll;
+                                }
+                            }
+                        }
+                        if woke {
+                            hub.wake();
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            })
+            .expect("spawning a thread only fails when the OS is out of resources")
+    }
+}
+
+fn to_sse(event: &ServerEvent) -> sse::Event {
+    let data = sse::Data::new_json(event)
+        .unwrap_or_else(|_| sse::Data::new("{}"))
+        .event(event.kind.name());
+    sse::Event::Data(data.id(event.id.to_string()))
+}
+
+fn resync(at: Option<i64>) -> sse::Event {
+    let event = ServerEvent {
+        id: at.unwrap_or(0),
+        kind: EventKind::Resync,
+    };
+    let data = sse::Data::new_json(&event)
+        .unwrap_or_else(|_| sse::Data::new("{}"))
+        .event(EventKind::Resync.name());
+    // With an id the client's next resume starts after it; without one (a
+    // lagging live client) it keeps the id of the last event it really got.
+    sse::Event::Data(match at {
+        Some(id) => data.id(id.to_string()),
+        None => data,
+    })
+}
+
+/// The SSE stream for one client.
+pub fn stream(sub: Subscription) -> impl Stream<Item = Result<sse::Event, Infallible>> {
+    let replayed_up_to = sub
+        .replay
+        .last()
+        .map(|e| e.id)
+        .or(sub.resync_at)
+        .unwrap_or(i64::MIN);
+    let head: Vec<sse::Event> = match sub.resync_at {
+        Some(at) => vec![resync(Some(at))],
+        None => sub.replay.iter().map(to_sse).collect(),
+    };
+    let live = BroadcastStream::new(sub.live).filter_map(move |item| {
+        let out = match item {
+            // Subscribed before the replay was taken: skip what it already sent.
+            Ok(event) if event.id <= replayed_up_to => None,
+            Ok(event) => Some(to_sse(&event)),
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                tracing::info!(missed, "SSE client fell behind; sending resync");
+                Some(resync(None))
+            }
+        };
+        std::future::ready(out.map(Ok))
+    });
+    stream::iter(head.into_iter().map(Ok)).chain(live)
+}

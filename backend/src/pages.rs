@@ -1,0 +1,380 @@
+//! Prerendered pages and the SPA's static files, both served from memory.
+//!
+//! At start the server reads Trunk's `dist/` once: `index.html` becomes a
+//! template split around `<title>` and `</head>`, every other file is kept as
+//! bytes with its content type. Per request, the route's loader queries are
+//! read from the database and embedded as JSON the SPA adopts without asking
+//! the API. Serving from memory also sidesteps the Nagle stalls of file
+//! responses (see docs/benchmarks.md).
+
+use crate::db::{DbConn, repo};
+use crate::error::ApiError;
+use base64::Engine as _;
+use diesel::QueryResult;
+use sha2::{Digest, Sha256};
+use shared::{
+    DEFAULT_PAGE_SIZE, DehydratedQuery, DehydratedState, InfiniteData, QueryKey, QueryState, Route,
+    STATE_ELEMENT_ID,
+};
+use std::collections::HashMap;
+use std::path::Path;
+
+const FALLBACK_INDEX: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>app</title></head><body><p>The single-page app is not built yet: run \
+<code>cargo xtask run</code>, or point <code>--dist</code> at Trunk's output.</p></body></html>";
+
+/// One static file.
+pub struct Asset {
+    pub bytes: actix_web::web::Bytes,
+    pub content_type: String,
+    /// Trunk put a content hash in the name: cache it forever.
+    pub immutable: bool,
+}
+
+/// The index template and the static files.
+pub struct Pages {
+    before_title: String,
+    between: String,
+    after_head: String,
+    assets: HashMap<String, Asset>,
+    csp: String,
+}
+
+/// A page ready to send.
+pub struct Rendered {
+    pub status: u16,
+    pub html: String,
+}
+
+/// Escapes JSON for a `<script>` element: no `</script>`, `<!--` or entity can
+/// form, and JavaScript line terminators are harmless. The replaced characters
+/// only ever occur inside JSON strings, where `\uXXXX` means the same thing.
+pub fn escape_json_for_html(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + 16);
+    for ch in json.chars() {
+        match ch {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes `<meta name="description" …>` (we write our own per page).
+fn strip_description(html: &str) -> String {
+    let mut out = html.to_owned();
+    while let Some(start) = out.find("<meta name=\"description\"") {
+        let Some(len) = out[start..].find('>') else {
+            break;
+        };
+        out.replace_range(start..start + len + 1, "");
+    }
+    out
+}
+
+/// `'sha256-…'` sources for every inline script Trunk wrote, so the CSP can
+/// forbid all other inline scripts.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = vec![];
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body_start = tag_end + 1;
+        let Some(body_len) = after[body_start..].find("</script>") else {
+            break;
+        };
+        let body = &after[body_start..body_start + body_len];
+        if !tag.contains(" src=") && !tag.contains("application/json") && !body.is_empty() {
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &after[body_start + body_len..];
+    }
+    hashes
+}
+
+fn is_hashed_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn collect_assets(
+    root: &Path,
+    dir: &Path,
+    out: &mut HashMap<String, Asset>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_assets(root, &path, out)?;
+            continue;
+        }
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
+        if url == "/index.html" {
+            continue;
+        }
+        let content_type = match path.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => "application/wasm".to_owned(),
+            Some("js") => "text/javascript; charset=utf-8".to_owned(),
+            Some("css") => "text/css; charset=utf-8".to_owned(),
+            _ => mime_guess::from_path(&path)
+                .first_or_octet_stream()
+                .to_string(),
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.insert(
+            url,
+            Asset {
+                bytes: std::fs::read(&path)?.into(),
+                content_type,
+                immutable: is_hashed_name(&name),
+            },
+        );
+    }
+    Ok(())
+}
+
+impl Pages {
+    /// Reads `dist/`. A missing `index.html` is not fatal (an API-only
+    /// deployment serves the SPA elsewhere): pages then say how to build it.
+    pub fn load(dist: &Path) -> std::io::Result<Self> {
+        let index = dist.join("index.html");
+        let html = match std::fs::read_to_string(&index) {
+            Ok(html) => html,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %index.display(), "no built SPA found; serving a placeholder page");
+                FALLBACK_INDEX.to_owned()
+            }
+            Err(e) => return Err(e),
+        };
+        let mut assets = HashMap::new();
+        if dist.is_dir() {
+            collect_assets(dist, dist, &mut assets)?;
+        }
+        Ok(Self::from_template(&html, assets))
+    }
+
+    fn from_template(html: &str, assets: HashMap<String, Asset>) -> Self {
+        let mut html = strip_description(html);
+        let hashes = inline_script_hashes(&html);
+        if !html.contains("</head>") {
+            html = format!("<head></head>{html}");
+        }
+        let head_end = html.find("</head>").unwrap_or(0);
+        let (title_start, title_end) = match (html.find("<title>"), html.find("</title>")) {
+            (Some(s), Some(e)) if s < e && e < head_end => (s, e + "</title>".len()),
+            _ => (head_end, head_end),
+        };
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'; object-src 'none'",
+            hashes.join(" ")
+        );
+        Self {
+            before_title: html[..title_start].to_owned(),
+            between: html[title_end..head_end].to_owned(),
+            after_head: html[head_end..].to_owned(),
+            assets,
+            csp,
+        }
+    }
+
+    /// A static file by URL path.
+    pub fn asset(&self, path: &str) -> Option<&Asset> {
+        self.assets.get(path)
+    }
+
+    /// The Content-Security-Policy for pages.
+    pub fn csp(&self) -> &str {
+        &self.csp
+    }
+
+    /// The page HTML with `state` embedded.
+    pub fn render(
+        &self,
+        title: &str,
+        description: &str,
+        state: &DehydratedState,
+    ) -> Result<String, ApiError> {
+        let json = serde_json::to_string(state).map_err(ApiError::unexpected)?;
+        let json = escape_json_for_html(&json);
+        let mut out = String::with_capacity(
+            self.before_title.len() + self.between.len() + self.after_head.len() + json.len() + 256,
+        );
+        out.push_str(&self.before_title);
+        out.push_str("<title>");
+        out.push_str(&escape_html(title));
+        out.push_str("</title>");
+        out.push_str(&self.between);
+        out.push_str("<meta name=\"description\" content=\"");
+        out.push_str(&escape_html(description));
+        out.push_str("\">");
+        out.push_str("<script type=\"application/json\" id=\"");
+        out.push_str(STATE_ELEMENT_ID);
+        out.push_str("\">");
+        out.push_str(&json);
+        out.push_str("</script>");
+        out.push_str(&self.after_head);
+        Ok(out)
+    }
+}
+
+/// The state of one query, exactly as the API would answer it.
+pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> QueryResult<QueryState> {
+    fn ok<T: serde::Serialize>(v: T, now: i64) -> QueryState {
+        QueryState::Success {
+            data: serde_json::to_value(v).unwrap_or_default(),
+            updated_at: now,
+        }
+    }
+    fn missing(what: &'static str, now: i64) -> QueryState {
+        QueryState::Error {
+            error: ApiError::NotFound(what).body(),
+            http_status: 404,
+            updated_at: now,
+        }
+    }
+    Ok(match key {
+        QueryKey::Posts => {
+            let page = repo::list_posts(conn, None, DEFAULT_PAGE_SIZE)?;
+            ok(
+                InfiniteData {
+                    pages: vec![page],
+                    page_params: vec![None::<String>],
+                },
+                now,
+            )
+        }
+        QueryKey::Post(id) => {
+            repo::get_post(conn, id)?.map_or(missing("post", now), |p| ok(p, now))
+        }
+        QueryKey::Comments(id) => {
+            repo::list_comments(conn, id)?.map_or(missing("post", now), |c| ok(c, now))
+        }
+        QueryKey::Users => ok(repo::list_users(conn)?, now),
+        QueryKey::User(id) => {
+            repo::get_user(conn, id)?.map_or(missing("user", now), |u| ok(u, now))
+        }
+        QueryKey::UserPosts(id) => {
+            repo::user_posts(conn, id)?.map_or(missing("user", now), |p| ok(p, now))
+        }
+        QueryKey::Deferred => ok(repo::stats(conn, now)?, now),
+    })
+}
+
+/// Loads a route's state and works out its status and title.
+pub fn prerender(
+    conn: &mut DbConn,
+    route: Route,
+    now: i64,
+) -> QueryResult<(u16, String, DehydratedState)> {
+    let loader = route.loader();
+    let mut state = DehydratedState {
+        version: DehydratedState::VERSION,
+        ..Default::default()
+    };
+    let mut status = if route == Route::NotFound { 404 } else { 200 };
+    let mut title = route.title();
+    for key in loader.all_keys() {
+        let query_state = load_query(conn, key, now)?;
+        let is_ensure = loader.ensure.contains(&key);
+        match &query_state {
+            QueryState::Error { http_status, .. } if is_ensure => status = *http_status,
+            QueryState::Success { data, .. } => {
+                let name = match key {
+                    QueryKey::Post(_) => data.get("title"),
+                    QueryKey::User(_) => data.get("name"),
+                    _ => None,
+                };
+                if let Some(name) = name.and_then(|v| v.as_str()) {
+                    title = format!("{name} · Posts & Users");
+                }
+            }
+            QueryState::Error { .. } => {}
+        }
+        state.queries.push(DehydratedQuery {
+            key,
+            state: query_state,
+        });
+    }
+    if status == 404 && route != Route::NotFound {
+        title = Route::NotFound.title();
+    }
+    Ok((status, title, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escaping_leaves_no_markup_and_round_trips() {
+        let hostile = "</script><script>alert(1)</script><!-- & \u{2028}\u{2029} \"q\" 🎉";
+        let json = serde_json::to_string(&hostile).unwrap();
+        let escaped = escape_json_for_html(&json);
+        for bad in ["<", ">", "&", "\u{2028}", "\u{2029}"] {
+            assert!(!escaped.contains(bad), "{bad:?} survived");
+        }
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, hostile);
+    }
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        assert!(is_hashed_name("frontend-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed_name("frontend-0123456789abcdef.js"));
+        assert!(is_hashed_name("style-0123456789abcdef.css"));
+        assert!(!is_hashed_name("sw.js"));
+        assert!(!is_hashed_name("favicon.ico"));
+        assert!(!is_hashed_name("front-end.js"));
+    }
+
+    #[test]
+    fn template_is_split_and_inline_scripts_are_hashed() {
+        let html = "<html><head><meta name=\"description\" content=\"x\"><title>T</title>\
+                    <script type=\"module\">init()</script></head><body></body></html>";
+        let pages = Pages::from_template(html, HashMap::new());
+        let out = pages
+            .render("A <b>", "d", &DehydratedState::default())
+            .unwrap();
+        assert!(out.contains("<title>A &lt;b&gt;</title>"));
+        assert_eq!(out.matches("name=\"description\"").count(), 1);
+        assert!(out.contains(&format!("id=\"{STATE_ELEMENT_ID}\"")));
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
+        assert!(pages.csp().contains(&expected));
+    }
+}

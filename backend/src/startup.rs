@@ -1,0 +1,200 @@
+//! Builds the application: database, event hub, pages, and the HTTP server
+//! bound to its own listener (port 0 works; ask [`Application::port`]).
+
+use crate::config::Settings;
+use crate::db::{Db, DbInitError};
+use crate::events::EventHub;
+use crate::pages::Pages;
+use crate::routes;
+use crate::state::AppState;
+use crate::{extractors, routes::api};
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Compress, Condition, DefaultHeaders};
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_actix_web::TracingLogger;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbInitError),
+    #[error("reading the SPA from {path} failed")]
+    Dist {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("binding {bind} failed")]
+    Bind {
+        bind: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a start-up task failed: {0}")]
+    Task(String),
+}
+
+pub struct Application {
+    port: u16,
+    host: String,
+    server: Server,
+    hub: Arc<EventHub>,
+}
+
+/// Stops the event pump and listener when the server future ends or is dropped.
+struct StopHub(Arc<EventHub>);
+
+impl Drop for StopHub {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let url = settings.database_url.clone();
+        let pool_size = settings.db_pool_size;
+        let db = actix_web::rt::task::spawn_blocking(move || Db::open(&url, pool_size))
+            .await
+            .map_err(|e| StartupError::Task(e.to_string()))??;
+        tracing::info!(database = %db.url().redacted(), "database ready");
+
+        let hub = EventHub::new(settings.event_log_size);
+        {
+            let (db, hub) = (db.clone(), Arc::clone(&hub));
+            actix_web::rt::task::spawn_blocking(move || -> Result<(), String> {
+                let mut conn = db.conn().map_err(|e| e.to_string())?;
+                hub.prime(&mut conn).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| StartupError::Task(e.to_string()))?
+            .map_err(StartupError::Task)?;
+        }
+        // PostgreSQL wakes the pump through NOTIFY; the timer is a safety net.
+        let poll = if db.is_postgres() {
+            hub.spawn_pg_listener(settings.database_url.clone());
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
+        };
+        tokio::spawn(Arc::clone(&hub).run_pump(db.clone(), poll));
+
+        let pages = Pages::load(&settings.dist_dir).map_err(|source| StartupError::Dist {
+            path: settings.dist_dir.display().to_string(),
+            source,
+        })?;
+
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        })?;
+
+        let state = AppState {
+            db,
+            hub: Arc::clone(&hub),
+            pages: Arc::new(pages),
+            settings: Arc::new(settings.clone()),
+        };
+        let server = server(state, listener, &settings).map_err(|source| StartupError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        })?;
+        Ok(Self {
+            port: addr.port(),
+            host: addr.ip().to_string(),
+            server,
+            hub,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// Stops the server from elsewhere (tests, signals).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped; SIGINT/SIGTERM stop it gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _stop = StopHub(self.hub);
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers(["content-type", "idempotency-key", "last-event-id"])
+        .expose_headers(["idempotent-replayed"])
+        .max_age(3600)
+}
+
+fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::io::Result<Server> {
+    let max_body = settings.max_body_bytes;
+    let origins = settings.cors_origins.clone();
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(extractors::json_config(max_body))
+            .app_data(extractors::path_config())
+            .app_data(extractors::query_config())
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Cross-Origin-Opener-Policy", "same-origin")),
+            )
+            .wrap(Compress::default())
+            .wrap(TracingLogger::default())
+            .route("/healthz", web::get().to(routes::healthz))
+            .service(
+                web::scope("/api")
+                    .route("/posts", web::get().to(api::list_posts))
+                    .route("/posts", web::post().to(api::create_post))
+                    .route("/posts/{id}", web::get().to(api::get_post))
+                    .route("/posts/{id}", web::patch().to(api::update_post))
+                    .route("/posts/{id}", web::delete().to(api::delete_post))
+                    .route("/posts/{id}/comments", web::get().to(api::list_comments))
+                    .route("/posts/{id}/comments", web::post().to(api::create_comment))
+                    .route("/users", web::get().to(api::list_users))
+                    .route("/users/{id}", web::get().to(api::get_user))
+                    .route("/users/{id}", web::patch().to(api::update_user))
+                    .route("/users/{id}/posts", web::get().to(api::user_posts))
+                    .route("/deferred", web::get().to(api::deferred))
+                    .route("/events", web::get().to(routes::events::events))
+                    .default_service(web::to(routes::api_not_found)),
+            )
+            .default_service(web::to(routes::pages::page))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .on_connect(|conn, _ext| {
+        // actix leaves Nagle on; headers and body then wait on delayed ACKs.
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    });
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,133 @@
+//! Domain DTOs exactly as they travel over the API (snake_case JSON).
+
+use crate::ids::{CommentId, PostId, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A post, as returned by `GET /api/posts/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    /// Server-assigned id.
+    pub id: PostId,
+    /// Author.
+    pub user_id: UserId,
+    /// 1..=200 characters after trimming.
+    pub title: String,
+    /// 1..=10000 characters after trimming.
+    pub body: String,
+    /// When the post was created.
+    pub created_at: DateTime<Utc>,
+    /// When the post was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user with the aggregates the users pages show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Server-assigned id.
+    pub id: UserId,
+    /// Display name, 1..=100 characters.
+    pub name: String,
+    /// Handle.
+    pub username: String,
+    /// Contact address.
+    pub email: String,
+    /// How many posts the user has.
+    pub post_count: i64,
+    /// The last time the user wrote something.
+    pub last_active_at: DateTime<Utc>,
+}
+
+/// A comment on a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Server-assigned id.
+    pub id: CommentId,
+    /// The post commented on.
+    pub post_id: PostId,
+    /// Commenter's name.
+    pub name: String,
+    /// Commenter's email.
+    pub email: String,
+    /// The comment text.
+    pub body: String,
+    /// When the comment was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/posts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPost {
+    /// Author; must exist.
+    pub user_id: UserId,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+}
+
+/// Body of `PATCH /api/posts/{id}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostPatch {
+    /// New title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// New author (moves the post).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+}
+
+/// Body of `PATCH /api/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// New display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Body of `POST /api/posts/{id}/comments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// Commenter's name.
+    pub name: String,
+    /// Commenter's email.
+    pub email: String,
+    /// The comment text.
+    pub body: String,
+}
+
+/// Page size of `GET /api/posts` when no `limit` is given; also the size of
+/// the first page the server prerenders.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items of this page, in list order.
+    pub items: Vec<T>,
+    /// Pass as `cursor=` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The slow aggregate behind `GET /api/deferred`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Number of users.
+    pub users: i64,
+    /// Number of posts.
+    pub posts: i64,
+    /// Number of comments.
+    pub comments: i64,
+    /// When the aggregate was computed.
+    pub computed_at: DateTime<Utc>,
+}

@@ -1,0 +1,234 @@
+//! The route table: which URL is which page, and which queries its loader
+//! needs. The backend prerenders exactly these queries; the SPA's loaders read
+//! the same table, so server and client never disagree about a page's data.
+
+use crate::ids::{PostId, UserId};
+use crate::query_key::QueryKey;
+
+/// Every page of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `/`
+    Home,
+    /// `/posts`: the list with "Select a post."
+    Posts,
+    /// `/posts/{id}`: the list with one post open.
+    Post(PostId),
+    /// `/posts/{id}/deep`: one post outside the posts layout.
+    PostDeep(PostId),
+    /// `/users`
+    Users,
+    /// `/users/{id}`
+    User(UserId),
+    /// `/deferred`: slow data streamed in while the page stays interactive.
+    Deferred,
+    /// `/route-a`: nested layout demo.
+    RouteA,
+    /// `/route-b`: nested layout demo.
+    RouteB,
+    /// `/redirect`: answers 307 to `/posts`.
+    Redirect,
+    /// Anything else.
+    NotFound,
+}
+
+/// What a page's loader needs: `ensure` must be in the cache before the page
+/// renders; `prefetch` is started but never blocks rendering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loader {
+    /// Must be present before render.
+    pub ensure: Vec<QueryKey>,
+    /// Nice to have; fetched without blocking.
+    pub prefetch: Vec<QueryKey>,
+}
+
+impl Loader {
+    /// `ensure` then `prefetch`: every key the page's state holds.
+    pub fn all_keys(&self) -> Vec<QueryKey> {
+        self.ensure.iter().chain(&self.prefetch).copied().collect()
+    }
+}
+
+impl Route {
+    /// One example of every route, for tests and tooling.
+    pub fn examples() -> Vec<Route> {
+        vec![
+            Route::Home,
+            Route::Posts,
+            Route::Post(PostId(1)),
+            Route::PostDeep(PostId(1)),
+            Route::Users,
+            Route::User(UserId(1)),
+            Route::Deferred,
+            Route::RouteA,
+            Route::RouteB,
+            Route::Redirect,
+            Route::NotFound,
+        ]
+    }
+
+    /// Parses a URL path (query string and a trailing slash are ignored).
+    pub fn parse(path: &str) -> Route {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            [] => Route::Home,
+            ["posts"] => Route::Posts,
+            ["posts", id] => parse_id(id).map_or(Route::NotFound, |id| Route::Post(PostId(id))),
+            ["posts", id, "deep"] => {
+                parse_id(id).map_or(Route::NotFound, |id| Route::PostDeep(PostId(id)))
+            }
+            ["users"] => Route::Users,
+            ["users", id] => parse_id(id).map_or(Route::NotFound, |id| Route::User(UserId(id))),
+            ["deferred"] => Route::Deferred,
+            ["route-a"] => Route::RouteA,
+            ["route-b"] => Route::RouteB,
+            ["redirect"] => Route::Redirect,
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The canonical path of the route (`/404` for not-found).
+    pub fn path(&self) -> String {
+        match self {
+            Route::Home => "/".into(),
+            Route::Posts => "/posts".into(),
+            Route::Post(id) => format!("/posts/{id}"),
+            Route::PostDeep(id) => format!("/posts/{id}/deep"),
+            Route::Users => "/users".into(),
+            Route::User(id) => format!("/users/{id}"),
+            Route::Deferred => "/deferred".into(),
+            Route::RouteA => "/route-a".into(),
+            Route::RouteB => "/route-b".into(),
+            Route::Redirect => "/redirect".into(),
+            Route::NotFound => "/404".into(),
+        }
+    }
+
+    /// The queries this page's loader needs.
+    ///
+    /// `/deferred` has none on purpose: its data is slow, so the page renders
+    /// at once and the query streams in on the client.
+    pub fn loader(&self) -> Loader {
+        match *self {
+            Route::Posts => Loader {
+                ensure: vec![QueryKey::Posts],
+                prefetch: vec![],
+            },
+            Route::Post(id) => Loader {
+                ensure: vec![QueryKey::Posts, QueryKey::Post(id)],
+                prefetch: vec![QueryKey::Comments(id)],
+            },
+            Route::PostDeep(id) => Loader {
+                ensure: vec![QueryKey::Post(id)],
+                prefetch: vec![QueryKey::Comments(id)],
+            },
+            Route::Users => Loader {
+                ensure: vec![QueryKey::Users],
+                prefetch: vec![],
+            },
+            Route::User(id) => Loader {
+                ensure: vec![QueryKey::Users, QueryKey::User(id)],
+                prefetch: vec![QueryKey::UserPosts(id)],
+            },
+            Route::Home
+            | Route::Deferred
+            | Route::RouteA
+            | Route::RouteB
+            | Route::Redirect
+            | Route::NotFound => Loader::default(),
+        }
+    }
+
+    /// The page's `<title>` when nothing more specific is known.
+    pub fn title(&self) -> String {
+        let page = match self {
+            Route::Home => return "Posts & Users: Rust query demo".into(),
+            Route::Posts => "Posts".to_owned(),
+            Route::Post(id) | Route::PostDeep(id) => format!("Post {id}"),
+            Route::Users => "Users".to_owned(),
+            Route::User(id) => format!("User {id}"),
+            Route::Deferred => "Deferred".to_owned(),
+            Route::RouteA => "Route A".to_owned(),
+            Route::RouteB => "Route B".to_owned(),
+            Route::Redirect => "Redirecting".to_owned(),
+            Route::NotFound => "Not found".to_owned(),
+        };
+        format!("{page} · Posts & Users")
+    }
+
+    /// The page's meta description.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Route::Home => "A Yew SPA and an Actix backend sharing one query cache architecture.",
+            Route::Posts | Route::Post(_) | Route::PostDeep(_) => "Posts and their comments.",
+            Route::Users | Route::User(_) => "Users, their posts and live activity.",
+            Route::Deferred => "Slow data streamed in while the page stays interactive.",
+            Route::RouteA | Route::RouteB => "Nested layouts.",
+            Route::Redirect => "Redirecting to the posts.",
+            Route::NotFound => "This page does not exist.",
+        }
+    }
+}
+
+/// Ids are positive decimal integers without sign or leading zeros, so every
+/// page has exactly one URL.
+fn parse_id(s: &str) -> Option<i64> {
+    if s.is_empty() || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_round_trips_through_its_path() {
+        for route in Route::examples() {
+            if route == Route::NotFound {
+                continue;
+            }
+            assert_eq!(Route::parse(&route.path()), route, "{}", route.path());
+        }
+    }
+
+    #[test]
+    fn trailing_slash_and_query_are_ignored() {
+        assert_eq!(Route::parse("/posts/"), Route::Posts);
+        assert_eq!(Route::parse("/posts/5?x=1"), Route::Post(PostId(5)));
+        assert_eq!(Route::parse(""), Route::Home);
+    }
+
+    #[test]
+    fn unknown_and_malformed_paths_are_not_found() {
+        for path in [
+            "/nope",
+            "/posts/abc",
+            "/posts/-1",
+            "/posts/01",
+            "/posts/1/deeper",
+            "/posts/99999999999999999999",
+            "/users/1/x",
+        ] {
+            assert_eq!(Route::parse(path), Route::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn loaders_never_repeat_a_key() {
+        for route in Route::examples() {
+            let keys = route.loader().all_keys();
+            let unique: std::collections::HashSet<_> = keys.iter().collect();
+            assert_eq!(unique.len(), keys.len(), "{route:?}");
+        }
+    }
+
+    #[test]
+    fn post_page_ensures_post_and_prefetches_comments() {
+        let loader = Route::Post(PostId(4)).loader();
+        assert!(loader.ensure.contains(&QueryKey::Post(PostId(4))));
+        assert_eq!(loader.prefetch, vec![QueryKey::Comments(PostId(4))]);
+    }
+}

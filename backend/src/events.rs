@@ -250,52 +250,133 @@ impl EventHub {
     }
 }
 
-fn to_sse(event: &ServerEvent) -> sse::Event {
-    let data = sse::Data::new_json(event)
-        .unwrap_or_else(|_| sse::Data::new("{}"))
-        .event(event.kind.name());
-    sse::Event::Data(data.id(event.id.to_string()))
+/// One event as sent to a client. `sse_id` is the SSE `id:` field: absent on
+/// a resync sent to a lagging live client, so its next resume starts after
+/// the last event it really received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub sse_id: Option<i64>,
+    pub event: ServerEvent,
 }
 
-fn resync(at: Option<i64>) -> sse::Event {
-    let event = ServerEvent {
-        id: at.unwrap_or(0),
-        kind: EventKind::Resync,
-    };
-    let data = sse::Data::new_json(&event)
-        .unwrap_or_else(|_| sse::Data::new("{}"))
-        .event(EventKind::Resync.name());
-    // With an id the client's next resume starts after it; without one (a
-    // lagging live client) it keeps the id of the last event it really got.
-    sse::Event::Data(match at {
-        Some(id) => data.id(id.to_string()),
-        None => data,
-    })
+impl Outgoing {
+    fn live(event: ServerEvent) -> Self {
+        Self {
+            sse_id: Some(event.id),
+            event,
+        }
+    }
+
+    fn resync(at: Option<i64>) -> Self {
+        Self {
+            sse_id: at,
+            event: ServerEvent {
+                id: at.unwrap_or(0),
+                kind: EventKind::Resync,
+            },
+        }
+    }
+
+    fn into_sse(self) -> sse::Event {
+        let data = sse::Data::new_json(&self.event)
+            .unwrap_or_else(|_| sse::Data::new("{}"))
+            .event(self.event.kind.name());
+        sse::Event::Data(match self.sse_id {
+            Some(id) => data.id(id.to_string()),
+            None => data,
+        })
+    }
 }
 
-/// The SSE stream for one client.
-pub fn stream(sub: Subscription) -> impl Stream<Item = Result<sse::Event, Infallible>> {
+/// What one client receives: the replay (or a resync), then live events.
+pub fn outgoing(sub: Subscription) -> impl Stream<Item = Outgoing> {
     let replayed_up_to = sub
         .replay
         .last()
         .map(|e| e.id)
         .or(sub.resync_at)
         .unwrap_or(i64::MIN);
-    let head: Vec<sse::Event> = match sub.resync_at {
-        Some(at) => vec![resync(Some(at))],
-        None => sub.replay.iter().map(to_sse).collect(),
+    let head: Vec<Outgoing> = match sub.resync_at {
+        Some(at) => vec![Outgoing::resync(Some(at))],
+        None => sub.replay.into_iter().map(Outgoing::live).collect(),
     };
     let live = BroadcastStream::new(sub.live).filter_map(move |item| {
-        let out = match item {
+        std::future::ready(match item {
             // Subscribed before the replay was taken: skip what it already sent.
             Ok(event) if event.id <= replayed_up_to => None,
-            Ok(event) => Some(to_sse(&event)),
+            Ok(event) => Some(Outgoing::live(event)),
             Err(BroadcastStreamRecvError::Lagged(missed)) => {
                 tracing::info!(missed, "SSE client fell behind; sending resync");
-                Some(resync(None))
+                Some(Outgoing::resync(None))
             }
-        };
-        std::future::ready(out.map(Ok))
+        })
     });
-    stream::iter(head.into_iter().map(Ok)).chain(live)
+    stream::iter(head).chain(live)
+}
+
+/// The SSE stream for one client.
+pub fn stream(sub: Subscription) -> impl Stream<Item = Result<sse::Event, Infallible>> {
+    outgoing(sub).map(|o| Ok(o.into_sse()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{PostId, UserId};
+
+    fn deleted(id: i64) -> (i64, String) {
+        let kind = EventKind::PostDeleted {
+            id: PostId(id),
+            user_id: UserId(1),
+        };
+        (id, serde_json::to_string(&kind).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_gets_resync_and_then_newer_events() {
+        let hub = EventHub::new(4);
+        let sub = hub.subscribe(None);
+        // Ten events while the client reads nothing: more than the hub holds.
+        hub.publish((1..=10).map(deleted).collect());
+        let got: Vec<Outgoing> = outgoing(sub).take(5).collect().await;
+        assert_eq!(got[0].event.kind, EventKind::Resync);
+        assert_eq!(
+            got[0].sse_id, None,
+            "keeps the id of the last event really received"
+        );
+        let ids: Vec<i64> = got[1..].iter().map(|o| o.event.id).collect();
+        assert_eq!(
+            ids,
+            [7, 8, 9, 10],
+            "then the newest events it can still get"
+        );
+    }
+
+    #[test]
+    fn resume_inside_the_log_replays_and_outside_resyncs() {
+        let hub = EventHub::new(3);
+        hub.publish((1..=5).map(deleted).collect());
+        let sub = hub.subscribe(Some(3));
+        assert_eq!(sub.replay.iter().map(|e| e.id).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(sub.resync_at, None);
+        let sub = hub.subscribe(Some(1));
+        assert!(sub.replay.is_empty());
+        assert_eq!(sub.resync_at, Some(5));
+        let sub = hub.subscribe(Some(99));
+        assert_eq!(sub.resync_at, Some(5), "ids from the future resync too");
+        let sub = hub.subscribe(Some(5));
+        assert!(sub.replay.is_empty() && sub.resync_at.is_none());
+    }
+
+    #[test]
+    fn publishing_skips_ids_already_seen() {
+        let hub = EventHub::new(10);
+        hub.publish(vec![deleted(1), deleted(2)]);
+        hub.publish(vec![deleted(2), deleted(3)]);
+        let sub = hub.subscribe(Some(0));
+        assert_eq!(
+            sub.replay.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+    }
 }

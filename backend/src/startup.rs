@@ -73,13 +73,12 @@ impl Application {
             .map_err(|e| StartupError::Task(e.to_string()))?
             .map_err(StartupError::Task)?;
         }
-        // PostgreSQL wakes the pump through NOTIFY; the timer is a safety net.
-        let poll = if db.is_postgres() {
+        // Writers wake the pump (in process, and through NOTIFY on
+        // PostgreSQL); the slow timer is only a safety net.
+        if db.is_postgres() {
             hub.spawn_pg_listener(settings.database_url.clone());
-            Duration::from_secs(1)
-        } else {
-            Duration::from_secs(5)
-        };
+        }
+        let poll = Duration::from_secs(10);
         tokio::spawn(Arc::clone(&hub).run_pump(db.clone(), poll));
 
         let pages = Pages::load(&settings.dist_dir).map_err(|source| StartupError::Dist {

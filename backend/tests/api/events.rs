@@ -1,0 +1,285 @@
+use crate::both_engines;
+use crate::helpers::{SseReader, TestApp, fresh_postgres_database, spawn_app_on};
+use serde_json::json;
+use std::time::Duration;
+
+both_engines!(
+    every_write_emits_one_event_with_increasing_ids,
+    resume_replays_missed_events,
+    resume_from_before_the_log_gets_resync,
+    a_stalled_client_does_not_delay_others,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn every_write_emits_one_event_with_increasing_ids(app: TestApp) {
+    let mut sse = SseReader::connect(&app, None).await;
+    let post = app.create_post(1, "Evented", "body").await;
+    let id = post["id"].as_i64().unwrap();
+    assert_eq!(
+        app.patch_json(&format!("/api/posts/{id}"), &json!({"title": "Edited"}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.post_json(
+            &format!("/api/posts/{id}/comments"),
+            &json!({"name": "n", "email": "a@b.co", "body": "c"})
+        )
+        .await
+        .status(),
+        201
+    );
+    assert_eq!(
+        app.patch_json("/api/users/2", &json!({"name": "Two"}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.delete(&format!("/api/posts/{id}")).await.status(), 204);
+    // Refused writes emit nothing.
+    assert_eq!(
+        app.patch_json("/api/users/2", &json!({"name": ""}))
+            .await
+            .status(),
+        422
+    );
+
+    let mut names = vec![];
+    let mut last = 0;
+    for _ in 0..5 {
+        let event = sse.next(WAIT).await.expect("an event per write");
+        let event_id = event.id.expect("every event has an id");
+        assert!(event_id > last, "ids increase: {event_id} after {last}");
+        assert_eq!(
+            event.data["id"], event_id,
+            "the payload carries the same id"
+        );
+        last = event_id;
+        names.push(event.event.unwrap());
+    }
+    assert_eq!(
+        names,
+        [
+            "post_created",
+            "post_updated",
+            "comment_created",
+            "user_updated",
+            "post_deleted"
+        ]
+    );
+    assert!(
+        sse.next(Duration::from_millis(500)).await.is_none(),
+        "no event for the refused write"
+    );
+}
+
+async fn resume_replays_missed_events(app: TestApp) {
+    let mut sse = SseReader::connect(&app, None).await;
+    app.create_post(1, "first", "b").await;
+    let first = sse.next(WAIT).await.unwrap();
+    drop(sse);
+    for i in 0..3 {
+        app.create_post(1, &format!("missed {i}"), "b").await;
+    }
+    let mut resumed = SseReader::connect(&app, first.id).await;
+    for i in 0..3 {
+        let event = resumed.next(WAIT).await.expect("missed event replayed");
+        assert_eq!(event.data["data"]["title"], format!("missed {i}"));
+        assert_eq!(event.id, Some(first.id.unwrap() + 1 + i));
+    }
+    // And then live ones.
+    app.create_post(1, "live", "b").await;
+    assert_eq!(
+        resumed.next(WAIT).await.unwrap().data["data"]["title"],
+        "live"
+    );
+}
+
+async fn resume_from_before_the_log_gets_resync(app: TestApp) {
+    // The test app keeps the default log (1000 events); an id far in the
+    // future is from another deployment's numbering and must resync too.
+    let mut sse = SseReader::connect(&app, Some(1_000_000)).await;
+    let event = sse.next(WAIT).await.expect("resync");
+    assert_eq!(event.event.as_deref(), Some("resync"));
+    app.create_post(1, "after", "b").await;
+    assert_eq!(
+        sse.next(WAIT).await.unwrap().event.as_deref(),
+        Some("post_created")
+    );
+}
+
+async fn a_stalled_client_does_not_delay_others(app: TestApp) {
+    // Connected, never read: its socket buffers fill and its stream stalls.
+    let _stalled = app
+        .client
+        .get(app.url("/api/events"))
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+        .unwrap();
+    let mut reader = SseReader::connect(&app, None).await;
+    let big = "x".repeat(9_000);
+    let started = std::time::Instant::now();
+    for i in 0..150 {
+        app.create_post(i % 10 + 1, &format!("bulk {i}"), &big)
+            .await;
+    }
+    for i in 0..150 {
+        let event = reader
+            .next(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("event {i} arrived"));
+        assert_eq!(event.data["data"]["title"], format!("bulk {i}"));
+    }
+    // Generous: the point is that nothing waits on the stalled client.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// A tiny event log: a client that resumes from before it is told to resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_log_resync_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("app.db").display().to_string();
+    let app = spawn_app_on(&url, dir, |s| s.event_log_size = 3).await;
+    let mut sse = SseReader::connect(&app, None).await;
+    app.create_post(1, "p0", "b").await;
+    let first = sse.next(WAIT).await.unwrap().id.unwrap();
+    for i in 1..6 {
+        app.create_post(1, &format!("p{i}"), "b").await;
+    }
+    for _ in 1..6 {
+        sse.next(WAIT).await.unwrap();
+    }
+    let mut late = SseReader::connect(&app, Some(first)).await;
+    let event = late.next(WAIT).await.unwrap();
+    assert_eq!(event.event.as_deref(), Some("resync"));
+    assert_eq!(
+        event.id,
+        Some(first + 5),
+        "resync carries the newest id to resume from"
+    );
+    // A client within the log still gets a replay.
+    let mut recent = SseReader::connect(&app, Some(first + 3)).await;
+    assert_eq!(recent.next(WAIT).await.unwrap().data["data"]["title"], "p4");
+}
+
+/// A backend process of its own (the real binary), stopped on drop.
+struct Instance {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_instance(database_url: &str, dist: &std::path::Path) -> Instance {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+            "--workers",
+            "1",
+        ])
+        .arg("--dist")
+        .arg(dist)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("backend binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the backend prints its URL");
+    let url = line
+        .trim()
+        .strip_prefix("Serving on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Instance { child, url }
+}
+
+async fn sse_of(url: &str, client: &reqwest::Client) -> SseReader {
+    SseReader::from_response(
+        client
+            .get(format!("{url}/api/events"))
+            .send()
+            .await
+            .expect("SSE connect"),
+    )
+}
+
+/// Two backend processes on one PostgreSQL database: a write through A
+/// reaches SSE clients of B (LISTEN/NOTIFY), with the same ids, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cross_processes_on_postgres() {
+    let Some(url) = fresh_postgres_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = start_instance(&url, dir.path());
+    let b = start_instance(&url, dir.path());
+    let client = reqwest::Client::new();
+    let mut on_a = sse_of(&a.url, &client).await;
+    let mut on_b = sse_of(&b.url, &client).await;
+    // Both listening before the first write.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let created: serde_json::Value = client
+        .post(format!("{}/api/posts", a.url))
+        .json(&json!({"user_id": 4, "title": "from A", "body": "b"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seen_b = on_b
+        .next(Duration::from_secs(3))
+        .await
+        .expect("B hears A's write (NOTIFY; the safety-net poll is 10 s)");
+    let seen_a = on_a
+        .next(Duration::from_secs(5))
+        .await
+        .expect("A hears its own write");
+    assert_eq!(seen_b.data["data"], created);
+    assert_eq!(seen_a.id, seen_b.id, "one id across instances");
+
+    // Interleaved writes through both: every client sees both, in id order.
+    for (via, name) in [(&b.url, "from B"), (&a.url, "from A again")] {
+        let res = client
+            .patch(format!("{via}/api/users/4"))
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    for reader in [&mut on_a, &mut on_b] {
+        let first = reader.next(Duration::from_secs(5)).await.unwrap();
+        let second = reader.next(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(first.data["data"]["name"], "from B");
+        assert_eq!(second.data["data"]["name"], "from A again");
+        assert!(second.id > first.id);
+    }
+    // Two instances started together seeded once.
+    let users: serde_json::Value = client
+        .get(format!("{}/api/users", b.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 10);
+}

@@ -1,0 +1,13 @@
+//! The API suite: one binary, every test against SQLite and (when reachable)
+//! PostgreSQL.
+
+mod helpers;
+
+mod comments;
+mod concurrency;
+mod errors;
+mod events;
+mod idempotency;
+mod pages;
+mod posts;
+mod users;

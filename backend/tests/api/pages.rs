@@ -1,0 +1,190 @@
+//! Prerendered pages: state per route, escaping, status codes, assets.
+
+use crate::both_engines;
+use crate::helpers::TestApp;
+use serde_json::{Value, json};
+use shared::{DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, UserId};
+
+both_engines!(
+    every_route_embeds_exactly_its_loader_keys,
+    embedded_data_equals_the_api,
+    hostile_text_round_trips_and_cannot_close_the_script,
+    missing_entities_and_unknown_paths_are_404_pages,
+    redirect_assets_and_headers,
+);
+
+/// The embedded state of a page.
+fn embedded_state(html: &str) -> DehydratedState {
+    let open = format!("<script type=\"application/json\" id=\"{STATE_ELEMENT_ID}\">");
+    let start = html.find(&open).expect("state element") + open.len();
+    let len = html[start..].find("</script>").expect("closing tag");
+    serde_json::from_str(&html[start..start + len]).expect("state parses")
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let res = app.get(path).await;
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+async fn every_route_embeds_exactly_its_loader_keys(app: TestApp) {
+    for route in Route::examples() {
+        if route == Route::Redirect {
+            continue;
+        }
+        let path = route.path();
+        let (status, html) = page(&app, &path).await;
+        let expected_status = if route == Route::NotFound { 404 } else { 200 };
+        assert_eq!(status, expected_status, "{path}");
+        let state = embedded_state(&html);
+        assert_eq!(state.keys(), route.loader().all_keys(), "{path}");
+        assert!(html.contains(&format!("<title>")), "{path}");
+    }
+}
+
+async fn embedded_data_equals_the_api(app: TestApp) {
+    let (_, html) = page(&app, "/posts/3").await;
+    let state = embedded_state(&html);
+    let data = |key| match state.get(&key) {
+        Some(QueryState::Success { data, .. }) => data.clone(),
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(
+        data(QueryKey::Post(PostId(3))),
+        app.get_json("/api/posts/3").await
+    );
+    assert_eq!(
+        data(QueryKey::Comments(PostId(3))),
+        app.get_json("/api/posts/3/comments").await
+    );
+    let list = data(QueryKey::Posts);
+    assert_eq!(list["pages"][0], app.get_json("/api/posts").await);
+    assert_eq!(list["page_params"], json!([null]));
+    let title = app.get_json("/api/posts/3").await["title"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&format!("<title>{title}")),
+        "the post's title names the page"
+    );
+
+    let (_, html) = page(&app, "/users/2").await;
+    let state = embedded_state(&html);
+    let Some(QueryState::Success { data, .. }) = state.get(&QueryKey::UserPosts(UserId(2))) else {
+        panic!("user posts embedded");
+    };
+    assert_eq!(data, &app.get_json("/api/users/2/posts").await);
+}
+
+async fn hostile_text_round_trips_and_cannot_close_the_script(app: TestApp) {
+    let title = "</script><script>alert(1)</script> <!-- \u{2028}\u{2029} \"quotes\" 'single' & 🎉";
+    let body = "</SCRIPT><img src=x onerror=alert(1)> <!--<script> \\u003c &amp; \u{2028}";
+    let created = app.create_post(1, title, body).await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, html) = page(&app, &format!("/posts/{id}")).await;
+    assert_eq!(status, 200);
+    let open = format!("id=\"{STATE_ELEMENT_ID}\">");
+    let start = html.find(&open).unwrap() + open.len();
+    let raw = &html[start..start + html[start..].find("</script>").unwrap()];
+    for bad in [
+        "</script", "</SCRIPT", "<!--", "<script", "\u{2028}", "\u{2029}", "<", ">", "&",
+    ] {
+        assert!(!raw.contains(bad), "{bad:?} appears raw inside the state");
+    }
+    let state = embedded_state(&html);
+    let Some(QueryState::Success { data, .. }) = state.get(&QueryKey::Post(PostId(id))) else {
+        panic!("post embedded");
+    };
+    let api: Value = app.get_json(&format!("/api/posts/{id}")).await;
+    assert_eq!(
+        data, &api,
+        "embedded JSON parses back exactly equal to the API's"
+    );
+    assert_eq!(api["title"], title.trim());
+    // The <title> is HTML-escaped too.
+    let head_title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(!head_title[7..].contains('<'), "{head_title}");
+}
+
+async fn missing_entities_and_unknown_paths_are_404_pages(app: TestApp) {
+    for path in [
+        "/posts/99999",
+        "/posts/99999/deep",
+        "/users/999",
+        "/no/such/page",
+        "/posts/abc",
+    ] {
+        let (status, html) = page(&app, path).await;
+        assert_eq!(status, 404, "{path}");
+        let state = embedded_state(&html);
+        assert!(html.contains("Not found"), "{path}");
+        if path == "/posts/99999" {
+            let Some(QueryState::Error {
+                http_status, error, ..
+            }) = state.get(&QueryKey::Post(PostId(99999)))
+            else {
+                panic!("the missing post is embedded as an error");
+            };
+            assert_eq!(*http_status, 404);
+            assert_eq!(error.error.code, "not_found");
+        }
+    }
+}
+
+async fn redirect_assets_and_headers(app: TestApp) {
+    let res = app.get("/redirect").await;
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.headers()["location"], "/posts");
+
+    let res = app.get("/app-0123456789abcdef.js").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+
+    let res = app
+        .client
+        .get(app.url("/posts"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["content-encoding"],
+        "br",
+        "pages are compressed"
+    );
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers().contains_key("referrer-policy"));
+
+    let res = app
+        .client
+        .get(app.url("/api/posts"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["content-encoding"],
+        "gzip",
+        "API responses are compressed"
+    );
+}

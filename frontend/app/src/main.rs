@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<frontend::App>::new().render();
+}

@@ -1,0 +1,266 @@
+//! `cargo xtask <command>`: the one entry point to set up, build, run and
+//! test the project (the alias lives in `.cargo/config.toml`).
+//!
+//! Std only, so it compiles in seconds on a fresh machine and then installs
+//! everything else itself, pinned. `.ci/run` is `cargo xtask test`.
+
+mod cmd;
+mod setup;
+
+use cmd::Cmd;
+use setup::Needs;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// `cargo install trunk --locked`; 0.22 needs a newer rustc than we pin.
+const TRUNK_VERSION: &str = "0.21.14";
+/// Must equal the `wasm-bindgen` pinned in the workspace and `[tools]` in Trunk.toml.
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+/// npm `binaryen@{this}.0.0`; Trunk.toml pins `wasm_opt = "version_{this}"`.
+const BINARYEN_VERSION: &str = "132";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Crates that only build for the browser: excluded from the native clippy
+/// and test runs, linted for [`WASM_TARGET`] instead.
+const WASM_CRATES: &[&str] = &["frontend"];
+/// Debian's paths; the browser tests read them from the environment.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup [--test]       install the pinned tools that are missing
+                       (--test: also rustfmt, clippy, chromium, chromedriver)
+  build                build the SPA into dist/ (trunk build --release)
+  run [-- ARGS...]     setup, build, then run the backend serving dist/;
+                       ARGS go to the backend (try `-- --help`)
+  test                 what CI runs: setup, fmt, clippy (native and wasm32),
+                       build, cargo test
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ctx = match Ctx::new() {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&e),
+    };
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => match &args[1..] {
+            [] => setup::setup(&ctx, Needs::Build).map(|()| ExitCode::SUCCESS),
+            [flag] if flag == "--test" => {
+                setup::setup(&ctx, Needs::Test).map(|()| ExitCode::SUCCESS)
+            }
+            _ => Err(format!(
+                "unexpected arguments to setup: {:?}\n\n{USAGE}",
+                &args[1..]
+            )),
+        },
+        Some("build") if args.len() == 1 => build(&ctx).map(|()| ExitCode::SUCCESS),
+        Some("run") => run(&ctx, &args[1..]),
+        Some("test") if args.len() == 1 => test(&ctx).map(|()| ExitCode::SUCCESS),
+        Some("help" | "-h" | "--help") => {
+            eprint!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(format!("unknown command {args:?}\n\n{USAGE}")),
+    };
+    result.unwrap_or_else(|e| fail(&e))
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+/// A progress line.
+fn note(message: &str) {
+    eprintln!("==> {message}");
+}
+
+/// Where things are, and the `PATH` every command runs with.
+struct Ctx {
+    root: PathBuf,
+    /// `PATH` with the wasm-opt and cargo-install directories in front, so the
+    /// pinned tools win over whatever else is installed.
+    path: OsString,
+    /// Set by CI (`CI=true`): then a stale Cargo.lock is an error.
+    ci: bool,
+}
+
+impl Ctx {
+    fn new() -> Result<Self, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .ok_or("xtask must live one level below the workspace root")?
+            .to_path_buf();
+        // Every command runs from the root, where Cargo.toml and Trunk.toml are.
+        std::env::set_current_dir(&root)
+            .map_err(|e| format!("cannot enter {}: {e}", root.display()))?;
+        let mut dirs = vec![root.join(BINARYEN_BIN)];
+        dirs.extend(cargo_bin_dir());
+        dirs.extend(
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        );
+        let path = std::env::join_paths(dirs).map_err(|e| format!("bad PATH: {e}"))?;
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        Ok(Self { root, path, ci })
+    }
+
+    /// A command that finds its program on our `PATH`.
+    fn cmd(&self, program: impl Into<OsString>) -> Cmd {
+        Cmd::new(program).search_path(self.path.clone())
+    }
+
+    fn dist(&self) -> PathBuf {
+        self.root.join("dist")
+    }
+
+    /// `npm install --prefix` target for binaryen.
+    fn binaryen_prefix(&self) -> PathBuf {
+        self.root.join(BINARYEN_PREFIX)
+    }
+
+    fn binaryen_bin(&self) -> PathBuf {
+        self.root.join(BINARYEN_BIN)
+    }
+
+    /// `cargo` with `--locked` under CI: only after the subcommand.
+    fn cargo(&self, subcommand: &str) -> Cmd {
+        let cmd = self.cmd("cargo").arg(subcommand);
+        if self.ci { cmd.arg("--locked") } else { cmd }
+    }
+}
+
+const BINARYEN_PREFIX: &str = "target/tools/binaryen";
+const BINARYEN_BIN: &str = "target/tools/binaryen/node_modules/.bin";
+
+/// Where `cargo install` puts binaries.
+fn cargo_bin_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("CARGO_INSTALL_ROOT")
+        .or_else(|| var("CARGO_HOME"))
+        .or_else(|| var("HOME").map(|home| home.join(".cargo")))
+        .map(|dir| dir.join("bin"))
+}
+
+/// `cargo xtask build`: the SPA into `dist/`.
+fn build(ctx: &Ctx) -> Result<(), String> {
+    setup::setup(ctx, Needs::Build)?;
+    trunk_build(ctx)
+}
+
+fn trunk_build(ctx: &Ctx) -> Result<(), String> {
+    // Trunk runs cargo with --offline (Trunk.toml), so fetch first.
+    ctx.cmd("cargo").args(["fetch", "--locked"]).run()?;
+    ctx.cmd("trunk")
+        .args(["build", "--release"])
+        // Trunk's update check ignores `offline`; with RUST_LOG set, its -v breaks.
+        .env("TRUNK_SKIP_VERSION_CHECK", "true")
+        .env_remove("RUST_LOG")
+        .run()?;
+    let index = ctx.dist().join("index.html");
+    if !index.is_file() {
+        return Err(format!(
+            "trunk succeeded but {} is missing",
+            index.display()
+        ));
+    }
+    note(&format!("built {}", ctx.dist().display()));
+    Ok(())
+}
+
+/// `cargo xtask run [-- ARGS]`: build, then become the backend.
+fn run(ctx: &Ctx, extra: &[String]) -> Result<ExitCode, String> {
+    let extra = extra.strip_prefix(&["--".to_owned()]).unwrap_or(extra);
+    setup::setup(ctx, Needs::Build)?;
+    trunk_build(ctx)?;
+    ctx.cmd("cargo")
+        .args(["run", "--release", "-p", "backend", "--", "--dist"])
+        .arg(ctx.dist())
+        .args(extra)
+        .exec()
+}
+
+/// One step of `cargo xtask test`.
+enum Step {
+    Run(Cmd),
+    TrunkBuild,
+}
+
+/// `cargo xtask test`: everything CI checks, fastest first, stopping at the
+/// first failure.
+fn test(ctx: &Ctx) -> Result<(), String> {
+    setup::setup(ctx, Needs::Test)?;
+    let started = Instant::now();
+    let exclude_wasm = || WASM_CRATES.iter().flat_map(|krate| ["--exclude", krate]);
+    let steps = [
+        (
+            "fmt",
+            Step::Run(ctx.cmd("cargo").args(["fmt", "--all", "--check"])),
+        ),
+        (
+            "clippy (native)",
+            Step::Run(
+                ctx.cargo("clippy")
+                    .args(["--workspace", "--all-targets"])
+                    .args(exclude_wasm())
+                    .args(["--", "-D", "warnings"]),
+            ),
+        ),
+        (
+            "clippy (wasm32)",
+            Step::Run(
+                ctx.cargo("clippy")
+                    .args(WASM_CRATES.iter().flat_map(|krate| ["-p", krate]))
+                    .args([
+                        "--target",
+                        WASM_TARGET,
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ]),
+            ),
+        ),
+        ("build", Step::TrunkBuild),
+        (
+            "test",
+            Step::Run(
+                ctx.cargo("test")
+                    .arg("--workspace")
+                    .args(exclude_wasm())
+                    .env("DIST_DIR", ctx.dist())
+                    .env("CHROMEDRIVER", CHROMEDRIVER)
+                    .env("CHROMIUM", CHROMIUM),
+            ),
+        ),
+    ];
+    let total = steps.len();
+    for (n, (name, step)) in steps.iter().enumerate() {
+        note(&format!("step {}/{total}: {name}", n + 1));
+        let step_started = Instant::now();
+        match step {
+            Step::Run(cmd) => cmd.run(),
+            Step::TrunkBuild => trunk_build(ctx),
+        }
+        .map_err(|e| format!("step `{name}` failed: {e}"))?;
+        note(&format!(
+            "{name}: ok ({:.1} s)",
+            step_started.elapsed().as_secs_f64()
+        ));
+    }
+    note(&format!(
+        "all {total} steps passed ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}

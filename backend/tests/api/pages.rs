@@ -38,7 +38,7 @@ async fn every_route_embeds_exactly_its_loader_keys(app: TestApp) {
         assert_eq!(status, expected_status, "{path}");
         let state = embedded_state(&html);
         assert_eq!(state.keys(), route.loader().all_keys(), "{path}");
-        assert!(html.contains(&format!("<title>")), "{path}");
+        assert!(html.contains("<title>"), "{path}");
     }
 }
 

@@ -268,9 +268,11 @@ pub(crate) struct SseReader {
 
 impl SseReader {
     pub(crate) async fn connect(app: &TestApp, last_event_id: Option<i64>) -> Self {
+        // As a browser would: compression must not buffer the stream.
         let mut req = app
             .client
             .get(app.url("/api/events"))
+            .header("accept-encoding", "gzip, br")
             .timeout(Duration::from_secs(3600));
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id.to_string());

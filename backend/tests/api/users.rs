@@ -94,3 +94,53 @@ async fn health_and_unknown_routes(app: TestApp) {
         (Some(10), Some(100), Some(500))
     );
 }
+
+/// CORS is off by default and, when configured, admits exactly the listed origins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_admits_only_configured_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("app.db").display().to_string();
+    let app = crate::helpers::spawn_app_on(&url, dir, |s| {
+        s.cors_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/posts"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, idempotency-key",
+            )
+            .send()
+    };
+    let ok = preflight("https://app.example.com").await.unwrap();
+    assert!(ok.status().is_success());
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // Without configuration, same-origin writes (which carry an Origin header) still work.
+    let plain = crate::helpers::spawn_app(crate::helpers::Engine::Sqlite)
+        .await
+        .unwrap();
+    let res = plain
+        .client
+        .post(plain.url("/api/posts"))
+        .header("origin", plain.address.clone())
+        .json(&json!({"user_id": 1, "title": "t", "body": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

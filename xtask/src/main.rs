@@ -24,6 +24,9 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Crates that only build for the browser: excluded from the native clippy
 /// and test runs, linted for [`WASM_TARGET`] instead.
 const WASM_CRATES: &[&str] = &["frontend"];
+/// Crates built for both targets: tested natively, and also linted for
+/// [`WASM_TARGET`], where the app uses them.
+const DUAL_TARGET_CRATES: &[&str] = &["querent"];
 /// Debian's paths; the browser tests read them from the environment.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -220,7 +223,12 @@ fn test(ctx: &Ctx) -> Result<(), String> {
             "clippy (wasm32)",
             Step::Run(
                 ctx.cargo("clippy")
-                    .args(WASM_CRATES.iter().flat_map(|krate| ["-p", krate]))
+                    .args(
+                        WASM_CRATES
+                            .iter()
+                            .chain(DUAL_TARGET_CRATES)
+                            .flat_map(|krate| ["-p", krate]),
+                    )
                     .args([
                         "--target",
                         WASM_TARGET,

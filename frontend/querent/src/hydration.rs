@@ -1,0 +1,139 @@
+//! Dehydrate the cache to JSON and hydrate it back: how the server's
+//! embedded state and the persisted state enter the client.
+//!
+//! The format is the one the backend embeds (`shared::DehydratedState`):
+//! `{"version":1,"queries":[{"key":[…],"state":{"status":"success","data":…,
+//! "updated_at":ms}}]}`; a settled error is
+//! `{"status":"error","error":{"error":{"code","message"}},"http_status":404,…}`.
+
+use crate::client::QueryClient;
+use crate::error::QueryError;
+use crate::key::QueryKey;
+use crate::query::QueryStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The format version this crate reads and writes.
+pub const VERSION: u32 = 1;
+
+/// A snapshot of queries (and, for persistence, paused mutations).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DehydratedState {
+    /// Format version.
+    #[serde(default)]
+    pub version: u32,
+    /// The queries.
+    #[serde(default)]
+    pub queries: Vec<DehydratedQuery>,
+    /// Paused mutations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<Value>,
+}
+
+/// One query in a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DehydratedQuery {
+    /// Its key.
+    pub key: QueryKey,
+    /// Its settled state.
+    pub state: DehydratedQueryState,
+}
+
+/// A settled query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum DehydratedQueryState {
+    /// Data.
+    Success {
+        /// The data.
+        data: Value,
+        /// When it was fetched (ms since the epoch).
+        updated_at: i64,
+    },
+    /// A failure (the API's error body).
+    Error {
+        /// `{"error":{"code","message"}}`.
+        error: Value,
+        /// HTTP status.
+        http_status: u16,
+        /// When it failed.
+        updated_at: i64,
+    },
+}
+
+impl DehydratedQueryState {
+    fn updated_at(&self) -> i64 {
+        match self {
+            Self::Success { updated_at, .. } | Self::Error { updated_at, .. } => *updated_at,
+        }
+    }
+}
+
+/// Snapshots every query that has data.
+pub fn dehydrate(client: &QueryClient) -> DehydratedState {
+    DehydratedState {
+        version: VERSION,
+        queries: client
+            .queries()
+            .into_iter()
+            .filter_map(|q| {
+                let data = q.state.data?;
+                Some(DehydratedQuery {
+                    key: q.key,
+                    state: DehydratedQueryState::Success {
+                        data: (*data).clone(),
+                        updated_at: q.state.data_updated_at,
+                    },
+                })
+            })
+            .collect(),
+        mutations: vec![],
+    }
+}
+
+/// Adopts a snapshot. A query already in the cache is replaced only by a
+/// strictly newer one (the newer `updated_at` wins, whichever source it came
+/// from). Returns how many queries were applied. Snapshots of another format
+/// version are ignored.
+pub fn hydrate(client: &QueryClient, state: &DehydratedState) -> usize {
+    if state.version != VERSION {
+        return 0;
+    }
+    let mut applied = 0;
+    for query in &state.queries {
+        let current = client.get_query_state(&query.key);
+        let current_at = current.as_ref().map_or(i64::MIN, |s| {
+            if s.status == QueryStatus::Pending {
+                i64::MIN
+            } else {
+                s.data_updated_at.max(s.error_updated_at)
+            }
+        });
+        if query.state.updated_at() <= current_at {
+            continue;
+        }
+        match &query.state {
+            DehydratedQueryState::Success { data, updated_at } => {
+                client.set_query_data_at(&query.key, |_| Some(data.clone()), *updated_at);
+            }
+            DehydratedQueryState::Error {
+                error,
+                http_status,
+                updated_at,
+            } => {
+                let code = error["error"]["code"]
+                    .as_str()
+                    .unwrap_or("error")
+                    .to_owned();
+                let message = error["error"]["message"].as_str().unwrap_or("").to_owned();
+                client.set_query_error_at(
+                    &query.key,
+                    QueryError::http(*http_status, code, message),
+                    *updated_at,
+                );
+            }
+        }
+        applied += 1;
+    }
+    applied
+}

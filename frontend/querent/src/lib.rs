@@ -1,0 +1,49 @@
+//! # querent
+//!
+//! Asynchronous server state for Rust single-page apps, modelled on TanStack
+//! Query v5: a cache of queries keyed by a canonical JSON key, with in-flight
+//! de-duplication, structural sharing, staleness, retries with backoff,
+//! refetch on focus / reconnect / interval, garbage collection, hydration from
+//! server-embedded state, and metrics.
+//!
+//! The core knows nothing of Yew or the browser: time, timers and task
+//! spawning come from a [`Platform`], and focus and connectivity are told to
+//! the [`QueryClient`]. That is what lets every behaviour be tested natively
+//! with a fake clock (see the `test-util` feature).
+//!
+//! ```
+//! use querent::{QueryClient, QueryKey, QueryOptions};
+//! use serde_json::json;
+//! # let (platform, mut runner) = querent::testing::FakePlatform::new();
+//! let client = QueryClient::new(platform);
+//! let key = QueryKey::from(vec![json!("post"), json!(1)]);
+//! client.set_query_data(&key, |_| Some(json!({"id": 1, "title": "Hello"})));
+//! assert_eq!(client.get_query_data(&key).unwrap()["title"], "Hello");
+//! # runner.run_until_stalled();
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod error;
+pub mod hydration;
+pub mod key;
+pub mod metrics;
+pub mod observer;
+pub mod options;
+pub mod platform;
+pub mod query;
+pub mod retryer;
+mod signal;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use client::QueryClient;
+pub use error::QueryError;
+pub use hydration::{DehydratedQuery, DehydratedState};
+pub use key::QueryKey;
+pub use metrics::Metrics;
+pub use observer::QueryObserver;
+pub use options::{Fetcher, QueryOptions, RetryPredicate};
+pub use platform::Platform;
+pub use query::{FetchStatus, QueryState, QueryStatus};

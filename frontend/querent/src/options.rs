@@ -1,0 +1,111 @@
+//! Per-query options and the client-wide defaults.
+
+use crate::error::QueryError;
+use crate::key::QueryKey;
+use futures::future::LocalBoxFuture;
+use serde_json::Value;
+use std::rc::Rc;
+
+/// Fetches a query's data. Receives the key and, for infinite queries, the
+/// page parameter (`Value::Null` for the first page).
+pub type Fetcher = Rc<dyn Fn(FetchContext) -> LocalBoxFuture<'static, Result<Value, QueryError>>>;
+
+/// Decides whether failed attempt number `failure_count` (1-based) may be retried.
+pub type RetryPredicate = Rc<dyn Fn(u32, &QueryError) -> bool>;
+
+/// Computes the next page's parameter from the last page; `None` when there
+/// is no next page.
+pub type NextPageParam = Rc<dyn Fn(&Value) -> Option<Value>>;
+
+/// What a fetcher is asked for.
+#[derive(Debug, Clone)]
+pub struct FetchContext {
+    /// The query's key.
+    pub key: QueryKey,
+    /// The page parameter of an infinite query (`Null` for the first page).
+    pub page_param: Value,
+}
+
+/// How a query behaves. Unset fields take the client's defaults.
+#[derive(Clone, Default)]
+pub struct QueryOptions {
+    /// Data younger than this is fresh and not refetched (default 5 min).
+    pub stale_time: Option<u64>,
+    /// An unobserved query is removed after this long (default 30 min).
+    pub gc_time: Option<u64>,
+    /// Retries after a failed attempt (default 3).
+    pub retry: Option<u32>,
+    /// Whether a failure may be retried (default: not for 4xx other than 408/429).
+    pub retry_if: Option<RetryPredicate>,
+    /// Refetch every this many ms while observed and the window is focused.
+    pub refetch_interval: Option<u64>,
+    /// Refetch stale data when the window regains focus (default true).
+    pub refetch_on_window_focus: Option<bool>,
+    /// Refetch stale data when the network comes back (default true).
+    pub refetch_on_reconnect: Option<bool>,
+    /// Observers fetch only when enabled (default true).
+    pub enabled: Option<bool>,
+    /// Makes this an infinite query: how to get the next page's parameter.
+    pub next_page_param: Option<NextPageParam>,
+}
+
+impl std::fmt::Debug for QueryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryOptions")
+            .field("stale_time", &self.stale_time)
+            .field("gc_time", &self.gc_time)
+            .field("retry", &self.retry)
+            .field("refetch_interval", &self.refetch_interval)
+            .field("enabled", &self.enabled)
+            .field("infinite", &self.next_page_param.is_some())
+            .finish()
+    }
+}
+
+/// Options with every field decided.
+#[derive(Clone)]
+pub(crate) struct Resolved {
+    pub(crate) stale_time: u64,
+    pub(crate) gc_time: u64,
+    pub(crate) retry: u32,
+    pub(crate) retry_if: RetryPredicate,
+    pub(crate) refetch_interval: Option<u64>,
+    pub(crate) refetch_on_window_focus: bool,
+    pub(crate) refetch_on_reconnect: bool,
+    pub(crate) enabled: bool,
+    pub(crate) next_page_param: Option<NextPageParam>,
+}
+
+impl QueryOptions {
+    /// Overrides unset fields of `self` with `defaults`.
+    pub(crate) fn resolve(&self, defaults: &QueryOptions) -> Resolved {
+        let retry_if = self
+            .retry_if
+            .clone()
+            .or_else(|| defaults.retry_if.clone())
+            .unwrap_or_else(|| Rc::new(|_, e: &QueryError| !e.is_client_error()));
+        Resolved {
+            stale_time: self
+                .stale_time
+                .or(defaults.stale_time)
+                .unwrap_or(5 * 60_000),
+            gc_time: self.gc_time.or(defaults.gc_time).unwrap_or(30 * 60_000),
+            retry: self.retry.or(defaults.retry).unwrap_or(3),
+            retry_if,
+            refetch_interval: self.refetch_interval.or(defaults.refetch_interval),
+            refetch_on_window_focus: self
+                .refetch_on_window_focus
+                .or(defaults.refetch_on_window_focus)
+                .unwrap_or(true),
+            refetch_on_reconnect: self
+                .refetch_on_reconnect
+                .or(defaults.refetch_on_reconnect)
+                .unwrap_or(true),
+            enabled: self.enabled.or(defaults.enabled).unwrap_or(true),
+            next_page_param: self
+                .next_page_param
+                .clone()
+                .or_else(|| defaults.next_page_param.clone()),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! A query's state, and the pure reducer that is the only way it changes.
+
+use crate::error::QueryError;
+use serde_json::Value;
+use std::rc::Rc;
+
+/// Whether the query has data, an error, or neither yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryStatus {
+    /// No data and no error yet.
+    Pending,
+    /// The last fetch failed and there is no newer data.
+    Error,
+    /// There is data.
+    Success,
+}
+
+/// Whether a fetch is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchStatus {
+    /// A fetch is in flight.
+    Fetching,
+    /// A fetch is waiting for the network (network mode "online").
+    Paused,
+    /// Nothing is running.
+    Idle,
+}
+
+/// Everything known about one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryState {
+    /// The latest data. Kept across errors and refetches.
+    pub data: Option<Rc<Value>>,
+    /// When `data` was fetched or set (ms since the epoch; 0 if never).
+    pub data_updated_at: i64,
+    /// The latest error, cleared by the next success.
+    pub error: Option<QueryError>,
+    /// When `error` happened.
+    pub error_updated_at: i64,
+    /// Failed attempts of the current (or last) fetch.
+    pub failure_count: u32,
+    /// The latest failed attempt's error, also while retries continue.
+    pub failure_reason: Option<QueryError>,
+    /// Data / error / pending.
+    pub status: QueryStatus,
+    /// Fetching / paused / idle.
+    pub fetch_status: FetchStatus,
+    /// Marked stale by an invalidation, whatever its age.
+    pub is_invalidated: bool,
+}
+
+impl Default for QueryState {
+    fn default() -> Self {
+        Self {
+            data: None,
+            data_updated_at: 0,
+            error: None,
+            error_updated_at: 0,
+            failure_count: 0,
+            failure_reason: None,
+            status: QueryStatus::Pending,
+            fetch_status: FetchStatus::Idle,
+            is_invalidated: false,
+        }
+    }
+}
+
+impl QueryState {
+    /// Stale when invalidated, when there is no data, or when the data is
+    /// older than `stale_time` ms at `now`.
+    pub fn is_stale(&self, stale_time: u64, now: i64) -> bool {
+        self.is_invalidated
+            || self.data.is_none()
+            || now.saturating_sub(self.data_updated_at) >= stale_time as i64
+    }
+
+    /// A fetch is in flight or paused.
+    pub fn is_fetching(&self) -> bool {
+        self.fetch_status != FetchStatus::Idle
+    }
+}
+
+/// Everything that can happen to a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A fetch started.
+    Fetch,
+    /// An attempt failed and will be retried.
+    Failed(QueryError),
+    /// The fetch waits for the network.
+    Pause,
+    /// The network is back; the fetch goes on.
+    Continue,
+    /// The fetch produced data.
+    Success {
+        /// The new data.
+        data: Rc<Value>,
+        /// When.
+        at: i64,
+    },
+    /// The fetch failed for good.
+    Error {
+        /// Why.
+        error: QueryError,
+        /// When.
+        at: i64,
+    },
+    /// Data set directly (optimistic updates, hydration, `set_query_data`).
+    SetData {
+        /// The new data.
+        data: Rc<Value>,
+        /// Its timestamp.
+        at: i64,
+    },
+    /// Mark stale.
+    Invalidate,
+    /// A fetch was cancelled: back to the state before it.
+    Cancelled(Box<QueryState>),
+}
+
+/// Keeps the old `Rc` when the new data is equal, so observers comparing by
+/// pointer see no change (TanStack's structural sharing, at the granularity
+/// of the whole value).
+fn share(old: &Option<Rc<Value>>, new: Rc<Value>) -> Rc<Value> {
+    match old {
+        Some(old) if Rc::ptr_eq(old, &new) || **old == *new => Rc::clone(old),
+        _ => new,
+    }
+}
+
+/// The next state.
+pub fn reduce(state: &QueryState, action: Action) -> QueryState {
+    let mut next = state.clone();
+    match action {
+        Action::Fetch => {
+            next.fetch_status = FetchStatus::Fetching;
+            next.failure_count = 0;
+            next.failure_reason = None;
+        }
+        Action::Failed(error) => {
+            // While retrying, `error` and `status` stay as they were (the
+            // error shows only once retries are exhausted).
+            next.failure_count += 1;
+            next.failure_reason = Some(error);
+        }
+        Action::Pause => next.fetch_status = FetchStatus::Paused,
+        Action::Continue => next.fetch_status = FetchStatus::Fetching,
+        Action::Success { data, at } | Action::SetData { data, at } => {
+            let is_fetch_result = matches!(next.fetch_status, FetchStatus::Fetching);
+            next.data = Some(share(&state.data, data));
+            next.data_updated_at = at;
+            next.error = None;
+            next.status = QueryStatus::Success;
+            next.is_invalidated = false;
+            if is_fetch_result {
+                next.failure_count = 0;
+                next.failure_reason = None;
+            }
+            next.fetch_status = FetchStatus::Idle;
+        }
+        Action::Error { error, at } => {
+            next.failure_count += 1;
+            next.failure_reason = Some(error.clone());
+            next.error = Some(error);
+            next.error_updated_at = at;
+            next.fetch_status = FetchStatus::Idle;
+            if next.data.is_none() {
+                next.status = QueryStatus::Error;
+            }
+        }
+        Action::Invalidate => next.is_invalidated = true,
+        Action::Cancelled(before) => {
+            let mut before = *before;
+            // Data set while the fetch ran survives the cancellation.
+            if state.data_updated_at > before.data_updated_at {
+                before.data = state.data.clone();
+                before.data_updated_at = state.data_updated_at;
+                before.status = state.status;
+            }
+            before.fetch_status = FetchStatus::Idle;
+            next = before;
+        }
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(v: Value) -> Rc<Value> {
+        Rc::new(v)
+    }
+
+    #[test]
+    fn fetch_then_success() {
+        let s = reduce(&QueryState::default(), Action::Fetch);
+        assert_eq!(s.fetch_status, FetchStatus::Fetching);
+        assert_eq!(s.status, QueryStatus::Pending);
+        let s = reduce(
+            &s,
+            Action::Success {
+                data: data(json!(1)),
+                at: 10,
+            },
+        );
+        assert_eq!(s.status, QueryStatus::Success);
+        assert_eq!(s.fetch_status, FetchStatus::Idle);
+        assert_eq!(s.data_updated_at, 10);
+    }
+
+    #[test]
+    fn an_error_keeps_existing_data() {
+        let s = reduce(
+            &QueryState::default(),
+            Action::SetData {
+                data: data(json!(1)),
+                at: 1,
+            },
+        );
+        let s = reduce(&s, Action::Fetch);
+        let s = reduce(
+            &s,
+            Action::Error {
+                error: QueryError::network("x"),
+                at: 2,
+            },
+        );
+        assert_eq!(s.status, QueryStatus::Success);
+        assert_eq!(*s.data.unwrap(), json!(1));
+        assert!(s.error.is_some());
+    }
+
+    #[test]
+    fn equal_data_keeps_the_same_allocation() {
+        let first = data(json!({"a": [1, 2]}));
+        let s = reduce(
+            &QueryState::default(),
+            Action::SetData {
+                data: Rc::clone(&first),
+                at: 1,
+            },
+        );
+        let s = reduce(
+            &s,
+            Action::Success {
+                data: data(json!({"a": [1, 2]})),
+                at: 2,
+            },
+        );
+        assert!(Rc::ptr_eq(s.data.as_ref().unwrap(), &first));
+        assert_eq!(s.data_updated_at, 2, "the timestamp still moves");
+        let s = reduce(
+            &s,
+            Action::Success {
+                data: data(json!({"a": [1, 3]})),
+                at: 3,
+            },
+        );
+        assert!(!Rc::ptr_eq(s.data.as_ref().unwrap(), &first));
+    }
+
+    #[test]
+    fn staleness() {
+        let s = reduce(
+            &QueryState::default(),
+            Action::SetData {
+                data: data(json!(1)),
+                at: 1000,
+            },
+        );
+        assert!(!s.is_stale(500, 1400));
+        assert!(s.is_stale(500, 1500));
+        assert!(
+            QueryState::default().is_stale(u64::MAX, 0),
+            "no data is always stale"
+        );
+        let s = reduce(&s, Action::Invalidate);
+        assert!(s.is_stale(u64::MAX, 1000));
+        let s = reduce(
+            &s,
+            Action::Success {
+                data: data(json!(2)),
+                at: 2000,
+            },
+        );
+        assert!(!s.is_invalidated);
+    }
+
+    #[test]
+    fn cancel_restores_the_state_before_the_fetch() {
+        let before = reduce(
+            &QueryState::default(),
+            Action::SetData {
+                data: data(json!(1)),
+                at: 1,
+            },
+        );
+        let fetching = reduce(&before, Action::Fetch);
+        let s = reduce(&fetching, Action::Cancelled(Box::new(before.clone())));
+        assert_eq!(s, before);
+    }
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Benchmarks the release backend with wrk: a prerendered page, a JSON API
+# call and static assets, each at 1 connection and at 50 connections.
+# Prints a markdown table (see docs/benchmarks.md). Takes ~2 min after the build.
+#
+#   bash scripts/bench-backend.sh
+#
+# Knobs (environment):
+#   BENCH_DURATION   wrk duration per run            (default 10s)
+#   BENCH_ENCODING   Accept-Encoding sent; empty = no header, i.e. uncompressed
+#                                                    (default "br, gzip")
+#   BENCH_WORKERS    backend --workers; empty = one per core (default empty)
+#   BENCH_WASM       1 = also benchmark the .wasm    (default 1)
+#   BENCH_LOG_DIR    where raw wrk output and server logs go (default: a temp dir)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${BENCH_DURATION:-10s}
+ENCODING=${BENCH_ENCODING-br, gzip}
+WORKERS=${BENCH_WORKERS:-}
+WASM=${BENCH_WASM:-1}
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    apt-get install -y wrk >&2 || { apt-get update >&2 && apt-get install -y wrk >&2; }
+fi
+command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
+
+say "building the backend (release)"
+cargo build --release -p backend >&2
+if [[ ! -f dist/index.html ]]; then
+    say "dist/index.html missing: cargo xtask build"
+    cargo xtask build >&2
+fi
+
+TMP=$(mktemp -d)
+LOG_DIR=${BENCH_LOG_DIR:-$TMP/logs}
+mkdir -p "$LOG_DIR"
+SERVER_PID=
+cleanup() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Port 0: the server picks a free port and prints it as its first stdout line.
+args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist dist --log-format pretty)
+[[ -n $WORKERS ]] && args+=(--workers "$WORKERS")
+say "starting target/release/backend ${args[*]}"
+RUST_LOG=warn target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &
+SERVER_PID=$!
+
+BASE=
+for _ in $(seq 1 300); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "backend exited; its log:" >&2
+        cat "$LOG_DIR/server.log" >&2
+        exit 1
+    fi
+    line=$(head -n1 "$TMP/stdout" 2>/dev/null || true)
+    if [[ $line == "Serving on "* ]]; then
+        BASE=${line#Serving on }
+        break
+    fi
+    sleep 0.1
+done
+[[ -n $BASE ]] || { echo "backend did not start in 30 s" >&2; exit 1; }
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$BASE/healthz" && break
+    sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz"
+say "backend up at $BASE"
+
+# Trunk's hashed assets.
+JS=$(cd dist && ls frontend-*.js 2>/dev/null | head -n1 || true)
+WASM_FILE=$(cd dist && ls frontend-*_bg.wasm 2>/dev/null | head -n1 || true)
+[[ -n $JS ]] || { echo "no dist/frontend-*.js" >&2; exit 1; }
+
+URLS=(/posts/1 /api/posts "/$JS")
+[[ $WASM == 1 && -n $WASM_FILE ]] && URLS+=("/$WASM_FILE")
+
+HDR=()
+CURL_HDR=()
+if [[ -n $ENCODING ]]; then
+    HDR=(-H "Accept-Encoding: $ENCODING")
+    CURL_HDR=(-H "Accept-Encoding: $ENCODING")
+fi
+
+# wrk reports exact numbers through this; --latency still prints its own
+# distribution into the raw logs.
+cat >"$TMP/report.lua" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d %d\n",
+    summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(99), e.status, e.connect + e.read + e.write, e.timeout))
+end
+LUA
+
+# Check every URL answers 200 and note its size on the wire and uncompressed.
+declare -A SIZE
+for url in "${URLS[@]}"; do
+    out=$(curl -sS "${CURL_HDR[@]}" -o /dev/null -w '%{http_code} %{size_download} %header{content-encoding}' "$BASE$url")
+    read -r code wire enc <<<"$out"
+    [[ $code == 200 ]] || { echo "GET $url answered $code" >&2; exit 1; }
+    raw=$(curl -sS -o /dev/null -w '%{size_download}' "$BASE$url")
+    SIZE[$url]="$wire ${enc:-identity} ($raw raw)"
+done
+
+say "warming up (2 s)"
+wrk -t2 -c50 -d2s "${HDR[@]}" "$BASE/posts/1" >/dev/null
+
+ms() { awk -v us="$1" 'BEGIN { printf (us < 10000 ? "%.2f ms" : "%.1f ms"), us / 1000 }'; }
+
+ROWS=()
+for url in "${URLS[@]}"; do
+    for conns in 1 50; do
+        threads=$((conns == 1 ? 1 : 2))
+        name=$(printf '%s_c%s' "${url//\//_}" "$conns")
+        say "wrk -t$threads -c$conns -d$DURATION --latency $url"
+        wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/report.lua" \
+            "${HDR[@]}" "$BASE$url" >"$LOG_DIR/wrk$name.txt"
+        read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
+        rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+        note=
+        (( status + sock + timeouts > 0 )) && note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
+        ROWS+=("| \`$url\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | ${SIZE[$url]} |")
+    done
+done
+
+echo
+echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -n1));" \
+    "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "Accept-Encoding: ${ENCODING:-(none)}; workers: ${WORKERS:-default (one per core)}; duration ${DURATION} per row"
+echo
+echo "| URL | connections | req/s | p50 | p99 | bytes per response |"
+echo "|---|---:|---:|---:|---:|---|"
+printf '%s\n' "${ROWS[@]}"
+if [[ -n ${BENCH_LOG_DIR:-} ]]; then
+    echo
+    echo "Raw wrk output and the server log: $LOG_DIR"
+fi

@@ -67,17 +67,21 @@ pub enum CacheEvent {
     Updated(QueryKey),
     /// A query was removed.
     Removed(QueryKey),
+    /// A mutation was added, changed or dropped (by its id).
+    Mutation(u64),
 }
 
 type CacheListener = Rc<dyn Fn(&CacheEvent)>;
 
-struct Inner {
+pub(crate) struct Inner {
+    pub(crate) mutations: RefCell<crate::mutation::MutationStore>,
+    pub(crate) registered: Signal,
+    pub(crate) resumed: Signal,
     platform: Rc<dyn Platform>,
     defaults: QueryOptions,
     queries: RefCell<HashMap<QueryKey, Entry>>,
     online: Cell<bool>,
     focused: Cell<bool>,
-    resumed: Signal,
     listeners: RefCell<Vec<(u64, CacheListener)>>,
     next_id: Cell<u64>,
     metrics: RefCell<Metrics>,
@@ -152,6 +156,8 @@ impl QueryClient {
     pub fn with_defaults(platform: impl Platform + 'static, defaults: QueryOptions) -> Self {
         Self {
             inner: Rc::new(Inner {
+                mutations: RefCell::default(),
+                registered: Signal::default(),
                 platform: Rc::new(platform),
                 defaults,
                 queries: RefCell::new(HashMap::new()),
@@ -175,7 +181,11 @@ impl QueryClient {
         self.inner.platform.now_ms()
     }
 
-    fn next_id(&self) -> u64 {
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id + 1);
         id
@@ -237,7 +247,7 @@ impl QueryClient {
         self.emit(&CacheEvent::Updated(key.clone()));
     }
 
-    fn emit(&self, event: &CacheEvent) {
+    pub(crate) fn emit(&self, event: &CacheEvent) {
         let listeners: Vec<CacheListener> = self
             .inner
             .listeners

@@ -69,7 +69,8 @@ impl DehydratedQueryState {
     }
 }
 
-/// Snapshots every query that has data.
+/// Snapshots every query that has data, and every mutation the server has
+/// not confirmed yet.
 pub fn dehydrate(client: &QueryClient) -> DehydratedState {
     DehydratedState {
         version: VERSION,
@@ -87,7 +88,12 @@ pub fn dehydrate(client: &QueryClient) -> DehydratedState {
                 })
             })
             .collect(),
-        mutations: vec![],
+        mutations: client
+            .mutations()
+            .into_iter()
+            .filter(crate::mutation::MutationRecord::is_unsettled)
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .collect(),
     }
 }
 

@@ -15,4 +15,9 @@ pub trait Platform {
     fn spawn(&self, task: LocalBoxFuture<'static, ()>);
     /// Completes after `ms` milliseconds.
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()>;
+    /// 64 random bits (idempotency keys; need not be cryptographic).
+    fn random_u64(&self) -> u64;
+    /// Reports something the user of the app should not have to see but an
+    /// engineer should (corrupt storage, quota trouble).
+    fn warn(&self, message: &str);
 }

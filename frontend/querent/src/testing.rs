@@ -27,6 +27,8 @@ struct Clock {
 pub struct FakePlatform {
     clock: Rc<RefCell<Clock>>,
     spawner: LocalSpawner,
+    random: Rc<std::cell::Cell<u64>>,
+    warnings: Rc<RefCell<Vec<String>>>,
 }
 
 /// Drives the fake platform: runs tasks and moves time.
@@ -50,9 +52,18 @@ impl FakePlatform {
             Self {
                 clock: Rc::clone(&clock),
                 spawner: pool.spawner(),
+                random: Rc::new(std::cell::Cell::new(0x5eed)),
+                warnings: Rc::default(),
             },
             Runner { pool, clock },
         )
+    }
+}
+
+impl FakePlatform {
+    /// Every warning reported so far.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.borrow().clone()
     }
 }
 
@@ -101,6 +112,20 @@ impl Platform for FakePlatform {
             clock: Rc::clone(&self.clock),
             slot,
         })
+    }
+
+    fn random_u64(&self) -> u64 {
+        // Deterministic (xorshift), so tests can predict keys if they want.
+        let mut x = self.random.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.set(x);
+        x
+    }
+
+    fn warn(&self, message: &str) {
+        self.warnings.borrow_mut().push(message.to_owned());
     }
 }
 

@@ -1,0 +1,440 @@
+//! Mutations: optimistic updates, rollback, scopes, and an offline queue that
+//! survives reloads and replays exactly once.
+//!
+//! A mutation's function is not passed per call but looked up by the
+//! mutation's key in a registry ([`QueryClient::register_mutation`]). That is
+//! what lets a mutation made offline be persisted as plain data (key,
+//! variables, idempotency key) and replayed after a reload, when no closure
+//! from before the reload exists any more.
+//!
+//! Each mutation gets an idempotency key when created and sends the same key
+//! on every attempt and every replay, so a server that honours
+//! `Idempotency-Key` applies it once even when a response was lost.
+
+use crate::client::{CacheEvent, QueryClient};
+use crate::error::QueryError;
+use crate::retryer::backoff_ms;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// Runs a mutation against the server.
+pub type MutationFn =
+    Rc<dyn Fn(MutationContext) -> LocalBoxFuture<'static, Result<Value, QueryError>>>;
+
+/// What a mutation function receives.
+#[derive(Clone)]
+pub struct MutationContext {
+    /// The variables the mutation was called with.
+    pub variables: Value,
+    /// Send as `Idempotency-Key`; the same on every attempt and replay.
+    pub idempotency_key: String,
+    /// The client, e.g. to read cached data.
+    pub client: QueryClient,
+}
+
+/// Runs after a mutation settles, also for mutations replayed after a reload
+/// (when the call site's callbacks no longer exist). Typically invalidates.
+pub type SettledHook = Rc<dyn Fn(&QueryClient, &MutationRecord)>;
+
+/// What the registry holds for one mutation key.
+#[derive(Clone)]
+pub struct MutationDefaults {
+    /// The function.
+    pub mutation_fn: MutationFn,
+    /// Retries after a server error (default 0). Network failures (no
+    /// response) are always retried, with backoff, once the app is online.
+    pub retry: u32,
+    /// Runs after every settle of a mutation with this key.
+    pub on_settled: Option<SettledHook>,
+}
+
+impl MutationDefaults {
+    /// Defaults with just a function.
+    pub fn new(mutation_fn: MutationFn) -> Self {
+        Self {
+            mutation_fn,
+            retry: 0,
+            on_settled: None,
+        }
+    }
+}
+
+/// Where a mutation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationStatus {
+    /// Running, or queued behind others in its scope.
+    Pending,
+    /// Waiting for the network (or for its function to be registered).
+    Paused,
+    /// Done.
+    Success,
+    /// Failed for good.
+    Error,
+}
+
+/// A mutation as stored and persisted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationRecord {
+    /// Order of creation in this client.
+    pub id: u64,
+    /// Registry key.
+    pub mutation_key: String,
+    /// The variables.
+    pub variables: Value,
+    /// Sent as `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// Mutations of one scope run one at a time, in order.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Status.
+    pub status: MutationStatus,
+    /// When it was created (ms).
+    pub submitted_at: i64,
+    /// Failed attempts.
+    #[serde(default)]
+    pub failure_count: u32,
+    /// The result, once successful.
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// The error, once failed (or why it is paused).
+    #[serde(default)]
+    pub error: Option<QueryError>,
+}
+
+impl MutationRecord {
+    /// Not yet confirmed by the server: pending or paused.
+    pub fn is_unsettled(&self) -> bool {
+        matches!(
+            self.status,
+            MutationStatus::Pending | MutationStatus::Paused
+        )
+    }
+}
+
+type OnMutate = Box<dyn FnOnce(&QueryClient, &Value) -> Value>;
+type OnSuccess = Box<dyn FnOnce(&QueryClient, &Value, &Value, &Value)>;
+type OnError = Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>;
+type OnSettled = Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Value, &Value)>;
+
+/// Per-call options: the scope and TanStack's lifecycle callbacks.
+///
+/// `on_mutate(client, variables)` runs at once (also offline) and returns a
+/// context, typically the data it replaced; `on_error(client, error,
+/// variables, context)` can then roll back; `on_success(client, data,
+/// variables, context)` and `on_settled` follow the server's answer.
+#[derive(Default)]
+pub struct MutateOptions {
+    /// Serialise with other mutations of this scope.
+    pub scope: Option<String>,
+    /// Optimistic update; returns the rollback context.
+    pub on_mutate: Option<OnMutate>,
+    /// After success.
+    pub on_success: Option<OnSuccess>,
+    /// After failure.
+    pub on_error: Option<OnError>,
+    /// After either.
+    pub on_settled: Option<OnSettled>,
+}
+
+type Tail = Shared<LocalBoxFuture<'static, ()>>;
+
+#[derive(Default)]
+pub(crate) struct MutationStore {
+    records: BTreeMap<u64, MutationRecord>,
+    registry: HashMap<String, MutationDefaults>,
+    scope_tails: HashMap<String, Tail>,
+    replay_tail: Option<Tail>,
+}
+
+/// How long a settled mutation stays visible (devtools) before it is dropped.
+const SETTLED_GC_MS: u64 = 5 * 60_000;
+
+impl QueryClient {
+    fn store<R>(&self, f: impl FnOnce(&mut MutationStore) -> R) -> R {
+        f(&mut self.inner().mutations.borrow_mut())
+    }
+
+    fn update_record(&self, id: u64, f: impl FnOnce(&mut MutationRecord)) {
+        let changed = self.store(|s| s.records.get_mut(&id).map(f).is_some());
+        if changed {
+            self.emit(&CacheEvent::Mutation(id));
+        }
+    }
+
+    /// Registers the function (and defaults) for a mutation key. Mutations of
+    /// that key waiting for it (restored before registration) resume.
+    pub fn register_mutation(&self, mutation_key: &str, defaults: MutationDefaults) {
+        self.store(|s| s.registry.insert(mutation_key.to_owned(), defaults));
+        self.inner().registered.notify();
+    }
+
+    /// Every known mutation, oldest first.
+    pub fn mutations(&self) -> Vec<MutationRecord> {
+        self.store(|s| s.records.values().cloned().collect())
+    }
+
+    /// Mutations not yet confirmed by the server (for a "pending" badge).
+    pub fn pending_mutations(&self) -> usize {
+        self.store(|s| s.records.values().filter(|r| r.is_unsettled()).count())
+    }
+
+    fn new_idempotency_key(&self) -> String {
+        let platform = self.platform();
+        format!(
+            "{:x}-{:016x}{:016x}",
+            self.now(),
+            platform.random_u64(),
+            platform.random_u64()
+        )
+    }
+
+    /// Runs the mutation registered as `mutation_key` with `variables`.
+    ///
+    /// `on_mutate` runs before this returns. The mutation then runs in the
+    /// background (whether or not the future is awaited): at once when online
+    /// and its scope is free, otherwise paused until then.
+    pub fn mutate(
+        &self,
+        mutation_key: &str,
+        variables: Value,
+        options: MutateOptions,
+    ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
+        let id = self.next_id();
+        let record = MutationRecord {
+            id,
+            mutation_key: mutation_key.to_owned(),
+            variables: variables.clone(),
+            idempotency_key: self.new_idempotency_key(),
+            scope: options.scope.clone(),
+            status: if self.is_online() {
+                MutationStatus::Pending
+            } else {
+                MutationStatus::Paused
+            },
+            submitted_at: self.now(),
+            failure_count: 0,
+            data: None,
+            error: None,
+        };
+        self.store(|s| s.records.insert(id, record));
+        self.emit(&CacheEvent::Mutation(id));
+        let context = match options.on_mutate {
+            Some(on_mutate) => on_mutate(self, &variables),
+            None => Value::Null,
+        };
+        let callbacks = Callbacks {
+            on_success: options.on_success,
+            on_error: options.on_error,
+            on_settled: options.on_settled,
+            context,
+        };
+        self.schedule(id, Some(callbacks))
+    }
+
+    /// Adopts persisted, unconfirmed mutations (after a reload): each gets a
+    /// new local id (keeping their order) and its original idempotency key,
+    /// and is queued behind earlier ones. Mutations already known (same
+    /// idempotency key) are skipped. Returns how many were adopted.
+    pub fn restore_mutations(&self, mut records: Vec<MutationRecord>) -> usize {
+        records.sort_by_key(|r| (r.submitted_at, r.id));
+        let mut adopted = 0;
+        for mut record in records.into_iter().filter(MutationRecord::is_unsettled) {
+            let known = self.store(|s| {
+                s.records
+                    .values()
+                    .any(|r| r.idempotency_key == record.idempotency_key)
+            });
+            if known {
+                continue;
+            }
+            record.id = self.next_id();
+            record.status = MutationStatus::Paused;
+            let id = record.id;
+            self.store(|s| s.records.insert(id, record));
+            self.emit(&CacheEvent::Mutation(id));
+            // Replayed mutations keep their original order.
+            drop(self.schedule_with(id, None, true));
+            adopted += 1;
+        }
+        adopted
+    }
+
+    fn schedule(
+        &self,
+        id: u64,
+        callbacks: Option<Callbacks>,
+    ) -> Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>> {
+        let offline = !self.is_online();
+        self.schedule_with(id, callbacks, offline)
+    }
+
+    /// Queues the mutation behind its scope (and, for mutations made or
+    /// restored offline, behind earlier offline ones, so they replay in order).
+    fn schedule_with(
+        &self,
+        id: u64,
+        callbacks: Option<Callbacks>,
+        in_replay_order: bool,
+    ) -> Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>> {
+        let scope = self.store(|s| s.records.get(&id).and_then(|r| r.scope.clone()));
+        let (after_scope, after_replay) = self.store(|s| {
+            (
+                scope.as_ref().and_then(|sc| s.scope_tails.get(sc).cloned()),
+                if in_replay_order {
+                    s.replay_tail.clone()
+                } else {
+                    None
+                },
+            )
+        });
+        let client = self.clone();
+        let run = async move {
+            if let Some(t) = after_scope {
+                t.await;
+            }
+            if let Some(t) = after_replay {
+                t.await;
+            }
+            let result = client.execute(id).await;
+            client.settle(id, &result, callbacks);
+            result.map(Rc::new)
+        }
+        .boxed_local()
+        .shared();
+        let tail: Tail = run.clone().map(drop).boxed_local().shared();
+        self.store(|s| {
+            if let Some(sc) = scope {
+                s.scope_tails.insert(sc, tail.clone());
+            }
+            if in_replay_order {
+                s.replay_tail = Some(tail);
+            }
+        });
+        let driver = run.clone();
+        self.platform().spawn(Box::pin(async move {
+            let _ = driver.await;
+        }));
+        run
+    }
+
+    async fn execute(&self, id: u64) -> Result<Value, QueryError> {
+        let Some(record) = self.store(|s| s.records.get(&id).cloned()) else {
+            return Err(QueryError::network("the mutation was removed"));
+        };
+        let mut failures = 0u32;
+        loop {
+            let defaults = self.store(|s| s.registry.get(&record.mutation_key).cloned());
+            let Some(defaults) = defaults else {
+                // Restored before the app registered it: wait, never drop.
+                self.update_record(id, |r| {
+                    r.status = MutationStatus::Paused;
+                    r.error = Some(QueryError::network(format!(
+                        "no mutation function is registered for `{}` yet",
+                        r.mutation_key
+                    )));
+                });
+                let _ = self.inner().registered.wait().await;
+                continue;
+            };
+            while !self.is_online() {
+                self.update_record(id, |r| r.status = MutationStatus::Paused);
+                let _ = self.inner().resumed.wait().await;
+            }
+            self.update_record(id, |r| {
+                r.status = MutationStatus::Pending;
+                r.error = None;
+            });
+            let attempt = (defaults.mutation_fn)(MutationContext {
+                variables: record.variables.clone(),
+                idempotency_key: record.idempotency_key.clone(),
+                client: self.clone(),
+            })
+            .await;
+            match attempt {
+                Ok(data) => return Ok(data),
+                Err(error) => {
+                    failures += 1;
+                    self.update_record(id, |r| r.failure_count = failures);
+                    if error.status.is_none() {
+                        // No answer: it may or may not have been applied.
+                        // Replaying with the same idempotency key is safe, so
+                        // wait (backoff, or the network coming back) and retry.
+                        self.update_record(id, |r| {
+                            r.status = MutationStatus::Paused;
+                            r.error = Some(error.clone());
+                        });
+                        let wait = self.platform().sleep(backoff_ms(failures - 1));
+                        let back = self.inner().resumed.wait();
+                        futures::future::select(wait, back).await;
+                        continue;
+                    }
+                    if failures > defaults.retry || error.is_client_error() {
+                        return Err(error);
+                    }
+                    self.platform().sleep(backoff_ms(failures - 1)).await;
+                }
+            }
+        }
+    }
+
+    fn settle(&self, id: u64, result: &Result<Value, QueryError>, callbacks: Option<Callbacks>) {
+        self.update_record(id, |r| match result {
+            Ok(data) => {
+                r.status = MutationStatus::Success;
+                r.data = Some(data.clone());
+                r.error = None;
+            }
+            Err(error) => {
+                r.status = MutationStatus::Error;
+                r.error = Some(error.clone());
+            }
+        });
+        let Some(record) = self.store(|s| s.records.get(&id).cloned()) else {
+            return;
+        };
+        if let Some(cb) = callbacks {
+            let vars = &record.variables;
+            match result {
+                Ok(data) => {
+                    if let Some(f) = cb.on_success {
+                        f(self, data, vars, &cb.context);
+                    }
+                }
+                Err(error) => {
+                    if let Some(f) = cb.on_error {
+                        f(self, error, vars, &cb.context);
+                    }
+                }
+            }
+            if let Some(f) = cb.on_settled {
+                f(self, result.as_ref(), vars, &cb.context);
+            }
+        }
+        let hook = self.store(|s| {
+            s.registry
+                .get(&record.mutation_key)
+                .and_then(|d| d.on_settled.clone())
+        });
+        if let Some(hook) = hook {
+            hook(self, &record);
+        }
+        let client = self.clone();
+        let sleep = self.platform().sleep(SETTLED_GC_MS);
+        self.platform().spawn(Box::pin(async move {
+            sleep.await;
+            client.store(|s| s.records.remove(&id));
+            client.emit(&CacheEvent::Mutation(id));
+        }));
+    }
+}
+
+struct Callbacks {
+    on_success: Option<OnSuccess>,
+    on_error: Option<OnError>,
+    on_settled: Option<OnSettled>,
+    context: Value,
+}

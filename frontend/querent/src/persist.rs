@@ -1,0 +1,316 @@
+//! Persistence: the cache and the unconfirmed mutations, saved to a
+//! key-value storage (localStorage in the browser) and restored at start.
+//!
+//! Stored as `{"timestamp": ms, "buster": "...", "client_state": <dehydrated
+//! state>}` under one key. Writes are throttled (one per `throttle_ms`, plus
+//! [`PersistHandle::flush`] on page hide). A record that cannot be parsed, was
+//! written by another app version (buster), has another format, or is older
+//! than `max_age_ms` is discarded, removed and reported through
+//! `Platform::warn`. When the storage is full the oldest queries are dropped
+//! until the record fits; unconfirmed mutations are never dropped.
+
+use crate::client::{CacheEvent, QueryClient, Subscription};
+use crate::hydration::{self, DehydratedState};
+use crate::mutation::MutationRecord;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// Why a write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// The storage is full.
+    QuotaExceeded,
+    /// Anything else (storage disabled, private mode, …).
+    Unavailable(String),
+}
+
+/// A synchronous string key-value store.
+pub trait Storage {
+    /// The value under `key`.
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError>;
+    /// Removes `key`.
+    fn remove(&self, key: &str);
+}
+
+/// Persistence settings.
+#[derive(Debug, Clone)]
+pub struct PersistOptions {
+    /// Storage key (default `querent-cache`).
+    pub storage_key: String,
+    /// Records written with another buster are discarded (use the app version).
+    pub buster: String,
+    /// Records older than this are discarded (default 24 h).
+    pub max_age_ms: i64,
+    /// At most one write per this many ms (default 1000).
+    pub throttle_ms: u64,
+}
+
+impl Default for PersistOptions {
+    fn default() -> Self {
+        Self {
+            storage_key: "querent-cache".into(),
+            buster: String::new(),
+            max_age_ms: 24 * 60 * 60 * 1000,
+            throttle_ms: 1000,
+        }
+    }
+}
+
+/// The stored record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersistedClient {
+    /// When it was written (ms).
+    pub timestamp: i64,
+    /// The app version that wrote it.
+    pub buster: String,
+    /// The cache.
+    pub client_state: DehydratedState,
+}
+
+/// What [`restore`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// Nothing stored.
+    Nothing,
+    /// Adopted: how many queries were newer than what the cache held, and how
+    /// many unconfirmed mutations were queued again.
+    Adopted {
+        /// Queries applied.
+        queries: usize,
+        /// Mutations queued.
+        mutations: usize,
+    },
+    /// Discarded (and removed) for the given reason.
+    Discarded(String),
+}
+
+/// Reads the stored record into `client` (call once at start, after
+/// hydrating the server's state: the newer `updated_at` wins either way).
+pub fn restore(client: &QueryClient, storage: &dyn Storage, options: &PersistOptions) -> Restored {
+    let text = match storage.get(&options.storage_key) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Restored::Nothing,
+        Err(e) => {
+            client
+                .platform()
+                .warn(&format!("persisted cache unreadable: {e:?}"));
+            return Restored::Nothing;
+        }
+    };
+    let discard = |reason: String| {
+        client
+            .platform()
+            .warn(&format!("discarding the persisted cache: {reason}"));
+        storage.remove(&options.storage_key);
+        Restored::Discarded(reason)
+    };
+    let record: PersistedClient = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => return discard(format!("not a persisted cache ({e})")),
+    };
+    if record.buster != options.buster {
+        return discard(format!(
+            "written by version `{}`, this is `{}`",
+            record.buster, options.buster
+        ));
+    }
+    if record.client_state.version != hydration::VERSION {
+        return discard(format!("format version {}", record.client_state.version));
+    }
+    let age = client.now() - record.timestamp;
+    if age > options.max_age_ms {
+        // Old data goes; unconfirmed mutations must not (nothing the user
+        // was told is pending may be lost).
+        let mutations = client.restore_mutations(parse_mutations(&record.client_state));
+        storage.remove(&options.storage_key);
+        client.platform().warn(&format!(
+            "persisted cache is {age} ms old; its queries were discarded"
+        ));
+        return Restored::Adopted {
+            queries: 0,
+            mutations,
+        };
+    }
+    let queries = hydration::hydrate(client, &record.client_state);
+    let mutations = client.restore_mutations(parse_mutations(&record.client_state));
+    Restored::Adopted { queries, mutations }
+}
+
+fn parse_mutations(state: &DehydratedState) -> Vec<MutationRecord> {
+    state
+        .mutations
+        .iter()
+        .filter_map(|m| serde_json::from_value(m.clone()).ok())
+        .collect()
+}
+
+/// Adopts another tab's write (from a `storage` event): queries only, newer
+/// wins. Mutations stay with the tab that made them.
+pub fn adopt_external(client: &QueryClient, text: &str, options: &PersistOptions) -> usize {
+    match serde_json::from_str::<PersistedClient>(text) {
+        Ok(record) if record.buster == options.buster => {
+            hydration::hydrate(client, &record.client_state)
+        }
+        _ => 0,
+    }
+}
+
+struct Writer {
+    client: QueryClient,
+    storage: Rc<dyn Storage>,
+    options: PersistOptions,
+    dirty: Cell<bool>,
+    scheduled: Cell<bool>,
+    writes: Cell<u64>,
+}
+
+impl Writer {
+    fn write(&self) {
+        self.dirty.set(false);
+        let mut state = hydration::dehydrate(&self.client);
+        // Oldest first, so eviction drops from the front.
+        state.queries.sort_by_key(|q| match &q.state {
+            hydration::DehydratedQueryState::Success { updated_at, .. }
+            | hydration::DehydratedQueryState::Error { updated_at, .. } => *updated_at,
+        });
+        loop {
+            let record = PersistedClient {
+                timestamp: self.client.now(),
+                buster: self.options.buster.clone(),
+                client_state: state.clone(),
+            };
+            let Ok(text) = serde_json::to_string(&record) else {
+                return;
+            };
+            match self.storage.set(&self.options.storage_key, &text) {
+                Ok(()) => {
+                    self.writes.set(self.writes.get() + 1);
+                    return;
+                }
+                Err(StorageError::QuotaExceeded) if !state.queries.is_empty() => {
+                    // Drop the oldest tenth (at least one) and try again:
+                    // bounded by the number of queries, so it always ends.
+                    let drop_n = state.queries.len().div_ceil(10);
+                    state.queries.drain(..drop_n);
+                }
+                Err(e) => {
+                    self.client
+                        .platform()
+                        .warn(&format!("could not persist the cache: {e:?}"));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the storage in step with the cache while alive.
+pub struct PersistHandle {
+    writer: Rc<Writer>,
+    _subscription: Subscription,
+}
+
+impl PersistHandle {
+    /// Writes now if anything changed since the last write (call on page hide).
+    pub fn flush(&self) {
+        if self.writer.dirty.get() {
+            self.writer.write();
+        }
+    }
+
+    /// How many writes reached the storage.
+    pub fn writes(&self) -> u64 {
+        self.writer.writes.get()
+    }
+}
+
+/// Starts persisting `client` to `storage`: every change schedules a write at
+/// most `throttle_ms` later; bursts of changes make one write.
+pub fn persist(
+    client: &QueryClient,
+    storage: Rc<dyn Storage>,
+    options: PersistOptions,
+) -> PersistHandle {
+    let writer = Rc::new(Writer {
+        client: client.clone(),
+        storage,
+        options,
+        dirty: Cell::new(false),
+        scheduled: Cell::new(false),
+        writes: Cell::new(0),
+    });
+    let weak = Rc::downgrade(&writer);
+    let subscription = client.subscribe_cache(move |event: &CacheEvent| {
+        let _ = event;
+        let Some(writer) = weak.upgrade() else { return };
+        writer.dirty.set(true);
+        if writer.scheduled.replace(true) {
+            return;
+        }
+        let platform = writer.client.platform();
+        let sleep = platform.sleep(writer.options.throttle_ms);
+        let weak = Rc::downgrade(&writer);
+        platform.spawn(Box::pin(async move {
+            sleep.await;
+            if let Some(writer) = weak.upgrade() {
+                writer.scheduled.set(false);
+                if writer.dirty.get() {
+                    writer.write();
+                }
+            }
+        }));
+    });
+    PersistHandle {
+        writer,
+        _subscription: subscription,
+    }
+}
+
+/// An in-memory [`Storage`] with an optional size limit (bytes of values),
+/// for tests and for platforms without storage.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStorage {
+    items: Rc<RefCell<std::collections::HashMap<String, String>>>,
+    /// Writes that would make the stored values larger than this fail with
+    /// [`StorageError::QuotaExceeded`].
+    pub limit: Option<usize>,
+}
+
+impl MemoryStorage {
+    /// An empty storage with a size limit.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::default()
+        }
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self.items.borrow().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        let mut items = self.items.borrow_mut();
+        if let Some(limit) = self.limit {
+            let others: usize = items
+                .iter()
+                .filter(|(k, _)| k.as_str() != key)
+                .map(|(_, v)| v.len())
+                .sum();
+            if others + value.len() > limit {
+                return Err(StorageError::QuotaExceeded);
+            }
+        }
+        items.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) {
+        self.items.borrow_mut().remove(key);
+    }
+}

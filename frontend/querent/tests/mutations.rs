@@ -1,0 +1,326 @@
+//! Mutations: optimistic update and rollback, scopes, the offline queue,
+//! replay after reload with the same idempotency key.
+
+mod common;
+
+use common::{key, server_error, setup};
+use querent::mutation::{MutationContext, MutationFn};
+use querent::{MutateOptions, MutationDefaults, MutationStatus, QueryClient, QueryError};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A fake API for `add_todo`: records each request (variables, idempotency
+/// key, time), applies each idempotency key once, and can be told to fail.
+#[derive(Clone, Default)]
+struct Api {
+    requests: Rc<RefCell<Vec<(Value, String)>>>,
+    applied: Rc<RefCell<Vec<String>>>,
+    fail_next: Rc<RefCell<Vec<QueryError>>>,
+}
+
+impl Api {
+    fn function(&self, platform: Rc<dyn querent::Platform>) -> MutationFn {
+        let api = self.clone();
+        Rc::new(move |ctx: MutationContext| {
+            let api = api.clone();
+            let platform = Rc::clone(&platform);
+            Box::pin(async move {
+                api.requests
+                    .borrow_mut()
+                    .push((ctx.variables.clone(), ctx.idempotency_key.clone()));
+                platform.sleep(100).await;
+                if let Some(e) = api.fail_next.borrow_mut().pop() {
+                    return Err(e);
+                }
+                let mut applied = api.applied.borrow_mut();
+                if !applied.contains(&ctx.idempotency_key) {
+                    applied.push(ctx.idempotency_key.clone());
+                }
+                Ok(json!({"saved": ctx.variables}))
+            })
+        })
+    }
+}
+
+fn todos() -> querent::QueryKey {
+    key(json!(["todos"]))
+}
+
+/// Optimistically appends the title to the todo list; returns the old list.
+fn optimistic(title: &str) -> MutateOptions {
+    let title = title.to_owned();
+    MutateOptions {
+        on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
+            client.cancel_queries(&todos());
+            let before = client.get_query_data(&todos()).map(|d| (*d).clone());
+            client.set_query_data(&todos(), |old| {
+                let mut list = old.cloned().unwrap_or(json!([]));
+                list.as_array_mut().unwrap().push(json!(title));
+                Some(list)
+            });
+            before.unwrap_or(Value::Null)
+        })),
+        on_error: Some(Box::new(
+            |client: &QueryClient, _e, _vars, context: &Value| {
+                let context = context.clone();
+                client.set_query_data(&todos(), move |_| Some(context));
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+fn todo_list(client: &QueryClient) -> Value {
+    (*client.get_query_data(&todos()).unwrap()).clone()
+}
+
+#[test]
+fn optimistic_update_shows_at_once_and_is_kept_on_success() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    client.set_query_data(&todos(), |_| Some(json!(["a"])));
+    let done = client.mutate("add_todo", json!({"title": "b"}), optimistic("b"));
+    assert_eq!(
+        todo_list(&client),
+        json!(["a", "b"]),
+        "visible before the server answers"
+    );
+    assert_eq!(client.pending_mutations(), 1);
+    let result = rt.block_on(done);
+    assert_eq!(result.unwrap()["saved"]["title"], "b");
+    assert_eq!(todo_list(&client), json!(["a", "b"]));
+    assert_eq!(client.pending_mutations(), 0);
+}
+
+#[test]
+fn a_server_error_rolls_back_with_the_context() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    api.fail_next.borrow_mut().push(server_error());
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    client.set_query_data(&todos(), |_| Some(json!(["a"])));
+    let settled = Rc::new(RefCell::new(None));
+    let s = Rc::clone(&settled);
+    let mut options = optimistic("b");
+    options.on_settled = Some(Box::new(move |_c, result, _v, _ctx| {
+        *s.borrow_mut() = Some(result.is_ok());
+    }));
+    let done = client.mutate("add_todo", json!({"title": "b"}), options);
+    assert_eq!(todo_list(&client), json!(["a", "b"]));
+    let result = rt.block_on(done);
+    assert_eq!(result.unwrap_err().status, Some(500));
+    assert_eq!(todo_list(&client), json!(["a"]), "rolled back");
+    assert_eq!(*settled.borrow(), Some(false));
+    let record = client.mutations().pop().unwrap();
+    assert_eq!(record.status, MutationStatus::Error);
+    assert_eq!(
+        api.requests.borrow().len(),
+        1,
+        "mutations do not retry by default"
+    );
+}
+
+#[test]
+fn mutations_in_one_scope_run_one_at_a_time_in_order() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    let scoped = |title: &str| MutateOptions {
+        scope: Some("todos".into()),
+        ..optimistic(title)
+    };
+    let a = client.mutate("add_todo", json!("a"), scoped("a"));
+    let b = client.mutate("add_todo", json!("b"), scoped("b"));
+    let c = client.mutate("add_todo", json!("c"), MutateOptions::default());
+    rt.run_until_stalled();
+    let started: Vec<Value> = api.requests.borrow().iter().map(|r| r.0.clone()).collect();
+    assert_eq!(
+        started,
+        [json!("a"), json!("c")],
+        "b waits for a; c has no scope"
+    );
+    rt.advance(100);
+    let started: Vec<Value> = api.requests.borrow().iter().map(|r| r.0.clone()).collect();
+    assert_eq!(started, [json!("a"), json!("c"), json!("b")]);
+    rt.block_on(async move {
+        a.await.unwrap();
+        b.await.unwrap();
+        c.await.unwrap();
+    });
+}
+
+#[test]
+fn offline_mutations_pause_then_replay_in_order_when_back_online() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    client.set_query_data(&todos(), |_| Some(json!([])));
+    client.set_online(false);
+    let first = client.mutate("add_todo", json!("first"), optimistic("first"));
+    let second = client.mutate("add_todo", json!("second"), optimistic("second"));
+    rt.advance(60_000);
+    assert!(api.requests.borrow().is_empty(), "nothing is sent offline");
+    assert_eq!(
+        todo_list(&client),
+        json!(["first", "second"]),
+        "but both show at once"
+    );
+    assert!(
+        client
+            .mutations()
+            .iter()
+            .all(|m| m.status == MutationStatus::Paused)
+    );
+    assert_eq!(client.pending_mutations(), 2);
+    client.set_online(true);
+    rt.run_until_stalled();
+    assert_eq!(api.requests.borrow().len(), 1, "one at a time");
+    rt.block_on(async move {
+        first.await.unwrap();
+        second.await.unwrap();
+    });
+    let order: Vec<Value> = api.requests.borrow().iter().map(|r| r.0.clone()).collect();
+    assert_eq!(order, [json!("first"), json!("second")]);
+    assert_eq!(client.pending_mutations(), 0);
+}
+
+#[test]
+fn a_lost_response_is_replayed_with_the_same_idempotency_key() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    // The server applies it, but the answer never arrives.
+    let applied_then_lost: MutationFn = {
+        let inner = api.function(client.platform());
+        let lost = Rc::new(std::cell::Cell::new(true));
+        Rc::new(move |ctx| {
+            let inner = Rc::clone(&inner);
+            let lost = Rc::clone(&lost);
+            Box::pin(async move {
+                let result = inner(ctx).await;
+                if lost.replace(false) {
+                    return Err(QueryError::network("connection reset"));
+                }
+                result
+            })
+        })
+    };
+    client.register_mutation("add_todo", MutationDefaults::new(applied_then_lost));
+    let done = client.mutate("add_todo", json!("once"), MutateOptions::default());
+    let result = rt.block_on(done);
+    assert!(result.is_ok());
+    let requests = api.requests.borrow();
+    assert_eq!(requests.len(), 2, "retried after the network error");
+    assert_eq!(requests[0].1, requests[1].1, "with the same key");
+    assert_eq!(
+        api.applied.borrow().len(),
+        1,
+        "so the server applied it once"
+    );
+}
+
+#[test]
+fn unconfirmed_mutations_survive_a_reload_and_replay_exactly_once() {
+    let storage = querent::persist::MemoryStorage::default();
+    let api = Api::default();
+    let options = querent::persist::PersistOptions {
+        buster: "v1".into(),
+        ..Default::default()
+    };
+    // First page life: offline, two mutations, then the tab is closed.
+    let keys = {
+        let (client, _server, mut rt) = setup();
+        client.register_mutation(
+            "add_todo",
+            MutationDefaults::new(api.function(client.platform())),
+        );
+        let handle = querent::persist::persist(&client, Rc::new(storage.clone()), options.clone());
+        client.set_online(false);
+        drop(client.mutate("add_todo", json!("one"), MutateOptions::default()));
+        drop(client.mutate("add_todo", json!("two"), MutateOptions::default()));
+        rt.advance(10);
+        handle.flush();
+        client
+            .mutations()
+            .iter()
+            .map(|m| m.idempotency_key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(api.requests.borrow().is_empty());
+    // After the reload: restored before the app registers the function.
+    let (client, _server, mut rt) = setup();
+    let restored = querent::persist::restore(&client, &storage, &options);
+    assert_eq!(
+        restored,
+        querent::persist::Restored::Adopted {
+            queries: 0,
+            mutations: 2
+        }
+    );
+    assert_eq!(client.pending_mutations(), 2);
+    rt.advance(1000);
+    assert!(
+        api.requests.borrow().is_empty(),
+        "no function yet: waits, keeps them"
+    );
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    rt.advance(1000);
+    let sent: Vec<(Value, String)> = api.requests.borrow().clone();
+    assert_eq!(
+        sent.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        [json!("one"), json!("two")]
+    );
+    assert_eq!(
+        sent.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        keys,
+        "original idempotency keys"
+    );
+    assert_eq!(client.pending_mutations(), 0);
+    // Restoring the same record again (another reload before the write) adopts nothing new.
+    assert_eq!(client.restore_mutations(client.mutations()), 0);
+}
+
+#[test]
+fn registry_hooks_run_for_replayed_mutations() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    let invalidated = Rc::new(std::cell::Cell::new(0));
+    let seen = Rc::clone(&invalidated);
+    let mut defaults = MutationDefaults::new(api.function(client.platform()));
+    defaults.on_settled = Some(Rc::new(move |_client, record| {
+        assert_eq!(record.status, MutationStatus::Success);
+        seen.set(seen.get() + 1);
+    }));
+    client.register_mutation("add_todo", defaults);
+    let record = querent::MutationRecord {
+        id: 1,
+        mutation_key: "add_todo".into(),
+        variables: json!("x"),
+        idempotency_key: "k-1".into(),
+        scope: None,
+        status: MutationStatus::Paused,
+        submitted_at: 0,
+        failure_count: 0,
+        data: None,
+        error: None,
+    };
+    assert_eq!(client.restore_mutations(vec![record]), 1);
+    rt.advance(200);
+    assert_eq!(invalidated.get(), 1);
+}

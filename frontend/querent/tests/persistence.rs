@@ -1,0 +1,212 @@
+//! Persistence: round trip, throttled writes, buster, max age, corrupt data,
+//! quota eviction, another tab's writes.
+
+mod common;
+
+use common::{key, setup};
+use querent::persist::{self, MemoryStorage, PersistOptions, Restored, Storage};
+use querent::testing::FakePlatform;
+use querent::{QueryClient, QueryObserver, QueryOptions};
+use serde_json::json;
+use std::rc::Rc;
+
+fn options() -> PersistOptions {
+    PersistOptions {
+        buster: "v1".into(),
+        ..Default::default()
+    }
+}
+
+const KEY: &str = "querent-cache";
+
+#[test]
+fn the_cache_round_trips_through_storage() {
+    let storage = MemoryStorage::default();
+    let (client, _s, mut rt) = setup();
+    let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+    client.set_query_data(&key(json!(["post", 1])), |_| Some(json!({"title": "hi"})));
+    client.set_query_data(&key(json!(["users"])), |_| Some(json!([1, 2])));
+    rt.advance(1000);
+    assert_eq!(handle.writes(), 1, "two changes, one throttled write");
+
+    let (restored, server, mut rt2) = setup();
+    rt2.advance(5000);
+    assert_eq!(
+        persist::restore(&restored, &storage, &options()),
+        Restored::Adopted {
+            queries: 2,
+            mutations: 0
+        }
+    );
+    assert_eq!(
+        restored.get_query_data(&key(json!(["post", 1]))).unwrap()["title"],
+        "hi"
+    );
+    let state = restored.get_query_state(&key(json!(["users"]))).unwrap();
+    assert_eq!(
+        state.data_updated_at,
+        querent::testing::START_MS,
+        "original fetch time kept"
+    );
+    // Restored data inside its stale time is not refetched when observed.
+    let _o = QueryObserver::new(
+        &restored,
+        key(json!(["users"])),
+        server.fetcher(),
+        QueryOptions::default(),
+        || {},
+    );
+    rt2.advance(100);
+    assert_eq!(server.calls(), 0);
+}
+
+#[test]
+fn writes_are_throttled_and_flush_writes_at_once() {
+    let storage = MemoryStorage::default();
+    let (client, _s, mut rt) = setup();
+    let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+    for i in 0..50 {
+        client.set_query_data(&key(json!(["n"])), |_| Some(json!(i)));
+        rt.advance(100);
+    }
+    // 5 s of changes every 100 ms: about one write per second.
+    assert!((4..=6).contains(&handle.writes()), "{}", handle.writes());
+    client.set_query_data(&key(json!(["n"])), |_| Some(json!("last")));
+    handle.flush();
+    let stored = storage.get(KEY).unwrap().unwrap();
+    assert!(stored.contains("\"last\""), "flushed on demand (page hide)");
+    let before = handle.writes();
+    handle.flush();
+    assert_eq!(handle.writes(), before, "nothing changed: no write");
+}
+
+#[test]
+fn corrupt_foreign_and_old_format_data_is_discarded_with_a_warning() {
+    for (text, reason) in [
+        ("{not json", "not a persisted cache"),
+        (r#"{"something":"else"}"#, "not a persisted cache"),
+        (
+            r#"{"timestamp":1,"buster":"v0","client_state":{"version":1,"queries":[]}}"#,
+            "written by version",
+        ),
+        (
+            r#"{"timestamp":1,"buster":"v1","client_state":{"version":0,"queries":[]}}"#,
+            "format version",
+        ),
+    ] {
+        let (platform, _rt) = FakePlatform::new();
+        let client = QueryClient::new(platform.clone());
+        let storage = MemoryStorage::default();
+        storage.set(KEY, text).unwrap();
+        let outcome = persist::restore(&client, &storage, &options());
+        assert!(
+            matches!(&outcome, Restored::Discarded(r) if r.contains(reason)),
+            "{text}: {outcome:?}"
+        );
+        assert_eq!(storage.get(KEY).unwrap(), None, "cleared");
+        assert!(
+            platform.warnings().iter().any(|w| w.contains(reason)),
+            "{:?}",
+            platform.warnings()
+        );
+        assert!(client.queries().is_empty());
+    }
+}
+
+#[test]
+fn data_older_than_max_age_is_dropped_but_pending_mutations_are_kept() {
+    let storage = MemoryStorage::default();
+    {
+        let (client, _s, mut rt) = setup();
+        let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+        client.set_query_data(&key(json!(["post", 1])), |_| Some(json!(1)));
+        client.set_online(false);
+        drop(client.mutate("add", json!("x"), querent::MutateOptions::default()));
+        rt.advance(10);
+        handle.flush();
+    }
+    let (platform, mut rt) = FakePlatform::new();
+    rt.advance(25 * 60 * 60 * 1000);
+    let client = QueryClient::new(platform.clone());
+    client.set_online(false);
+    let outcome = persist::restore(&client, &storage, &options());
+    assert_eq!(
+        outcome,
+        Restored::Adopted {
+            queries: 0,
+            mutations: 1
+        }
+    );
+    assert!(client.get_query_data(&key(json!(["post", 1]))).is_none());
+    assert_eq!(client.pending_mutations(), 1);
+    assert!(platform.warnings().iter().any(|w| w.contains("old")));
+}
+
+#[test]
+fn quota_exceeded_evicts_the_oldest_queries_and_never_loops() {
+    let storage = MemoryStorage::with_limit(4_000);
+    let (client, _s, mut rt) = setup();
+    let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+    for i in 0..40 {
+        client.set_query_data(&key(json!(["post", i])), |_| Some(json!("x".repeat(200))));
+        rt.advance(10);
+    }
+    rt.advance(2000);
+    handle.flush();
+    let stored: serde_json::Value =
+        serde_json::from_str(&storage.get(KEY).unwrap().unwrap()).unwrap();
+    let kept: Vec<i64> = stored["client_state"]["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["key"][1].as_i64().unwrap())
+        .collect();
+    assert!(!kept.is_empty() && kept.len() < 40, "{kept:?}");
+    assert!(kept.contains(&39), "the newest survive");
+    assert!(!kept.contains(&0), "the oldest go first");
+
+    // A storage too small for anything: gives up with a warning, no hang.
+    let (platform, mut rt) = FakePlatform::new();
+    let client = QueryClient::new(platform.clone());
+    let tiny = MemoryStorage::with_limit(10);
+    let handle = persist::persist(&client, Rc::new(tiny.clone()), options());
+    client.set_query_data(&key(json!(["big"])), |_| Some(json!("y".repeat(1000))));
+    rt.advance(2000);
+    handle.flush();
+    assert!(
+        platform
+            .warnings()
+            .iter()
+            .any(|w| w.contains("QuotaExceeded"))
+    );
+    assert_eq!(tiny.get(KEY).unwrap(), None);
+}
+
+#[test]
+fn another_tabs_write_reaches_this_cache_newer_wins() {
+    let storage = MemoryStorage::default();
+    let (tab_a, _s, mut rt) = setup();
+    let handle = persist::persist(&tab_a, Rc::new(storage.clone()), options());
+    let (tab_b, _s2, _rt2) = setup();
+    tab_b.set_query_data_at(
+        &key(json!(["user", 1])),
+        |_| Some(json!({"name": "old"})),
+        1,
+    );
+    tab_a.set_query_data(&key(json!(["user", 1])), |_| Some(json!({"name": "new"})));
+    rt.advance(1000);
+    assert_eq!(handle.writes(), 1);
+    // What the browser's `storage` event delivers to the other tab:
+    let text = storage.get(KEY).unwrap().unwrap();
+    assert_eq!(persist::adopt_external(&tab_b, &text, &options()), 1);
+    assert_eq!(
+        tab_b.get_query_data(&key(json!(["user", 1]))).unwrap()["name"],
+        "new"
+    );
+    assert_eq!(
+        persist::adopt_external(&tab_b, &text, &options()),
+        0,
+        "nothing newer the second time"
+    );
+    assert_eq!(persist::adopt_external(&tab_b, "garbage", &options()), 0);
+}

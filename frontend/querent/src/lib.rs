@@ -39,6 +39,10 @@ pub mod retryer;
 mod signal;
 #[cfg(feature = "test-util")]
 pub mod testing;
+#[cfg(feature = "web")]
+pub mod web;
+#[cfg(feature = "yew")]
+pub mod yew;
 
 pub use client::QueryClient;
 pub use error::QueryError;

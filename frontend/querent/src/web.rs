@@ -1,0 +1,1 @@
+//! The browser platform (feature `web`).

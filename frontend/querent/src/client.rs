@@ -69,6 +69,8 @@ pub enum CacheEvent {
     Removed(QueryKey),
     /// A mutation was added, changed or dropped (by its id).
     Mutation(u64),
+    /// Online or focus state changed.
+    Environment,
 }
 
 type CacheListener = Rc<dyn Fn(&CacheEvent)>;
@@ -853,6 +855,9 @@ impl QueryClient {
     /// fetches and refetches stale active queries (unless they opted out).
     pub fn set_online(&self, online: bool) {
         let was = self.inner.online.replace(online);
+        if was != online {
+            self.emit(&CacheEvent::Environment);
+        }
         if online && !was {
             self.inner.resumed.notify();
             self.refetch_stale_active(|o| o.refetch_on_reconnect);
@@ -863,6 +868,9 @@ impl QueryClient {
     /// resumes waiting retries and refetches stale active queries.
     pub fn set_focused(&self, focused: bool) {
         let was = self.inner.focused.replace(focused);
+        if was != focused {
+            self.emit(&CacheEvent::Environment);
+        }
         if focused && !was {
             self.inner.resumed.notify();
             self.refetch_stale_active(|o| o.refetch_on_window_focus);

@@ -25,6 +25,8 @@
 #![warn(missing_docs)]
 
 pub mod client;
+#[cfg(feature = "yew")]
+pub mod devtools;
 pub mod error;
 pub mod hydration;
 pub mod key;

@@ -244,7 +244,9 @@ pub fn persist(
     });
     let weak = Rc::downgrade(&writer);
     let subscription = client.subscribe_cache(move |event: &CacheEvent| {
-        let _ = event;
+        if *event == CacheEvent::Environment {
+            return;
+        }
         let Some(writer) = weak.upgrade() else { return };
         writer.dirty.set(true);
         if writer.scheduled.replace(true) {

@@ -1,1 +1,452 @@
-//! The Yew binding (feature `yew`).
+//! The Yew binding (feature `yew`): a provider and hooks over the core.
+//!
+//! Hooks hold a [`QueryObserver`] while mounted and re-render when the
+//! query's state changes. Data is decoded into your type once per distinct
+//! data value and handed out as `Rc<T>`: when a refetch returns equal data
+//! the cache keeps the same value (structural sharing), the hook returns the
+//! same `Rc`, and children that take it as a prop do not re-render.
+
+use crate::client::{CacheEvent, QueryClient};
+use crate::error::QueryError;
+use crate::key::QueryKey;
+use crate::mutation::{MutateOptions, MutationStatus};
+use crate::observer::QueryObserver;
+use crate::options::{Fetcher, NextPageParam, QueryOptions};
+use crate::query::{FetchStatus, QueryState, QueryStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use yew::prelude::*;
+use yew::suspense::{Suspension, SuspensionResult};
+
+/// Props of [`QueryClientProvider`].
+#[derive(Properties, PartialEq)]
+pub struct QueryClientProviderProps {
+    /// The client every hook below uses.
+    pub client: QueryClient,
+    /// The app.
+    #[prop_or_default]
+    pub children: Html,
+}
+
+/// Makes a [`QueryClient`] available to the hooks below it.
+///
+/// ```no_run
+/// use querent::yew::QueryClientProvider;
+/// use yew::prelude::*;
+/// # fn app(client: querent::QueryClient) -> Html {
+/// html! { <QueryClientProvider {client}><p>{"app"}</p></QueryClientProvider> }
+/// # }
+/// ```
+#[function_component]
+pub fn QueryClientProvider(props: &QueryClientProviderProps) -> Html {
+    html! {
+        <ContextProvider<QueryClient> context={props.client.clone()}>
+            { props.children.clone() }
+        </ContextProvider<QueryClient>>
+    }
+}
+
+/// The client from the nearest [`QueryClientProvider`].
+///
+/// # Panics
+/// When there is no provider above the component: a wiring mistake that
+/// no user input can cause.
+#[hook]
+pub fn use_query_client() -> QueryClient {
+    use_context::<QueryClient>()
+        .expect("use_query_client: no QueryClientProvider above this component")
+}
+
+/// What [`use_query`] returns.
+pub struct UseQueryHandle<T> {
+    /// The data, decoded.
+    pub data: Option<Rc<T>>,
+    /// The settled error, or a decoding error (code `decode`).
+    pub error: Option<QueryError>,
+    /// Pending / error / success.
+    pub status: QueryStatus,
+    /// Fetching / paused / idle.
+    pub fetch_status: FetchStatus,
+    /// Whether the data is stale now.
+    pub is_stale: bool,
+    /// When the data was fetched (ms since the epoch).
+    pub data_updated_at: i64,
+    /// Failed attempts of the current fetch (visible while retrying).
+    pub failure_count: u32,
+    /// Infinite queries: whether another page exists.
+    pub has_next_page: bool,
+    /// Fetch again now.
+    pub refetch: Callback<()>,
+    /// Infinite queries: load the next page.
+    pub fetch_next_page: Callback<()>,
+}
+
+impl<T> UseQueryHandle<T> {
+    /// No data and no error yet.
+    pub fn is_pending(&self) -> bool {
+        self.status == QueryStatus::Pending
+    }
+
+    /// A fetch is running (or paused waiting for the network).
+    pub fn is_fetching(&self) -> bool {
+        self.fetch_status != FetchStatus::Idle
+    }
+}
+
+/// What a view shows of a query; a change of any of it re-renders.
+#[derive(Clone, PartialEq)]
+struct View {
+    data: Option<*const Value>,
+    error: Option<QueryError>,
+    status: QueryStatus,
+    fetch_status: FetchStatus,
+    is_invalidated: bool,
+}
+
+impl View {
+    fn of(state: &QueryState) -> Self {
+        Self {
+            data: state.data.as_ref().map(Rc::as_ptr),
+            error: state.error.clone(),
+            status: state.status,
+            fetch_status: state.fetch_status,
+            is_invalidated: state.is_invalidated,
+        }
+    }
+}
+
+type Decoded<T> = Option<(Rc<Value>, Result<Rc<T>, QueryError>)>;
+
+/// Decodes `data` into `T`, once per distinct value.
+fn decode<T: DeserializeOwned>(
+    cache: &RefCell<Decoded<T>>,
+    data: &Rc<Value>,
+) -> Result<Rc<T>, QueryError> {
+    let mut cache = cache.borrow_mut();
+    if let Some((seen, decoded)) = cache.as_ref()
+        && Rc::ptr_eq(seen, data)
+    {
+        return decoded.clone();
+    }
+    let decoded = T::deserialize(data.as_ref())
+        .map(Rc::new)
+        .map_err(|e| QueryError {
+            status: None,
+            code: "decode".into(),
+            message: format!("unexpected data shape: {e}"),
+        });
+    *cache = Some((Rc::clone(data), decoded.clone()));
+    decoded
+}
+
+/// Subscribes to a query for as long as the component is mounted (or until
+/// the key changes), fetching when its data is missing or stale.
+///
+/// The fetcher and options of the first render for a key are the ones used.
+#[hook]
+pub fn use_query<T>(key: QueryKey, fetcher: Fetcher, options: QueryOptions) -> UseQueryHandle<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let client = use_query_client();
+    let force = use_force_update();
+    let last_view: Rc<RefCell<Option<View>>> = use_mut_ref(|| None);
+    {
+        let (client, last_view) = (client.clone(), Rc::clone(&last_view));
+        use_effect_with(key.clone(), move |key| {
+            let (listen_client, listen_key) = (client.clone(), key.clone());
+            let observer = QueryObserver::new(&client, key.clone(), fetcher, options, move || {
+                let view = View::of(
+                    &listen_client
+                        .get_query_state(&listen_key)
+                        .unwrap_or_default(),
+                );
+                if last_view.borrow().as_ref() != Some(&view) {
+                    force.force_update();
+                }
+            });
+            move || drop(observer)
+        });
+    }
+    let state = client.get_query_state(&key).unwrap_or_default();
+    *last_view.borrow_mut() = Some(View::of(&state));
+    let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
+    let (data, decode_error) = match &state.data {
+        Some(value) => match decode::<T>(&decoded_cache, value) {
+            Ok(data) => (Some(data), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
+    let refetch = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.refetch(&key)))
+    };
+    let fetch_next_page = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.fetch_next_page(&key)))
+    };
+    UseQueryHandle {
+        data,
+        error: decode_error.or(state.error.clone()),
+        status: state.status,
+        fetch_status: state.fetch_status,
+        is_stale: client.is_stale(&key),
+        data_updated_at: state.data_updated_at,
+        failure_count: state.failure_count,
+        has_next_page: client.has_next_page(&key),
+        refetch,
+        fetch_next_page,
+    }
+}
+
+/// [`use_query`] for an infinite query: `next_page_param` computes the next
+/// page's parameter from the last page (`None`: no more pages). The data is
+/// `{"pages": [T…], "page_params": […]}`.
+#[hook]
+pub fn use_infinite_query<T>(
+    key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
+    next_page_param: NextPageParam,
+) -> UseQueryHandle<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let options = QueryOptions {
+        next_page_param: Some(next_page_param),
+        ..options
+    };
+    use_query::<T>(key, fetcher, options)
+}
+
+/// [`use_query`] for Yew `<Suspense>`: suspends until the query has data or
+/// a settled error. Cached data (even stale) renders at once, so there is no
+/// fallback flash for hydrated or persisted data.
+#[hook]
+pub fn use_suspense_query<T>(
+    key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
+) -> SuspensionResult<UseQueryHandle<T>>
+where
+    T: DeserializeOwned + 'static,
+{
+    let client = use_query_client();
+    let handle = use_query::<T>(key.clone(), Rc::clone(&fetcher), options.clone());
+    if handle.data.is_some() || handle.status == QueryStatus::Error {
+        return Ok(handle);
+    }
+    let pending = client.ensure_query_data(&key, fetcher, options);
+    Err(Suspension::from_future(async move {
+        let _ = pending.await;
+    }))
+}
+
+/// What [`use_mutation`] returns.
+pub struct UseMutationHandle<V, R> {
+    /// `None` until the first call; then the latest call's status.
+    pub status: Option<MutationStatus>,
+    /// The latest call's result.
+    pub data: Option<Rc<R>>,
+    /// The latest call's error.
+    pub error: Option<QueryError>,
+    /// Runs the mutation with these variables.
+    pub mutate: Callback<V>,
+}
+
+impl<V, R> UseMutationHandle<V, R> {
+    /// The latest call is running or paused.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self.status,
+            Some(MutationStatus::Pending | MutationStatus::Paused)
+        )
+    }
+}
+
+#[derive(Clone, PartialEq)]
+struct MutationView {
+    status: Option<MutationStatus>,
+    data: Option<Rc<Value>>,
+    error: Option<QueryError>,
+}
+
+/// Runs the mutation registered as `mutation_key` (see
+/// [`QueryClient::register_mutation`]). `options(&variables)` builds each
+/// call's scope and callbacks (`on_mutate` for the optimistic update,
+/// `on_error` to roll back with its context, …).
+#[hook]
+pub fn use_mutation<V, R, F>(mutation_key: &'static str, options: F) -> UseMutationHandle<V, R>
+where
+    V: Serialize + 'static,
+    R: DeserializeOwned + 'static,
+    F: Fn(&V) -> MutateOptions + 'static,
+{
+    let client = use_query_client();
+    let view = use_state(|| MutationView {
+        status: None,
+        data: None,
+        error: None,
+    });
+    type OptionsFn<V> = Rc<dyn Fn(&V) -> MutateOptions>;
+    let latest: Rc<RefCell<Option<OptionsFn<V>>>> = use_mut_ref(|| None);
+    *latest.borrow_mut() = Some(Rc::new(options));
+    let mutate = {
+        let (client, view) = (client.clone(), view.clone());
+        use_callback((), move |variables: V, ()| {
+            let json = serde_json::to_value(&variables).unwrap_or(Value::Null);
+            let options = latest
+                .borrow()
+                .as_ref()
+                .map(|f| f(&variables))
+                .unwrap_or_default();
+            view.set(MutationView {
+                status: Some(if client.is_online() {
+                    MutationStatus::Pending
+                } else {
+                    MutationStatus::Paused
+                }),
+                data: None,
+                error: None,
+            });
+            let done = client.mutate(mutation_key, json, options);
+            let view = view.clone();
+            client.platform().spawn(Box::pin(async move {
+                view.set(match done.await {
+                    Ok(data) => MutationView {
+                        status: Some(MutationStatus::Success),
+                        data: Some(data),
+                        error: None,
+                    },
+                    Err(error) => MutationView {
+                        status: Some(MutationStatus::Error),
+                        data: None,
+                        error: Some(error),
+                    },
+                });
+            }));
+        })
+    };
+    UseMutationHandle {
+        status: view.status,
+        data: view
+            .data
+            .as_ref()
+            .and_then(|d| R::deserialize(d.as_ref()).ok().map(Rc::new)),
+        error: view.error.clone(),
+        mutate,
+    }
+}
+
+/// Re-renders when `select(client)` changes after any cache event.
+#[hook]
+fn use_client_value<T>(select: fn(&QueryClient) -> T) -> T
+where
+    T: PartialEq + Clone + 'static,
+{
+    let client = use_query_client();
+    let force = use_force_update();
+    let last: Rc<RefCell<Option<T>>> = use_mut_ref(|| None);
+    {
+        let (client, last) = (client.clone(), Rc::clone(&last));
+        use_effect_with((), move |()| {
+            let watched = client.clone();
+            let subscription = client.subscribe_cache(move |_event: &CacheEvent| {
+                let now = select(&watched);
+                if last.borrow().as_ref() != Some(&now) {
+                    force.force_update();
+                }
+            });
+            move || drop(subscription)
+        });
+    }
+    let value = select(&client);
+    *last.borrow_mut() = Some(value.clone());
+    value
+}
+
+/// How many queries are fetching (for a global progress bar).
+#[hook]
+pub fn use_is_fetching() -> usize {
+    use_client_value(QueryClient::is_fetching)
+}
+
+/// Whether the client believes it is online.
+#[hook]
+pub fn use_is_online() -> bool {
+    use_client_value(QueryClient::is_online)
+}
+
+/// Mutations the server has not confirmed yet (pending or paused).
+#[hook]
+pub fn use_pending_mutations() -> usize {
+    use_client_value(QueryClient::pending_mutations)
+}
+
+/// Event handlers that prefetch a query when the pointer rests on (or the
+/// keyboard focuses) an element for `delay_ms`; leaving earlier cancels.
+#[derive(Clone, PartialEq)]
+pub struct IntentHandlers {
+    /// For `onmouseenter`.
+    pub onmouseenter: Callback<MouseEvent>,
+    /// For `onmouseleave`.
+    pub onmouseleave: Callback<MouseEvent>,
+    /// For `onfocus`.
+    pub onfocus: Callback<FocusEvent>,
+    /// For `onblur`.
+    pub onblur: Callback<FocusEvent>,
+}
+
+/// Prefetch-on-intent for links: see [`IntentHandlers`]. TanStack Router's
+/// default intent delay is 50 ms.
+#[hook]
+pub fn use_prefetch_on_intent(
+    key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
+    delay_ms: u64,
+) -> IntentHandlers {
+    let client = use_query_client();
+    let generation: Rc<Cell<u64>> = use_memo((), |()| Cell::new(0));
+    let start = {
+        let generation = Rc::clone(&generation);
+        Rc::new(move || {
+            let id = generation.get() + 1;
+            generation.set(id);
+            let (client, key, fetcher, options, generation) = (
+                client.clone(),
+                key.clone(),
+                Rc::clone(&fetcher),
+                options.clone(),
+                Rc::clone(&generation),
+            );
+            let sleep = client.platform().sleep(delay_ms);
+            client.platform().spawn(Box::pin(async move {
+                sleep.await;
+                if generation.get() == id {
+                    client.prefetch_query(&key, fetcher, options);
+                }
+            }));
+        })
+    };
+    let cancel = {
+        let generation = Rc::clone(&generation);
+        Rc::new(move || generation.set(generation.get() + 1))
+    };
+    IntentHandlers {
+        onmouseenter: {
+            let start = Rc::clone(&start);
+            Callback::from(move |_| start())
+        },
+        onfocus: Callback::from(move |_| start()),
+        onmouseleave: {
+            let cancel = Rc::clone(&cancel);
+            Callback::from(move |_| cancel())
+        },
+        onblur: Callback::from(move |_| cancel()),
+    }
+}

@@ -441,6 +441,12 @@ impl QueryClient {
         self.get_query_data(key)
     }
 
+    /// Sets shared data with its timestamp (hydration: no copy).
+    pub fn set_query_data_rc(&self, key: &QueryKey, data: Rc<Value>, at: i64) {
+        self.register(key, None, None);
+        self.dispatch(key, Action::SetData { data, at });
+    }
+
     /// Writes a settled error (hydration of a server-side failure).
     pub fn set_query_error_at(&self, key: &QueryKey, error: QueryError, at: i64) {
         self.register(key, None, None);

@@ -12,6 +12,7 @@ use crate::key::QueryKey;
 use crate::query::QueryStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::rc::Rc;
 
 /// The format version this crate reads and writes.
 pub const VERSION: u32 = 1;
@@ -45,8 +46,8 @@ pub struct DehydratedQuery {
 pub enum DehydratedQueryState {
     /// Data.
     Success {
-        /// The data.
-        data: Value,
+        /// The data (shared with the cache: dehydrating copies nothing).
+        data: Rc<Value>,
         /// When it was fetched (ms since the epoch).
         updated_at: i64,
     },
@@ -82,7 +83,7 @@ pub fn dehydrate(client: &QueryClient) -> DehydratedState {
                 Some(DehydratedQuery {
                     key: q.key,
                     state: DehydratedQueryState::Success {
-                        data: (*data).clone(),
+                        data,
                         updated_at: q.state.data_updated_at,
                     },
                 })
@@ -101,12 +102,12 @@ pub fn dehydrate(client: &QueryClient) -> DehydratedState {
 /// strictly newer one (the newer `updated_at` wins, whichever source it came
 /// from). Returns how many queries were applied. Snapshots of another format
 /// version are ignored.
-pub fn hydrate(client: &QueryClient, state: &DehydratedState) -> usize {
+pub fn hydrate(client: &QueryClient, state: DehydratedState) -> usize {
     if state.version != VERSION {
         return 0;
     }
     let mut applied = 0;
-    for query in &state.queries {
+    for query in state.queries {
         let current = client.get_query_state(&query.key);
         let current_at = current.as_ref().map_or(i64::MIN, |s| {
             if s.status == QueryStatus::Pending {
@@ -118,9 +119,9 @@ pub fn hydrate(client: &QueryClient, state: &DehydratedState) -> usize {
         if query.state.updated_at() <= current_at {
             continue;
         }
-        match &query.state {
+        match query.state {
             DehydratedQueryState::Success { data, updated_at } => {
-                client.set_query_data_at(&query.key, |_| Some(data.clone()), *updated_at);
+                client.set_query_data_rc(&query.key, data, updated_at);
             }
             DehydratedQueryState::Error {
                 error,
@@ -134,8 +135,8 @@ pub fn hydrate(client: &QueryClient, state: &DehydratedState) -> usize {
                 let message = error["error"]["message"].as_str().unwrap_or("").to_owned();
                 client.set_query_error_at(
                     &query.key,
-                    QueryError::http(*http_status, code, message),
-                    *updated_at,
+                    QueryError::http(http_status, code, message),
+                    updated_at,
                 );
             }
         }

@@ -134,8 +134,9 @@ pub fn restore(client: &QueryClient, storage: &dyn Storage, options: &PersistOpt
             mutations,
         };
     }
-    let queries = hydration::hydrate(client, &record.client_state);
-    let mutations = client.restore_mutations(parse_mutations(&record.client_state));
+    let mutations = parse_mutations(&record.client_state);
+    let queries = hydration::hydrate(client, record.client_state);
+    let mutations = client.restore_mutations(mutations);
     Restored::Adopted { queries, mutations }
 }
 
@@ -152,7 +153,7 @@ fn parse_mutations(state: &DehydratedState) -> Vec<MutationRecord> {
 pub fn adopt_external(client: &QueryClient, text: &str, options: &PersistOptions) -> usize {
     match serde_json::from_str::<PersistedClient>(text) {
         Ok(record) if record.buster == options.buster => {
-            hydration::hydrate(client, &record.client_state)
+            hydration::hydrate(client, record.client_state)
         }
         _ => 0,
     }

@@ -472,7 +472,7 @@ fn success(k: &querent::QueryKey, data: Value, at: i64) -> DehydratedQuery {
     DehydratedQuery {
         key: k.clone(),
         state: DehydratedQueryState::Success {
-            data,
+            data: Rc::new(data),
             updated_at: at,
         },
     }
@@ -492,21 +492,21 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         ],
         mutations: vec![],
     };
-    assert_eq!(hydration::hydrate(&client, &state), 2);
+    assert_eq!(hydration::hydrate(&client, state.clone()), 2);
     // Older persisted data loses; newer wins.
     let older = DehydratedState {
         version: 1,
         queries: vec![success(&k, json!("persisted-old"), now - 5000)],
         mutations: vec![],
     };
-    assert_eq!(hydration::hydrate(&client, &older), 0);
+    assert_eq!(hydration::hydrate(&client, older.clone()), 0);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("server"));
     let newer = DehydratedState {
         version: 1,
         queries: vec![success(&k, json!("persisted-new"), now - 10)],
         mutations: vec![],
     };
-    assert_eq!(hydration::hydrate(&client, &newer), 1);
+    assert_eq!(hydration::hydrate(&client, newer.clone()), 1);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("persisted-new"));
     assert_eq!(
         client.get_query_state(&k).unwrap().data_updated_at,
@@ -533,12 +533,12 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         queries: vec![success(&k, json!("future"), now + 10)],
         mutations: vec![],
     };
-    assert_eq!(hydration::hydrate(&client, &wrong_version), 0);
+    assert_eq!(hydration::hydrate(&client, wrong_version.clone()), 0);
 
     // Round trip.
     let snapshot = hydration::dehydrate(&client);
     let (fresh, _server, _rt) = setup();
-    assert_eq!(hydration::hydrate(&fresh, &snapshot), 2);
+    assert_eq!(hydration::hydrate(&fresh, snapshot.clone()), 2);
     assert_eq!(fresh.get_query_data(&k), client.get_query_data(&k));
 }
 
@@ -548,7 +548,7 @@ fn hydrated_errors_are_settled_failures() {
     let k = key(json!(["post", 404]));
     let text = r#"{"version":1,"queries":[{"key":["post",404],"state":{"status":"error","error":{"error":{"code":"not_found","message":"post not found"}},"http_status":404,"updated_at":1767225600000}}]}"#;
     let state: DehydratedState = serde_json::from_str(text).unwrap();
-    assert_eq!(hydration::hydrate(&client, &state), 1);
+    assert_eq!(hydration::hydrate(&client, state.clone()), 1);
     let s = client.get_query_state(&k).unwrap();
     assert_eq!(s.status, QueryStatus::Error);
     assert_eq!(s.error.unwrap().status, Some(404));

@@ -30,6 +30,13 @@ const DUAL_TARGET_CRATES: &[&str] = &["querent"];
 /// Debian's paths; the browser tests read them from the environment.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The crate whose `wasm-bindgen-test`s run in headless Chromium, and the
+/// features they need (its `webdriver.json` names [`CHROMIUM`]).
+const BROWSER_TEST_CRATE: &str = "querent";
+const BROWSER_TEST_FEATURES: &[&str] = &["web", "yew"];
+/// Seconds wasm-bindgen-test-runner waits for one test binary (default 20;
+/// a loaded 2-core machine needs slack).
+const BROWSER_TEST_TIMEOUT_S: &str = "120";
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -41,7 +48,7 @@ commands:
   run [-- ARGS...]     setup, build, then run the backend serving dist/;
                        ARGS go to the backend (try `-- --help`)
   test                 what CI runs: setup, fmt, clippy (native and wasm32),
-                       build, cargo test
+                       build, cargo test, browser unit tests (wasm32)
 ";
 
 fn main() -> ExitCode {
@@ -229,6 +236,15 @@ fn test(ctx: &Ctx) -> Result<(), String> {
                             .chain(DUAL_TARGET_CRATES)
                             .flat_map(|krate| ["-p", krate]),
                     )
+                    // The browser layer and its tests are behind features.
+                    .arg("--features")
+                    .arg(
+                        BROWSER_TEST_FEATURES
+                            .iter()
+                            .map(|feature| format!("{BROWSER_TEST_CRATE}/{feature}"))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
                     .args([
                         "--target",
                         WASM_TARGET,
@@ -249,6 +265,21 @@ fn test(ctx: &Ctx) -> Result<(), String> {
                     .env("DIST_DIR", ctx.dist())
                     .env("CHROMEDRIVER", CHROMEDRIVER)
                     .env("CHROMIUM", CHROMIUM),
+            ),
+        ),
+        (
+            "browser unit tests (wasm32)",
+            // `.cargo/config.toml` makes wasm-bindgen-test-runner (from
+            // wasm-bindgen-cli) the runner; it reads the crate's
+            // webdriver.json (Chromium's path and flags) and starts
+            // $CHROMEDRIVER. No `-q`: cargo would hand it to the runner.
+            Step::Run(
+                ctx.cargo("test")
+                    .args(["-p", BROWSER_TEST_CRATE, "--features"])
+                    .arg(BROWSER_TEST_FEATURES.join(","))
+                    .args(["--target", WASM_TARGET])
+                    .env("CHROMEDRIVER", CHROMEDRIVER)
+                    .env("WASM_BINDGEN_TEST_TIMEOUT", BROWSER_TEST_TIMEOUT_S),
             ),
         ),
     ];

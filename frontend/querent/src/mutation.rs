@@ -381,21 +381,24 @@ impl QueryClient {
         }
     }
 
+    /// Runs the callbacks, then records the outcome (as TanStack does), so
+    /// a view showing unconfirmed mutations never sees the mutation gone
+    /// before the cache holds its result.
     fn settle(&self, id: u64, result: &Result<Value, QueryError>, callbacks: Option<Callbacks>) {
-        self.update_record(id, |r| match result {
-            Ok(data) => {
-                r.status = MutationStatus::Success;
-                r.data = Some(data.clone());
-                r.error = None;
-            }
-            Err(error) => {
-                r.status = MutationStatus::Error;
-                r.error = Some(error.clone());
-            }
-        });
-        let Some(record) = self.store(|s| s.records.get(&id).cloned()) else {
+        let Some(mut record) = self.store(|s| s.records.get(&id).cloned()) else {
             return;
         };
+        match result {
+            Ok(data) => {
+                record.status = MutationStatus::Success;
+                record.data = Some(data.clone());
+                record.error = None;
+            }
+            Err(error) => {
+                record.status = MutationStatus::Error;
+                record.error = Some(error.clone());
+            }
+        }
         if let Some(cb) = callbacks {
             let vars = &record.variables;
             match result {
@@ -422,6 +425,7 @@ impl QueryClient {
         if let Some(hook) = hook {
             hook(self, &record);
         }
+        self.update_record(id, |r| *r = record);
         let client = self.clone();
         let sleep = self.platform().sleep(SETTLED_GC_MS);
         self.platform().spawn(Box::pin(async move {

@@ -84,7 +84,13 @@ fn optimistic_update_shows_at_once_and_is_kept_on_success() {
         MutationDefaults::new(api.function(client.platform())),
     );
     client.set_query_data(&todos(), |_| Some(json!(["a"])));
-    let done = client.mutate("add_todo", json!({"title": "b"}), optimistic("b"));
+    let unconfirmed_during_success = Rc::new(std::cell::Cell::new(usize::MAX));
+    let seen = Rc::clone(&unconfirmed_during_success);
+    let mut options = optimistic("b");
+    options.on_success = Some(Box::new(move |client: &QueryClient, _d, _v, _c| {
+        seen.set(client.pending_mutations());
+    }));
+    let done = client.mutate("add_todo", json!({"title": "b"}), options);
     assert_eq!(
         todo_list(&client),
         json!(["a", "b"]),
@@ -94,6 +100,11 @@ fn optimistic_update_shows_at_once_and_is_kept_on_success() {
     let result = rt.block_on(done);
     assert_eq!(result.unwrap()["saved"]["title"], "b");
     assert_eq!(todo_list(&client), json!(["a", "b"]));
+    assert_eq!(
+        unconfirmed_during_success.get(),
+        1,
+        "callbacks run before the mutation stops counting as unconfirmed"
+    );
     assert_eq!(client.pending_mutations(), 0);
 }
 

@@ -1,39 +1,115 @@
 //! The single-page app as a library; `main.rs` only mounts [`App`].
 //!
-//! This is the thin first cut: it adopts the query state the server embedded
-//! into `index.html` and renders the posts list from it, so a server-rendered
-//! `/posts` needs no second request. The real query engine (cache, hooks,
-//! persistence) arrives later as its own crate and replaces [`embedded`].
+//! Start-up, in order: a [`QueryClient`] on the browser platform; the state
+//! the server embedded into the page is hydrated; the persisted cache and
+//! unconfirmed mutations are restored from localStorage (for each query the
+//! newer `updated_at` wins); focus and connectivity are wired; mutations are
+//! registered (which resumes restored ones); the live event stream opens;
+//! the service worker is registered.
 
 #![warn(missing_docs)]
 
 mod api;
-pub mod embedded;
-mod posts;
+mod cache;
+mod layout;
+mod live;
+mod mutations;
+mod pages;
+mod queries;
+mod router;
 
-use shared::Route;
+use querent::persist::PersistOptions;
+use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
+use querent::yew::QueryClientProvider;
+use querent::{DehydratedState, QueryClient};
+use router::AppRoute;
+use shared::{Route, STATE_ELEMENT_ID};
 use yew::prelude::*;
+use yew_router::prelude::*;
 
-/// The root component: picks the page for the current URL.
-#[function_component]
-pub fn App() -> Html {
-    let route = use_memo((), |()| current_route());
-    match *route {
-        Route::Posts => html! { <posts::PostsPage selected={None} /> },
-        Route::Post(id) => html! { <posts::PostsPage selected={Some(id)} /> },
-        other => html! {
-            <main>
-                <h1>{ other.title() }</h1>
-                <p>{ other.description() }</p>
-                <nav><a href="/posts">{ "Posts" }</a></nav>
-            </main>
-        },
+/// Cache written by another build is discarded on start.
+const BUSTER: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything that lives as long as the page.
+struct Runtime {
+    client: QueryClient,
+    _signals: BrowserSignals,
+    _persistence: WebPersistence,
+    _live: Option<live::LiveUpdates>,
+}
+
+fn embedded_state() -> Option<DehydratedState> {
+    let text = web_sys::window()?
+        .document()?
+        .get_element_by_id(STATE_ELEMENT_ID)?
+        .text_content()?;
+    match serde_json::from_str(&text) {
+        Ok(state) => Some(state),
+        Err(e) => {
+            web_sys::console::warn_1(&format!("ignoring the embedded query state: {e}").into());
+            None
+        }
     }
 }
 
-/// The route of the page the browser is on.
-fn current_route() -> Route {
-    web_sys::window()
-        .and_then(|w| w.location().pathname().ok())
-        .map_or(Route::NotFound, |path| Route::parse(&path))
+fn register_service_worker() {
+    if let Some(window) = web_sys::window() {
+        let container = window.navigator().service_worker();
+        drop(container.register("/sw.js"));
+    }
+}
+
+impl Runtime {
+    fn start() -> Self {
+        let client = QueryClient::new(WebPlatform::default());
+        if let Some(state) = embedded_state() {
+            querent::hydration::hydrate(&client, state);
+        }
+        let options = PersistOptions {
+            buster: BUSTER.into(),
+            ..PersistOptions::default()
+        };
+        let (_, persistence) = querent::web::persist_to_local_storage(&client, options);
+        let signals = querent::web::connect(&client);
+        mutations::register(&client);
+        let live = live::connect(&client);
+        register_service_worker();
+        Self {
+            client,
+            _signals: signals,
+            _persistence: persistence,
+            _live: live,
+        }
+    }
+}
+
+/// The root component.
+#[function_component]
+pub fn App() -> Html {
+    let runtime = use_memo((), |()| Runtime::start());
+    html! {
+        <QueryClientProvider client={runtime.client.clone()}>
+            <BrowserRouter>
+                <layout::Layout>
+                    <Switch<AppRoute> render={switch} />
+                </layout::Layout>
+            </BrowserRouter>
+        </QueryClientProvider>
+    }
+}
+
+fn switch(route: AppRoute) -> Html {
+    use pages::*;
+    match route.0 {
+        Route::Home => html! { <home::Home /> },
+        Route::Posts => html! { <posts::PostsPage selected={None} /> },
+        Route::Post(id) => html! { <posts::PostsPage selected={Some(id)} /> },
+        Route::PostDeep(id) => html! { <post::PostDeep {id} /> },
+        Route::Users => html! { <users::UsersPage selected={None} /> },
+        Route::User(id) => html! { <users::UsersPage selected={Some(id)} /> },
+        Route::Deferred => html! { <deferred::Deferred /> },
+        Route::RouteA | Route::RouteB => html! { <misc::Nested route={route.0} /> },
+        Route::Redirect => html! { <misc::Redirect /> },
+        Route::NotFound => html! { <misc::NotFound /> },
+    }
 }

@@ -387,6 +387,14 @@ pub fn use_pending_mutations() -> usize {
     use_client_value(QueryClient::pending_mutations)
 }
 
+/// Every known mutation (oldest first), re-rendering when any changes: for
+/// views that show unconfirmed mutations from their variables (a pending
+/// item in a list survives a reload this way, because the queue is persisted).
+#[hook]
+pub fn use_mutation_records() -> Vec<crate::mutation::MutationRecord> {
+    use_client_value(QueryClient::mutations)
+}
+
 /// Event handlers that prefetch a query when the pointer rests on (or the
 /// keyboard focuses) an element for `delay_ms`; leaving earlier cancels.
 #[derive(Clone, PartialEq)]

@@ -1,0 +1,60 @@
+//! One module per page of the route table.
+
+pub(crate) mod deferred;
+pub(crate) mod home;
+pub(crate) mod misc;
+pub(crate) mod post;
+pub(crate) mod posts;
+pub(crate) mod users;
+
+use querent::QueryError;
+use yew::prelude::*;
+
+/// Props of [`ErrorView`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct ErrorViewProps {
+    /// What failed.
+    pub(crate) error: QueryError,
+    /// "Try again".
+    pub(crate) retry: Callback<()>,
+}
+
+/// The error boundary of a page whose data failed to load.
+#[function_component]
+pub(crate) fn ErrorView(props: &ErrorViewProps) -> Html {
+    let retry = props.retry.reform(|_: MouseEvent| ());
+    html! {
+        <section id="error-boundary" class="error-boundary" role="alert">
+            <h2>{ "Something went wrong" }</h2>
+            <p>{ props.error.message.clone() }</p>
+            <button type="button" id="try-again" onclick={retry}>{ "Try again" }</button>
+        </section>
+    }
+}
+
+/// Shows a date-time as `2026-01-05 03:00`.
+pub(crate) fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Reads a text field's value from an input event.
+pub(crate) fn input_value(e: &InputEvent) -> String {
+    use wasm_bindgen::JsCast;
+    let target = e.target();
+    if let Some(input) = target
+        .clone()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        return input.value();
+    }
+    if let Some(area) = target
+        .clone()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    {
+        return area.value();
+    }
+    target
+        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        .map(|s| s.value())
+        .unwrap_or_default()
+}

@@ -1,0 +1,277 @@
+//! `/posts/{id}` (inside the posts layout) and `/posts/{id}/deep`.
+//!
+//! The post is the loader's `ensure` key: the view suspends until it is in
+//! the cache (no fallback at all when it already is, e.g. after a hover
+//! prefetch or from the server's embedded state). Comments are `prefetch`:
+//! they never block, a skeleton shows while they load.
+
+use crate::mutations::{
+    self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
+};
+use crate::pages::{ErrorView, input_value, when};
+use crate::queries;
+use crate::router::{AppLink, AppRoute, prefetch_route};
+use querent::QueryStatus;
+use querent::yew::{
+    use_mutation, use_mutation_records, use_query, use_query_client, use_suspense_query,
+};
+use serde_json::Value;
+use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route};
+use yew::prelude::*;
+use yew::suspense::Suspense;
+use yew_router::prelude::*;
+
+/// Props of the post views.
+#[derive(Properties, PartialEq)]
+pub(crate) struct PostProps {
+    /// Which post.
+    pub(crate) id: PostId,
+}
+
+fn skeleton() -> Html {
+    html! { <article class="post skeleton" aria-busy="true"><h2>{ "Loading…" }</h2><p>{ " " }</p></article> }
+}
+
+/// The post inside the posts layout.
+#[function_component]
+pub(crate) fn PostDetail(props: &PostProps) -> Html {
+    let client = use_query_client();
+    use_effect_with(props.id, move |id| {
+        prefetch_route(&client, Route::Post(*id))
+    });
+    html! {
+        <Suspense fallback={skeleton()}>
+            <PostView id={props.id} deep={false} />
+        </Suspense>
+    }
+}
+
+/// `/posts/{id}/deep`: the same post outside the posts layout.
+#[function_component]
+pub(crate) fn PostDeep(props: &PostProps) -> Html {
+    let client = use_query_client();
+    use_effect_with(props.id, move |id| {
+        prefetch_route(&client, Route::PostDeep(*id))
+    });
+    html! {
+        <section id="post-deep" class="deep">
+            <AppLink to={Route::Posts} id="all-posts-link">{ "← All posts" }</AppLink>
+            <Suspense fallback={skeleton()}>
+                <PostView id={props.id} deep={true} />
+            </Suspense>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct PostViewProps {
+    id: PostId,
+    deep: bool,
+}
+
+#[function_component]
+fn PostView(props: &PostViewProps) -> HtmlResult {
+    let id = props.id;
+    let (key, fetcher, options) = queries::spec(QueryKey::Post(id));
+    let post = use_suspense_query::<Post>(key, fetcher, options)?;
+    let editing = use_state(|| false);
+    let navigator = use_navigator();
+    let delete = use_mutation::<DeletePost, Value, _>(DELETE_POST, mutations::delete_options);
+    if post.status == QueryStatus::Error && post.data.is_none() {
+        let error = post
+            .error
+            .clone()
+            .unwrap_or_else(|| querent::QueryError::network("unknown"));
+        if error.status == Some(404) {
+            return Ok(html! {
+                <section id="post-not-found" class="not-found">
+                    <h2>{ "Post not found" }</h2>
+                    <p>{ format!("There is no post {id}.") }</p>
+                </section>
+            });
+        }
+        return Ok(html! { <ErrorView {error} retry={post.refetch.clone()} /> });
+    }
+    let Some(data) = post.data.clone() else {
+        return Ok(skeleton());
+    };
+    let ondelete = {
+        let (mutate, data) = (delete.mutate.clone(), data.clone());
+        Callback::from(move |_| {
+            mutate.emit(DeletePost {
+                id: data.id,
+                user_id: data.user_id,
+            });
+            if let Some(n) = &navigator {
+                n.push(&AppRoute(Route::Posts));
+            }
+        })
+    };
+    let toggle_edit = {
+        let editing = editing.clone();
+        Callback::from(move |()| editing.set(!*editing))
+    };
+    Ok(html! {
+        <article id="post-detail" class="post card" data-post-id={id.0.to_string()}>
+            <h2 id="post-title">{ data.title.clone() }</h2>
+            <p class="meta">
+                { "By " }<AppLink to={Route::User(data.user_id)}>{ format!("user {}", data.user_id) }</AppLink>
+                { format!(" · {}", when(&data.created_at)) }
+                if post.is_fetching() { <span class="tag">{ " updating…" }</span> }
+            </p>
+            <p id="post-body" class="body">{ data.body.clone() }</p>
+            <div class="actions">
+                if !props.deep {
+                    <AppLink to={Route::PostDeep(id)} id="deep-view-link">{ "Deep view" }</AppLink>
+                }
+                <button type="button" id="edit-post" onclick={toggle_edit.reform(|_: MouseEvent| ())}>{ if *editing { "Cancel" } else { "Edit" } }</button>
+                <button type="button" id="delete-post" class="danger" onclick={ondelete}>{ "Delete" }</button>
+            </div>
+            if *editing {
+                <EditPost post={(*data).clone()} done={toggle_edit.clone()} />
+            }
+            <Comments {id} />
+        </article>
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct EditPostProps {
+    post: Post,
+    done: Callback<()>,
+}
+
+#[function_component]
+fn EditPost(props: &EditPostProps) -> Html {
+    let title = use_state(|| props.post.title.clone());
+    let body = use_state(|| props.post.body.clone());
+    let update = use_mutation::<UpdatePost, Post, _>(UPDATE_POST, mutations::update_post_options);
+    let onsubmit = {
+        let (title, body, id, done, mutate) = (
+            title.clone(),
+            body.clone(),
+            props.post.id,
+            props.done.clone(),
+            update.mutate.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            mutate.emit(UpdatePost {
+                id,
+                patch: PostPatch {
+                    title: Some((*title).clone()),
+                    body: Some((*body).clone()),
+                    user_id: None,
+                },
+            });
+            done.emit(());
+        })
+    };
+    html! {
+        <form id="edit-post-form" class="form" {onsubmit}>
+            <label for="edit-title">{ "Title" }</label>
+            <input id="edit-title" value={(*title).clone()} maxlength="200"
+                   oninput={let t = title.clone(); Callback::from(move |e: InputEvent| t.set(input_value(&e)))} />
+            <label for="edit-body">{ "Body" }</label>
+            <textarea id="edit-body" value={(*body).clone()} rows="4"
+                      oninput={let b = body.clone(); Callback::from(move |e: InputEvent| b.set(input_value(&e)))} />
+            <button type="submit" id="save-post">{ "Save" }</button>
+            if let Some(e) = &update.error {
+                <p class="error" role="alert">{ e.message.clone() }</p>
+            }
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CommentsProps {
+    id: PostId,
+}
+
+#[function_component]
+fn Comments(props: &CommentsProps) -> Html {
+    let (key, fetcher, options) = queries::spec(QueryKey::Comments(props.id));
+    let comments = use_query::<Vec<Comment>>(key, fetcher, options);
+    let records = use_mutation_records();
+    let pending: Vec<(String, CreateComment)> =
+        mutations::unconfirmed::<CreateComment>(&records, CREATE_COMMENT)
+            .into_iter()
+            .filter(|(_, c)| c.post_id == props.id)
+            .collect();
+    let list = match (&comments.data, &comments.error) {
+        (Some(list), _) => html! {
+            <ul id="comments" class="comments">
+                { for list.iter().map(|c| html! {
+                    <li class="comment" key={c.id.0}>
+                        <p class="meta"><strong>{ c.name.clone() }</strong>{ format!(" · {}", when(&c.created_at)) }</p>
+                        <p>{ c.body.clone() }</p>
+                    </li>
+                }) }
+                { for pending.iter().map(|(k, c)| html! {
+                    <li class="comment" data-pending="true" key={k.clone()}>
+                        <p class="meta"><strong>{ c.comment.name.clone() }</strong>{ " · saving…" }</p>
+                        <p>{ c.comment.body.clone() }</p>
+                    </li>
+                }) }
+            </ul>
+        },
+        (None, Some(e)) => {
+            html! { <p class="error">{ format!("Comments failed to load: {}", e.message) }</p> }
+        }
+        (None, None) => html! {
+            <ul class="comments comments-skeleton" aria-busy="true">
+                <li class="skeleton-line"></li><li class="skeleton-line"></li><li class="skeleton-line"></li>
+            </ul>
+        },
+    };
+    html! {
+        <section class="comments-section" aria-label="Comments">
+            <h3>{ "Comments" }</h3>
+            { list }
+            <CommentForm id={props.id} />
+        </section>
+    }
+}
+
+#[function_component]
+fn CommentForm(props: &CommentsProps) -> Html {
+    let name = use_state(String::new);
+    let email = use_state(String::new);
+    let body = use_state(String::new);
+    let create = use_mutation::<CreateComment, Comment, _>(CREATE_COMMENT, |_| Default::default());
+    let onsubmit = {
+        let (name, email, body, post_id, mutate) = (
+            name.clone(),
+            email.clone(),
+            body.clone(),
+            props.id,
+            create.mutate.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            mutate.emit(CreateComment {
+                post_id,
+                comment: NewComment {
+                    name: (*name).clone(),
+                    email: (*email).clone(),
+                    body: (*body).clone(),
+                },
+            });
+            body.set(String::new());
+        })
+    };
+    html! {
+        <form id="new-comment-form" class="form" {onsubmit}>
+            <input id="comment-name" placeholder="Name" aria-label="Name" value={(*name).clone()}
+                   oninput={let s = name.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <input id="comment-email" placeholder="Email" aria-label="Email" type="email" value={(*email).clone()}
+                   oninput={let s = email.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <textarea id="comment-body" placeholder="Comment" aria-label="Comment" rows="2" value={(*body).clone()}
+                      oninput={let s = body.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <button type="submit" id="comment-submit">{ "Comment" }</button>
+            if let Some(e) = &create.error {
+                <p class="error" role="alert">{ e.message.clone() }</p>
+            }
+        </form>
+    }
+}

@@ -1,0 +1,149 @@
+//! `/users` and `/users/{id}`: names, post counts and last activity kept
+//! current by server events; a profile with the user's posts and an edit form.
+
+use crate::mutations::{self, UPDATE_USER, UpdateUser};
+use crate::pages::{ErrorView, input_value, when};
+use crate::queries;
+use crate::router::{AppLink, prefetch_route};
+use querent::yew::{use_mutation, use_query, use_query_client};
+use shared::{Post, QueryKey, Route, User, UserId, UserPatch};
+use yew::prelude::*;
+
+/// Props of [`UsersPage`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct UsersPageProps {
+    /// The open user, if any.
+    pub(crate) selected: Option<UserId>,
+}
+
+/// The users layout.
+#[function_component]
+pub(crate) fn UsersPage(props: &UsersPageProps) -> Html {
+    let (key, fetcher, options) = queries::spec(QueryKey::Users);
+    let users = use_query::<Vec<User>>(key, fetcher, options);
+    let list = match (&users.data, &users.error) {
+        (Some(list), _) => html! {
+            <ul id="user-list" class="user-list">
+                { for list.iter().map(|u| html! {
+                    <li class="user-item" key={u.id.0} data-user-id={u.id.0.to_string()}>
+                        <AppLink to={Route::User(u.id)}><span class="user-name">{ u.name.clone() }</span></AppLink>
+                        <span class="post-count" title="posts">{ u.post_count }</span>
+                        <span class="last-active">{ format!("active {}", when(&u.last_active_at)) }</span>
+                    </li>
+                }) }
+            </ul>
+        },
+        (None, Some(e)) => html! { <ErrorView error={e.clone()} retry={users.refetch.clone()} /> },
+        (None, None) => {
+            html! { <ul id="user-list" class="user-list skeleton" aria-busy="true"><li>{ "Loading users…" }</li></ul> }
+        }
+    };
+    html! {
+        <div class="two-columns">
+            <section class="column list-column" aria-label="Users">
+                <h1>{ "Users" }</h1>
+                { list }
+            </section>
+            <section class="column detail-column">
+                {
+                    match props.selected {
+                        Some(id) => html! { <UserDetail key={id.0} {id} /> },
+                        None => html! { <p class="hint">{ "Select a user." }</p> },
+                    }
+                }
+            </section>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct UserProps {
+    id: UserId,
+}
+
+#[function_component]
+fn UserDetail(props: &UserProps) -> Html {
+    let client = use_query_client();
+    use_effect_with(props.id, move |id| {
+        prefetch_route(&client, Route::User(*id))
+    });
+    let (key, fetcher, options) = queries::spec(QueryKey::User(props.id));
+    let user = use_query::<User>(key, fetcher, options);
+    let (key, fetcher, options) = queries::spec(QueryKey::UserPosts(props.id));
+    let posts = use_query::<Vec<Post>>(key, fetcher, options);
+    let Some(data) = user.data.clone() else {
+        return match &user.error {
+            Some(e) if e.status == Some(404) => {
+                html! { <p id="user-not-found">{ "User not found" }</p> }
+            }
+            Some(e) => html! { <ErrorView error={e.clone()} retry={user.refetch.clone()} /> },
+            None => {
+                html! { <article class="card skeleton" aria-busy="true">{ "Loading…" }</article> }
+            }
+        };
+    };
+    html! {
+        <article id="user-detail" class="card">
+            <h2 id="user-name">{ data.name.clone() }</h2>
+            <p class="meta">{ format!("@{} · ", data.username) }<span id="user-email">{ data.email.clone() }</span></p>
+            <EditUser user={(*data).clone()} />
+            <h3>{ format!("Posts ({})", data.post_count) }</h3>
+            {
+                match &posts.data {
+                    Some(list) => html! {
+                        <ul id="user-posts">
+                            { for list.iter().map(|p| html! {
+                                <li key={p.id.0}><AppLink to={Route::Post(p.id)}>{ p.title.clone() }</AppLink></li>
+                            }) }
+                        </ul>
+                    },
+                    None => html! { <ul class="comments-skeleton" aria-busy="true"><li class="skeleton-line"></li></ul> },
+                }
+            }
+        </article>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct EditUserProps {
+    user: User,
+}
+
+#[function_component]
+fn EditUser(props: &EditUserProps) -> Html {
+    let name = use_state(|| props.user.name.clone());
+    let email = use_state(|| props.user.email.clone());
+    let update = use_mutation::<UpdateUser, User, _>(UPDATE_USER, mutations::update_user_options);
+    let onsubmit = {
+        let (name, email, id, mutate) = (
+            name.clone(),
+            email.clone(),
+            props.user.id,
+            update.mutate.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            mutate.emit(UpdateUser {
+                id,
+                patch: UserPatch {
+                    name: Some((*name).clone()),
+                    email: Some((*email).clone()),
+                },
+            });
+        })
+    };
+    html! {
+        <form id="edit-user-form" class="form inline" {onsubmit}>
+            <label for="edit-user-name">{ "Name" }</label>
+            <input id="edit-user-name" value={(*name).clone()}
+                   oninput={let s = name.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <label for="edit-user-email">{ "Email" }</label>
+            <input id="edit-user-email" type="email" value={(*email).clone()}
+                   oninput={let s = email.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <button type="submit" id="save-user">{ "Save" }</button>
+            if let Some(e) = &update.error {
+                <p class="error" role="alert">{ e.message.clone() }</p>
+            }
+        </form>
+    }
+}

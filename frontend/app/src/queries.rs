@@ -1,0 +1,60 @@
+//! Every query of the app: its querent key, fetcher and options, derived
+//! from the shared `QueryKey`, so loaders, hooks and the server agree.
+
+use crate::api;
+use querent::options::FetchContext;
+use querent::{Fetcher, QueryOptions};
+use serde_json::Value;
+use shared::{DEFAULT_PAGE_SIZE, QueryKey};
+use std::rc::Rc;
+
+/// The cache key of a shared key (same canonical JSON array).
+pub(crate) fn qk(key: QueryKey) -> querent::QueryKey {
+    querent::QueryKey::from(key.segments())
+}
+
+fn path(key: QueryKey, page_param: &Value) -> String {
+    match key {
+        QueryKey::Posts => match page_param.as_str() {
+            Some(cursor) => format!("/api/posts?limit={DEFAULT_PAGE_SIZE}&cursor={cursor}"),
+            None => format!("/api/posts?limit={DEFAULT_PAGE_SIZE}"),
+        },
+        QueryKey::Post(id) => format!("/api/posts/{id}"),
+        QueryKey::Comments(id) => format!("/api/posts/{id}/comments"),
+        QueryKey::Users => "/api/users".into(),
+        QueryKey::User(id) => format!("/api/users/{id}"),
+        QueryKey::UserPosts(id) => format!("/api/users/{id}/posts"),
+        QueryKey::Deferred => "/api/deferred".into(),
+    }
+}
+
+/// Fetches `key` from the API.
+pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
+    Rc::new(move |ctx: FetchContext| {
+        let path = path(key, &ctx.page_param);
+        Box::pin(async move { api::get(&path).await })
+    })
+}
+
+/// Options per query: the post list is infinite (cursor from `next_cursor`).
+pub(crate) fn options(key: QueryKey) -> QueryOptions {
+    match key {
+        QueryKey::Posts => QueryOptions {
+            next_page_param: Some(Rc::new(|page: &Value| {
+                page["next_cursor"].as_str().map(Value::from)
+            })),
+            ..QueryOptions::default()
+        },
+        // The slow aggregate: refetch on each visit after a short while.
+        QueryKey::Deferred => QueryOptions {
+            stale_time: Some(10_000),
+            ..QueryOptions::default()
+        },
+        _ => QueryOptions::default(),
+    }
+}
+
+/// Fetcher and options together, as hooks and loaders take them.
+pub(crate) fn spec(key: QueryKey) -> (querent::QueryKey, Fetcher, QueryOptions) {
+    (qk(key), fetcher(key), options(key))
+}

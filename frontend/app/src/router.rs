@@ -1,0 +1,120 @@
+//! The router speaks `shared::Route`: the same table the server prerenders
+//! from, so client and server can never disagree about what a URL is.
+
+use crate::queries;
+use querent::yew::use_query_client;
+use shared::Route;
+use std::cell::Cell;
+use std::collections::HashMap;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+/// `shared::Route` as a yew-router route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AppRoute(pub Route);
+
+impl Routable for AppRoute {
+    fn from_path(path: &str, _params: &HashMap<&str, &str>) -> Option<Self> {
+        Some(Self(Route::parse(path)))
+    }
+
+    fn to_path(&self) -> String {
+        self.0.path()
+    }
+
+    fn routes() -> Vec<&'static str> {
+        vec!["/*path"]
+    }
+
+    fn not_found_route() -> Option<Self> {
+        Some(Self(Route::NotFound))
+    }
+
+    fn recognize(pathname: &str) -> Option<Self> {
+        Some(Self(Route::parse(pathname)))
+    }
+}
+
+/// Starts every query a route's loader needs without waiting (hover intent,
+/// and the non-blocking half of a loader).
+pub(crate) fn prefetch_route(client: &querent::QueryClient, route: Route) {
+    for key in route.loader().all_keys() {
+        let (key, fetcher, options) = queries::spec(key);
+        client.prefetch_query(&key, fetcher, options);
+    }
+}
+
+/// Props of [`AppLink`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct AppLinkProps {
+    /// Where it goes.
+    pub(crate) to: Route,
+    /// Link text.
+    #[prop_or_default]
+    pub(crate) children: Html,
+    /// Extra classes.
+    #[prop_or_default]
+    pub(crate) classes: Classes,
+    /// `id` attribute.
+    #[prop_or_default]
+    pub(crate) id: Option<AttrValue>,
+}
+
+/// A link that marks itself current (`aria-current="page"`), navigates
+/// without a page load, and prefetches its route's data when hovered or
+/// focused for 50 ms (leaving earlier cancels).
+#[function_component]
+pub(crate) fn AppLink(props: &AppLinkProps) -> Html {
+    let client = use_query_client();
+    let navigator = use_navigator();
+    let current = use_route::<AppRoute>().map(|r| r.0);
+    let generation: std::rc::Rc<Cell<u64>> = use_memo((), |()| Cell::new(0));
+    let target = props.to;
+    let start = {
+        let generation = std::rc::Rc::clone(&generation);
+        Callback::from(move |()| {
+            let id = generation.get() + 1;
+            generation.set(id);
+            let (client, generation) = (client.clone(), std::rc::Rc::clone(&generation));
+            let sleep = client.platform().sleep(INTENT_DELAY_MS);
+            client.platform().spawn(Box::pin(async move {
+                sleep.await;
+                if generation.get() == id {
+                    prefetch_route(&client, target);
+                }
+            }));
+        })
+    };
+    let cancel = {
+        let generation = std::rc::Rc::clone(&generation);
+        Callback::from(move |()| generation.set(generation.get() + 1))
+    };
+    let onclick = Callback::from(move |e: MouseEvent| {
+        if e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key() || e.button() != 0 {
+            return;
+        }
+        if let Some(navigator) = &navigator {
+            e.prevent_default();
+            navigator.push(&AppRoute(target));
+        }
+    });
+    let is_current = current == Some(target)
+        || matches!(
+            (current, target),
+            (Some(Route::Post(_)), Route::Posts) | (Some(Route::User(_)), Route::Users)
+        );
+    html! {
+        <a href={target.path()} id={props.id.clone()} class={props.classes.clone()}
+           aria-current={is_current.then_some("page")}
+           {onclick}
+           onmouseenter={start.reform(|_: MouseEvent| ())}
+           onfocus={start.reform(|_: FocusEvent| ())}
+           onmouseleave={cancel.reform(|_: MouseEvent| ())}
+           onblur={cancel.reform(|_: FocusEvent| ())}>
+            { props.children.clone() }
+        </a>
+    }
+}
+
+/// TanStack Router's default intent delay.
+const INTENT_DELAY_MS: u64 = 50;

@@ -1,0 +1,47 @@
+// Service worker: keeps the app shell so the app opens without a network and
+// shows the persisted data. Navigations go to the network first (so a new
+// deployment replaces the old shell at once) and fall back to the last page
+// the server sent; Trunk's hashed assets are immutable, so they are served
+// from the cache first. The API is never cached here: the query cache and
+// its persistence own that.
+const CACHE = "app-shell-v1";
+const SHELL = "/__app_shell";
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+
+  if (request.mode === "navigate") {
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          if (response.ok || response.status === 404) {
+            const copy = response.clone();
+            event.waitUntil(caches.open(CACHE).then((cache) => cache.put(SHELL, copy)));
+          }
+          return response;
+        })
+        .catch(() => caches.match(SHELL).then((shell) => shell || Response.error())),
+    );
+    return;
+  }
+
+  event.respondWith(
+    caches.match(request).then(
+      (hit) =>
+        hit ||
+        fetch(request).then((response) => {
+          if (response.ok) {
+            const copy = response.clone();
+            event.waitUntil(caches.open(CACHE).then((cache) => cache.put(request, copy)));
+          }
+          return response;
+        }),
+    ),
+  );
+});

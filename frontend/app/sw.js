@@ -7,7 +7,21 @@
 const CACHE = "app-shell-v1";
 const SHELL = "/__app_shell";
 
-self.addEventListener("install", () => self.skipWaiting());
+// Pre-cache the shell at install: the page that registered this worker was
+// loaded before it existed, so nothing it fetched went through it.
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const response = await fetch("/", { cache: "no-store" });
+      const html = await response.clone().text();
+      await cache.put(SHELL, response);
+      const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+\.(?:js|wasm|css))"/g)].map((m) => m[1]);
+      await cache.addAll(assets);
+      await self.skipWaiting();
+    })(),
+  );
+});
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
 self.addEventListener("fetch", (event) => {

@@ -466,6 +466,18 @@ impl QueryClient {
     /// Marks every query under `prefix` stale and refetches the active
     /// (observed, enabled) ones. The returned future settles when those
     /// refetches do; the refetches run whether or not it is awaited.
+    ///
+    /// ```
+    /// # use querent::{QueryClient, QueryKey};
+    /// # use serde_json::json;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let post = QueryKey::from(vec![json!("post"), json!(1)]);
+    /// client.set_query_data(&post, |_| Some(json!({"title": "old"})));
+    /// assert!(!client.is_stale(&post));
+    /// runner.block_on(client.invalidate_queries(&QueryKey::from(vec![json!("post")])));
+    /// assert!(client.is_stale(&post));
+    /// ```
     pub fn invalidate_queries(
         &self,
         prefix: &QueryKey,
@@ -497,6 +509,24 @@ impl QueryClient {
     /// Stops in-flight fetches under `prefix`; each query returns to its
     /// state before the fetch (data set meanwhile is kept). Use before an
     /// optimistic update so a late response cannot overwrite it.
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform.clone());
+    /// let key = QueryKey::from(vec![json!("todos")]);
+    /// let slow: Fetcher = Rc::new(move |_| {
+    ///     let sleep = querent::Platform::sleep(&platform, 1000);
+    ///     Box::pin(async move { sleep.await; Ok(json!(["late"])) })
+    /// });
+    /// let fetch = client.fetch_query(&key, slow, QueryOptions::default());
+    /// client.cancel_queries(&key);
+    /// client.set_query_data(&key, |_| Some(json!(["optimistic"])));
+    /// assert_eq!(runner.block_on(fetch).unwrap_err().code, "cancelled");
+    /// assert_eq!(*client.get_query_data(&key).unwrap(), json!(["optimistic"]));
+    /// ```
     pub fn cancel_queries(&self, prefix: &QueryKey) {
         for key in self.matching(prefix) {
             let taken = self
@@ -513,6 +543,17 @@ impl QueryClient {
     }
 
     /// Removes every query under `prefix` from the cache.
+    ///
+    /// ```
+    /// # use querent::{QueryClient, QueryKey};
+    /// # use serde_json::json;
+    /// # let (platform, _runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("post"), json!(1)]);
+    /// client.set_query_data(&key, |_| Some(json!(1)));
+    /// client.remove_queries(&QueryKey::from(vec![json!("post")]));
+    /// assert!(client.get_query_state(&key).is_none());
+    /// ```
     pub fn remove_queries(&self, prefix: &QueryKey) {
         self.cancel_queries(prefix);
         for key in self.matching(prefix) {
@@ -588,6 +629,19 @@ impl QueryClient {
 
     /// Returns cached data even if stale (a route loader's "must be present
     /// before render"); fetches only when there is none.
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("post"), json!(1)]);
+    /// client.set_query_data(&key, |_| Some(json!("cached")));
+    /// let never: Fetcher = Rc::new(|_| unreachable!("cached data is used"));
+    /// let data = runner.block_on(client.ensure_query_data(&key, never, QueryOptions::default()));
+    /// assert_eq!(*data.unwrap(), json!("cached"));
+    /// ```
     pub fn ensure_query_data(
         &self,
         key: &QueryKey,
@@ -613,6 +667,19 @@ impl QueryClient {
 
     /// Starts fetching if the data is missing or stale; never fails and never
     /// needs awaiting (the fetch runs in the background either way).
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("users")]);
+    /// let fetcher: Fetcher = Rc::new(|_| Box::pin(async { Ok(json!([1, 2])) }));
+    /// client.prefetch_query(&key, fetcher, QueryOptions::default());
+    /// runner.run_until_stalled();
+    /// assert_eq!(*client.get_query_data(&key).unwrap(), json!([1, 2]));
+    /// ```
     pub fn prefetch_query(&self, key: &QueryKey, fetcher: Fetcher, options: QueryOptions) {
         self.register(key, Some(fetcher), Some(options));
         let stale = self.is_stale(key);

@@ -197,6 +197,37 @@ impl QueryClient {
     /// `on_mutate` runs before this returns. The mutation then runs in the
     /// background (whether or not the future is awaited): at once when online
     /// and its scope is free, otherwise paused until then.
+    ///
+    /// ```
+    /// use querent::{MutateOptions, MutationDefaults, QueryClient, QueryKey};
+    /// use querent::mutation::MutationFn;
+    /// use serde_json::{json, Value};
+    /// use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// let client = QueryClient::new(platform);
+    /// let save: MutationFn = Rc::new(|ctx| Box::pin(async move {
+    ///     // Send ctx.variables with the header Idempotency-Key: ctx.idempotency_key
+    ///     Ok(json!({"saved": ctx.variables}))
+    /// }));
+    /// client.register_mutation("add_todo", MutationDefaults::new(save));
+    /// let todos = QueryKey::from(vec![json!("todos")]);
+    /// client.set_query_data(&todos, |_| Some(json!([])));
+    /// let list = todos.clone();
+    /// let done = client.mutate("add_todo", json!("milk"), MutateOptions {
+    ///     on_mutate: Some(Box::new(move |client: &QueryClient, vars: &Value| {
+    ///         let before = client.get_query_data(&list).map(|d| (*d).clone());
+    ///         client.set_query_data(&list, |old| {
+    ///             let mut items = old?.clone();
+    ///             items.as_array_mut()?.push(vars.clone());
+    ///             Some(items)
+    ///         });
+    ///         before.unwrap_or(Value::Null) // the rollback context
+    ///     })),
+    ///     ..MutateOptions::default()
+    /// });
+    /// assert_eq!(*client.get_query_data(&todos).unwrap(), json!(["milk"]));
+    /// assert!(runner.block_on(done).is_ok());
+    /// ```
     pub fn mutate(
         &self,
         mutation_key: &str,

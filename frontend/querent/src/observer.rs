@@ -10,7 +10,7 @@ use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::options::{Fetcher, QueryOptions};
-use crate::query::QueryState;
+use crate::query::{QueryState, QueryStatus};
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
 use std::rc::Rc;
@@ -40,7 +40,8 @@ impl QueryObserver {
             let state = client.get_query_state(&key).unwrap_or_default();
             let fresh = !state.is_stale(resolved.stale_time, client.now());
             client.record_read(fresh);
-            if !fresh && !state.is_fetching() {
+            let settled_failure = state.status == QueryStatus::Error && state.data.is_none();
+            if !fresh && !state.is_fetching() && (resolved.retry_on_mount || !settled_failure) {
                 drop(client.refetch(&key));
             }
             if let Some(ms) = resolved.refetch_interval.filter(|ms| *ms > 0) {

@@ -45,6 +45,11 @@ pub struct QueryOptions {
     pub refetch_on_reconnect: Option<bool>,
     /// Observers fetch only when enabled (default true).
     pub enabled: Option<bool>,
+    /// An observer that starts on a failed query without data fetches it
+    /// again (default true). `use_suspense_query` turns it off: the error it
+    /// waited for is the answer (TanStack's `retryOnMount: false` under
+    /// suspense), so a 404 is not requested twice.
+    pub retry_on_mount: Option<bool>,
     /// Makes this an infinite query: how to get the next page's parameter.
     pub next_page_param: Option<NextPageParam>,
 }
@@ -57,6 +62,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("retry", &self.retry)
             .field("refetch_interval", &self.refetch_interval)
             .field("enabled", &self.enabled)
+            .field("retry_on_mount", &self.retry_on_mount)
             .field("infinite", &self.next_page_param.is_some())
             .finish()
     }
@@ -73,6 +79,7 @@ pub(crate) struct Resolved {
     pub(crate) refetch_on_window_focus: bool,
     pub(crate) refetch_on_reconnect: bool,
     pub(crate) enabled: bool,
+    pub(crate) retry_on_mount: bool,
     pub(crate) next_page_param: Option<NextPageParam>,
 }
 
@@ -102,6 +109,10 @@ impl QueryOptions {
                 .or(defaults.refetch_on_reconnect)
                 .unwrap_or(true),
             enabled: self.enabled.or(defaults.enabled).unwrap_or(true),
+            retry_on_mount: self
+                .retry_on_mount
+                .or(defaults.retry_on_mount)
+                .unwrap_or(true),
             next_page_param: self
                 .next_page_param
                 .clone()

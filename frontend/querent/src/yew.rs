@@ -236,6 +236,12 @@ where
     T: DeserializeOwned + 'static,
 {
     let client = use_query_client();
+    // The error this suspended for (or one hydrated) is shown, not refetched
+    // by the observer that mounts when the suspension ends.
+    let options = QueryOptions {
+        retry_on_mount: Some(false),
+        ..options
+    };
     let handle = use_query::<T>(key.clone(), Rc::clone(&fetcher), options.clone());
     if handle.data.is_some() || handle.status == QueryStatus::Error {
         return Ok(handle);

@@ -566,6 +566,30 @@ fn hydrated_errors_are_settled_failures() {
 }
 
 #[test]
+fn without_retry_on_mount_a_settled_error_is_not_refetched_by_a_new_observer() {
+    let (client, server, mut rt) = setup();
+    let k = key(json!(["post", 999]));
+    server.respond(Err(not_found()));
+    let opts = QueryOptions {
+        retry_on_mount: Some(false),
+        ..Default::default()
+    };
+    let failed = rt.block_on(client.ensure_query_data(&k, server.fetcher(), opts.clone()));
+    assert_eq!(failed.unwrap_err().status, Some(404));
+    let _o = QueryObserver::new(&client, k.clone(), server.fetcher(), opts, || {});
+    rt.advance(1000);
+    assert_eq!(server.calls(), 1, "the 404 is the answer");
+    assert_eq!(
+        client.get_query_state(&k).unwrap().status,
+        QueryStatus::Error
+    );
+    // Explicit refetches still go out.
+    server.respond(Ok(json!({"id": 999})));
+    assert!(rt.block_on(client.refetch(&k)).is_ok());
+    assert_eq!(server.calls(), 2);
+}
+
+#[test]
 fn metrics_count_hits_misses_fetches_and_durations() {
     let (client, server, mut rt) = setup();
     let k = key(json!(["post", 1]));

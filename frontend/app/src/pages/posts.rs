@@ -81,6 +81,17 @@ fn PostList() -> Html {
     let Some(data) = &list.data else {
         return html! { <ul id="post-list" class="post-list skeleton" aria-busy="true"><li>{ "Loading posts…" }</li></ul> };
     };
+    // The live event for a new post can arrive before the answer to the
+    // request that created it: don't show it twice meanwhile.
+    let arrived = |new: &NewPost| {
+        data.pages.iter().flat_map(|p| p.items.iter()).any(|p| {
+            p.user_id == new.user_id && p.title == new.title.trim() && p.body == new.body.trim()
+        })
+    };
+    let creating: Vec<_> = creating
+        .into_iter()
+        .filter(|(_, new)| !arrived(new))
+        .collect();
     let pending = creating.into_iter().map(|(idempotency_key, post)| {
         html! {
             <li class="post-item" data-pending="true" key={idempotency_key}>

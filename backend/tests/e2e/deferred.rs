@@ -1,0 +1,42 @@
+//! Scenario 8: `/deferred` stays interactive while its slow query loads.
+
+use crate::helpers::{SEED_COMMENTS, SEED_POSTS, SEED_USERS, TestApp};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counter_works_while_the_slow_query_loads() {
+    let Some(app) = TestApp::start(|s| s.deferred_delay_ms = 3000).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/deferred").await;
+    browser.wait_for("#deferred-loading").await;
+    for n in 1..=3 {
+        browser.click("#counter-increment").await;
+        browser
+            .wait_for_text("#counter-value", &n.to_string(), Duration::from_millis(500))
+            .await;
+        assert!(
+            browser.exists("#deferred-loading").await,
+            "click {n} happened while the stats were still loading"
+        );
+    }
+    browser.wait_for("#deferred-stats").await;
+    let stats = browser
+        .js("return [...document.querySelectorAll('#deferred-stats dd')].map((d) => d.textContent)")
+        .await;
+    assert_eq!(
+        stats,
+        serde_json::json!([
+            SEED_USERS.to_string(),
+            SEED_POSTS.to_string(),
+            SEED_COMMENTS.to_string()
+        ])
+    );
+    assert_eq!(
+        browser.text("#counter-value").await,
+        "3",
+        "the count survived"
+    );
+    browser.close().await;
+}

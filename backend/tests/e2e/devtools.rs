@@ -1,0 +1,55 @@
+//! Scenario 10: the devtools panel opens, lists the page's queries, and its
+//! "Invalidate" refetches a query.
+
+use crate::helpers::{PATIENCE, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devtools_lists_queries_and_invalidate_refetches() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/posts/1").await;
+    browser.wait_for("#comments li.comment").await;
+    browser.settle().await;
+
+    browser.click("button.querent-devtools-toggle").await;
+    browser.wait_for("aside.querent-devtools").await;
+    for key in [r#"["posts"]"#, r#"["post",1]"#, r#"["comments",1]"#] {
+        let row = format!("tr.querent-devtools-query[data-key='{key}']");
+        browser.wait_for(&row).await;
+        assert_eq!(
+            browser
+                .text(&format!("{row} td[data-field='status']"))
+                .await,
+            "success",
+            "{key}"
+        );
+    }
+    assert_eq!(
+        browser.count("tr.querent-devtools-query").await,
+        3,
+        "exactly the page's queries"
+    );
+    browser.screenshot("devtools.png").await;
+    assert!(browser.api_requests().await.is_empty());
+
+    browser
+        .click(
+            r#"tr.querent-devtools-query[data-key='["post",1]'] button[data-action="invalidate"]"#,
+        )
+        .await;
+    browser
+        .wait_until(
+            "performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname === '/api/posts/1')",
+            PATIENCE,
+            "the invalidated query to refetch",
+        )
+        .await;
+    browser.settle().await;
+    assert_eq!(
+        browser.api_requests().await,
+        vec!["/api/posts/1".to_owned()]
+    );
+    browser.close().await;
+}

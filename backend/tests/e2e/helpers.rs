@@ -1,0 +1,678 @@
+//! The suite's harness: a real backend (own SQLite file, own port) serving
+//! the real Trunk build, a chromedriver per test, and browser sessions with
+//! the waits and DevTools commands the scenarios need.
+//!
+//! Needs `DIST_DIR` (Trunk's output) and `CHROMEDRIVER`; `CHROMIUM` defaults
+//! to Debian's path. `cargo xtask test` sets all three. Without them a test
+//! prints a notice and passes, except under `CI=true`, where a missing piece
+//! is a failure.
+
+use backend::config::Settings;
+use backend::startup::Application;
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a page may take to show something (the wasm starts in well
+/// under a second; two tests share two cores).
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
+/// How often a condition is polled.
+const POLL: Duration = Duration::from_millis(25);
+/// The viewport of every session (and so of the screenshots).
+pub(crate) const VIEWPORT: (u32, u32) = (1280, 800);
+
+/// The size of the seed (see `backend::db::seed`).
+pub(crate) const SEED_USERS: usize = 10;
+pub(crate) const SEED_POSTS: usize = 100;
+pub(crate) const SEED_COMMENTS: usize = 500;
+
+fn requirement(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but {name} is not set; run the tests through `cargo xtask test`")
+        }
+        _ => {
+            eprintln!("NOTICE: {name} is not set; browser test skipped (run `cargo xtask test`)");
+            None
+        }
+    }
+}
+
+fn init_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            backend::telemetry::init(backend::config::LogFormat::Pretty, "info");
+        }
+    });
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A chromedriver process; dropping it quits its browsers, then it.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // `/shutdown` quits every session's browser too (a bare kill would
+        // leave a failed test's Chromium running).
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start(path: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {path}: {e}"));
+        let driver = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// One test's world: the backend on its own SQLite file, serving the real
+/// Trunk build, and a chromedriver for its browser sessions.
+pub(crate) struct TestApp {
+    /// `http://127.0.0.1:port`.
+    pub(crate) url: String,
+    /// For the API, as "another client" and to check what the server holds.
+    pub(crate) http: reqwest::Client,
+    settings: Settings,
+    server: Option<actix_web::dev::ServerHandle>,
+    chromium: String,
+    sessions: std::sync::atomic::AtomicUsize,
+    // Dropped in this order: browsers first (they live in `dir`).
+    driver: Driver,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            drop(server.stop(false));
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts everything, or `None` (with a notice) when the environment
+    /// lacks the build or the browser. `tweak` adjusts the server settings.
+    pub(crate) async fn start(tweak: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let (Some(dist), Some(chromedriver)) =
+            (requirement("DIST_DIR"), requirement("CHROMEDRIVER"))
+        else {
+            return None;
+        };
+        init_logs();
+        let dist = PathBuf::from(dist);
+        assert!(
+            std::fs::read_to_string(dist.join("index.html")).is_ok_and(|h| h.contains("wasm")),
+            "{} holds no Trunk build; run `cargo xtask build`",
+            dist.display()
+        );
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut settings = Settings::defaults();
+        settings.bind = "127.0.0.1:0".into();
+        settings.database_url = dir.path().join("app.db").display().to_string();
+        settings.dist_dir = dist;
+        settings.workers = Some(2);
+        settings.db_pool_size = 4;
+        tweak(&mut settings);
+        let driver = Driver::start(&chromedriver).await;
+        let mut app = Self {
+            url: String::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
+            settings,
+            server: None,
+            chromium: std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            sessions: Default::default(),
+            driver,
+            dir,
+        };
+        app.start_server().await;
+        Some(app)
+    }
+
+    async fn start_server(&mut self) {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("the backend starts");
+        self.url = app.url();
+        // A restart comes back on the same port (same origin for the browser).
+        self.settings.bind = format!("127.0.0.1:{}", app.port());
+        self.server = Some(app.handle());
+        tokio::spawn(app.run_until_stopped());
+    }
+
+    /// Stops the backend: from here on nothing answers on its port.
+    pub(crate) async fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(false).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(self.url.trim_start_matches("http://")).is_ok() {
+            assert!(Instant::now() < deadline, "the backend did not stop");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Starts the backend again on the same port and database.
+    pub(crate) async fn restart_server(&mut self) {
+        assert!(self.server.is_none(), "the backend is running");
+        self.start_server().await;
+    }
+
+    /// Takes SQLite's write lock (`BEGIN IMMEDIATE`) as another process
+    /// would. While it is held the server's writes fail with a 500: its
+    /// transactions read before they write, and SQLite refuses such an
+    /// upgrade at once (`SQLITE_BUSY`, no busy timeout) while another
+    /// connection holds the lock. Reads go on (WAL).
+    pub(crate) fn hold_writes(&self) -> WriteLock {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::SqliteConnection::establish(&self.settings.database_url)
+            .expect("a second connection to the test database");
+        diesel::sql_query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .expect("the write lock");
+        WriteLock(conn)
+    }
+
+    /// A fresh browser session (own profile: own cache, storage and service
+    /// worker).
+    pub(crate) async fn browser(&self) -> Browser {
+        let n = self
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = self.dir.path().join(format!("profile-{n}"));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": self.chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--hide-scrollbars",
+                    "--disable-renderer-backgrounding",
+                    "--disable-background-timer-throttling",
+                    "--disable-backgrounding-occluded-windows",
+                    format!("--window-size={},{}", VIEWPORT.0, VIEWPORT.1),
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.driver.url())
+            .await
+            .expect("a browser session");
+        let browser = Browser {
+            client,
+            base: self.url.clone(),
+        };
+        // Exactly the viewport, whatever the window decorations.
+        browser
+            .cdp(
+                "Emulation.setDeviceMetricsOverride",
+                json!({ "width": VIEWPORT.0, "height": VIEWPORT.1, "deviceScaleFactor": 1, "mobile": false }),
+            )
+            .await;
+        browser
+    }
+
+    /// `GET path` on the API, as JSON.
+    pub(crate) async fn api(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON")
+    }
+
+    /// The status of `GET path`.
+    pub(crate) async fn status(&self, path: &str) -> u16 {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .status()
+            .as_u16()
+    }
+
+    /// Every post the server holds.
+    pub(crate) async fn all_posts(&self) -> Vec<Value> {
+        let mut posts = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/posts?limit=100&cursor={c}"),
+                None => "/api/posts?limit=100".to_owned(),
+            };
+            let page = self.api(&path).await;
+            posts.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return posts,
+            }
+        }
+    }
+
+    /// How many posts on the server carry `title`.
+    pub(crate) async fn posts_titled(&self, title: &str) -> usize {
+        self.all_posts()
+            .await
+            .iter()
+            .filter(|p| p["title"] == title)
+            .count()
+    }
+}
+
+/// SQLite's write lock, held until dropped (see [`TestApp::hold_writes`]).
+pub(crate) struct WriteLock(diesel::SqliteConnection);
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("ROLLBACK")
+            .execute(&mut self.0)
+            .expect("releasing the write lock");
+    }
+}
+
+/// A command on the current session that fantoccini does not know:
+/// `POST /session/{id}/{path}` with a JSON body.
+#[derive(Debug)]
+struct SessionCommand {
+    path: &'static str,
+    body: Value,
+}
+
+impl WebDriverCompatibleCommand for SessionCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.expect("a session");
+        base_url.join(&format!("session/{session}/{}", self.path))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// A browser session on the app.
+pub(crate) struct Browser {
+    pub(crate) client: fantoccini::Client,
+    base: String,
+}
+
+/// The `/api/` resources the page fetched, in order of start. `/api/events`
+/// is left out: it is the long-lived live-update stream (`EventSource`),
+/// opened once per page load, not a data request. Resource Timing has no
+/// method: a write shows as its URL too (`DELETE /api/posts/1` as
+/// `/api/posts/1`). An entry appears when its response has ended.
+const API_REQUESTS_JS: &str = "return performance.getEntriesByType('resource')\
+    .map(e => new URL(e.name))\
+    .filter(u => u.pathname.startsWith('/api/') && u.pathname !== '/api/events')\
+    .map(u => u.pathname + u.search)";
+
+impl Browser {
+    /// Opens `path` (a full page load).
+    pub(crate) async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+    }
+
+    /// The current path (and query).
+    pub(crate) async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("the current URL");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`).
+    pub(crate) async fn js_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("running script {script:?}: {e}"))
+    }
+
+    /// Runs `script` (a function body).
+    pub(crate) async fn js(&self, script: &str) -> Value {
+        self.js_with(script, vec![]).await
+    }
+
+    /// What the page shows and logged, for failure messages.
+    pub(crate) async fn diagnose(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let text = self
+            .client
+            .execute(
+                "return document.body ? document.body.innerText.slice(0, 1500) : ''",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let logs = self
+            .client
+            .issue_cmd(SessionCommand {
+                path: "se/log",
+                body: json!({ "type": "browser" }),
+            })
+            .await
+            .ok()
+            .and_then(|v| {
+                v.as_array().map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|e| e["message"].as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
+                })
+            })
+            .unwrap_or_default();
+        format!("\n--- at {url}\n--- page text:\n{text}\n--- console:\n  {logs}\n")
+    }
+
+    /// Polls `condition` (a JS expression) until it is truthy.
+    pub(crate) async fn wait_until(&self, condition: &str, timeout: Duration, what: &str) {
+        let script = format!("return !!({condition})");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.js(&script).await == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what} ({condition}){}",
+                    self.diagnose().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for an element matching `css`.
+    pub(crate) async fn wait_for(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .every(POLL)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => panic!("waiting for {css}: {e}{}", self.diagnose().await),
+        }
+    }
+
+    /// Waits until nothing matches `css`.
+    pub(crate) async fn wait_gone(&self, css: &str) {
+        let condition = format!("!document.querySelector({})", json!(css));
+        self.wait_until(&condition, PATIENCE, &format!("{css} to go away"))
+            .await;
+    }
+
+    /// Waits until the app is on `path` (client-side or by a page load).
+    pub(crate) async fn wait_for_path(&self, path: &str) {
+        let condition = format!("location.pathname === {}", json!(path));
+        self.wait_until(&condition, PATIENCE, &format!("the URL path {path}"))
+            .await;
+    }
+
+    /// How many elements match `css` now.
+    pub(crate) async fn count(&self, css: &str) -> usize {
+        let n = self
+            .js_with(
+                "return document.querySelectorAll(arguments[0]).length",
+                vec![json!(css)],
+            )
+            .await;
+        n.as_u64().expect("a count") as usize
+    }
+
+    /// Whether something matches `css` now.
+    pub(crate) async fn exists(&self, css: &str) -> bool {
+        self.count(css).await > 0
+    }
+
+    /// The trimmed text of the first match of `css` (waiting for it).
+    pub(crate) async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await;
+        let text = self
+            .js_with(
+                "return document.querySelector(arguments[0]).textContent",
+                vec![json!(css)],
+            )
+            .await;
+        text.as_str().unwrap_or_default().trim().to_owned()
+    }
+
+    /// Waits until the first match of `css` has exactly `expected` as text.
+    pub(crate) async fn wait_for_text(&self, css: &str, expected: &str, timeout: Duration) {
+        let condition = format!(
+            "(document.querySelector({}) || {{}}).textContent?.trim() === {}",
+            json!(css),
+            json!(expected)
+        );
+        self.wait_until(&condition, timeout, &format!("{css} to read {expected:?}"))
+            .await;
+    }
+
+    /// Clicks the first match of `css` (waiting for it).
+    pub(crate) async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        if let Err(e) = element.click().await {
+            panic!("clicking {css}: {e}{}", self.diagnose().await);
+        }
+    }
+
+    /// Moves the mouse onto the first match of `css` (and leaves it there).
+    pub(crate) async fn hover(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element,
+            duration: Some(Duration::ZERO),
+            x: 0.0,
+            y: 0.0,
+        });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("hovering {css}: {e}"));
+    }
+
+    /// Sets a text field's (or select's) value the way typing does: the
+    /// value, then an `input` event (Yew's handlers read it from there).
+    /// Bypasses `maxlength`, which only limits typing.
+    pub(crate) async fn fill(&self, css: &str, value: &str) {
+        self.wait_for(css).await;
+        self.js_with(
+            "const el = document.querySelector(arguments[0]);
+             el.focus();
+             el.value = arguments[1];
+             el.dispatchEvent(new InputEvent('input', { bubbles: true }));",
+            vec![json!(css), json!(value)],
+        )
+        .await;
+    }
+
+    /// `/api/` resources the page fetched so far (see [`API_REQUESTS_JS`]).
+    pub(crate) async fn api_requests(&self) -> Vec<String> {
+        let list = self.js(API_REQUESTS_JS).await;
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits until no query is fetching (the progress bar is idle), then a
+    /// little longer, so requests that would follow a render have started
+    /// and show up in the resource timeline.
+    pub(crate) async fn settle(&self) {
+        self.wait_until(
+            "document.querySelector('.progress-bar')?.dataset.active === 'false'",
+            PATIENCE,
+            "the progress bar to go idle",
+        )
+        .await;
+        // Absence can't be waited for: give late requests (hover intent is
+        // 50 ms, effects run after render) a generous window to appear.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+
+    /// A DevTools command through chromedriver
+    /// (`POST /session/{id}/goog/cdp/execute`).
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(SessionCommand {
+                path: "goog/cdp/execute",
+                body: json!({ "cmd": cmd, "params": params }),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Cuts the network (`navigator.onLine` becomes false, `offline` fires).
+    pub(crate) async fn go_offline(&self) {
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
+    /// Holds the page's requests whose URL matches `pattern` (CDP `Fetch`
+    /// interception, wildcards `*` and `?`) before they are sent: the server
+    /// neither sees nor answers them until [`Browser::release_requests`].
+    pub(crate) async fn hold_requests(&self, pattern: &str) {
+        self.cdp(
+            "Fetch.enable",
+            json!({ "patterns": [{ "urlPattern": pattern, "requestStage": "Request" }] }),
+        )
+        .await;
+    }
+
+    /// Sends the held requests on (disabling interception continues them).
+    pub(crate) async fn release_requests(&self) {
+        self.cdp("Fetch.disable", json!({})).await;
+    }
+
+    /// Restores the network through chromedriver's own endpoint
+    /// (`POST /session/{id}/chromium/network_conditions`; `online` fires).
+    pub(crate) async fn go_online(&self) {
+        self.client
+            .issue_cmd(SessionCommand {
+                path: "chromium/network_conditions",
+                body: json!({ "network_conditions": {
+                    "offline": false, "latency": 0,
+                    "download_throughput": -1, "upload_throughput": -1,
+                } }),
+            })
+            .await
+            .expect("restoring the network");
+    }
+
+    /// Makes requests whose URL matches one of `patterns` fail (network
+    /// error); an empty list unblocks.
+    pub(crate) async fn block_urls(&self, patterns: &[&str]) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp("Network.setBlockedURLs", json!({ "urls": patterns }))
+            .await;
+    }
+
+    /// Writes a PNG of the viewport to `docs/screenshots/{name}` (committed:
+    /// the README shows them, so every run refreshes them from the real app).
+    pub(crate) async fn screenshot(&self, name: &str) {
+        // No caret or hover state in the picture.
+        self.js("document.activeElement?.blur()").await;
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&dir).expect("docs/screenshots");
+        let width = u32::from_be_bytes(png[16..20].try_into().expect("a PNG header"));
+        let height = u32::from_be_bytes(png[20..24].try_into().expect("a PNG header"));
+        assert_eq!((width, height), VIEWPORT, "screenshot size");
+        std::fs::write(dir.join(name), png).expect("writing the screenshot");
+    }
+
+    /// Ends the session (the browser quits).
+    pub(crate) async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

@@ -1,0 +1,57 @@
+//! Scenario 6: two browser sessions; a user edited in one shows in the
+//! other's users list within a second, without a reload (server events).
+
+use crate::helpers::{PATIENCE, TestApp};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_in_one_session_appears_in_the_other_within_a_second() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let user = 3;
+    let old_name = app.api(&format!("/api/users/{user}")).await["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_name = "Renamed In Session A";
+    let (a, b) = tokio::join!(app.browser(), app.browser());
+
+    let name_in_list = format!("#user-list li.user-item[data-user-id='{user}'] .user-name");
+    b.goto("/users").await;
+    b.wait_for_text(&name_in_list, &old_name, PATIENCE).await;
+    b.js("window.__sameDocument = true").await;
+
+    a.goto(&format!("/users/{user}")).await;
+    a.wait_for("#user-posts li").await;
+    a.screenshot("users.png").await;
+    a.fill("#edit-user-name", new_name).await;
+    a.click("#save-user").await;
+
+    // From the moment the server has it (A's save answered) ...
+    let deadline = Instant::now() + PATIENCE;
+    while app.api(&format!("/api/users/{user}")).await["name"] != new_name {
+        assert!(
+            Instant::now() < deadline,
+            "A's edit never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let saved = Instant::now();
+    // ... B shows it within a second.
+    b.wait_for_text(&name_in_list, new_name, Duration::from_secs(1))
+        .await;
+    eprintln!(
+        "live update: B showed the edit {:?} after the save",
+        saved.elapsed()
+    );
+    assert_eq!(
+        b.js("return window.__sameDocument === true").await,
+        true,
+        "B did not reload"
+    );
+    a.wait_for_text("#user-name", new_name, PATIENCE).await;
+    a.wait_for_text(&name_in_list, new_name, PATIENCE).await;
+    a.close().await;
+    b.close().await;
+}

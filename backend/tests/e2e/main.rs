@@ -1,0 +1,19 @@
+//! The browser end-to-end suite (issue 4): the real Trunk build served by the
+//! real backend on its own SQLite file, driven in headless Chromium through
+//! chromedriver. One module per scenario; each test starts its own backend,
+//! chromedriver and browser profile, so tests share nothing.
+//!
+//! The suite also refreshes the README's screenshots in `docs/screenshots/`.
+
+mod helpers;
+
+mod add_post;
+mod deferred;
+mod delete_post;
+mod devtools;
+mod first_load;
+mod live_users;
+mod misc_pages;
+mod navigation;
+mod offline;
+mod prefetch;

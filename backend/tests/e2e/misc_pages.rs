@@ -1,0 +1,97 @@
+//! Scenario 9: the not-found page, `/redirect`, and the error boundary's
+//! "Try again".
+
+use crate::helpers::TestApp;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_page_goes_back_and_starts_over() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    assert_eq!(app.status("/no/such/page").await, 404);
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    browser.goto("/no/such/page").await;
+    browser.wait_for("#not-found").await;
+
+    browser.click("#go-back").await;
+    browser.wait_for_path("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+
+    browser.goto("/no/such/page").await;
+    browser.wait_for("#not-found").await;
+    browser.click("#start-over").await;
+    browser.wait_for_path("/").await;
+    browser.wait_for("section.home").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_ends_on_posts() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    // A direct load: the server's 307.
+    browser.goto("/redirect").await;
+    browser.wait_for_path("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+
+    // The home page's link (a page load, so the server redirects again).
+    browser.goto("/").await;
+    browser.click("section.home a[href='/redirect']").await;
+    browser.wait_for_path("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+
+    // Inside the app (history push + popstate, as a router link would do):
+    // the client-side redirect replaces the entry.
+    browser.goto("/").await;
+    browser.wait_for("section.home").await;
+    browser
+        .js("window.__sameDocument = true;
+             history.pushState(null, '', '/redirect');
+             dispatchEvent(new PopStateEvent('popstate', { state: null }));")
+        .await;
+    browser.wait_for_path("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    assert_eq!(
+        browser.js("return window.__sameDocument === true").await,
+        true
+    );
+    // `/redirect` was replaced: one step back is home.
+    browser.client.back().await.unwrap();
+    browser.wait_for_path("/").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_boundary_try_again_recovers() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    browser.block_urls(&["*/api/users*"]).await;
+
+    // Users are not cached: the query fails (after its 3 retries, 1 + 2 + 4 s).
+    browser.click("nav.main-nav a[href='/users']").await;
+    browser.wait_for("#user-list.skeleton").await;
+    browser
+        .wait_until(
+            "document.querySelector('#error-boundary')",
+            // The first attempt and three retries, 1 + 2 + 4 s apart.
+            Duration::from_secs(20),
+            "the error boundary",
+        )
+        .await;
+    assert!(!browser.exists("#user-list").await);
+
+    browser.block_urls(&[]).await;
+    browser.click("#try-again").await;
+    browser.wait_for("#user-list li.user-item").await;
+    assert!(!browser.exists("#error-boundary").await);
+    browser.close().await;
+}

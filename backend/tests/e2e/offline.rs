@@ -1,0 +1,100 @@
+//! Scenario 7: offline. With the network cut, a new post is kept as pending
+//! (and counted in the badge); a reload still opens the app (the service
+//! worker's shell) with the list and the pending post (persisted); when the
+//! network returns the post is sent, exactly once.
+//!
+//! The cut is real: the backend is stopped as well as the page being put
+//! offline through DevTools, so nothing can be fetched from anywhere but the
+//! service worker's cache and localStorage.
+
+use crate::helpers::{PATIENCE, TestApp};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_added_offline_survives_a_reload_and_is_sent_once_online() {
+    let Some(mut app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "Written while offline";
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    browser
+        .wait_until(
+            "navigator.serviceWorker.controller !== null",
+            PATIENCE,
+            "the service worker to control the page",
+        )
+        .await;
+
+    browser.go_offline().await;
+    app.stop_server().await;
+    browser
+        .wait_for("#network-badge[data-online='false']")
+        .await;
+
+    browser.fill("#new-post-title", title).await;
+    browser
+        .fill("#new-post-body", "Kept until the network returns.")
+        .await;
+    browser.click("#new-post-submit").await;
+    let pending = browser
+        .wait_for("#post-list li.post-item[data-pending='true']")
+        .await;
+    assert!(pending.text().await.unwrap().contains(title));
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    // A reload with no network and no server.
+    browser.js("window.__beforeReload = true").await;
+    browser.client.refresh().await.expect("the reload");
+    browser
+        .wait_for("#post-list li.post-item[data-pending='true']")
+        .await;
+    assert_eq!(
+        browser.js("return window.__beforeReload ?? null").await,
+        serde_json::Value::Null,
+        "the page did reload"
+    );
+    assert!(
+        browser
+            .text("#post-list li.post-item[data-pending='true']")
+            .await
+            .contains(title)
+    );
+    assert!(
+        browser
+            .count("#post-list li.post-item:not([data-pending])")
+            .await
+            >= 20,
+        "the list is still shown"
+    );
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    assert_eq!(
+        browser.text("#network-badge").await,
+        "Offline · 1 pending",
+        "the badge"
+    );
+    browser.screenshot("offline.png").await;
+    app.restart_server().await;
+    assert_eq!(app.posts_titled(title).await, 0, "nothing sent yet");
+
+    browser.go_online().await;
+    browser.wait_for("#network-badge[data-online='true']").await;
+    browser.wait_gone("#pending-count").await;
+    browser.wait_gone("li.post-item[data-pending]").await;
+    assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
+    browser.settle().await;
+    assert_eq!(
+        browser
+            .js_with(
+                "return [...document.querySelectorAll('#post-list li.post-item')]
+                    .filter((li) => li.textContent.includes(arguments[0])).length",
+                vec![json!(title)],
+            )
+            .await,
+        1,
+        "listed once"
+    );
+    assert_eq!(app.posts_titled(title).await, 1, "still exactly once");
+    browser.close().await;
+}

@@ -123,8 +123,10 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
 fn is_hashed_name(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    // Trunk writes its 64-bit hash as unpadded hex: up to 16 digits.
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 fn collect_assets(
@@ -358,6 +360,10 @@ mod tests {
         assert!(is_hashed_name("frontend-0123456789abcdef_bg.wasm"));
         assert!(is_hashed_name("frontend-0123456789abcdef.js"));
         assert!(is_hashed_name("style-0123456789abcdef.css"));
+        assert!(
+            is_hashed_name("frontend-5e6ad22c1212985_bg.wasm"),
+            "hashes are unpadded"
+        );
         assert!(!is_hashed_name("sw.js"));
         assert!(!is_hashed_name("favicon.ico"));
         assert!(!is_hashed_name("front-end.js"));

@@ -12,6 +12,7 @@ mod deferred;
 mod delete_post;
 mod devtools;
 mod first_load;
+mod first_load_metrics;
 mod live_users;
 mod misc_pages;
 mod navigation;

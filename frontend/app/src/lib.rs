@@ -59,8 +59,16 @@ fn register_service_worker() {
     }
 }
 
+/// Leaves a `performance.mark` (first-load measurements read them).
+pub(crate) fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 impl Runtime {
     fn start() -> Self {
+        mark("app-start");
         let client = QueryClient::new(WebPlatform::default());
         if let Some(state) = embedded_state() {
             querent::hydration::hydrate(&client, state);

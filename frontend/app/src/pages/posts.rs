@@ -75,6 +75,11 @@ fn PostList() -> Html {
             }
         });
     }
+    use_effect_with(list.data.is_some(), |shown| {
+        if *shown {
+            crate::mark("posts-visible");
+        }
+    });
     if let (None, Some(error)) = (&list.data, &list.error) {
         return html! { <ErrorView error={error.clone()} retry={list.refetch.clone()} /> };
     }

@@ -70,6 +70,11 @@ pub struct Settings {
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
 
+    /// Compress the SPA's files once at start (brotli 11, gzip 9) instead of
+    /// per request at a lower level.
+    #[arg(long, env = "PRECOMPRESS_ASSETS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub precompress_assets: bool,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -90,6 +95,7 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             workers: None,
+            precompress_assets: true,
             log_format: LogFormat::Pretty,
         }
     }

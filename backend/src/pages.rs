@@ -18,6 +18,7 @@ use shared::{
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 const FALLBACK_INDEX: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>app</title></head><body><p>The single-page app is not built yet: run \
@@ -29,6 +30,39 @@ pub struct Asset {
     pub content_type: String,
     /// Trunk put a content hash in the name: cache it forever.
     pub immutable: bool,
+    /// Brotli (quality 11) and gzip (level 9) forms, made once in the
+    /// background after start; until then responses are compressed per
+    /// request (faster, bigger). Compressing the wasm at quality 11 per
+    /// request would cost over a second.
+    pub brotli: OnceLock<actix_web::web::Bytes>,
+    pub gzip: OnceLock<actix_web::web::Bytes>,
+}
+
+impl Asset {
+    fn compressible(&self) -> bool {
+        let t = self.content_type.as_str();
+        t.starts_with("text/")
+            || t.starts_with("application/wasm")
+            || t.starts_with("application/json")
+            || t.starts_with("image/svg")
+    }
+
+    fn precompress(&self) {
+        use std::io::Write as _;
+        if !self.compressible() {
+            return;
+        }
+        let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, 11, 22);
+        if br.write_all(&self.bytes).is_ok() {
+            let _ = self.brotli.set(br.into_inner().into());
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        if gz.write_all(&self.bytes).is_ok()
+            && let Ok(bytes) = gz.finish()
+        {
+            let _ = self.gzip.set(bytes.into());
+        }
+    }
 }
 
 /// The index template and the static files.
@@ -36,7 +70,7 @@ pub struct Pages {
     before_title: String,
     between: String,
     after_head: String,
-    assets: HashMap<String, Asset>,
+    assets: HashMap<String, Arc<Asset>>,
     csp: String,
 }
 
@@ -129,16 +163,16 @@ fn is_hashed_name(name: &str) -> bool {
     })
 }
 
-fn collect_assets(
+fn collect_assets_into(
     root: &Path,
     dir: &Path,
-    out: &mut HashMap<String, Asset>,
+    out: &mut HashMap<String, Arc<Asset>>,
 ) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         if entry.file_type()?.is_dir() {
-            collect_assets(root, &path, out)?;
+            collect_assets_into(root, &path, out)?;
             continue;
         }
         let Ok(rel) = path.strip_prefix(root) else {
@@ -159,11 +193,13 @@ fn collect_assets(
         let name = entry.file_name().to_string_lossy().into_owned();
         out.insert(
             url,
-            Asset {
+            Arc::new(Asset {
                 bytes: std::fs::read(&path)?.into(),
                 content_type,
                 immutable: is_hashed_name(&name),
-            },
+                brotli: OnceLock::new(),
+                gzip: OnceLock::new(),
+            }),
         );
     }
     Ok(())
@@ -184,12 +220,12 @@ impl Pages {
         };
         let mut assets = HashMap::new();
         if dist.is_dir() {
-            collect_assets(dist, dist, &mut assets)?;
+            collect_assets_into(dist, dist, &mut assets)?;
         }
         Ok(Self::from_template(&html, assets))
     }
 
-    fn from_template(html: &str, assets: HashMap<String, Asset>) -> Self {
+    fn from_template(html: &str, assets: HashMap<String, Arc<Asset>>) -> Self {
         let mut html = strip_description(html);
         let hashes = inline_script_hashes(&html);
         if !html.contains("</head>") {
@@ -216,8 +252,19 @@ impl Pages {
     }
 
     /// A static file by URL path.
+    /// Makes the compressed forms of every asset on a background thread.
+    pub fn precompress_in_background(&self) {
+        let assets: Vec<Arc<Asset>> = self.assets.values().cloned().collect();
+        let spawned = std::thread::Builder::new()
+            .name("precompress".into())
+            .spawn(move || assets.iter().for_each(|a| a.precompress()));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "assets will be compressed per request");
+        }
+    }
+
     pub fn asset(&self, path: &str) -> Option<&Asset> {
-        self.assets.get(path)
+        self.assets.get(path).map(Arc::as_ref)
     }
 
     /// The Content-Security-Policy for pages.
@@ -353,6 +400,30 @@ mod tests {
         }
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, hostile);
+    }
+
+    #[test]
+    fn precompressed_forms_decode_to_the_original() {
+        use std::io::Read as _;
+        let asset = Asset {
+            bytes: "let x = 1;\n".repeat(500).into(),
+            content_type: "text/javascript; charset=utf-8".into(),
+            immutable: true,
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
+        };
+        asset.precompress();
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&asset.brotli.get().unwrap()[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, asset.bytes);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&asset.gzip.get().unwrap()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, asset.bytes);
+        assert!(asset.brotli.get().unwrap().len() < asset.bytes.len() / 10);
     }
 
     #[test]

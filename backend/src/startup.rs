@@ -86,6 +86,10 @@ impl Application {
             source,
         })?;
 
+        if settings.precompress_assets {
+            pages.precompress_in_background();
+        }
+
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             bind: settings.bind.clone(),
             source,

@@ -19,10 +19,30 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         } else {
             "no-cache"
         };
-        return Ok(HttpResponse::Ok()
+        let accepts = |coding: &str| {
+            req.headers()
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
+        };
+        let mut response = HttpResponse::Ok();
+        response
             .content_type(asset.content_type.as_str())
             .insert_header((header::CACHE_CONTROL, cache))
-            .body(asset.bytes.clone()));
+            .insert_header((header::VARY, "accept-encoding"));
+        // A set Content-Encoding makes the Compress middleware leave it be.
+        let body = match (asset.brotli.get(), asset.gzip.get()) {
+            (Some(br), _) if accepts("br") => {
+                response.insert_header((header::CONTENT_ENCODING, "br"));
+                br.clone()
+            }
+            (_, Some(gz)) if accepts("gzip") => {
+                response.insert_header((header::CONTENT_ENCODING, "gzip"));
+                gz.clone()
+            }
+            _ => asset.bytes.clone(),
+        };
+        return Ok(response.body(body));
     }
     let route = Route::parse(path);
     if route == Route::Redirect {

@@ -137,8 +137,34 @@ async fn redirect_assets_and_headers(app: TestApp) {
     assert_eq!(res.status(), 307);
     assert_eq!(res.headers()["location"], "/posts");
 
+    // Assets are precompressed once in the background, then served as is.
+    let mut encoding = None;
+    for _ in 0..100 {
+        let res = app
+            .client
+            .get(app.url("/app-0123456789abcdef.js"))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        // Compressed per request, the body is streamed (no length); the
+        // precompressed form is sent whole.
+        encoding = res.headers().get("content-encoding").cloned();
+        if encoding.is_some() && res.content_length().is_some() {
+            break;
+        }
+        encoding = None;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(encoding.expect("a precompressed response within 2 s"), "br");
+
     let res = app.get("/app-0123456789abcdef.js").await;
     assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("content-encoding").is_none(),
+        "identity when not accepted"
+    );
     assert_eq!(
         res.headers()["cache-control"],
         "public, max-age=31536000, immutable"

@@ -163,6 +163,9 @@ impl TestApp {
         settings.dist_dir = dist;
         settings.workers = Some(2);
         settings.db_pool_size = 4;
+        // Compressing the wasm at brotli 11 costs a core for seconds per app;
+        // the suite tests behaviour, the first-load benchmark turns it on.
+        settings.precompress_assets = false;
         tweak(&mut settings);
         let driver = Driver::start(&chromedriver).await;
         let mut app = Self {

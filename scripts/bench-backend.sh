@@ -11,6 +11,8 @@
 #                                                    (default "br, gzip")
 #   BENCH_WORKERS    backend --workers; empty = one per core (default empty)
 #   BENCH_WASM       1 = also benchmark the .wasm    (default 1)
+#   BENCH_FORCE_NODELAY  1 = diagnostic: LD_PRELOAD a tiny shim (built with cc)
+#                    that sets TCP_NODELAY on every socket the backend accepts
 #   BENCH_LOG_DIR    where raw wrk output and server logs go (default: a temp dir)
 set -euo pipefail
 
@@ -20,6 +22,7 @@ DURATION=${BENCH_DURATION:-10s}
 ENCODING=${BENCH_ENCODING-br, gzip}
 WORKERS=${BENCH_WORKERS:-}
 WASM=${BENCH_WASM:-1}
+FORCE_NODELAY=${BENCH_FORCE_NODELAY:-0}
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -50,11 +53,49 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Serve a snapshot of dist/, so a Trunk rebuild during the run changes nothing.
+# Take it when the hashed JS and wasm that index.html names exist (not mid-build).
+DIST=$TMP/dist
+JS=
+for _ in $(seq 1 60); do
+    rm -rf "$DIST" && mkdir "$DIST" && cp -R dist/. "$DIST/" 2>/dev/null || true
+    rm -rf "$DIST/.stage"
+    JS=$(grep -o 'frontend-[0-9a-f]*\.js' "$DIST/index.html" 2>/dev/null | head -n1 || true)
+    WASM_FILE=$(grep -o 'frontend-[0-9a-f]*_bg\.wasm' "$DIST/index.html" 2>/dev/null | head -n1 || true)
+    if [[ -n $JS && -f $DIST/$JS && ( -z $WASM_FILE || -f $DIST/$WASM_FILE ) ]]; then break; fi
+    JS=
+    sleep 2
+done
+[[ -n $JS ]] || { echo "dist/index.html names no frontend-*.js that exists" >&2; exit 1; }
+
 # Port 0: the server picks a free port and prints it as its first stdout line.
-args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist dist --log-format pretty)
-[[ -n $WORKERS ]] && args+=(--workers "$WORKERS")
+args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist "$DIST" --log-format pretty)
+if [[ -n $WORKERS ]]; then args+=(--workers "$WORKERS"); fi
+preload=()
+if [[ $FORCE_NODELAY == 1 ]]; then
+    cat >"$TMP/nodelay.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static int on(int fd) { int one = 1; if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); return fd; }
+int accept4(int s, struct sockaddr *a, socklen_t *l, int f) {
+    static int (*real)(int, struct sockaddr *, socklen_t *, int);
+    if (!real) real = dlsym(RTLD_NEXT, "accept4");
+    return on(real(s, a, l, f));
+}
+int accept(int s, struct sockaddr *a, socklen_t *l) {
+    static int (*real)(int, struct sockaddr *, socklen_t *);
+    if (!real) real = dlsym(RTLD_NEXT, "accept");
+    return on(real(s, a, l));
+}
+C
+    cc -shared -fPIC -O2 -o "$TMP/nodelay.so" "$TMP/nodelay.c" -ldl
+    preload=(env LD_PRELOAD="$TMP/nodelay.so")
+fi
 say "starting target/release/backend ${args[*]}"
-RUST_LOG=warn target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &
+RUST_LOG=warn "${preload[@]}" target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &
 SERVER_PID=$!
 
 BASE=
@@ -79,13 +120,8 @@ done
 curl -fsS -o /dev/null "$BASE/healthz"
 say "backend up at $BASE"
 
-# Trunk's hashed assets.
-JS=$(cd dist && ls frontend-*.js 2>/dev/null | head -n1 || true)
-WASM_FILE=$(cd dist && ls frontend-*_bg.wasm 2>/dev/null | head -n1 || true)
-[[ -n $JS ]] || { echo "no dist/frontend-*.js" >&2; exit 1; }
-
 URLS=(/posts/1 /api/posts "/$JS")
-[[ $WASM == 1 && -n $WASM_FILE ]] && URLS+=("/$WASM_FILE")
+if [[ $WASM == 1 && -n $WASM_FILE ]]; then URLS+=("/$WASM_FILE"); fi
 
 HDR=()
 CURL_HDR=()
@@ -121,6 +157,7 @@ wrk -t2 -c50 -d2s "${HDR[@]}" "$BASE/posts/1" >/dev/null
 ms() { awk -v us="$1" 'BEGIN { printf (us < 10000 ? "%.2f ms" : "%.1f ms"), us / 1000 }'; }
 
 ROWS=()
+STALLS=()
 for url in "${URLS[@]}"; do
     for conns in 1 50; do
         threads=$((conns == 1 ? 1 : 2))
@@ -131,19 +168,29 @@ for url in "${URLS[@]}"; do
         read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
         rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
         note=
-        (( status + sock + timeouts > 0 )) && note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
+        if (( status + sock + timeouts > 0 )); then
+            note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
+        fi
         ROWS+=("| \`$url\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | ${SIZE[$url]} |")
+        if (( conns == 1 && p50 >= 30000 )); then STALLS+=("$url"); fi
     done
 done
 
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -n1));" \
     "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "Accept-Encoding: ${ENCODING:-(none)}; workers: ${WORKERS:-default (one per core)}; duration ${DURATION} per row"
+forced=
+if [[ $FORCE_NODELAY == 1 ]]; then forced="; TCP_NODELAY forced by an LD_PRELOAD shim"; fi
+echo "Accept-Encoding: ${ENCODING:-(none)}; workers: ${WORKERS:-default (one per core)}; duration ${DURATION} per row$forced"
 echo
 echo "| URL | connections | req/s | p50 | p99 | bytes per response |"
 echo "|---|---:|---:|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
+if (( ${#STALLS[@]} > 0 )); then
+    echo
+    echo "WARNING: one keep-alive connection waits >= 30 ms per request on ${STALLS[*]}:" \
+        "that is Nagle + delayed ACK (TCP_NODELAY off), not work."
+fi
 if [[ -n ${BENCH_LOG_DIR:-} ]]; then
     echo
     echo "Raw wrk output and the server log: $LOG_DIR"

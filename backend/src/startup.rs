@@ -188,16 +188,16 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
             )
             .default_service(web::to(routes::pages::page))
     })
-    .listen(listener)?
-    .shutdown_timeout(10)
+    // Before `listen`: the listener's services capture the hook when created.
     .on_connect(|conn, _ext| {
         // actix leaves Nagle on; headers and body then wait on delayed ACKs.
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
             let _ = tcp.set_nodelay(true);
         }
-    });
+    })
+    .shutdown_timeout(10);
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }
-    Ok(server.run())
+    Ok(server.listen(listener)?.run())
 }

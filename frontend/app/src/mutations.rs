@@ -268,26 +268,31 @@ pub(crate) fn delete_options(v: &DeletePost) -> MutateOptions {
     }
 }
 
-/// Optimistic post edit.
-pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
-    let v = v.clone();
+/// An optimistic edit of one cached entity: `apply` changes the cached copy
+/// at once (stored everywhere by `put`); the snapshot of `keys` is the
+/// rollback context. Edits of one entity share a scope, so they reach the
+/// server in order.
+fn optimistic_edit<T>(
+    scope: String,
+    detail: QueryKey,
+    keys: Vec<QueryKey>,
+    apply: impl Fn(&mut T) + 'static,
+    put: fn(&QueryClient, &T),
+) -> MutateOptions
+where
+    T: for<'de> Deserialize<'de> + 'static,
+{
     MutateOptions {
-        scope: Some(format!("post-{}", v.id)),
+        scope: Some(scope),
         on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
-            let keys = [QueryKey::Post(v.id), QueryKey::Posts];
-            client.cancel_queries(&qk(QueryKey::Post(v.id)));
+            client.cancel_queries(&qk(detail));
             let context = snapshot(client, &keys);
-            if let Some(mut post) = client
-                .get_query_data(&qk(QueryKey::Post(v.id)))
-                .and_then(|d| serde_json::from_value::<Post>((*d).clone()).ok())
+            if let Some(mut entity) = client
+                .get_query_data(&qk(detail))
+                .and_then(|d| T::deserialize(d.as_ref()).ok())
             {
-                if let Some(t) = &v.patch.title {
-                    post.title = t.trim().to_owned();
-                }
-                if let Some(b) = &v.patch.body {
-                    post.body = b.trim().to_owned();
-                }
-                cache::put_post(client, &post);
+                apply(&mut entity);
+                put(client, &entity);
             }
             context
         })),
@@ -296,32 +301,42 @@ pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
     }
 }
 
+/// Optimistic post edit.
+pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
+    let patch = v.patch.clone();
+    optimistic_edit(
+        format!("post-{}", v.id),
+        QueryKey::Post(v.id),
+        vec![QueryKey::Post(v.id), QueryKey::Posts],
+        move |post: &mut Post| {
+            if let Some(t) = &patch.title {
+                post.title = t.trim().to_owned();
+            }
+            if let Some(b) = &patch.body {
+                post.body = b.trim().to_owned();
+            }
+        },
+        cache::put_post,
+    )
+}
+
 /// Optimistic user edit.
 pub(crate) fn update_user_options(v: &UpdateUser) -> MutateOptions {
-    let v = v.clone();
-    MutateOptions {
-        scope: Some(format!("user-{}", v.id)),
-        on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
-            let keys = [QueryKey::User(v.id), QueryKey::Users];
-            client.cancel_queries(&qk(QueryKey::User(v.id)));
-            let context = snapshot(client, &keys);
-            if let Some(mut user) = client
-                .get_query_data(&qk(QueryKey::User(v.id)))
-                .and_then(|d| serde_json::from_value::<User>((*d).clone()).ok())
-            {
-                if let Some(n) = &v.patch.name {
-                    user.name = n.trim().to_owned();
-                }
-                if let Some(e) = &v.patch.email {
-                    user.email = e.trim().to_owned();
-                }
-                cache::put_user(client, &user);
+    let patch = v.patch.clone();
+    optimistic_edit(
+        format!("user-{}", v.id),
+        QueryKey::User(v.id),
+        vec![QueryKey::User(v.id), QueryKey::Users],
+        move |user: &mut User| {
+            if let Some(n) = &patch.name {
+                user.name = n.trim().to_owned();
             }
-            context
-        })),
-        on_error: rollback_on_error(),
-        ..MutateOptions::default()
-    }
+            if let Some(e) = &patch.email {
+                user.email = e.trim().to_owned();
+            }
+        },
+        cache::put_user,
+    )
 }
 
 /// Unconfirmed mutations of `key`, decoded.

@@ -927,26 +927,23 @@ impl QueryClient {
     /// Tells the client about connectivity. Going online resumes paused
     /// fetches and refetches stale active queries (unless they opted out).
     pub fn set_online(&self, online: bool) {
-        let was = self.inner.online.replace(online);
-        if was != online {
-            self.emit(&CacheEvent::Environment);
-        }
-        if online && !was {
-            self.inner.resumed.notify();
-            self.refetch_stale_active(|o| o.refetch_on_reconnect);
-        }
+        self.set_environment(&self.inner.online, online, |o| o.refetch_on_reconnect);
     }
 
     /// Tells the client about focus (document visibility). Regaining focus
     /// resumes waiting retries and refetches stale active queries.
     pub fn set_focused(&self, focused: bool) {
-        let was = self.inner.focused.replace(focused);
-        if was != focused {
-            self.emit(&CacheEvent::Environment);
+        self.set_environment(&self.inner.focused, focused, |o| o.refetch_on_window_focus);
+    }
+
+    fn set_environment(&self, flag: &Cell<bool>, value: bool, wanted: fn(&Resolved) -> bool) {
+        if flag.replace(value) == value {
+            return;
         }
-        if focused && !was {
+        self.emit(&CacheEvent::Environment);
+        if value {
             self.inner.resumed.notify();
-            self.refetch_stale_active(|o| o.refetch_on_window_focus);
+            self.refetch_stale_active(wanted);
         }
     }
 

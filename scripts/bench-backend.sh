@@ -9,10 +9,9 @@
 #   BENCH_DURATION   wrk duration per run            (default 10s)
 #   BENCH_ENCODING   Accept-Encoding sent; empty = no header, i.e. uncompressed
 #                                                    (default "br, gzip")
-#   BENCH_WORKERS    backend --workers; empty = one per core (default empty)
+#   BENCH_BACKEND_ARGS  extra backend flags, e.g. "--workers 1" or
+#                    "--precompress-assets false"           (default none)
 #   BENCH_WASM       1 = also benchmark the .wasm    (default 1)
-#   BENCH_FORCE_NODELAY  1 = diagnostic: LD_PRELOAD a tiny shim (built with cc)
-#                    that sets TCP_NODELAY on every socket the backend accepts
 #   BENCH_LOG_DIR    where raw wrk output and server logs go (default: a temp dir)
 set -euo pipefail
 
@@ -20,9 +19,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 DURATION=${BENCH_DURATION:-10s}
 ENCODING=${BENCH_ENCODING-br, gzip}
-WORKERS=${BENCH_WORKERS:-}
+read -r -a EXTRA <<<"${BENCH_BACKEND_ARGS:-}"
 WASM=${BENCH_WASM:-1}
-FORCE_NODELAY=${BENCH_FORCE_NODELAY:-0}
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -70,32 +68,9 @@ done
 
 # Port 0: the server picks a free port and prints it as its first stdout line.
 args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist "$DIST" --log-format pretty)
-if [[ -n $WORKERS ]]; then args+=(--workers "$WORKERS"); fi
-preload=()
-if [[ $FORCE_NODELAY == 1 ]]; then
-    cat >"$TMP/nodelay.c" <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-static int on(int fd) { int one = 1; if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); return fd; }
-int accept4(int s, struct sockaddr *a, socklen_t *l, int f) {
-    static int (*real)(int, struct sockaddr *, socklen_t *, int);
-    if (!real) real = dlsym(RTLD_NEXT, "accept4");
-    return on(real(s, a, l, f));
-}
-int accept(int s, struct sockaddr *a, socklen_t *l) {
-    static int (*real)(int, struct sockaddr *, socklen_t *);
-    if (!real) real = dlsym(RTLD_NEXT, "accept");
-    return on(real(s, a, l));
-}
-C
-    cc -shared -fPIC -O2 -o "$TMP/nodelay.so" "$TMP/nodelay.c" -ldl
-    preload=(env LD_PRELOAD="$TMP/nodelay.so")
-fi
+args+=("${EXTRA[@]}")
 say "starting target/release/backend ${args[*]}"
-RUST_LOG=warn "${preload[@]}" target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &
+RUST_LOG=warn target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &
 SERVER_PID=$!
 
 BASE=
@@ -119,6 +94,12 @@ for _ in $(seq 1 100); do
 done
 curl -fsS -o /dev/null "$BASE/healthz"
 say "backend up at $BASE"
+# The assets' brotli/gzip forms are made by a thread named "precompress";
+# measure once it has finished.
+for _ in $(seq 1 600); do
+    grep -qx precompress /proc/"$SERVER_PID"/task/*/comm 2>/dev/null || break
+    sleep 0.2
+done
 
 URLS=(/posts/1 /api/posts "/$JS")
 if [[ $WASM == 1 && -n $WASM_FILE ]]; then URLS+=("/$WASM_FILE"); fi
@@ -179,9 +160,7 @@ done
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -n1));" \
     "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-forced=
-if [[ $FORCE_NODELAY == 1 ]]; then forced="; TCP_NODELAY forced by an LD_PRELOAD shim"; fi
-echo "Accept-Encoding: ${ENCODING:-(none)}; workers: ${WORKERS:-default (one per core)}; duration ${DURATION} per row$forced"
+echo "Accept-Encoding: ${ENCODING:-(none)}; backend flags: ${BENCH_BACKEND_ARGS:-(defaults)}; duration ${DURATION} per row"
 echo
 echo "| URL | connections | req/s | p50 | p99 | bytes per response |"
 echo "|---|---:|---:|---:|---:|---|"

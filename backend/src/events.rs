@@ -24,7 +24,7 @@ use futures_util::{Stream, StreamExt, stream};
 use shared::{EventKind, ServerEvent};
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
@@ -66,6 +66,7 @@ pub struct EventHub {
     tx: broadcast::Sender<ServerEvent>,
     wake: Notify,
     stopped: AtomicBool,
+    local_writes: AtomicU64,
 }
 
 /// What a new subscriber gets: the missed events to replay first (or a resync
@@ -91,6 +92,7 @@ impl EventHub {
             tx,
             wake: Notify::new(),
             stopped: AtomicBool::new(false),
+            local_writes: AtomicU64::new(0),
         })
     }
 
@@ -101,6 +103,19 @@ impl EventHub {
     /// Asks the pump to look for new events now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Called after a write on this instance commits, before it is answered.
+    pub fn note_local_write(&self) {
+        self.local_writes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Changes whenever data may have changed: after a local write commits
+    /// (at once, so a client reads its own writes) and when an event from
+    /// any instance arrives. Read it *before* reading data; data read after
+    /// a given version is at least that new.
+    pub fn data_version(&self) -> (u64, i64) {
+        (self.local_writes.load(Ordering::SeqCst), self.last_id())
     }
 
     /// Stops the pump and the listener.

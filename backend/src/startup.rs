@@ -103,6 +103,7 @@ impl Application {
             db,
             hub: Arc::clone(&hub),
             pages: Arc::new(pages),
+            page_cache: Arc::default(),
             settings: Arc::new(settings.clone()),
         };
         let server = server(state, listener, &settings).map_err(|source| StartupError::Bind {

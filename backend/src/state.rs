@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::db::Db;
 use crate::events::EventHub;
-use crate::pages::Pages;
+use crate::pages::{PageCache, Pages};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -11,5 +11,6 @@ pub struct AppState {
     pub db: Db,
     pub hub: Arc<EventHub>,
     pub pages: Arc<Pages>,
+    pub page_cache: Arc<PageCache>,
     pub settings: Arc<Settings>,
 }

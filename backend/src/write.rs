@@ -172,6 +172,7 @@ where
     })
     .await??;
     if matches!(answer, Answer::Fresh(Outcome { event: Some(_), .. })) {
+        hub.note_local_write();
         hub.wake();
     }
     Ok(respond(answer))

@@ -50,20 +50,41 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .insert_header((header::LOCATION, Route::Posts.path()))
             .finish());
     }
-    let db = state.db.clone();
-    let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
-        let mut conn = db.conn()?;
-        Ok(pages::prerender(&mut conn, route, now_ms())?)
-    })
-    .await??;
-    let html = state
-        .pages
-        .render(&title, route.description(), &dehydrated)?;
+    let cache_key = (route != Route::NotFound).then(|| route.path());
+    // Read before the data: a page rendered after this is at least this new.
+    let version = state.hub.data_version();
+    let cached = cache_key
+        .as_deref()
+        .and_then(|k| state.page_cache.get(k, version));
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let db = state.db.clone();
+            let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
+                let mut conn = db.conn()?;
+                Ok(pages::prerender(&mut conn, route, now_ms())?)
+            })
+            .await??;
+            let html = state
+                .pages
+                .render(&title, route.description(), &dehydrated)?;
+            let page = std::sync::Arc::new(pages::Rendered {
+                status,
+                html: html.into(),
+                version,
+                rendered_at: std::time::Instant::now(),
+            });
+            if let Some(key) = cache_key {
+                state.page_cache.put(key, std::sync::Arc::clone(&page));
+            }
+            page
+        }
+    };
     Ok(
-        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+        HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK))
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-cache"))
             .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()))
-            .body(html),
+            .body(page.html.clone()),
     )
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use shared::{DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, UserId};
 
 both_engines!(
+    a_page_shows_a_write_made_just_before_it,
     every_route_embeds_exactly_its_loader_keys,
     embedded_data_equals_the_api,
     hostile_text_round_trips_and_cannot_close_the_script,
@@ -213,4 +214,29 @@ async fn redirect_assets_and_headers(app: TestApp) {
         "gzip",
         "API responses are compressed"
     );
+}
+
+/// Pages are reused between writes; a client still reads its own writes.
+async fn a_page_shows_a_write_made_just_before_it(app: TestApp) {
+    let first = |html: &str| match embedded_state(html).get(&QueryKey::Posts) {
+        Some(QueryState::Success { data, .. }) => data["pages"][0]["items"][0]["title"].clone(),
+        other => panic!("posts embedded: {other:?}"),
+    };
+    let (_, before) = page(&app, "/posts").await;
+    let (_, again) = page(&app, "/posts").await;
+    assert_eq!(first(&before), first(&again));
+    for i in 0..3 {
+        let title = format!("fresh {i}");
+        app.create_post(2, &title, "b").await;
+        let (_, after) = page(&app, "/posts").await;
+        assert_eq!(
+            first(&after),
+            json!(title),
+            "the page right after the write shows it"
+        );
+    }
+    app.patch_json("/api/users/2", &json!({"name": "Renamed"}))
+        .await;
+    let (_, users) = page(&app, "/users").await;
+    assert!(users.contains("Renamed"));
 }

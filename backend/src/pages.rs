@@ -48,21 +48,32 @@ impl Asset {
     }
 
     fn precompress(&self) {
-        use std::io::Write as _;
         if !self.compressible() {
             return;
         }
-        let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, 11, 22);
-        if br.write_all(&self.bytes).is_ok() {
-            let _ = self.brotli.set(br.into_inner().into());
+        if let Some(br) = brotli_bytes(&self.bytes, 11) {
+            let _ = self.brotli.set(br);
         }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        if gz.write_all(&self.bytes).is_ok()
-            && let Ok(bytes) = gz.finish()
-        {
-            let _ = self.gzip.set(bytes.into());
+        if let Some(gz) = gzip_bytes(&self.bytes) {
+            let _ = self.gzip.set(gz);
         }
     }
+}
+
+/// Brotli at `quality` (0..=11).
+pub fn brotli_bytes(data: &[u8], quality: u32) -> Option<actix_web::web::Bytes> {
+    use std::io::Write as _;
+    let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, quality, 22);
+    br.write_all(data).ok()?;
+    Some(br.into_inner().into())
+}
+
+/// Gzip at level 9.
+pub fn gzip_bytes(data: &[u8]) -> Option<actix_web::web::Bytes> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data).ok()?;
+    gz.finish().ok().map(Into::into)
 }
 
 /// The index template and the static files.
@@ -78,6 +89,9 @@ pub struct Pages {
 pub struct Rendered {
     pub status: u16,
     pub html: actix_web::web::Bytes,
+    /// Compressed once when rendered (quality 5: ~1 ms for a page), so a
+    /// reused page is sent as is.
+    pub brotli: Option<actix_web::web::Bytes>,
     pub version: (u64, i64),
     pub rendered_at: std::time::Instant,
 }

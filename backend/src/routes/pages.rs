@@ -19,29 +19,17 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         } else {
             "no-cache"
         };
-        let accepts = |coding: &str| {
-            req.headers()
-                .get(header::ACCEPT_ENCODING)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
-        };
         let mut response = HttpResponse::Ok();
         response
             .content_type(asset.content_type.as_str())
-            .insert_header((header::CACHE_CONTROL, cache))
-            .insert_header((header::VARY, "accept-encoding"));
-        // A set Content-Encoding makes the Compress middleware leave it be.
-        let body = match (asset.brotli.get(), asset.gzip.get()) {
-            (Some(br), _) if accepts("br") => {
-                response.insert_header((header::CONTENT_ENCODING, "br"));
-                br.clone()
-            }
-            (_, Some(gz)) if accepts("gzip") => {
-                response.insert_header((header::CONTENT_ENCODING, "gzip"));
-                gz.clone()
-            }
-            _ => asset.bytes.clone(),
-        };
+            .insert_header((header::CACHE_CONTROL, cache));
+        let body = negotiate(
+            &req,
+            &mut response,
+            &asset.bytes,
+            asset.brotli.get(),
+            asset.gzip.get(),
+        );
         return Ok(response.body(body));
     }
     let route = Route::parse(path);
@@ -70,6 +58,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
                 .render(&title, route.description(), &dehydrated)?;
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
+                brotli: pages::brotli_bytes(html.as_bytes(), 5),
                 html: html.into(),
                 version,
                 rendered_at: std::time::Instant::now(),
@@ -80,11 +69,42 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             page
         }
     };
-    Ok(
-        HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK))
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()))
-            .body(page.html.clone()),
-    )
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK));
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+    let body = negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
+    Ok(response.body(body))
+}
+
+/// Sends the precompressed form the client accepts (brotli, then gzip), else
+/// the raw bytes. A set Content-Encoding makes the Compress middleware leave
+/// the body alone; without one it still compresses per request.
+fn negotiate(
+    req: &HttpRequest,
+    response: &mut actix_web::HttpResponseBuilder,
+    raw: &web::Bytes,
+    brotli: Option<&web::Bytes>,
+    gzip: Option<&web::Bytes>,
+) -> web::Bytes {
+    let accepts = |coding: &str| {
+        req.headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
+    };
+    response.insert_header((header::VARY, "accept-encoding"));
+    match (brotli, gzip) {
+        (Some(br), _) if accepts("br") => {
+            response.insert_header((header::CONTENT_ENCODING, "br"));
+            br.clone()
+        }
+        (_, Some(gz)) if accepts("gzip") => {
+            response.insert_header((header::CONTENT_ENCODING, "gzip"));
+            gz.clone()
+        }
+        _ => raw.clone(),
+    }
 }

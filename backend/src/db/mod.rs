@@ -89,9 +89,11 @@ impl ManageConnection for Manager {
                 // WAL lets readers run beside the writer; the busy timeout makes
                 // a second writer wait instead of failing; SQLite leaves
                 // foreign keys off unless asked.
+                // busy_timeout first: the pool opens connections in parallel,
+                // and switching a new file to WAL needs a moment alone.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

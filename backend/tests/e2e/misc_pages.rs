@@ -28,6 +28,26 @@ async fn not_found_page_goes_back_and_starts_over() {
     browser.close().await;
 }
 
+/// A direct load of a missing post: the server's embedded 404 is the answer,
+/// shown as "Post not found" without asking the API again (no retry on 404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_post_loaded_directly_is_not_requested_again() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    assert_eq!(app.status("/posts/99999").await, 404);
+    let browser = app.browser().await;
+    browser.goto("/posts/99999").await;
+    browser.wait_for("#post-not-found").await;
+    browser.settle().await;
+    let requests = browser.api_requests().await;
+    assert!(
+        !requests.iter().any(|r| r.contains("/api/posts/99999")),
+        "the 404 came with the page: {requests:?}"
+    );
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_ends_on_posts() {
     let Some(app) = TestApp::start(|_| {}).await else {

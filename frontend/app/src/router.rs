@@ -40,8 +40,24 @@ impl Routable for AppRoute {
 pub(crate) fn prefetch_route(client: &querent::QueryClient, route: Route) {
     for key in route.loader().all_keys() {
         let (key, fetcher, options) = queries::spec(key);
+        if settled_failure_is_fresh(client, &key) {
+            // E.g. the server's embedded 404: asking again would not help.
+            continue;
+        }
         client.prefetch_query(&key, fetcher, options);
     }
+}
+
+/// A query that failed for good (4xx) within the default stale time.
+fn settled_failure_is_fresh(client: &querent::QueryClient, key: &querent::QueryKey) -> bool {
+    const STALE_MS: i64 = 5 * 60_000;
+    client.get_query_state(key).is_some_and(|s| {
+        s.data.is_none()
+            && s.error
+                .as_ref()
+                .is_some_and(querent::QueryError::is_client_error)
+            && client.now() - s.error_updated_at < STALE_MS
+    })
 }
 
 /// Props of [`AppLink`].

@@ -499,11 +499,17 @@ impl QueryClient {
 
     fn is_active(&self, key: &QueryKey) -> bool {
         let queries = self.inner.queries.borrow();
-        queries.get(key).is_some_and(|e| {
-            !e.observers.is_empty()
-                && e.fetcher.is_some()
-                && e.options.resolve(&self.inner.defaults).enabled
-        })
+        queries
+            .get(key)
+            .and_then(|e| self.active_options(e))
+            .is_some()
+    }
+
+    /// The resolved options of an active query (observed, fetchable,
+    /// enabled): the ones invalidation and focus/reconnect refetch.
+    fn active_options(&self, e: &Entry) -> Option<Resolved> {
+        let o = e.options.resolve(&self.inner.defaults);
+        (!e.observers.is_empty() && e.fetcher.is_some() && o.enabled).then_some(o)
     }
 
     /// Stops in-flight fetches under `prefix`; each query returns to its
@@ -577,20 +583,7 @@ impl QueryClient {
         self.cancel_queries(prefix);
         let keys = self.matching(prefix);
         for key in &keys {
-            let listeners = {
-                let mut queries = self.inner.queries.borrow_mut();
-                match queries.get_mut(key) {
-                    Some(e) => {
-                        e.state = QueryState::default();
-                        e.observers.iter().map(|(_, l)| Rc::clone(l)).collect()
-                    }
-                    None => vec![],
-                }
-            };
-            for l in listeners {
-                l();
-            }
-            self.emit(&CacheEvent::Updated(key.clone()));
+            self.dispatch(key, Action::Reset);
         }
         let refetches: Vec<_> = keys
             .iter()
@@ -955,13 +948,9 @@ impl QueryClient {
             .borrow()
             .iter()
             .filter(|(_, e)| {
-                let o = e.options.resolve(&self.inner.defaults);
-                !e.observers.is_empty()
-                    && e.fetcher.is_some()
-                    && o.enabled
-                    && wanted(&o)
-                    && e.in_flight.is_none()
-                    && e.state.is_stale(o.stale_time, now)
+                self.active_options(e).is_some_and(|o| {
+                    wanted(&o) && e.in_flight.is_none() && e.state.is_stale(o.stale_time, now)
+                })
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -116,6 +116,8 @@ pub enum Action {
     Invalidate,
     /// A fetch was cancelled: back to the state before it.
     Cancelled(Box<QueryState>),
+    /// Back to the initial state (`reset_queries`).
+    Reset,
 }
 
 /// Keeps the old `Rc` when the new data is equal, so observers comparing by
@@ -169,6 +171,7 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
             }
         }
         Action::Invalidate => next.is_invalidated = true,
+        Action::Reset => next = QueryState::default(),
         Action::Cancelled(before) => {
             let mut before = *before;
             // Data set while the fetch ran survives the cancellation.

@@ -48,6 +48,14 @@ pub(crate) fn prefetch_route(client: &querent::QueryClient, route: Route) {
     }
 }
 
+/// A route's loader, run without blocking when a page mounts (and again
+/// when its route changes): the non-blocking half of "ensure + prefetch".
+#[hook]
+pub(crate) fn use_route_prefetch(route: Route) {
+    let client = use_query_client();
+    use_effect_with(route, move |route| prefetch_route(&client, *route));
+}
+
 /// A query that failed for good (4xx) within the default stale time.
 fn settled_failure_is_fresh(client: &querent::QueryClient, key: &querent::QueryKey) -> bool {
     const STALE_MS: i64 = 5 * 60_000;

@@ -10,11 +10,9 @@ use crate::mutations::{
 };
 use crate::pages::{ErrorView, input_value, when};
 use crate::queries;
-use crate::router::{AppLink, AppRoute, prefetch_route};
+use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
-use querent::yew::{
-    use_mutation, use_mutation_records, use_query, use_query_client, use_suspense_query,
-};
+use querent::yew::{use_mutation, use_mutation_records, use_query, use_suspense_query};
 use serde_json::Value;
 use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route};
 use yew::prelude::*;
@@ -35,10 +33,7 @@ fn skeleton() -> Html {
 /// The post inside the posts layout.
 #[function_component]
 pub(crate) fn PostDetail(props: &PostProps) -> Html {
-    let client = use_query_client();
-    use_effect_with(props.id, move |id| {
-        prefetch_route(&client, Route::Post(*id))
-    });
+    use_route_prefetch(Route::Post(props.id));
     html! {
         <Suspense fallback={skeleton()}>
             <PostView id={props.id} deep={false} />
@@ -49,10 +44,7 @@ pub(crate) fn PostDetail(props: &PostProps) -> Html {
 /// `/posts/{id}/deep`: the same post outside the posts layout.
 #[function_component]
 pub(crate) fn PostDeep(props: &PostProps) -> Html {
-    let client = use_query_client();
-    use_effect_with(props.id, move |id| {
-        prefetch_route(&client, Route::PostDeep(*id))
-    });
+    use_route_prefetch(Route::PostDeep(props.id));
     html! {
         <section id="post-deep" class="deep">
             <AppLink to={Route::Posts} id="all-posts-link">{ "← All posts" }</AppLink>

@@ -4,8 +4,8 @@
 use crate::mutations::{self, UPDATE_USER, UpdateUser};
 use crate::pages::{ErrorView, input_value, when};
 use crate::queries;
-use crate::router::{AppLink, prefetch_route};
-use querent::yew::{use_mutation, use_query, use_query_client};
+use crate::router::{AppLink, use_route_prefetch};
+use querent::yew::{use_mutation, use_query};
 use shared::{Post, QueryKey, Route, User, UserId, UserPatch};
 use yew::prelude::*;
 
@@ -63,10 +63,7 @@ struct UserProps {
 
 #[function_component]
 fn UserDetail(props: &UserProps) -> Html {
-    let client = use_query_client();
-    use_effect_with(props.id, move |id| {
-        prefetch_route(&client, Route::User(*id))
-    });
+    use_route_prefetch(Route::User(props.id));
     let (key, fetcher, options) = queries::spec(QueryKey::User(props.id));
     let user = use_query::<User>(key, fetcher, options);
     let (key, fetcher, options) = queries::spec(QueryKey::UserPosts(props.id));

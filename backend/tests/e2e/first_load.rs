@@ -18,6 +18,13 @@ async fn post_page_renders_from_embedded_state_without_api_requests() {
         browser.text("#post-title").await,
         post["title"].as_str().unwrap()
     );
+    // The date is a `select` over the cached post (`use_query_select`).
+    let created = post["created_at"].as_str().unwrap();
+    assert_eq!(
+        browser.text("#post-date").await,
+        format!("{} {}", &created[..10], &created[11..16]),
+        "the post's date, formatted by its select"
+    );
     assert_eq!(
         browser.count("#post-list li.post-item").await,
         20,

@@ -38,6 +38,7 @@ pub mod persist;
 pub mod platform;
 pub mod query;
 pub mod retryer;
+pub mod select;
 mod signal;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -56,3 +57,4 @@ pub use observer::QueryObserver;
 pub use options::{Fetcher, QueryOptions, RetryPredicate};
 pub use platform::Platform;
 pub use query::{FetchStatus, QueryState, QueryStatus};
+pub use select::{SelectObserver, Selector};

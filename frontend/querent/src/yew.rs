@@ -13,6 +13,7 @@ use crate::mutation::{MutateOptions, MutationStatus};
 use crate::observer::QueryObserver;
 use crate::options::{Fetcher, NextPageParam, QueryOptions};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
+use crate::select::{Selection, Selector};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -194,6 +195,95 @@ where
         error: decode_error.or(state.error.clone()),
         status: state.status,
         fetch_status: state.fetch_status,
+        is_stale: client.is_stale(&key),
+        data_updated_at: state.data_updated_at,
+        failure_count: state.failure_count,
+        has_next_page: client.has_next_page(&key),
+        refetch,
+        fetch_next_page,
+    }
+}
+
+/// [`use_query`] with `select` (see [`crate::select`]): the component sees
+/// `select(&data, &deps)` instead of the data, and re-renders only when that
+/// selected value (or the query's status) changes. The selector runs again
+/// only when the cached data or `deps` change, like `use_memo`. Other
+/// observers of the same key share its cache entry and its fetches.
+///
+/// ```no_run
+/// use querent::yew::use_query_select;
+/// use querent::{Fetcher, QueryKey, QueryOptions};
+/// use serde_json::json;
+/// use yew::prelude::*;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Post { title: String }
+///
+/// #[derive(Properties, PartialEq)]
+/// struct TitleProps { id: i64 }
+///
+/// #[function_component]
+/// fn Title(props: &TitleProps) -> Html {
+///     let key = QueryKey::from(vec![json!("post"), json!(props.id)]);
+///     let fetcher: Fetcher = std::rc::Rc::new(|_| Box::pin(async { Ok(json!({"title": "hi"})) }));
+///     let title = use_query_select(key, fetcher, QueryOptions::default(), (),
+///         |post: &Post, ()| post.title.to_uppercase());
+///     html! { <h1>{ title.data.as_deref().cloned().unwrap_or_default() }</h1> }
+/// }
+/// ```
+#[hook]
+pub fn use_query_select<T, S, D>(
+    key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
+    deps: D,
+    select: fn(&T, &D) -> S,
+) -> UseQueryHandle<S>
+where
+    T: DeserializeOwned + 'static,
+    S: PartialEq + 'static,
+    D: PartialEq + Clone + 'static,
+{
+    let client = use_query_client();
+    let force = use_force_update();
+    let selector = use_memo(deps, move |deps| {
+        let deps = deps.clone();
+        Selector::typed(move |data: &T| select(data, &deps))
+    });
+    let selection: Rc<Selection<S>> = use_memo((), |()| Selection::new((*selector).clone()));
+    selection.set_selector((*selector).clone());
+    {
+        let (client, selection) = (client.clone(), Rc::clone(&selection));
+        use_effect_with(key.clone(), move |key| {
+            let (watch_client, watch_key) = (client.clone(), key.clone());
+            let observer = QueryObserver::new(&client, key.clone(), fetcher, options, move || {
+                if selection.has_changed(&watch_client, &watch_key) {
+                    force.force_update();
+                }
+            });
+            move || drop(observer)
+        });
+    }
+    let view = selection.view(&client, &key);
+    let state = client.get_query_state(&key).unwrap_or_default();
+    let (data, select_error) = match view.data {
+        Some(Ok(data)) => (Some(data), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let refetch = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.refetch(&key)))
+    };
+    let fetch_next_page = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.fetch_next_page(&key)))
+    };
+    UseQueryHandle {
+        data,
+        error: select_error.or(view.error),
+        status: view.status,
+        fetch_status: view.fetch_status,
         is_stale: client.is_stale(&key),
         data_updated_at: state.data_updated_at,
         failure_count: state.failure_count,

@@ -12,7 +12,9 @@ use crate::pages::{ErrorView, input_value, when};
 use crate::queries;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
-use querent::yew::{use_mutation, use_mutation_records, use_query, use_suspense_query};
+use querent::yew::{
+    use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
+};
 use serde_json::Value;
 use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route};
 use yew::prelude::*;
@@ -24,6 +26,17 @@ use yew_router::prelude::*;
 pub(crate) struct PostProps {
     /// Which post.
     pub(crate) id: PostId,
+}
+
+/// The post's date, formatted by a `select` over the cached post: it renders
+/// again only when `created_at` changes, not when the title or body do.
+#[function_component]
+fn PostDate(props: &PostProps) -> Html {
+    let (key, fetcher, options) = queries::spec(QueryKey::Post(props.id));
+    let date = use_query_select(key, fetcher, options, (), |post: &Post, ()| {
+        when(&post.created_at)
+    });
+    html! { <time id="post-date">{ date.data.as_deref().cloned().unwrap_or_default() }</time> }
 }
 
 fn skeleton() -> Html {
@@ -108,7 +121,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
             <h2 id="post-title">{ data.title.clone() }</h2>
             <p class="meta">
                 { "By " }<AppLink to={Route::User(data.user_id)}>{ format!("user {}", data.user_id) }</AppLink>
-                { format!(" · {}", when(&data.created_at)) }
+                { " · " }<PostDate {id} />
                 if post.is_fetching() { <span class="tag">{ " updating…" }</span> }
             </p>
             <p id="post-body" class="body">{ data.body.clone() }</p>

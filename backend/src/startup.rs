@@ -185,6 +185,7 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
                     .route("/users/{id}/posts", web::get().to(api::user_posts))
                     .route("/deferred", web::get().to(api::deferred))
                     .route("/events", web::get().to(routes::events::events))
+                    .route("/events/ws", web::get().to(routes::events::events_ws))
                     .default_service(web::to(routes::api_not_found)),
             )
             .default_service(web::to(routes::pages::page))

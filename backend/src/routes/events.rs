@@ -5,6 +5,7 @@ use crate::events;
 use crate::state::AppState;
 use actix_web::{HttpRequest, Responder, web};
 use actix_web_lab::sse::Sse;
+use futures_util::StreamExt;
 use std::time::Duration;
 
 pub async fn events(
@@ -29,4 +30,62 @@ pub async fn events(
     Ok(Sse::from_stream(events::stream(sub))
         .with_keep_alive(Duration::from_secs(state.settings.sse_keep_alive_secs))
         .with_retry_duration(Duration::from_secs(2)))
+}
+
+/// Query parameters of `GET /api/events/ws`.
+#[derive(serde::Deserialize)]
+struct WsParams {
+    last_event_id: Option<i64>,
+}
+
+/// `GET /api/events/ws`: the same events over a WebSocket, one JSON text
+/// message per event (exactly the SSE `data:`), with the same resume rule.
+/// Browsers cannot set headers on a WebSocket, so the last seen id comes as
+/// `?last_event_id=N`. A resync sent to a client that fell behind carries
+/// id 0: clients resume from the highest id they have received.
+pub async fn events_ws(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let params = web::Query::<WsParams>::from_query(req.query_string()).map_err(|_| {
+        ApiError::bad_request("invalid_last_event_id", "last_event_id must be an integer")
+    })?;
+    let (response, mut session, mut messages) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::bad_request("websocket_required", e.to_string()))?;
+    let sub = state.hub.subscribe(params.last_event_id);
+    let ping_every = Duration::from_secs(state.settings.sse_keep_alive_secs.max(1));
+    actix_web::rt::spawn(async move {
+        let stream = events::outgoing(sub);
+        let mut stream = std::pin::pin!(stream);
+        let mut ping = tokio::time::interval(ping_every);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                next = stream.next() => {
+                    let Some(out) = next else { break };
+                    let Ok(text) = serde_json::to_string(&out.event) else { continue };
+                    if session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                message = messages.recv() => match message {
+                    Some(Ok(actix_ws::Message::Ping(bytes))) => {
+                        if session.pong(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(actix_ws::Message::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick() => {
+                    if session.ping(b"").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = session.close(None).await;
+    });
+    Ok(response)
 }

@@ -7,6 +7,7 @@ mod comments;
 mod concurrency;
 mod errors;
 mod events;
+mod events_ws;
 mod idempotency;
 mod pages;
 mod posts;

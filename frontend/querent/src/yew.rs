@@ -143,6 +143,19 @@ fn decode<T: DeserializeOwned>(
     decoded
 }
 
+/// The handle's `refetch` and `fetch_next_page` callbacks for `key`.
+fn query_callbacks(client: &QueryClient, key: &QueryKey) -> (Callback<()>, Callback<()>) {
+    let refetch = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.refetch(&key)))
+    };
+    let fetch_next_page = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| drop(client.fetch_next_page(&key)))
+    };
+    (refetch, fetch_next_page)
+}
+
 /// Subscribes to a query for as long as the component is mounted (or until
 /// the key changes), fetching when its data is missing or stale.
 ///
@@ -182,14 +195,7 @@ where
         },
         None => (None, None),
     };
-    let refetch = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.refetch(&key)))
-    };
-    let fetch_next_page = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.fetch_next_page(&key)))
-    };
+    let (refetch, fetch_next_page) = query_callbacks(&client, &key);
     UseQueryHandle {
         data,
         error: decode_error.or(state.error.clone()),
@@ -271,14 +277,7 @@ where
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let refetch = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.refetch(&key)))
-    };
-    let fetch_next_page = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.fetch_next_page(&key)))
-    };
+    let (refetch, fetch_next_page) = query_callbacks(&client, &key);
     UseQueryHandle {
         data,
         error: select_error.or(view.error),

@@ -143,17 +143,41 @@ fn decode<T: DeserializeOwned>(
     decoded
 }
 
-/// The handle's `refetch` and `fetch_next_page` callbacks for `key`.
-fn query_callbacks(client: &QueryClient, key: &QueryKey) -> (Callback<()>, Callback<()>) {
-    let refetch = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.refetch(&key)))
-    };
-    let fetch_next_page = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| drop(client.fetch_next_page(&key)))
-    };
-    (refetch, fetch_next_page)
+impl<T> UseQueryHandle<T> {
+    /// The handle for `key` in `state`, with its data as the hook decoded
+    /// or selected it (an error there is the handle's error).
+    fn new(
+        client: &QueryClient,
+        key: &QueryKey,
+        state: &QueryState,
+        data: Option<Result<Rc<T>, QueryError>>,
+    ) -> Self {
+        let (data, data_error) = match data {
+            Some(Ok(data)) => (Some(data), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        let refetch = {
+            let (client, key) = (client.clone(), key.clone());
+            Callback::from(move |()| drop(client.refetch(&key)))
+        };
+        let fetch_next_page = {
+            let (client, key) = (client.clone(), key.clone());
+            Callback::from(move |()| drop(client.fetch_next_page(&key)))
+        };
+        Self {
+            data,
+            error: data_error.or_else(|| state.error.clone()),
+            status: state.status,
+            fetch_status: state.fetch_status,
+            is_stale: client.is_stale(key),
+            data_updated_at: state.data_updated_at,
+            failure_count: state.failure_count,
+            has_next_page: client.has_next_page(key),
+            refetch,
+            fetch_next_page,
+        }
+    }
 }
 
 /// Subscribes to a query for as long as the component is mounted (or until
@@ -188,26 +212,11 @@ where
     let state = client.get_query_state(&key).unwrap_or_default();
     *last_view.borrow_mut() = Some(View::of(&state));
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
-    let (data, decode_error) = match &state.data {
-        Some(value) => match decode::<T>(&decoded_cache, value) {
-            Ok(data) => (Some(data), None),
-            Err(e) => (None, Some(e)),
-        },
-        None => (None, None),
-    };
-    let (refetch, fetch_next_page) = query_callbacks(&client, &key);
-    UseQueryHandle {
-        data,
-        error: decode_error.or(state.error.clone()),
-        status: state.status,
-        fetch_status: state.fetch_status,
-        is_stale: client.is_stale(&key),
-        data_updated_at: state.data_updated_at,
-        failure_count: state.failure_count,
-        has_next_page: client.has_next_page(&key),
-        refetch,
-        fetch_next_page,
-    }
+    let data = state
+        .data
+        .as_ref()
+        .map(|value| decode::<T>(&decoded_cache, value));
+    UseQueryHandle::new(&client, &key, &state, data)
 }
 
 /// [`use_query`] with `select` (see [`crate::select`]): the component sees
@@ -272,24 +281,7 @@ where
     }
     let view = selection.view(&client, &key);
     let state = client.get_query_state(&key).unwrap_or_default();
-    let (data, select_error) = match view.data {
-        Some(Ok(data)) => (Some(data), None),
-        Some(Err(e)) => (None, Some(e)),
-        None => (None, None),
-    };
-    let (refetch, fetch_next_page) = query_callbacks(&client, &key);
-    UseQueryHandle {
-        data,
-        error: select_error.or(view.error),
-        status: view.status,
-        fetch_status: view.fetch_status,
-        is_stale: client.is_stale(&key),
-        data_updated_at: state.data_updated_at,
-        failure_count: state.failure_count,
-        has_next_page: client.has_next_page(&key),
-        refetch,
-        fetch_next_page,
-    }
+    UseQueryHandle::new(&client, &key, &state, view.data)
 }
 
 /// [`use_query`] for an infinite query: `next_page_param` computes the next

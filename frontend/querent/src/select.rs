@@ -31,7 +31,7 @@ use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::observer::QueryObserver;
 use crate::options::{Fetcher, QueryOptions};
-use crate::query::{FetchStatus, QueryStatus};
+use crate::query::{FetchStatus, QueryState, QueryStatus};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -163,7 +163,11 @@ impl<S: PartialEq + 'static> Selection<S> {
 
     /// The view of `key` now, remembered as the last one handed out.
     pub fn view(&self, client: &QueryClient, key: &QueryKey) -> SelectView<S> {
-        let state = client.get_query_state(key).unwrap_or_default();
+        self.view_of(client.get_query_state(key).unwrap_or_default())
+    }
+
+    /// The view of a query in `state`, remembered as the last one handed out.
+    pub fn view_of(&self, state: QueryState) -> SelectView<S> {
         let view = SelectView {
             data: state.data.as_ref().map(|data| self.select(data)),
             error: state.error,

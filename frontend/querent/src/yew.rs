@@ -279,9 +279,9 @@ where
             move || drop(observer)
         });
     }
-    let view = selection.view(&client, &key);
     let state = client.get_query_state(&key).unwrap_or_default();
-    UseQueryHandle::new(&client, &key, &state, view.data)
+    let data = selection.view_of(state.clone()).data;
+    UseQueryHandle::new(&client, &key, &state, data)
 }
 
 /// [`use_query`] for an infinite query: `next_page_param` computes the next

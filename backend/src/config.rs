@@ -13,6 +13,26 @@ const DEFAULT_SSE_KEEP_ALIVE_SECS: u64 = 15;
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_DB_POOL_SIZE: u32 = 16;
 
+/// How the SPA takes live updates (written into every page it is served).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LiveTransport {
+    /// Server-sent events (`GET /api/events`).
+    #[default]
+    Sse,
+    /// A WebSocket (`GET /api/events/ws`).
+    Websocket,
+}
+
+impl LiveTransport {
+    /// The name the SPA reads from the page.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sse => "sse",
+            Self::Websocket => "websocket",
+        }
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -58,6 +78,12 @@ pub struct Settings {
     #[arg(long, env = "SSE_KEEP_ALIVE_SECS", default_value_t = DEFAULT_SSE_KEEP_ALIVE_SECS)]
     pub sse_keep_alive_secs: u64,
 
+    /// The transport the SPA tries first for live updates; it falls back to
+    /// the other one when the preferred one cannot connect (say, a proxy that
+    /// buffers event streams or refuses WebSocket upgrades).
+    #[arg(long, env = "LIVE_TRANSPORT", value_enum, default_value_t = LiveTransport::Sse)]
+    pub live_transport: LiveTransport,
+
     /// Largest accepted request body in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -92,6 +118,7 @@ impl Settings {
             deferred_delay_ms: DEFAULT_DEFERRED_DELAY_MS,
             event_log_size: DEFAULT_EVENT_LOG_SIZE,
             sse_keep_alive_secs: DEFAULT_SSE_KEEP_ALIVE_SECS,
+            live_transport: LiveTransport::Sse,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             workers: None,

@@ -83,6 +83,7 @@ pub struct Pages {
     after_head: String,
     assets: HashMap<String, Arc<Asset>>,
     csp: String,
+    live_transport: &'static str,
 }
 
 /// A rendered page and the data version it was rendered from.
@@ -300,10 +301,17 @@ impl Pages {
             after_head: html[head_end..].to_owned(),
             assets,
             csp,
+            live_transport: crate::config::LiveTransport::default().name(),
         }
     }
 
-    /// A static file by URL path.
+    /// Names the live-update transport the SPA should try first (a
+    /// `<meta name="live-transport">` in every page).
+    pub fn with_live_transport(mut self, transport: crate::config::LiveTransport) -> Self {
+        self.live_transport = transport.name();
+        self
+    }
+
     /// Makes the compressed forms of every asset on a background thread.
     pub fn precompress_in_background(&self) {
         let assets: Vec<Arc<Asset>> = self.assets.values().cloned().collect();
@@ -315,6 +323,7 @@ impl Pages {
         }
     }
 
+    /// A static file by URL path.
     pub fn asset(&self, path: &str) -> Option<&Asset> {
         self.assets.get(path).map(Arc::as_ref)
     }
@@ -343,6 +352,8 @@ impl Pages {
         out.push_str(&self.between);
         out.push_str("<meta name=\"description\" content=\"");
         out.push_str(&escape_html(description));
+        out.push_str("\"><meta name=\"live-transport\" content=\"");
+        out.push_str(self.live_transport);
         out.push_str("\">");
         out.push_str("<script type=\"application/json\" id=\"");
         out.push_str(STATE_ELEMENT_ID);
@@ -503,6 +514,12 @@ mod tests {
         assert!(out.contains("<title>A &lt;b&gt;</title>"));
         assert_eq!(out.matches("name=\"description\"").count(), 1);
         assert!(out.contains(&format!("id=\"{STATE_ELEMENT_ID}\"")));
+        assert!(out.contains("<meta name=\"live-transport\" content=\"sse\">"));
+        let ws = Pages::from_template(html, HashMap::new())
+            .with_live_transport(crate::config::LiveTransport::Websocket)
+            .render("t", "d", &DehydratedState::default())
+            .unwrap();
+        assert!(ws.contains("<meta name=\"live-transport\" content=\"websocket\">"));
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
         assert!(pages.csp().contains(&expected));
     }

@@ -81,10 +81,12 @@ impl Application {
         let poll = Duration::from_secs(10);
         tokio::spawn(Arc::clone(&hub).run_pump(db.clone(), poll));
 
-        let pages = Pages::load(&settings.dist_dir).map_err(|source| StartupError::Dist {
-            path: settings.dist_dir.display().to_string(),
-            source,
-        })?;
+        let pages = Pages::load(&settings.dist_dir)
+            .map_err(|source| StartupError::Dist {
+                path: settings.dist_dir.display().to_string(),
+                source,
+            })?
+            .with_live_transport(settings.live_transport);
 
         if settings.precompress_assets {
             pages.precompress_in_background();

@@ -8,22 +8,25 @@ use actix_web_lab::sse::Sse;
 use futures_util::StreamExt;
 use std::time::Duration;
 
+/// `GET /api/events`. The last seen id comes as the `Last-Event-ID` header
+/// (what `EventSource` sends when it reconnects by itself) or as
+/// `?last_event_id=N` (what a client that opens a fresh stream can send); the
+/// header wins when both are present.
 pub async fn events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, ApiError> {
+    let invalid =
+        || ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be an integer");
+    let params =
+        web::Query::<ResumeParams>::from_query(req.query_string()).map_err(|_| invalid())?;
     let last_seen = match req.headers().get("last-event-id") {
-        None => None,
+        None => params.last_event_id,
         Some(v) => Some(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_last_event_id",
-                        "Last-Event-ID must be an integer",
-                    )
-                })?,
+                .ok_or_else(invalid)?,
         ),
     };
     let sub = state.hub.subscribe(last_seen);
@@ -32,9 +35,9 @@ pub async fn events(
         .with_retry_duration(Duration::from_secs(2)))
 }
 
-/// Query parameters of `GET /api/events/ws`.
+/// The resume query parameter of both event routes.
 #[derive(serde::Deserialize)]
-struct WsParams {
+struct ResumeParams {
     last_event_id: Option<i64>,
 }
 
@@ -48,7 +51,7 @@ pub async fn events_ws(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<actix_web::HttpResponse, ApiError> {
-    let params = web::Query::<WsParams>::from_query(req.query_string()).map_err(|_| {
+    let params = web::Query::<ResumeParams>::from_query(req.query_string()).map_err(|_| {
         ApiError::bad_request("invalid_last_event_id", "last_event_id must be an integer")
     })?;
     let (response, mut session, mut messages) = actix_ws::handle(&req, body)

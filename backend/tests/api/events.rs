@@ -7,6 +7,7 @@ both_engines!(
     every_write_emits_one_event_with_increasing_ids,
     resume_replays_missed_events,
     resume_from_before_the_log_gets_resync,
+    resume_by_query_parameter,
     a_stalled_client_does_not_delay_others,
 );
 
@@ -95,6 +96,40 @@ async fn resume_replays_missed_events(app: TestApp) {
         resumed.next(WAIT).await.unwrap().data["data"]["title"],
         "live"
     );
+}
+
+/// A client that opens a fresh stream (its own reconnect loop) names the
+/// last id it received in the URL; the header still wins when both are sent.
+async fn resume_by_query_parameter(app: TestApp) {
+    let mut live = SseReader::connect(&app, None).await;
+    app.create_post(1, "seen", "b").await;
+    app.create_post(1, "missed", "b").await;
+    let seen = live.next(WAIT).await.unwrap().id.unwrap();
+    drop(live);
+
+    let mut sse =
+        SseReader::from_response(app.get(&format!("/api/events?last_event_id={seen}")).await);
+    let event = sse.next(WAIT).await.expect("the missed event");
+    assert_eq!(event.data["data"]["title"], "missed");
+    assert_eq!(event.id, Some(seen + 1));
+    drop(sse);
+
+    // The query alone would resync (an id from the future).
+    let both = app
+        .client
+        .get(app.url(&format!("/api/events?last_event_id={}", i64::MAX)))
+        .header("Last-Event-ID", seen.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut sse = SseReader::from_response(both);
+    let event = sse.next(WAIT).await.expect("the header's resume");
+    assert_eq!(event.data["data"]["title"], "missed", "the header wins");
+
+    let bad = app.get("/api/events?last_event_id=soon").await;
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_last_event_id");
 }
 
 async fn resume_from_before_the_log_gets_resync(app: TestApp) {

@@ -233,6 +233,11 @@ impl TestApp {
     /// A fresh browser session (own profile: own cache, storage and service
     /// worker).
     pub(crate) async fn browser(&self) -> Browser {
+        self.browser_at(&self.url).await
+    }
+
+    /// A fresh browser session that opens pages at `base` (a [`Proxy`]).
+    pub(crate) async fn browser_at(&self, base: &str) -> Browser {
         let n = self
             .sessions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -263,7 +268,7 @@ impl TestApp {
             .expect("a browser session");
         let browser = Browser {
             client,
-            base: self.url.clone(),
+            base: base.to_owned(),
         };
         // Exactly the viewport, whatever the window decorations.
         browser
@@ -327,6 +332,91 @@ impl TestApp {
             .iter()
             .filter(|p| p["title"] == title)
             .count()
+    }
+}
+
+/// A TCP proxy in front of the backend, for the network between browser and
+/// server: it can cut every open connection and refuse new ones for a while
+/// (a dropped network, mid-stream), or answer WebSocket upgrades with 502 as
+/// a proxy that does not pass them would.
+pub(crate) struct Proxy {
+    /// `http://127.0.0.1:port` of the proxy.
+    pub(crate) url: String,
+    /// Bumped to cut every connection open at that moment.
+    cut: tokio::sync::watch::Sender<u64>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Proxy {
+    /// Forwards to `upstream` (`http://host:port`).
+    pub(crate) async fn start(upstream: &str, refuse_websocket: bool) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let (cut, cuts) = tokio::sync::watch::channel(0u64);
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = std::sync::Arc::clone(&down);
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if is_down.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is reset
+                }
+                let upstream = upstream.clone();
+                let mut cuts = cuts.clone();
+                cuts.mark_unchanged();
+                tokio::spawn(async move {
+                    let mut first = vec![0u8; 16 * 1024];
+                    let Ok(n) = client.read(&mut first).await else {
+                        return;
+                    };
+                    let head = String::from_utf8_lossy(&first[..n]).to_ascii_lowercase();
+                    if refuse_websocket && head.contains("upgrade: websocket") {
+                        let _ = client
+                            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    if server.write_all(&first[..n]).await.is_err() {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cuts.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            cut,
+            down,
+            task,
+        }
+    }
+
+    /// Cuts every open connection and refuses new ones until [`Proxy::up`].
+    pub(crate) fn down(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Accepts connections again.
+    pub(crate) fn up(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

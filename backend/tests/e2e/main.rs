@@ -13,6 +13,7 @@ mod delete_post;
 mod devtools;
 mod first_load;
 mod first_load_metrics;
+mod live_transports;
 mod live_users;
 mod misc_pages;
 mod navigation;

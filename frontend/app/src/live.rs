@@ -1,8 +1,34 @@
 //! Live updates: the server's event stream applied to the cache, so every
 //! open tab shows other clients' writes without polling.
 //!
-//! The browser's `EventSource` reconnects by itself and resumes with
-//! `Last-Event-ID`; a `resync` event (too far behind) invalidates everything.
+//! Two transports carry the same events with the same ids: server-sent
+//! events (`/api/events`) and a WebSocket (`/api/events/ws`). The page names
+//! the one to try first (`<meta name="live-transport">`, from the backend's
+//! `--live-transport`); SSE is the default.
+//!
+//! One loop drives both, so they behave alike:
+//! - every event's id is remembered, and every (re)connection resumes from
+//!   the highest id received (`?last_event_id=N`), so a dropped connection
+//!   loses nothing; a `resync` (too far behind) invalidates everything;
+//! - a connection that fails before it opens falls back to the other
+//!   transport at once (a proxy that buffers event streams or refuses
+//!   WebSocket upgrades); when both fail, the next round waits with
+//!   exponential backoff (0.5 s doubling to 30 s, jittered) and starts again
+//!   with the preferred one;
+//! - a connection that drops after opening reconnects after the shortest
+//!   backoff; the browser coming back online reconnects at once.
+//!
+//! `EventSource`'s own reconnect is not used (it would retry at a fixed
+//! interval and never fall back): on its first error the source is closed
+//! and the loop takes over.
+//!
+//! The transport in use is shown as `data-live` on `<html>`: `sse`,
+//! `websocket` or `connecting`.
+//!
+//! Both are the browser's own objects behind `web-sys` (as `EventSource`
+//! already was) rather than gloo-net's WebSocket wrapper: the loop needs only
+//! the callbacks both share, and the wrapper's futures channels and `Sink`
+//! would add code to the wasm for nothing.
 
 use crate::cache;
 use crate::mutations::append_comment;
@@ -10,22 +36,53 @@ use crate::queries::qk;
 use gloo_events::EventListener;
 use querent::QueryClient;
 use shared::{EventKind, QueryKey, ServerEvent};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
-use web_sys::{EventSource, MessageEvent};
+use web_sys::{EventSource, MessageEvent, WebSocket};
 
-/// The open stream; dropping it closes the connection.
-pub(crate) struct LiveUpdates {
-    source: EventSource,
-    _listeners: Vec<EventListener>,
+/// A way to receive server events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Sse,
+    WebSocket,
 }
 
-impl Drop for LiveUpdates {
-    fn drop(&mut self) {
-        self.source.close();
+impl Transport {
+    /// The transport the page names (SSE when it names none or an unknown one).
+    fn from_page() -> Self {
+        let named = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.query_selector("meta[name='live-transport']")
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|m| m.get_attribute("content"));
+        match named.as_deref() {
+            Some("websocket") => Self::WebSocket,
+            _ => Self::Sse,
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            Self::Sse => Self::WebSocket,
+            Self::WebSocket => Self::Sse,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sse => "sse",
+            Self::WebSocket => "websocket",
+        }
     }
 }
 
-const EVENTS: [&str; 6] = [
+/// The named events of the SSE stream (a WebSocket message carries its
+/// kind in the JSON).
+const SSE_EVENTS: [&str; 6] = [
     "post_created",
     "post_updated",
     "post_deleted",
@@ -33,6 +90,10 @@ const EVENTS: [&str; 6] = [
     "user_updated",
     "resync",
 ];
+
+/// The shortest and the longest wait before reconnecting.
+const BACKOFF_MIN_MS: f64 = 500.0;
+const BACKOFF_MAX_MS: f64 = 30_000.0;
 
 /// Applies one event to the cache.
 pub(crate) fn apply(client: &QueryClient, event: ServerEvent) {
@@ -60,31 +121,320 @@ pub(crate) fn apply(client: &QueryClient, event: ServerEvent) {
     }
 }
 
-/// Opens `/api/events`; `None` when the browser has no `EventSource`.
+/// The browser object of one connection.
+enum Socket {
+    Sse(EventSource),
+    WebSocket(WebSocket),
+}
+
+impl Socket {
+    fn close(&self) {
+        match self {
+            Self::Sse(source) => source.close(),
+            Self::WebSocket(socket) => {
+                let _ = socket.close();
+            }
+        }
+    }
+
+    fn target(&self) -> &web_sys::EventTarget {
+        match self {
+            Self::Sse(source) => source,
+            Self::WebSocket(socket) => socket,
+        }
+    }
+}
+
+/// One connection attempt and its listeners.
+struct Connection {
+    socket: Socket,
+    transport: Transport,
+    opened: bool,
+    _listeners: Vec<EventListener>,
+}
+
+struct Loop {
+    client: QueryClient,
+    preferred: Transport,
+    /// The highest event id received (0: none yet).
+    last_id: i64,
+    conn: Option<Connection>,
+    /// A closed connection whose listener may still be running; dropped
+    /// when the next attempt starts (never inside its own callback).
+    retired: Option<Connection>,
+    /// The current round already tried the other transport.
+    fell_back: bool,
+    /// Rounds in a row in which neither transport opened.
+    failed_rounds: u32,
+    /// Bumped to cancel a scheduled attempt.
+    generation: u32,
+    stopped: bool,
+}
+
+/// The live connection; dropping it closes it and stops reconnecting.
+pub(crate) struct LiveUpdates {
+    state: Rc<RefCell<Loop>>,
+    _online: EventListener,
+}
+
+impl Drop for LiveUpdates {
+    fn drop(&mut self) {
+        let mut state = self.state.borrow_mut();
+        state.stopped = true;
+        state.generation = state.generation.wrapping_add(1);
+        for conn in [state.conn.take(), state.retired.take()]
+            .into_iter()
+            .flatten()
+        {
+            conn.socket.close();
+        }
+    }
+}
+
+/// Starts the live connection with the transport the page names.
 pub(crate) fn connect(client: &QueryClient) -> Option<LiveUpdates> {
-    let source = EventSource::new("/api/events").ok()?;
-    let listeners = EVENTS
-        .iter()
-        .map(|name| {
-            let client = client.clone();
-            EventListener::new(&source, *name, move |event| {
-                let Some(text) = event
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string())
-                else {
-                    return;
-                };
-                match serde_json::from_str::<ServerEvent>(&text) {
-                    Ok(event) => apply(&client, event),
-                    Err(e) => {
-                        web_sys::console::warn_1(&format!("ignoring a server event: {e}").into())
+    let window = web_sys::window()?;
+    let state = Rc::new(RefCell::new(Loop {
+        client: client.clone(),
+        preferred: Transport::from_page(),
+        last_id: 0,
+        conn: None,
+        retired: None,
+        fell_back: false,
+        failed_rounds: 0,
+        generation: 0,
+        stopped: false,
+    }));
+    let weak = Rc::downgrade(&state);
+    let online = EventListener::new(&window, "online", move |_| {
+        let Some(state) = weak.upgrade() else { return };
+        let idle = {
+            let mut s = state.borrow_mut();
+            s.failed_rounds = 0;
+            s.conn.is_none()
+        };
+        if idle {
+            schedule(&state, 0.0);
+        }
+    });
+    let preferred = state.borrow().preferred;
+    open(&state, preferred);
+    Some(LiveUpdates {
+        state,
+        _online: online,
+    })
+}
+
+fn show(status: &str) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-live", status);
+    }
+}
+
+/// `/api/events…` for `transport`, resuming after `last_id`.
+fn url(transport: Transport, last_id: i64) -> Option<String> {
+    let resume = if last_id > 0 {
+        format!("?last_event_id={last_id}")
+    } else {
+        String::new()
+    };
+    match transport {
+        Transport::Sse => Some(format!("/api/events{resume}")),
+        Transport::WebSocket => {
+            let location = web_sys::window()?.location();
+            let scheme = if location.protocol().ok()? == "https:" {
+                "wss"
+            } else {
+                "ws"
+            };
+            Some(format!(
+                "{scheme}://{}/api/events/ws{resume}",
+                location.host().ok()?
+            ))
+        }
+    }
+}
+
+/// Opens a connection over `transport`.
+fn open(state: &Rc<RefCell<Loop>>, transport: Transport) {
+    let last_id = {
+        let mut s = state.borrow_mut();
+        if s.stopped {
+            return;
+        }
+        drop(s.retired.take());
+        s.last_id
+    };
+    show("connecting");
+    let socket = url(transport, last_id).and_then(|url| match transport {
+        Transport::Sse => EventSource::new(&url).ok().map(Socket::Sse),
+        Transport::WebSocket => WebSocket::new(&url).ok().map(Socket::WebSocket),
+    });
+    let Some(socket) = socket else {
+        // The browser lacks it (or refused the URL): as a failed attempt.
+        failed(state, false);
+        return;
+    };
+    let weak = Rc::downgrade(state);
+    let mut listeners = vec![
+        EventListener::new(socket.target(), "open", {
+            let weak = weak.clone();
+            move |_| {
+                if let Some(state) = weak.upgrade() {
+                    opened(&state);
+                }
+            }
+        }),
+        // A WebSocket reports every end with `close`; an `EventSource` only
+        // with `error`.
+        EventListener::new(
+            socket.target(),
+            match transport {
+                Transport::Sse => "error",
+                Transport::WebSocket => "close",
+            },
+            {
+                let weak = weak.clone();
+                move |_| {
+                    if let Some(state) = weak.upgrade() {
+                        dropped(&state);
                     }
                 }
-            })
-        })
-        .collect();
-    Some(LiveUpdates {
-        source,
+            },
+        ),
+    ];
+    let message_events: &[&str] = match transport {
+        Transport::Sse => &SSE_EVENTS,
+        Transport::WebSocket => &["message"],
+    };
+    for name in message_events {
+        let weak = weak.clone();
+        listeners.push(EventListener::new(socket.target(), *name, move |event| {
+            let Some(state) = weak.upgrade() else { return };
+            let Some(text) = event
+                .dyn_ref::<MessageEvent>()
+                .and_then(|m| m.data().as_string())
+            else {
+                return;
+            };
+            received(&state, &text);
+        }));
+    }
+    state.borrow_mut().conn = Some(Connection {
+        socket,
+        transport,
+        opened: false,
         _listeners: listeners,
+    });
+}
+
+fn opened(state: &Rc<RefCell<Loop>>) {
+    let mut s = state.borrow_mut();
+    let Some(conn) = s.conn.as_mut() else { return };
+    conn.opened = true;
+    let transport = conn.transport;
+    s.fell_back = false;
+    s.failed_rounds = 0;
+    drop(s);
+    show(transport.name());
+}
+
+fn received(state: &Rc<RefCell<Loop>>, text: &str) {
+    let event = match serde_json::from_str::<ServerEvent>(text) {
+        Ok(event) => event,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("ignoring a server event: {e}").into());
+            return;
+        }
+    };
+    let client = {
+        let mut s = state.borrow_mut();
+        s.last_id = s.last_id.max(event.id);
+        s.client.clone()
+    };
+    apply(&client, event);
+}
+
+/// The connection ended or could not be made.
+fn dropped(state: &Rc<RefCell<Loop>>) {
+    let was_open = {
+        let mut s = state.borrow_mut();
+        let Some(conn) = s.conn.take() else { return };
+        conn.socket.close();
+        let was_open = conn.opened;
+        s.retired = Some(conn);
+        was_open
+    };
+    failed(state, was_open);
+}
+
+/// Decides what comes after an ended attempt.
+fn failed(state: &Rc<RefCell<Loop>>, was_open: bool) {
+    let (next, delay) = {
+        let mut s = state.borrow_mut();
+        if was_open {
+            s.fell_back = false;
+            (s.preferred, backoff(0))
+        } else if !s.fell_back {
+            s.fell_back = true;
+            let other = s.preferred.other();
+            web_sys::console::info_1(
+                &format!(
+                    "live updates: {} did not connect; trying {}",
+                    s.preferred.name(),
+                    other.name()
+                )
+                .into(),
+            );
+            (other, 0.0)
+        } else {
+            s.fell_back = false;
+            s.failed_rounds = s.failed_rounds.saturating_add(1);
+            (s.preferred, backoff(s.failed_rounds))
+        }
+    };
+    show("connecting");
+    schedule_transport(state, next, delay);
+}
+
+/// Milliseconds to wait after `failed_rounds` rounds in a row failed.
+fn backoff(failed_rounds: u32) -> f64 {
+    let base = (BACKOFF_MIN_MS * 2f64.powi(failed_rounds.min(16) as i32)).min(BACKOFF_MAX_MS);
+    // Jitter, so tabs reconnecting after a server restart spread out.
+    base * (0.5 + js_sys::Math::random() / 2.0)
+}
+
+/// A new round with the preferred transport after `delay_ms`.
+fn schedule(state: &Rc<RefCell<Loop>>, delay_ms: f64) {
+    let preferred = {
+        let mut s = state.borrow_mut();
+        s.fell_back = false;
+        s.preferred
+    };
+    schedule_transport(state, preferred, delay_ms);
+}
+
+fn schedule_transport(state: &Rc<RefCell<Loop>>, transport: Transport, delay_ms: f64) {
+    let generation = {
+        let mut s = state.borrow_mut();
+        s.generation = s.generation.wrapping_add(1);
+        s.generation
+    };
+    let weak: Weak<RefCell<Loop>> = Rc::downgrade(state);
+    // Forgotten rather than kept: a stale timer checks the generation and
+    // does nothing, so no timer is ever dropped inside its own callback.
+    gloo_timers::callback::Timeout::new(delay_ms as u32, move || {
+        let Some(state) = weak.upgrade() else { return };
+        let current = {
+            let s = state.borrow();
+            s.generation == generation && s.conn.is_none()
+        };
+        if current {
+            open(&state, transport);
+        }
     })
+    .forget();
 }

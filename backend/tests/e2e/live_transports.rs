@@ -1,0 +1,156 @@
+//! Live updates over each transport (issue 5): the backend's
+//! `--live-transport` picks the one the SPA tries first; the SPA falls back
+//! to the other when it cannot connect; a connection cut mid-stream resumes
+//! from the last event id, so no event is lost.
+//!
+//! The browser talks to the backend through a TCP [`Proxy`], which stands for
+//! the network: it can cut every connection and refuse new ones for a while,
+//! or refuse WebSocket upgrades as some proxies do.
+
+use crate::helpers::{Browser, PATIENCE, Proxy, TestApp};
+use backend::config::LiveTransport;
+use serde_json::json;
+use std::time::Duration;
+
+fn user_name(id: i64) -> String {
+    format!("#user-list li.user-item[data-user-id='{id}'] .user-name")
+}
+
+/// Renames a user as another client would (straight to the backend).
+async fn rename(app: &TestApp, id: i64, name: &str) {
+    let response = app
+        .http
+        .patch(format!("{}/api/users/{id}", app.url))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .expect("PATCH /api/users");
+    assert!(
+        response.status().is_success(),
+        "rename: {}",
+        response.status()
+    );
+}
+
+async fn wait_for_transport(browser: &Browser, transport: &str) {
+    browser
+        .wait_until(
+            &format!("document.documentElement.dataset.live === '{transport}'"),
+            PATIENCE,
+            &format!("live updates over {transport}"),
+        )
+        .await;
+}
+
+/// The users list of a fresh session at `base`, with the live stream open.
+async fn users_page(app: &TestApp, base: &str, transport: &str) -> Browser {
+    let browser = app.browser_at(base).await;
+    browser.goto("/users").await;
+    browser.wait_for(&user_name(1)).await;
+    wait_for_transport(&browser, transport).await;
+    browser.js("window.__sameDocument = true").await;
+    browser
+}
+
+/// Another client's edit shows in the list over `transport`, without reload.
+async fn live_update_over(transport: LiveTransport) {
+    let Some(app) = TestApp::start(|s| s.live_transport = transport).await else {
+        return;
+    };
+    let browser = users_page(&app, &app.url, transport.name()).await;
+    let name = format!("Renamed over {}", transport.name());
+    rename(&app, 2, &name).await;
+    browser.wait_for_text(&user_name(2), &name, PATIENCE).await;
+    assert_eq!(
+        browser.js("return window.__sameDocument === true").await,
+        true,
+        "no reload"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_updates_over_server_sent_events() {
+    live_update_over(LiveTransport::Sse).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_updates_over_a_websocket() {
+    live_update_over(LiveTransport::Websocket).await;
+}
+
+/// WebSocket preferred, but the network refuses upgrades: the SPA falls
+/// back to SSE and live updates keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_websocket_falls_back_to_server_sent_events() {
+    let Some(app) = TestApp::start(|s| s.live_transport = LiveTransport::Websocket).await else {
+        return;
+    };
+    let proxy = Proxy::start(&app.url, true).await;
+    let browser = users_page(&app, &proxy.url, "sse").await;
+    rename(&app, 4, "Reached over the fallback").await;
+    browser
+        .wait_for_text(&user_name(4), "Reached over the fallback", PATIENCE)
+        .await;
+    browser.close().await;
+}
+
+/// The connection is cut mid-stream and stays down while other clients
+/// write; when the network returns, the SPA reconnects over the same
+/// transport, resumes from the last event it received, and shows every
+/// write made during the gap (nothing refetches them: only the resumed
+/// stream can bring them).
+async fn cut_mid_stream(transport: LiveTransport) {
+    let Some(app) = TestApp::start(|s| s.live_transport = transport).await else {
+        return;
+    };
+    let proxy = Proxy::start(&app.url, false).await;
+    let browser = users_page(&app, &proxy.url, transport.name()).await;
+    // Mid-stream: events have arrived on this connection.
+    rename(&app, 1, "Before the cut").await;
+    browser
+        .wait_for_text(&user_name(1), "Before the cut", PATIENCE)
+        .await;
+
+    proxy.down();
+    wait_for_transport(&browser, "connecting").await;
+    let gap: Vec<(i64, String)> = (2..=5)
+        .map(|id| (id, format!("Written in the gap {id}")))
+        .collect();
+    for (id, name) in &gap {
+        rename(&app, *id, name).await;
+    }
+    // Stay down across a failed reconnect round (both transports refused).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_ne!(
+        browser.text(&user_name(2)).await,
+        gap[0].1,
+        "the gap's writes wait for the network"
+    );
+    proxy.up();
+
+    wait_for_transport(&browser, transport.name()).await;
+    for (id, name) in &gap {
+        browser.wait_for_text(&user_name(*id), name, PATIENCE).await;
+    }
+    rename(&app, 6, "After the cut").await;
+    browser
+        .wait_for_text(&user_name(6), "After the cut", PATIENCE)
+        .await;
+    assert_eq!(
+        browser.js("return window.__sameDocument === true").await,
+        true,
+        "no reload"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sent_events_cut_mid_stream_lose_no_event() {
+    cut_mid_stream(LiveTransport::Sse).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_cut_mid_stream_loses_no_event() {
+    cut_mid_stream(LiveTransport::Websocket).await;
+}

@@ -19,3 +19,4 @@ mod misc_pages;
 mod navigation;
 mod offline;
 mod prefetch;
+mod workflows;

@@ -27,14 +27,39 @@ pub(crate) const DELETE_POST: &str = "delete_post";
 pub(crate) const CREATE_COMMENT: &str = "create_comment";
 /// `update_user` variables: [`UpdateUser`].
 pub(crate) const UPDATE_USER: &str = "update_user";
+/// `publish_post` variables: [`PublishPost`] (a workflow of two calls).
+pub(crate) const PUBLISH_POST: &str = "publish_post";
 
-/// Edit a post.
+/// Edit a post, or move it to another author (`patch.user_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct UpdatePost {
     /// Which.
     pub(crate) id: PostId,
     /// What changes.
     pub(crate) patch: PostPatch,
+    /// The author before a move, whose count drops (kept with the variables
+    /// so a replay after a reload still knows whom to refresh).
+    #[serde(default)]
+    pub(crate) previous_user_id: Option<UserId>,
+}
+
+/// Publish a post together with its first comment: one user action, two API
+/// calls, one mutation (so it queues, persists and replays as a unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PublishPost {
+    /// The post.
+    pub(crate) post: NewPost,
+    /// Its first comment.
+    pub(crate) comment: NewComment,
+}
+
+/// What a published workflow answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Published {
+    /// The post as created.
+    pub(crate) post: Post,
+    /// Its first comment as created.
+    pub(crate) comment: Comment,
 }
 
 /// Delete a post.
@@ -131,6 +156,11 @@ pub(crate) fn register(client: &QueryClient) {
                     cache::put_post(client, &post);
                     refresh_author(client, post.user_id);
                 }
+                // Moved (or a move failed): the previous author's numbers too.
+                if let Some(previous) = vars::<UpdatePost>(record).and_then(|v| v.previous_user_id)
+                {
+                    refresh_author(client, previous);
+                }
             })),
             ..MutationDefaults::new(function(|v: UpdatePost, key| {
                 Box::pin(async move {
@@ -176,6 +206,41 @@ pub(crate) fn register(client: &QueryClient) {
         },
     );
     client.register_mutation(
+        PUBLISH_POST,
+        MutationDefaults {
+            on_settled: Some(Rc::new(|client, record| {
+                // A failure was cleaned up by the workflow itself (it knows
+                // which post it withdrew); a success fills the cache so the
+                // new post opens with its comment and no request.
+                if let Some(done) = decoded::<Published>(record).filter(|_| succeeded(record)) {
+                    cache::list_insert(client, &done.post);
+                    cache::put_post(client, &done.post);
+                    append_comment(client, &done.comment);
+                    if client
+                        .get_query_data(&qk(QueryKey::Comments(done.post.id)))
+                        .is_none()
+                    {
+                        let comments = serde_json::to_value([&done.comment]).ok();
+                        client.set_query_data(&qk(QueryKey::Comments(done.post.id)), |_| comments);
+                    }
+                    refresh_author(client, done.post.user_id);
+                }
+            })),
+            ..MutationDefaults::new(Rc::new(|ctx: MutationContext| {
+                let client = ctx.client.clone();
+                let key = ctx.idempotency_key.clone();
+                match serde_json::from_value::<PublishPost>(ctx.variables) {
+                    Ok(v) => Box::pin(publish(client, v, key)),
+                    Err(e) => Box::pin(futures_ready(Err(querent::QueryError::http(
+                        422,
+                        "invalid_variables",
+                        e.to_string(),
+                    )))),
+                }
+            }))
+        },
+    );
+    client.register_mutation(
         UPDATE_USER,
         MutationDefaults {
             on_settled: Some(Rc::new(|client, record| {
@@ -191,6 +256,91 @@ pub(crate) fn register(client: &QueryClient) {
             }))
         },
     );
+}
+
+/// The steps of [`PublishPost`]. Each call's idempotency key is derived from
+/// the workflow's (`K:post`, `K:comment`, `K:withdraw`), so however often the
+/// workflow is replayed (a lost answer, a reload, the network returning)
+/// each step is applied by the server at most once.
+///
+/// - A step without an answer (network) fails the attempt as a network
+///   error: the queue pauses the workflow and replays it whole; the steps the
+///   server already applied answer from its idempotency store.
+/// - The comment refused or failing on the server: the post is withdrawn
+///   (`DELETE`, retried with backoff), every cache entry the workflow or a
+///   live event made for it is removed, and the workflow fails with the
+///   comment's error. If the withdrawal cannot be confirmed either, the
+///   workflow stays queued (as a network failure) and is replayed later, so
+///   it never ends with half of it applied.
+async fn publish(
+    client: QueryClient,
+    v: PublishPost,
+    key: String,
+) -> Result<Value, querent::QueryError> {
+    let created = api::write(
+        Method::POST,
+        "/api/posts",
+        &format!("{key}:post"),
+        Some(&v.post),
+    )
+    .await?;
+    let post: Post = serde_json::from_value(created.clone())
+        .map_err(|e| querent::QueryError::http(200, "invalid_response", e.to_string()))?;
+    let path = format!("/api/posts/{}/comments", post.id);
+    match api::write(
+        Method::POST,
+        &path,
+        &format!("{key}:comment"),
+        Some(&v.comment),
+    )
+    .await
+    {
+        Ok(comment) => Ok(serde_json::json!({ "post": created, "comment": comment })),
+        Err(e) if e.status.is_none() => Err(e),
+        Err(e) => {
+            withdraw(&client, &post, &key).await?;
+            Err(querent::QueryError {
+                message: format!("{} (the post was withdrawn)", e.message),
+                ..e
+            })
+        }
+    }
+}
+
+/// Compensates a published post: deletes it (retrying server errors with
+/// backoff) and removes it from the cache.
+async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), querent::QueryError> {
+    let path = format!("/api/posts/{}", post.id);
+    let mut wait_ms = 500;
+    let mut attempts = 0;
+    loop {
+        match api::write(
+            Method::DELETE,
+            &path,
+            &format!("{key}:withdraw"),
+            None::<&()>,
+        )
+        .await
+        {
+            Ok(_) => break,
+            Err(e) if e.status == Some(404) => break,
+            Err(e) if e.status.is_none() || attempts >= 5 => {
+                return Err(querent::QueryError::network(format!(
+                    "the post could not be withdrawn yet: {e}"
+                )));
+            }
+            Err(_) => {
+                attempts += 1;
+                gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+                wait_ms *= 2;
+            }
+        }
+    }
+    cache::list_remove(client, post.id);
+    client.remove_queries(&qk(QueryKey::Post(post.id)));
+    client.remove_queries(&qk(QueryKey::Comments(post.id)));
+    refresh_author(client, post.user_id);
+    Ok(())
 }
 
 /// Appends a comment to its post's cached comments unless already there.
@@ -269,8 +419,8 @@ pub(crate) fn delete_options(v: &DeletePost) -> MutateOptions {
 }
 
 /// An optimistic edit of one cached entity: `apply` changes the cached copy
-/// at once (stored everywhere by `put`); the snapshot of `keys` is the
-/// rollback context. Edits of one entity share a scope, so they reach the
+/// at once (stored everywhere by `put`); the snapshot of `keys` (whose
+/// fetches in flight are cancelled) is the rollback context. Edits of one entity share a scope, so they reach the
 /// server in order.
 fn optimistic_edit<T>(
     scope: String,
@@ -285,7 +435,9 @@ where
     MutateOptions {
         scope: Some(scope),
         on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
-            client.cancel_queries(&qk(detail));
+            for k in &keys {
+                client.cancel_queries(&qk(*k));
+            }
             let context = snapshot(client, &keys);
             if let Some(mut entity) = client
                 .get_query_data(&qk(detail))
@@ -301,13 +453,23 @@ where
     }
 }
 
-/// Optimistic post edit.
+/// Optimistic post edit. A move to another author also moves one from the
+/// previous author's `post_count` to the new one's at once; a refusal puts
+/// the post and both counts back.
 pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
     let patch = v.patch.clone();
-    optimistic_edit(
+    let moved = match (v.patch.user_id, v.previous_user_id) {
+        (Some(to), Some(from)) if to != from => Some((from, to)),
+        _ => None,
+    };
+    let mut keys = vec![QueryKey::Post(v.id), QueryKey::Posts];
+    if let Some((from, to)) = moved {
+        keys.extend([QueryKey::Users, QueryKey::User(from), QueryKey::User(to)]);
+    }
+    let mut options = optimistic_edit(
         format!("post-{}", v.id),
         QueryKey::Post(v.id),
-        vec![QueryKey::Post(v.id), QueryKey::Posts],
+        keys,
         move |post: &mut Post| {
             if let Some(t) = &patch.title {
                 post.title = t.trim().to_owned();
@@ -315,9 +477,22 @@ pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
             if let Some(b) = &patch.body {
                 post.body = b.trim().to_owned();
             }
+            if let Some(u) = patch.user_id {
+                post.user_id = u;
+            }
         },
         cache::put_post,
-    )
+    );
+    if let Some((from, to)) = moved {
+        let edit = options.on_mutate.take();
+        options.on_mutate = Some(Box::new(move |client: &QueryClient, vars: &Value| {
+            let context = edit.map_or(Value::Null, |f| f(client, vars));
+            cache::adjust_post_count(client, from, -1);
+            cache::adjust_post_count(client, to, 1);
+            context
+        }));
+    }
+    options
 }
 
 /// Optimistic user edit.
@@ -351,12 +526,16 @@ pub(crate) fn unconfirmed<V: for<'de> Deserialize<'de>>(
         .collect()
 }
 
-/// The latest failed mutation of `key`, if it is newer than any success.
-pub(crate) fn last_failure(records: &[MutationRecord], key: &str) -> Option<querent::QueryError> {
+/// The latest failed mutation of any of `keys`, if it is newer than any
+/// success of them.
+pub(crate) fn last_failure(
+    records: &[MutationRecord],
+    keys: &[&str],
+) -> Option<querent::QueryError> {
     records
         .iter()
         .rev()
-        .find(|r| r.mutation_key == key && !r.is_unsettled())
+        .find(|r| keys.contains(&r.mutation_key.as_str()) && !r.is_unsettled())
         .filter(|r| r.status == MutationStatus::Error)
         .and_then(|r| r.error.clone())
 }

@@ -32,6 +32,31 @@ pub(crate) fn ErrorView(props: &ErrorViewProps) -> Html {
     }
 }
 
+/// Props of [`AuthorSelect`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct AuthorSelectProps {
+    /// The element id (its label points at it).
+    pub(crate) id: AttrValue,
+    /// The chosen user id.
+    pub(crate) value: i64,
+    /// A new choice.
+    pub(crate) onchange: Callback<i64>,
+}
+
+/// "User 1" … "User 10" by id: the seed's users. It does not fetch
+/// `/api/users`, so the pages that hold it load with no API request.
+#[function_component]
+pub(crate) fn AuthorSelect(props: &AuthorSelectProps) -> Html {
+    let onchange = props.onchange.clone();
+    let value = props.value;
+    html! {
+        <select id={props.id.clone()}
+                oninput={Callback::from(move |e: InputEvent| onchange.emit(input_value(&e).parse().unwrap_or(value)))}>
+            { for (1..=10).map(|i| html! { <option value={i.to_string()} selected={value == i}>{ format!("User {i}") }</option> }) }
+        </select>
+    }
+}
+
 /// Shows a date-time as `2026-01-05 03:00`.
 pub(crate) fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     // By hand: chrono's strftime machinery adds tens of KB to the wasm.

@@ -8,7 +8,7 @@
 use crate::mutations::{
     self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
 };
-use crate::pages::{ErrorView, input_value, when};
+use crate::pages::{AuthorSelect, ErrorView, input_value, when};
 use crate::queries;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
@@ -16,7 +16,7 @@ use querent::yew::{
     use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
 };
 use serde_json::Value;
-use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route};
+use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route, UserId};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -82,6 +82,17 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     let editing = use_state(|| false);
     let navigator = use_navigator();
     let delete = use_mutation::<DeletePost, Value, _>(DELETE_POST, mutations::delete_options);
+    let records = use_mutation_records();
+    // The form closes on save; a refused edit (rolled back) is said here.
+    let save_failure = records
+        .iter()
+        .rev()
+        .filter(|r| r.mutation_key == UPDATE_POST && !r.is_unsettled())
+        .find(|r| {
+            serde_json::from_value::<UpdatePost>(r.variables.clone()).is_ok_and(|v| v.id == id)
+        })
+        .filter(|r| r.status == querent::MutationStatus::Error)
+        .and_then(|r| r.error.clone());
     if post.status == QueryStatus::Error && post.data.is_none() {
         let error = post
             .error
@@ -120,7 +131,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
         <article id="post-detail" class="post card" data-post-id={id.0.to_string()}>
             <h2 id="post-title">{ data.title.clone() }</h2>
             <p class="meta">
-                { "By " }<AppLink to={Route::User(data.user_id)}>{ format!("user {}", data.user_id) }</AppLink>
+                { "By " }<AppLink to={Route::User(data.user_id)} id="post-author">{ format!("user {}", data.user_id) }</AppLink>
                 { " · " }<PostDate {id} />
                 if post.is_fetching() { <span class="tag">{ " updating…" }</span> }
             </p>
@@ -132,6 +143,9 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
                 <button type="button" id="edit-post" onclick={toggle_edit.reform(|_: MouseEvent| ())}>{ if *editing { "Cancel" } else { "Edit" } }</button>
                 <button type="button" id="delete-post" class="danger" onclick={ondelete}>{ "Delete" }</button>
             </div>
+            if let Some(e) = save_failure {
+                <p id="post-save-error" class="error" role="alert">{ format!("Could not save: {}", e.message) }</p>
+            }
             if *editing {
                 <EditPost post={(*data).clone()} done={toggle_edit.clone()} />
             }
@@ -150,24 +164,29 @@ struct EditPostProps {
 fn EditPost(props: &EditPostProps) -> Html {
     let title = use_state(|| props.post.title.clone());
     let body = use_state(|| props.post.body.clone());
+    let author = use_state(|| props.post.user_id.0);
     let update = use_mutation::<UpdatePost, Post, _>(UPDATE_POST, mutations::update_post_options);
     let onsubmit = {
-        let (title, body, id, done, mutate) = (
+        let (title, body, author, id, previous, done, mutate) = (
             title.clone(),
             body.clone(),
+            author.clone(),
             props.post.id,
+            props.post.user_id,
             props.done.clone(),
             update.mutate.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let moved = (*author != previous.0).then_some(UserId(*author));
             mutate.emit(UpdatePost {
                 id,
                 patch: PostPatch {
                     title: Some((*title).clone()),
                     body: Some((*body).clone()),
-                    user_id: None,
+                    user_id: moved,
                 },
+                previous_user_id: moved.map(|_| previous),
             });
             done.emit(());
         })
@@ -180,6 +199,9 @@ fn EditPost(props: &EditPostProps) -> Html {
             <label for="edit-body">{ "Body" }</label>
             <textarea id="edit-body" value={(*body).clone()} rows="4"
                       oninput={let b = body.clone(); Callback::from(move |e: InputEvent| b.set(input_value(&e)))} />
+            <label for="edit-author">{ "Author" }</label>
+            <AuthorSelect id="edit-author" value={*author}
+                          onchange={let a = author.clone(); Callback::from(move |v| a.set(v))} />
             <button type="submit" id="save-post">{ "Save" }</button>
             if let Some(e) = &update.error {
                 <p class="error" role="alert">{ e.message.clone() }</p>

@@ -1,13 +1,13 @@
 //! `/posts` and `/posts/{id}`: the infinite list with the add-post form, and
 //! the open post (or "Select a post.").
 
-use crate::mutations::{self, CREATE_POST, DELETE_POST, DeletePost};
-use crate::pages::{ErrorView, input_value, post::PostDetail};
+use crate::mutations::{self, CREATE_POST, DELETE_POST, DeletePost, PUBLISH_POST, PublishPost};
+use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
 use crate::queries;
 use crate::router::AppLink;
 use querent::MutateOptions;
 use querent::yew::{use_infinite_query, use_mutation, use_mutation_records};
-use shared::{InfiniteData, NewPost, Page, Post, PostId, QueryKey, Route, UserId};
+use shared::{InfiniteData, NewComment, NewPost, Page, Post, PostId, QueryKey, Route, UserId};
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -54,7 +54,15 @@ fn PostList() -> Html {
         .unwrap_or_else(|| std::rc::Rc::new(|_| None));
     let list = use_infinite_query::<InfiniteData<Page<Post>>>(key, fetcher, options, next);
     let records = use_mutation_records();
-    let creating = mutations::unconfirmed::<NewPost>(&records, CREATE_POST);
+    // Plain creations and publish workflows (a post with its first comment).
+    let creating = mutations::unconfirmed::<NewPost>(&records, CREATE_POST)
+        .into_iter()
+        .map(|(k, post)| (k, post, false))
+        .chain(
+            mutations::unconfirmed::<PublishPost>(&records, PUBLISH_POST)
+                .into_iter()
+                .map(|(k, p)| (k, p.post, true)),
+        );
     let deleting: HashSet<PostId> = mutations::unconfirmed::<DeletePost>(&records, DELETE_POST)
         .into_iter()
         .map(|(_, d)| d.id)
@@ -93,18 +101,17 @@ fn PostList() -> Html {
             p.user_id == new.user_id && p.title == new.title.trim() && p.body == new.body.trim()
         })
     };
-    let creating: Vec<_> = creating
-        .into_iter()
-        .filter(|(_, new)| !arrived(new))
-        .collect();
-    let pending = creating.into_iter().map(|(idempotency_key, post)| {
-        html! {
-            <li class="post-item" data-pending="true" key={idempotency_key}>
-                <span class="title">{ post.title.trim().to_owned() }</span>
-                <span class="tag">{ "saving…" }</span>
-            </li>
-        }
-    });
+    let pending = creating
+        .filter(|(_, new, _)| !arrived(new))
+        .map(|(idempotency_key, post, with_comment)| {
+            html! {
+                <li class="post-item" data-pending="true" key={idempotency_key}
+                    data-with-comment={with_comment.then_some("true")}>
+                    <span class="title">{ post.title.trim().to_owned() }</span>
+                    <span class="tag">{ if with_comment { "saving with its first comment…" } else { "saving…" } }</span>
+                </li>
+            }
+        });
     let items = data
         .pages
         .iter()
@@ -154,36 +161,71 @@ fn observe(sentinel: &NodeRef, load_more: Callback<()>) -> Observed {
 }
 
 /// Adds a post; it shows in the list at once and disappears again, with the
-/// server's reason, if the server refuses.
+/// server's reason, if the server refuses. With a first comment it is the
+/// publish workflow (post, then comment, as one mutation): if the comment
+/// fails the post is withdrawn and nothing of it stays.
 #[function_component]
 fn NewPostForm() -> Html {
     let title = use_state(String::new);
     let body = use_state(String::new);
     let author = use_state(|| 1i64);
+    let comment_name = use_state(String::new);
+    let comment_email = use_state(String::new);
+    let comment_body = use_state(String::new);
     let local_error = use_state(|| None::<String>);
     let create = use_mutation::<NewPost, Post, _>(CREATE_POST, |_| MutateOptions::default());
+    let publish = use_mutation::<PublishPost, mutations::Published, _>(PUBLISH_POST, |_| {
+        MutateOptions::default()
+    });
     let records = use_mutation_records();
-    let failure = mutations::last_failure(&records, CREATE_POST);
+    let failure = mutations::last_failure(&records, &[CREATE_POST, PUBLISH_POST]);
     let onsubmit = {
-        let (title, body, author, local_error, mutate) = (
+        let fields = (
             title.clone(),
             body.clone(),
             author.clone(),
+            comment_name.clone(),
+            comment_email.clone(),
+            comment_body.clone(),
+        );
+        let (local_error, create, publish) = (
             local_error.clone(),
             create.mutate.clone(),
+            publish.mutate.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let (title, body, author, c_name, c_email, c_body) = &fields;
             if title.trim().is_empty() || body.trim().is_empty() {
                 local_error.set(Some("Give the post a title and a body.".into()));
                 return;
             }
+            let with_comment = !c_body.trim().is_empty();
+            if with_comment && (c_name.trim().is_empty() || !c_email.contains('@')) {
+                local_error.set(Some(
+                    "A first comment needs a name and an email address.".into(),
+                ));
+                return;
+            }
             local_error.set(None);
-            mutate.emit(NewPost {
-                user_id: UserId(*author),
-                title: (*title).clone(),
-                body: (*body).clone(),
-            });
+            let post = NewPost {
+                user_id: UserId(**author),
+                title: (**title).clone(),
+                body: (**body).clone(),
+            };
+            if with_comment {
+                publish.emit(PublishPost {
+                    post,
+                    comment: NewComment {
+                        name: (**c_name).clone(),
+                        email: (**c_email).clone(),
+                        body: (**c_body).clone(),
+                    },
+                });
+                c_body.set(String::new());
+            } else {
+                create.emit(post);
+            }
             title.set(String::new());
             body.set(String::new());
         })
@@ -191,19 +233,28 @@ fn NewPostForm() -> Html {
     let error = (*local_error)
         .clone()
         .or_else(|| failure.map(|f| format!("Could not add the post: {}", f.message)));
+    let text = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
+    };
     html! {
         <form id="new-post-form" class="card form" {onsubmit}>
             <label for="new-post-title">{ "Title" }</label>
-            <input id="new-post-title" value={(*title).clone()} maxlength="200"
-                   oninput={let t = title.clone(); Callback::from(move |e: InputEvent| t.set(input_value(&e)))} />
+            <input id="new-post-title" value={(*title).clone()} maxlength="200" oninput={text(&title)} />
             <label for="new-post-body">{ "Body" }</label>
-            <textarea id="new-post-body" value={(*body).clone()} rows="3"
-                      oninput={let b = body.clone(); Callback::from(move |e: InputEvent| b.set(input_value(&e)))} />
+            <textarea id="new-post-body" value={(*body).clone()} rows="3" oninput={text(&body)} />
             <label for="new-post-user">{ "Author" }</label>
-            <select id="new-post-user"
-                    oninput={let a = author.clone(); Callback::from(move |e: InputEvent| a.set(input_value(&e).parse().unwrap_or(1)))}>
-                { for (1..=10).map(|i| html! { <option value={i.to_string()} selected={*author == i}>{ format!("User {i}") }</option> }) }
-            </select>
+            <AuthorSelect id="new-post-user" value={*author}
+                          onchange={let a = author.clone(); Callback::from(move |v| a.set(v))} />
+            <details id="first-comment">
+                <summary>{ "With a first comment (optional)" }</summary>
+                <input id="first-comment-name" placeholder="Name" aria-label="Commenter's name"
+                       value={(*comment_name).clone()} oninput={text(&comment_name)} />
+                <input id="first-comment-email" placeholder="Email" aria-label="Commenter's email" type="email"
+                       value={(*comment_email).clone()} oninput={text(&comment_email)} />
+                <textarea id="first-comment-body" placeholder="First comment" aria-label="First comment" rows="2"
+                          value={(*comment_body).clone()} oninput={text(&comment_body)} />
+            </details>
             <button type="submit" id="new-post-submit">{ "Add post" }</button>
             if let Some(error) = error {
                 <p id="new-post-error" class="error" role="alert">{ error }</p>

@@ -333,12 +333,16 @@ impl Pages {
         &self.csp
     }
 
-    /// The page HTML with `state` embedded.
+    /// The page HTML with `state` embedded, and the id of the last server
+    /// event before its data was read (`<meta name="live-last-event-id">`):
+    /// the app's first live connection resumes from it, so a write between
+    /// this render and that connection still reaches the page.
     pub fn render(
         &self,
         title: &str,
         description: &str,
         state: &DehydratedState,
+        last_event_id: i64,
     ) -> Result<String, ApiError> {
         let json = serde_json::to_string(state).map_err(ApiError::unexpected)?;
         let json = escape_json_for_html(&json);
@@ -354,6 +358,8 @@ impl Pages {
         out.push_str(&escape_html(description));
         out.push_str("\"><meta name=\"live-transport\" content=\"");
         out.push_str(self.live_transport);
+        out.push_str("\"><meta name=\"live-last-event-id\" content=\"");
+        out.push_str(&last_event_id.to_string());
         out.push_str("\">");
         out.push_str("<script type=\"application/json\" id=\"");
         out.push_str(STATE_ELEMENT_ID);
@@ -509,15 +515,16 @@ mod tests {
                     <script type=\"module\">init()</script></head><body></body></html>";
         let pages = Pages::from_template(html, HashMap::new());
         let out = pages
-            .render("A <b>", "d", &DehydratedState::default())
+            .render("A <b>", "d", &DehydratedState::default(), 42)
             .unwrap();
+        assert!(out.contains("<meta name=\"live-last-event-id\" content=\"42\">"));
         assert!(out.contains("<title>A &lt;b&gt;</title>"));
         assert_eq!(out.matches("name=\"description\"").count(), 1);
         assert!(out.contains(&format!("id=\"{STATE_ELEMENT_ID}\"")));
         assert!(out.contains("<meta name=\"live-transport\" content=\"sse\">"));
         let ws = Pages::from_template(html, HashMap::new())
             .with_live_transport(crate::config::LiveTransport::Websocket)
-            .render("t", "d", &DehydratedState::default())
+            .render("t", "d", &DehydratedState::default(), 0)
             .unwrap();
         assert!(ws.contains("<meta name=\"live-transport\" content=\"websocket\">"));
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));

@@ -55,7 +55,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .await??;
             let html = state
                 .pages
-                .render(&title, route.description(), &dehydrated)?;
+                .render(&title, route.description(), &dehydrated, version.1)?;
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
                 brotli: pages::brotli_bytes(html.as_bytes(), 5),

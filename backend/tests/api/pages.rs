@@ -1,7 +1,7 @@
 //! Prerendered pages: state per route, escaping, status codes, assets.
 
 use crate::both_engines;
-use crate::helpers::TestApp;
+use crate::helpers::{SseReader, TestApp};
 use serde_json::{Value, json};
 use shared::{DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, UserId};
 
@@ -12,6 +12,7 @@ both_engines!(
     hostile_text_round_trips_and_cannot_close_the_script,
     missing_entities_and_unknown_paths_are_404_pages,
     redirect_assets_and_headers,
+    a_page_names_the_last_event_its_data_reflects,
 );
 
 /// The embedded state of a page.
@@ -239,4 +240,26 @@ async fn a_page_shows_a_write_made_just_before_it(app: TestApp) {
         .await;
     let (_, users) = page(&app, "/users").await;
     assert!(users.contains("Renamed"));
+}
+
+/// `<meta name="live-last-event-id">`: the app's live stream resumes from
+/// it, so it must be the id of the newest event the embedded data includes.
+async fn a_page_names_the_last_event_its_data_reflects(app: TestApp) {
+    let last_event_id = |html: &str| -> i64 {
+        let open = "<meta name=\"live-last-event-id\" content=\"";
+        let start = html.find(open).expect("the meta element") + open.len();
+        let len = html[start..].find('"').expect("its end");
+        html[start..start + len].parse().expect("an integer")
+    };
+    let mut sse = SseReader::connect(&app, None).await;
+    for title in ["one", "two"] {
+        app.create_post(3, title, "b").await;
+        let event = sse
+            .next(std::time::Duration::from_secs(10))
+            .await
+            .expect("the write's event");
+        let (_, html) = page(&app, "/posts").await;
+        assert_eq!(last_event_id(&html), event.id.unwrap());
+        assert!(html.contains(title));
+    }
 }

@@ -345,6 +345,7 @@ pub(crate) struct Proxy {
     /// Bumped to cut every connection open at that moment.
     cut: tokio::sync::watch::Sender<u64>,
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refuse_websocket: std::sync::Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -367,12 +368,16 @@ impl Proxy {
         let (cut, cuts) = tokio::sync::watch::channel(0u64);
         let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let is_down = std::sync::Arc::clone(&down);
+        let refuse_websocket =
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(refuse_websocket));
+        let refusing = std::sync::Arc::clone(&refuse_websocket);
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 if is_down.load(Ordering::SeqCst) {
                     continue; // dropped: the connection is reset
                 }
                 let upstream = upstream.clone();
+                let refuse_websocket = refusing.load(Ordering::SeqCst);
                 let mut cuts = cuts.clone();
                 cuts.mark_unchanged();
                 tokio::spawn(async move {
@@ -404,6 +409,7 @@ impl Proxy {
             url,
             cut,
             down,
+            refuse_websocket,
             task,
         }
     }
@@ -412,6 +418,12 @@ impl Proxy {
     pub(crate) fn down(&self) {
         self.down.store(true, std::sync::atomic::Ordering::SeqCst);
         self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Passes WebSocket upgrades on from now on.
+    pub(crate) fn allow_websocket(&self) {
+        self.refuse_websocket
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Accepts connections again.

@@ -154,3 +154,42 @@ async fn server_sent_events_cut_mid_stream_lose_no_event() {
 async fn a_websocket_cut_mid_stream_loses_no_event() {
     cut_mid_stream(LiveTransport::Websocket).await;
 }
+
+/// A write made after the page was rendered but before the app's stream
+/// opened still arrives: the first connection resumes from the event id the
+/// page was rendered at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_while_the_app_starts_is_not_missed() {
+    let Some(app) = TestApp::start(|s| s.live_transport = LiveTransport::Websocket).await else {
+        return;
+    };
+    // Neither transport can connect yet: upgrades are refused on the way,
+    // the event stream is blocked in the browser.
+    let proxy = Proxy::start(&app.url, true).await;
+    let browser = app.browser_at(&proxy.url).await;
+    browser.block_urls(&["*/api/events*"]).await;
+    browser.goto("/users").await;
+    browser.wait_for(&user_name(1)).await;
+    browser.js("window.__sameDocument = true").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        browser
+            .js("return document.documentElement.dataset.live")
+            .await,
+        "connecting",
+        "no stream is open"
+    );
+    rename(&app, 7, "Renamed while the app started").await;
+    proxy.allow_websocket();
+    browser.block_urls(&[]).await;
+    wait_for_transport(&browser, "websocket").await;
+    browser
+        .wait_for_text(&user_name(7), "Renamed while the app started", PATIENCE)
+        .await;
+    assert_eq!(
+        browser.js("return window.__sameDocument === true").await,
+        true,
+        "no reload"
+    );
+    browser.close().await;
+}

@@ -9,7 +9,10 @@
 //! One loop drives both, so they behave alike:
 //! - every event's id is remembered, and every (re)connection resumes from
 //!   the highest id received (`?last_event_id=N`), so a dropped connection
-//!   loses nothing; a `resync` (too far behind) invalidates everything;
+//!   loses nothing; the first connection resumes from the id the page was
+//!   rendered at (`<meta name="live-last-event-id">`), so neither do writes
+//!   made while the app was starting; a `resync` (too far behind)
+//!   invalidates everything;
 //! - a connection that fails before it opens falls back to the other
 //!   transport at once (a proxy that buffers event streams or refuses
 //!   WebSocket upgrades); when both fail, the next round waits with
@@ -48,18 +51,22 @@ pub(crate) enum Transport {
     WebSocket,
 }
 
+/// The content of `<meta name="{name}">`.
+fn meta(name: &str) -> Option<String> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!("meta[name='{name}']"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|m| m.get_attribute("content"))
+}
+
 impl Transport {
     /// The transport the page names (SSE when it names none or an unknown one).
     fn from_page() -> Self {
-        let named = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| {
-                d.query_selector("meta[name='live-transport']")
-                    .ok()
-                    .flatten()
-            })
-            .and_then(|m| m.get_attribute("content"));
-        match named.as_deref() {
+        match meta("live-transport").as_deref() {
             Some("websocket") => Self::WebSocket,
             _ => Self::Sse,
         }
@@ -156,8 +163,9 @@ struct Connection {
 struct Loop {
     client: QueryClient,
     preferred: Transport,
-    /// The highest event id received (0: none yet).
-    last_id: i64,
+    /// The highest event id received, or the page's (`None`: neither; the
+    /// stream then starts with what happens next).
+    last_id: Option<i64>,
     conn: Option<Connection>,
     /// A closed connection whose listener may still be running; dropped
     /// when the next attempt starts (never inside its own callback).
@@ -197,7 +205,9 @@ pub(crate) fn connect(client: &QueryClient) -> Option<LiveUpdates> {
     let state = Rc::new(RefCell::new(Loop {
         client: client.clone(),
         preferred: Transport::from_page(),
-        last_id: 0,
+        // The page's data is as of this event: resume from it, so writes
+        // made while the app was starting still arrive.
+        last_id: meta("live-last-event-id").and_then(|id| id.parse().ok()),
         conn: None,
         retired: None,
         fell_back: false,
@@ -235,12 +245,8 @@ fn show(status: &str) {
 }
 
 /// `/api/events…` for `transport`, resuming after `last_id`.
-fn url(transport: Transport, last_id: i64) -> Option<String> {
-    let resume = if last_id > 0 {
-        format!("?last_event_id={last_id}")
-    } else {
-        String::new()
-    };
+fn url(transport: Transport, last_id: Option<i64>) -> Option<String> {
+    let resume = last_id.map_or_else(String::new, |id| format!("?last_event_id={id}"));
     match transport {
         Transport::Sse => Some(format!("/api/events{resume}")),
         Transport::WebSocket => {
@@ -352,7 +358,11 @@ fn received(state: &Rc<RefCell<Loop>>, text: &str) {
     };
     let client = {
         let mut s = state.borrow_mut();
-        s.last_id = s.last_id.max(event.id);
+        // A resync has no id of its own (0): the next resume still starts
+        // after the last event really received.
+        if event.id > 0 {
+            s.last_id = Some(s.last_id.map_or(event.id, |last| last.max(event.id)));
+        }
         s.client.clone()
     };
     apply(&client, event);

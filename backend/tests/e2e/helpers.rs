@@ -209,6 +209,25 @@ impl TestApp {
         }
     }
 
+    /// The network cut for real, once the service worker controls the page:
+    /// the page is put offline through DevTools and the backend stopped, so
+    /// nothing can come from anywhere but the service worker's cache and
+    /// localStorage. The badge says so before this returns.
+    pub(crate) async fn cut_network(&mut self, browser: &Browser) {
+        browser
+            .wait_until(
+                "navigator.serviceWorker.controller !== null",
+                PATIENCE,
+                "the service worker to control the page",
+            )
+            .await;
+        browser.go_offline().await;
+        self.stop_server().await;
+        browser
+            .wait_for("#network-badge[data-online='false']")
+            .await;
+    }
+
     /// Starts the backend again on the same port and database.
     pub(crate) async fn restart_server(&mut self) {
         assert!(self.server.is_none(), "the backend is running");
@@ -512,6 +531,21 @@ impl Browser {
     /// Runs `script` (a function body).
     pub(crate) async fn js(&self, script: &str) -> Value {
         self.js_with(script, vec![]).await
+    }
+
+    /// Marks the current document, for [`Browser::assert_not_reloaded`].
+    pub(crate) async fn mark_document(&self) {
+        self.js("window.__sameDocument = true").await;
+    }
+
+    /// The document marked by [`Browser::mark_document`] is still the one
+    /// shown (what changed came without a reload).
+    pub(crate) async fn assert_not_reloaded(&self) {
+        assert_eq!(
+            self.js("return window.__sameDocument === true").await,
+            true,
+            "the page reloaded"
+        );
     }
 
     /// What the page shows and logged, for failure messages.

@@ -48,7 +48,7 @@ async fn users_page(app: &TestApp, base: &str, transport: &str) -> Browser {
     browser.goto("/users").await;
     browser.wait_for(&user_name(1)).await;
     wait_for_transport(&browser, transport).await;
-    browser.js("window.__sameDocument = true").await;
+    browser.mark_document().await;
     browser
 }
 
@@ -61,11 +61,7 @@ async fn live_update_over(transport: LiveTransport) {
     let name = format!("Renamed over {}", transport.name());
     rename(&app, 2, &name).await;
     browser.wait_for_text(&user_name(2), &name, PATIENCE).await;
-    assert_eq!(
-        browser.js("return window.__sameDocument === true").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -137,11 +133,7 @@ async fn cut_mid_stream(transport: LiveTransport) {
     browser
         .wait_for_text(&user_name(6), "After the cut", PATIENCE)
         .await;
-    assert_eq!(
-        browser.js("return window.__sameDocument === true").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -170,7 +162,7 @@ async fn a_write_while_the_app_starts_is_not_missed() {
     browser.block_urls(&["*/api/events*"]).await;
     browser.goto("/users").await;
     browser.wait_for(&user_name(1)).await;
-    browser.js("window.__sameDocument = true").await;
+    browser.mark_document().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         browser
@@ -186,10 +178,6 @@ async fn a_write_while_the_app_starts_is_not_missed() {
     browser
         .wait_for_text(&user_name(7), "Renamed while the app started", PATIENCE)
         .await;
-    assert_eq!(
-        browser.js("return window.__sameDocument === true").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }

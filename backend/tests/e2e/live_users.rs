@@ -20,7 +20,7 @@ async fn edit_in_one_session_appears_in_the_other_within_a_second() {
     let name_in_list = format!("#user-list li.user-item[data-user-id='{user}'] .user-name");
     b.goto("/users").await;
     b.wait_for_text(&name_in_list, &old_name, PATIENCE).await;
-    b.js("window.__sameDocument = true").await;
+    b.mark_document().await;
 
     a.goto(&format!("/users/{user}")).await;
     a.wait_for("#user-posts li").await;
@@ -45,11 +45,7 @@ async fn edit_in_one_session_appears_in_the_other_within_a_second() {
         "live update: B showed the edit {:?} after the save",
         saved.elapsed()
     );
-    assert_eq!(
-        b.js("return window.__sameDocument === true").await,
-        true,
-        "B did not reload"
-    );
+    b.assert_not_reloaded().await;
     a.wait_for_text("#user-name", new_name, PATIENCE).await;
     a.wait_for_text(&name_in_list, new_name, PATIENCE).await;
     a.close().await;

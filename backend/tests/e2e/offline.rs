@@ -19,19 +19,7 @@ async fn post_added_offline_survives_a_reload_and_is_sent_once_online() {
     let browser = app.browser().await;
     browser.goto("/posts").await;
     browser.wait_for("#post-list li.post-item").await;
-    browser
-        .wait_until(
-            "navigator.serviceWorker.controller !== null",
-            PATIENCE,
-            "the service worker to control the page",
-        )
-        .await;
-
-    browser.go_offline().await;
-    app.stop_server().await;
-    browser
-        .wait_for("#network-badge[data-online='false']")
-        .await;
+    app.cut_network(&browser).await;
 
     browser.fill("#new-post-title", title).await;
     browser

@@ -190,19 +190,7 @@ async fn a_workflow_made_offline_replays_once_as_a_unit() {
     let browser = app.browser().await;
     browser.goto("/posts").await;
     browser.wait_for("#post-list li.post-item").await;
-    browser
-        .wait_until(
-            "navigator.serviceWorker.controller !== null",
-            PATIENCE,
-            "the service worker to control the page",
-        )
-        .await;
-
-    browser.go_offline().await;
-    app.stop_server().await;
-    browser
-        .wait_for("#network-badge[data-online='false']")
-        .await;
+    app.cut_network(&browser).await;
     publish(&browser, title, comment).await;
     let pending = "#post-list li.post-item[data-pending='true'][data-with-comment='true']";
     assert!(
@@ -249,9 +237,10 @@ async fn a_workflow_made_offline_replays_once_as_a_unit() {
     browser.close().await;
 }
 
-/// The newest post opened with its edit form, another author chosen, and
-/// the users list cached: `(post, from, to, from's count, to's count)`.
-async fn move_fixture(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i64, i64) {
+/// With the users list cached, the newest post moved to another author in
+/// its edit form, saved, and the save held in the browser: `(post, from, to,
+/// from's count, to's count)`, the counts as the server had them.
+async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i64, i64) {
     browser.goto("/users").await;
     browser.wait_for("#user-list li.user-item").await;
     browser.click("nav.main-nav a[href='/posts']").await;
@@ -290,6 +279,13 @@ async fn move_fixture(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i64, 
             vec![Value::from(to.to_string())],
         )
         .await;
+    // Saved, with the request held before it reaches the server: the post
+    // shows its new author at once.
+    browser.hold_requests(&format!("*/api/posts/{id}")).await;
+    browser.click("#save-post").await;
+    browser
+        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
+        .await;
     (id, from, to, from_count, to_count)
 }
 
@@ -303,14 +299,9 @@ async fn moving_a_post_moves_both_counts_at_once() {
         return;
     };
     let browser = app.browser().await;
-    let (id, from, to, from_count, to_count) = move_fixture(&app, &browser).await;
-    browser.hold_requests(&format!("*/api/posts/{id}")).await;
-    browser.click("#save-post").await;
+    let (id, from, to, from_count, to_count) = start_held_move(&app, &browser).await;
 
-    // Before the server has it: the post and both counts have moved.
-    browser
-        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
-        .await;
+    // Before the server has it: both counts have moved too.
     browser.click("nav.main-nav a[href='/users']").await;
     browser
         .wait_for_text(&count_of(from), &(from_count - 1).to_string(), PATIENCE)
@@ -356,12 +347,7 @@ async fn a_refused_move_puts_the_post_and_both_counts_back() {
         return;
     };
     let browser = app.browser().await;
-    let (id, from, to, from_count, to_count) = move_fixture(&app, &browser).await;
-    browser.hold_requests(&format!("*/api/posts/{id}")).await;
-    browser.click("#save-post").await;
-    browser
-        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
-        .await;
+    let (id, from, to, from_count, to_count) = start_held_move(&app, &browser).await;
 
     let lock = app.hold_writes();
     browser.release_requests().await;

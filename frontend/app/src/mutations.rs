@@ -92,12 +92,16 @@ pub(crate) struct UpdateUser {
 fn function<V, F>(call: F) -> MutationFn
 where
     V: for<'de> Deserialize<'de> + 'static,
-    F: Fn(V, String) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, querent::QueryError>>>>
+    F: Fn(
+            V,
+            String,
+            QueryClient,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, querent::QueryError>>>>
         + 'static,
 {
     Rc::new(
         move |ctx: MutationContext| match serde_json::from_value::<V>(ctx.variables) {
-            Ok(vars) => call(vars, ctx.idempotency_key),
+            Ok(vars) => call(vars, ctx.idempotency_key, ctx.client),
             Err(e) => Box::pin(futures_ready(Err(querent::QueryError::http(
                 422,
                 "invalid_variables",
@@ -141,7 +145,7 @@ pub(crate) fn register(client: &QueryClient) {
                     refresh_author(client, post.user_id);
                 }
             })),
-            ..MutationDefaults::new(function(|v: NewPost, key| {
+            ..MutationDefaults::new(function(|v: NewPost, key, _| {
                 Box::pin(
                     async move { api::write(Method::POST, "/api/posts", &key, Some(&v)).await },
                 )
@@ -162,7 +166,7 @@ pub(crate) fn register(client: &QueryClient) {
                     refresh_author(client, previous);
                 }
             })),
-            ..MutationDefaults::new(function(|v: UpdatePost, key| {
+            ..MutationDefaults::new(function(|v: UpdatePost, key, _| {
                 Box::pin(async move {
                     let path = format!("/api/posts/{}", v.id);
                     api::write(Method::PATCH, &path, &key, Some(&v.patch)).await
@@ -181,7 +185,7 @@ pub(crate) fn register(client: &QueryClient) {
                     refresh_author(client, v.user_id);
                 }
             })),
-            ..MutationDefaults::new(function(|v: DeletePost, key| {
+            ..MutationDefaults::new(function(|v: DeletePost, key, _| {
                 Box::pin(async move {
                     let path = format!("/api/posts/{}", v.id);
                     api::write(Method::DELETE, &path, &key, None::<&()>).await
@@ -197,7 +201,7 @@ pub(crate) fn register(client: &QueryClient) {
                     append_comment(client, &comment);
                 }
             })),
-            ..MutationDefaults::new(function(|v: CreateComment, key| {
+            ..MutationDefaults::new(function(|v: CreateComment, key, _| {
                 Box::pin(async move {
                     let path = format!("/api/posts/{}/comments", v.post_id);
                     api::write(Method::POST, &path, &key, Some(&v.comment)).await
@@ -226,17 +230,8 @@ pub(crate) fn register(client: &QueryClient) {
                     refresh_author(client, done.post.user_id);
                 }
             })),
-            ..MutationDefaults::new(Rc::new(|ctx: MutationContext| {
-                let client = ctx.client.clone();
-                let key = ctx.idempotency_key.clone();
-                match serde_json::from_value::<PublishPost>(ctx.variables) {
-                    Ok(v) => Box::pin(publish(client, v, key)),
-                    Err(e) => Box::pin(futures_ready(Err(querent::QueryError::http(
-                        422,
-                        "invalid_variables",
-                        e.to_string(),
-                    )))),
-                }
+            ..MutationDefaults::new(function(|v: PublishPost, key, client| {
+                Box::pin(publish(client, v, key))
             }))
         },
     );
@@ -248,7 +243,7 @@ pub(crate) fn register(client: &QueryClient) {
                     cache::put_user(client, &user);
                 }
             })),
-            ..MutationDefaults::new(function(|v: UpdateUser, key| {
+            ..MutationDefaults::new(function(|v: UpdateUser, key, _| {
                 Box::pin(async move {
                     let path = format!("/api/users/{}", v.id);
                     api::write(Method::PATCH, &path, &key, Some(&v.patch)).await

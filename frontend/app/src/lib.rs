@@ -43,7 +43,7 @@ fn embedded_state() -> Option<DehydratedState> {
         .document()?
         .get_element_by_id(STATE_ELEMENT_ID)?
         .text_content()?;
-    match serde_json::from_str(&text) {
+    match querent::json::parse(&text) {
         Ok(state) => Some(state),
         Err(e) => {
             web_sys::console::warn_1(&format!("ignoring the embedded query state: {e}").into());

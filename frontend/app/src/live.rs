@@ -349,7 +349,7 @@ fn opened(state: &Rc<RefCell<Loop>>) {
 }
 
 fn received(state: &Rc<RefCell<Loop>>, text: &str) {
-    let event = match serde_json::from_str::<ServerEvent>(text) {
+    let event = match querent::json::parse::<ServerEvent>(text) {
         Ok(event) => event,
         Err(e) => {
             web_sys::console::warn_1(&format!("ignoring a server event: {e}").into());

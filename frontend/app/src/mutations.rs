@@ -100,7 +100,7 @@ where
         + 'static,
 {
     Rc::new(
-        move |ctx: MutationContext| match serde_json::from_value::<V>(ctx.variables) {
+        move |ctx: MutationContext| match querent::json::decode::<V>(&ctx.variables) {
             Ok(vars) => call(vars, ctx.idempotency_key, ctx.client),
             Err(e) => Box::pin(futures_ready(Err(querent::QueryError::http(
                 422,
@@ -116,11 +116,11 @@ async fn futures_ready<T>(v: T) -> T {
 }
 
 fn decoded<T: for<'de> Deserialize<'de>>(record: &MutationRecord) -> Option<T> {
-    serde_json::from_value(record.data.clone()?).ok()
+    querent::json::decode(record.data.as_ref()?).ok()
 }
 
 fn vars<T: for<'de> Deserialize<'de>>(record: &MutationRecord) -> Option<T> {
-    serde_json::from_value(record.variables.clone()).ok()
+    querent::json::decode(&record.variables).ok()
 }
 
 fn succeeded(record: &MutationRecord) -> bool {
@@ -279,7 +279,7 @@ async fn publish(
         Some(&v.post),
     )
     .await?;
-    let post: Post = serde_json::from_value(created.clone())
+    let post: Post = querent::json::decode(&created)
         .map_err(|e| querent::QueryError::http(200, "invalid_response", e.to_string()))?;
     let path = format!("/api/posts/{}/comments", post.id);
     match api::write(
@@ -368,7 +368,7 @@ fn snapshot(client: &QueryClient, keys: &[QueryKey]) -> Value {
 fn restore(client: &QueryClient, context: &Value) {
     for entry in context.as_array().into_iter().flatten() {
         let (Ok(key), Some(data)) = (
-            serde_json::from_value::<QueryKey>(entry["key"].clone()),
+            querent::json::decode::<QueryKey>(&entry["key"]),
             entry.get("data").filter(|d| !d.is_null()),
         ) else {
             continue;

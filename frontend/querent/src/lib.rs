@@ -29,6 +29,7 @@ pub mod client;
 pub mod devtools;
 pub mod error;
 pub mod hydration;
+pub mod json;
 pub mod key;
 pub mod metrics;
 pub mod mutation;

@@ -107,7 +107,7 @@ pub fn restore(client: &QueryClient, storage: &dyn Storage, options: &PersistOpt
         storage.remove(&options.storage_key);
         Restored::Discarded(reason)
     };
-    let record: PersistedClient = match serde_json::from_str(&text) {
+    let record: PersistedClient = match crate::json::parse(&text) {
         Ok(r) => r,
         Err(e) => return discard(format!("not a persisted cache ({e})")),
     };
@@ -144,14 +144,14 @@ fn parse_mutations(state: &DehydratedState) -> Vec<MutationRecord> {
     state
         .mutations
         .iter()
-        .filter_map(|m| serde_json::from_value(m.clone()).ok())
+        .filter_map(|m| crate::json::decode(m).ok())
         .collect()
 }
 
 /// Adopts another tab's write (from a `storage` event): queries only, newer
 /// wins. Mutations stay with the tab that made them.
 pub fn adopt_external(client: &QueryClient, text: &str, options: &PersistOptions) -> usize {
-    match serde_json::from_str::<PersistedClient>(text) {
+    match crate::json::parse::<PersistedClient>(text) {
         Ok(record) if record.buster == options.buster => {
             hydration::hydrate(client, record.client_state)
         }

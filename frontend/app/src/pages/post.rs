@@ -89,7 +89,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
         .rev()
         .filter(|r| r.mutation_key == UPDATE_POST && !r.is_unsettled())
         .find(|r| {
-            serde_json::from_value::<UpdatePost>(r.variables.clone()).is_ok_and(|v| v.id == id)
+            querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id)
         })
         .filter(|r| r.status == querent::MutationStatus::Error)
         .and_then(|r| r.error.clone());

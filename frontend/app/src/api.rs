@@ -21,7 +21,7 @@ async fn into_result(response: Result<Response, gloo_net::Error>) -> Result<Valu
         return serde_json::from_str(&text)
             .map_err(|e| QueryError::http(status, "invalid_response", e.to_string()));
     }
-    Err(match serde_json::from_str::<ErrorBody>(&text) {
+    Err(match querent::json::parse::<ErrorBody>(&text) {
         Ok(body) => QueryError::http(status, body.error.code, body.error.message),
         Err(_) => QueryError::http(
             status,

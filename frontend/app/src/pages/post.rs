@@ -88,9 +88,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
         .iter()
         .rev()
         .filter(|r| r.mutation_key == UPDATE_POST && !r.is_unsettled())
-        .find(|r| {
-            querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id)
-        })
+        .find(|r| querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id))
         .filter(|r| r.status == querent::MutationStatus::Error)
         .and_then(|r| r.error.clone());
     if post.status == QueryStatus::Error && post.data.is_none() {

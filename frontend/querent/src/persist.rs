@@ -8,6 +8,14 @@
 //! than `max_age_ms` is discarded, removed and reported through
 //! `Platform::warn`. When the storage is full the oldest queries are dropped
 //! until the record fits; unconfirmed mutations are never dropped.
+//!
+//! Several tabs share the one key. Queries: the newest write wins, and
+//! [`adopt_external`] brings another tab's newer data into this one. The
+//! mutation queue: every write keeps the unconfirmed mutations another tab
+//! stored that this client does not know, so no tab's write erases another
+//! tab's queue (a tab closed while offline leaves its changes behind for the
+//! next tab that starts, which adopts and sends them; their idempotency keys
+//! make a second sender harmless).
 
 use crate::client::{CacheEvent, QueryClient, Subscription};
 use crate::hydration::{self, DehydratedState};
@@ -168,10 +176,54 @@ struct Writer {
     writes: Cell<u64>,
 }
 
+/// Just the mutation queue of a stored record (the queries are skipped
+/// unparsed: this is read on every write).
+#[derive(Deserialize)]
+struct StoredQueue {
+    buster: String,
+    client_state: QueueOnly,
+}
+
+#[derive(Deserialize)]
+struct QueueOnly {
+    #[serde(default)]
+    mutations: Vec<serde_json::Value>,
+}
+
 impl Writer {
+    /// Unconfirmed mutations in the stored record that this client does not
+    /// know (another tab's), to be written back with this client's own.
+    fn foreign_mutations(&self) -> Vec<serde_json::Value> {
+        let Ok(Some(text)) = self.storage.get(&self.options.storage_key) else {
+            return vec![];
+        };
+        let Ok(stored) = serde_json::from_str::<StoredQueue>(&text) else {
+            return vec![];
+        };
+        if stored.buster != self.options.buster {
+            return vec![];
+        }
+        let known: std::collections::HashSet<String> = self
+            .client
+            .mutations()
+            .into_iter()
+            .map(|r| r.idempotency_key)
+            .collect();
+        stored
+            .client_state
+            .mutations
+            .into_iter()
+            .filter(|m| {
+                crate::json::decode::<MutationRecord>(m)
+                    .is_ok_and(|r| r.is_unsettled() && !known.contains(&r.idempotency_key))
+            })
+            .collect()
+    }
+
     fn write(&self) {
         self.dirty.set(false);
         let mut state = hydration::dehydrate(&self.client);
+        state.mutations.extend(self.foreign_mutations());
         // Oldest first, so eviction drops from the front.
         state.queries.sort_by_key(|q| match &q.state {
             hydration::DehydratedQueryState::Success { updated_at, .. }

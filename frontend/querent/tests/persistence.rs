@@ -1,5 +1,5 @@
 //! Persistence: round trip, throttled writes, buster, max age, corrupt data,
-//! quota eviction, another tab's writes.
+//! quota eviction, another tab's writes, tabs sharing the mutation queue.
 
 mod common;
 
@@ -209,4 +209,73 @@ fn another_tabs_write_reaches_this_cache_newer_wins() {
         "nothing newer the second time"
     );
     assert_eq!(persist::adopt_external(&tab_b, "garbage", &options()), 0);
+}
+
+/// Two tabs write the one key: neither erases the other's unconfirmed
+/// mutations; a tab that starts later adopts both; and a mutation its owner
+/// confirmed is gone from the storage for good.
+#[test]
+fn tabs_keep_each_others_queued_mutations() {
+    let storage = MemoryStorage::default();
+    let (tab_a, _s, mut rt_a) = setup();
+    let handle_a = persist::persist(&tab_a, Rc::new(storage.clone()), options());
+    tab_a.set_online(false);
+    drop(tab_a.mutate("add", json!("from a"), querent::MutateOptions::default()));
+    rt_a.advance(10);
+    handle_a.flush();
+
+    let (tab_b, _s2, mut rt_b) = setup();
+    // Fake platforms draw the same "random" numbers: a later clock keeps
+    // B's idempotency keys apart from A's, as real randomness would.
+    rt_b.advance(1);
+    let handle_b = persist::persist(&tab_b, Rc::new(storage.clone()), options());
+    tab_b.set_online(false);
+    drop(tab_b.mutate("add", json!("from b"), querent::MutateOptions::default()));
+    tab_b.set_query_data(&key(json!(["post", 1])), |_| Some(json!(1)));
+    rt_b.advance(10);
+    handle_b.flush();
+
+    let stored_variables = || -> Vec<serde_json::Value> {
+        let text = storage.get(KEY).unwrap().unwrap();
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        record["client_state"]["mutations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["variables"].clone())
+            .collect()
+    };
+    let mut stored = stored_variables();
+    stored.sort_by_key(|v| v.to_string());
+    assert_eq!(stored, [json!("from a"), json!("from b")], "B kept A's");
+
+    // A tab starting now adopts both queues.
+    let (platform, _rt_c) = FakePlatform::new();
+    let tab_c = QueryClient::new(platform);
+    tab_c.set_online(false);
+    assert_eq!(
+        persist::restore(&tab_c, &storage, &options()),
+        Restored::Adopted {
+            queries: 1,
+            mutations: 2
+        }
+    );
+
+    // A's mutation is confirmed: A's next write drops it, and B's next write
+    // does not bring it back.
+    tab_a.register_mutation(
+        "add",
+        querent::MutationDefaults::new(Rc::new(|ctx: querent::mutation::MutationContext| {
+            Box::pin(async move { Ok(ctx.variables) })
+        })),
+    );
+    tab_a.set_online(true);
+    rt_a.advance(10);
+    assert_eq!(tab_a.pending_mutations(), 0);
+    handle_a.flush();
+    assert_eq!(stored_variables(), [json!("from b")]);
+    tab_b.set_query_data(&key(json!(["post", 2])), |_| Some(json!(2)));
+    rt_b.advance(10);
+    handle_b.flush();
+    assert_eq!(stored_variables(), [json!("from b")], "not resurrected");
 }

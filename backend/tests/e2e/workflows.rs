@@ -256,12 +256,7 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i6
     let post = app.api(&format!("/api/posts/{id}")).await;
     let from = post["user_id"].as_i64().unwrap();
     let to = from % 10 + 1;
-    let count = |id: i64| async move {
-        app.api(&format!("/api/users/{id}")).await["post_count"]
-            .as_i64()
-            .unwrap()
-    };
-    let (from_count, to_count) = (count(from).await, count(to).await);
+    let (from_count, to_count) = (post_count(app, from).await, post_count(app, to).await);
     browser
         .click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
         .await;
@@ -287,6 +282,13 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i6
         .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
         .await;
     (id, from, to, from_count, to_count)
+}
+
+/// The server's post count of `user`.
+async fn post_count(app: &TestApp, user: i64) -> i64 {
+    app.api(&format!("/api/users/{user}")).await["post_count"]
+        .as_i64()
+        .unwrap()
 }
 
 fn count_of(user: i64) -> String {
@@ -368,5 +370,65 @@ async fn a_refused_move_puts_the_post_and_both_counts_back() {
         from,
         "not moved"
     );
+    browser.close().await;
+}
+
+/// A move made offline: shown at once, still pending after a reload, sent
+/// once when the network returns; both counts end moved by exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_made_offline_replays_after_a_reload() {
+    let Some(mut app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/users").await;
+    browser.wait_for("#user-list li.user-item").await;
+    browser.click("nav.main-nav a[href='/posts']").await;
+    let id = browser
+        .wait_for("#post-list li.post-item")
+        .await
+        .attr("data-post-id")
+        .await
+        .unwrap()
+        .expect("a post id");
+    let from = app.api(&format!("/api/posts/{id}")).await["user_id"]
+        .as_i64()
+        .unwrap();
+    let to = from % 10 + 1;
+    let (from_count, to_count) = (post_count(&app, from).await, post_count(&app, to).await);
+    browser
+        .click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
+        .await;
+    browser
+        .wait_for(&format!("#post-detail[data-post-id='{id}']"))
+        .await;
+
+    app.cut_network(&browser).await;
+    browser.click("#edit-post").await;
+    browser
+        .js_with(
+            "const s = document.querySelector('#edit-author'); s.value = arguments[0]; \
+             s.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![Value::from(to.to_string())],
+        )
+        .await;
+    browser.click("#save-post").await;
+    browser
+        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
+        .await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    browser.client.refresh().await.expect("the reload");
+    browser
+        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
+        .await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    app.restart_server().await;
+    browser.go_online().await;
+    browser.wait_gone("#pending-count").await;
+    assert_eq!(app.api(&format!("/api/posts/{id}")).await["user_id"], to);
+    assert_eq!(post_count(&app, from).await, from_count - 1);
+    assert_eq!(post_count(&app, to).await, to_count + 1);
     browser.close().await;
 }

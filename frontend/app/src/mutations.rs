@@ -160,10 +160,22 @@ pub(crate) fn register(client: &QueryClient) {
                     cache::put_post(client, &post);
                     refresh_author(client, post.user_id);
                 }
-                // Moved (or a move failed): the previous author's numbers too.
-                if let Some(previous) = vars::<UpdatePost>(record).and_then(|v| v.previous_user_id)
-                {
+                let Some(v) = vars::<UpdatePost>(record) else {
+                    return;
+                };
+                // Refused: the call site's rollback puts the cached copies
+                // back, but a replay after a reload has no call site; the
+                // server's copy is the truth either way.
+                if record.status == MutationStatus::Error {
+                    drop(client.invalidate_queries(&qk(QueryKey::Post(v.id))));
+                    drop(client.invalidate_queries(&qk(QueryKey::Posts)));
+                }
+                // Moved (or a move failed): both authors' numbers.
+                if let Some(previous) = v.previous_user_id {
                     refresh_author(client, previous);
+                    if let Some(to) = v.patch.user_id {
+                        refresh_author(client, to);
+                    }
                 }
             })),
             ..MutationDefaults::new(function(|v: UpdatePost, key, _| {

@@ -237,10 +237,19 @@ async fn a_workflow_made_offline_replays_once_as_a_unit() {
     browser.close().await;
 }
 
-/// With the users list cached, the newest post moved to another author in
-/// its edit form, saved, and the save held in the browser: `(post, from, to,
-/// from's count, to's count)`, the counts as the server had them.
-async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i64, i64) {
+/// A planned move: the newest post, its author and another, and both
+/// authors' counts as the server had them before.
+struct Move {
+    id: i64,
+    from: i64,
+    to: i64,
+    from_count: i64,
+    to_count: i64,
+}
+
+/// With the users list cached, opens the newest post and plans moving it to
+/// the next user.
+async fn open_post_to_move(app: &TestApp, browser: &Browser) -> Move {
     browser.goto("/users").await;
     browser.wait_for("#user-list li.user-item").await;
     browser.click("nav.main-nav a[href='/posts']").await;
@@ -253,8 +262,9 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i6
         .expect("a post id")
         .parse()
         .unwrap();
-    let post = app.api(&format!("/api/posts/{id}")).await;
-    let from = post["user_id"].as_i64().unwrap();
+    let from = app.api(&format!("/api/posts/{id}")).await["user_id"]
+        .as_i64()
+        .unwrap();
     let to = from % 10 + 1;
     let (from_count, to_count) = (post_count(app, from).await, post_count(app, to).await);
     browser
@@ -266,6 +276,18 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i6
     browser
         .wait_for_text("#post-author", &format!("user {from}"), PATIENCE)
         .await;
+    Move {
+        id,
+        from,
+        to,
+        from_count,
+        to_count,
+    }
+}
+
+/// Chooses the new author in the edit form and saves; the post shows its
+/// new author at once.
+async fn save_move(browser: &Browser, to: i64) {
     browser.click("#edit-post").await;
     browser
         .js_with(
@@ -274,14 +296,21 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> (i64, i64, i64, i6
             vec![Value::from(to.to_string())],
         )
         .await;
-    // Saved, with the request held before it reaches the server: the post
-    // shows its new author at once.
-    browser.hold_requests(&format!("*/api/posts/{id}")).await;
     browser.click("#save-post").await;
     browser
         .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
         .await;
-    (id, from, to, from_count, to_count)
+}
+
+/// A move saved with its request held in the browser (the server has not
+/// seen it).
+async fn start_held_move(app: &TestApp, browser: &Browser) -> Move {
+    let planned = open_post_to_move(app, browser).await;
+    browser
+        .hold_requests(&format!("*/api/posts/{}", planned.id))
+        .await;
+    save_move(browser, planned.to).await;
+    planned
 }
 
 /// The server's post count of `user`.
@@ -301,7 +330,13 @@ async fn moving_a_post_moves_both_counts_at_once() {
         return;
     };
     let browser = app.browser().await;
-    let (id, from, to, from_count, to_count) = start_held_move(&app, &browser).await;
+    let Move {
+        id,
+        from,
+        to,
+        from_count,
+        to_count,
+    } = start_held_move(&app, &browser).await;
 
     // Before the server has it: both counts have moved too.
     browser.click("nav.main-nav a[href='/users']").await;
@@ -349,7 +384,13 @@ async fn a_refused_move_puts_the_post_and_both_counts_back() {
         return;
     };
     let browser = app.browser().await;
-    let (id, from, to, from_count, to_count) = start_held_move(&app, &browser).await;
+    let Move {
+        id,
+        from,
+        to,
+        from_count,
+        to_count,
+    } = start_held_move(&app, &browser).await;
 
     let lock = app.hold_writes();
     browser.release_requests().await;
@@ -381,41 +422,15 @@ async fn a_move_made_offline_replays_after_a_reload() {
         return;
     };
     let browser = app.browser().await;
-    browser.goto("/users").await;
-    browser.wait_for("#user-list li.user-item").await;
-    browser.click("nav.main-nav a[href='/posts']").await;
-    let id = browser
-        .wait_for("#post-list li.post-item")
-        .await
-        .attr("data-post-id")
-        .await
-        .unwrap()
-        .expect("a post id");
-    let from = app.api(&format!("/api/posts/{id}")).await["user_id"]
-        .as_i64()
-        .unwrap();
-    let to = from % 10 + 1;
-    let (from_count, to_count) = (post_count(&app, from).await, post_count(&app, to).await);
-    browser
-        .click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
-        .await;
-    browser
-        .wait_for(&format!("#post-detail[data-post-id='{id}']"))
-        .await;
-
+    let Move {
+        id,
+        from,
+        to,
+        from_count,
+        to_count,
+    } = open_post_to_move(&app, &browser).await;
     app.cut_network(&browser).await;
-    browser.click("#edit-post").await;
-    browser
-        .js_with(
-            "const s = document.querySelector('#edit-author'); s.value = arguments[0]; \
-             s.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![Value::from(to.to_string())],
-        )
-        .await;
-    browser.click("#save-post").await;
-    browser
-        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
-        .await;
+    save_move(&browser, to).await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
     browser.client.refresh().await.expect("the reload");

@@ -156,26 +156,27 @@ pub(crate) fn register(client: &QueryClient) {
         UPDATE_POST,
         MutationDefaults {
             on_settled: Some(Rc::new(|client, record| {
+                let mut authors = vec![];
                 if let Some(post) = decoded::<Post>(record).filter(|_| succeeded(record)) {
                     cache::put_post(client, &post);
-                    refresh_author(client, post.user_id);
+                    authors.push(post.user_id);
                 }
-                let Some(v) = vars::<UpdatePost>(record) else {
-                    return;
-                };
-                // Refused: the call site's rollback puts the cached copies
-                // back, but a replay after a reload has no call site; the
-                // server's copy is the truth either way.
-                if record.status == MutationStatus::Error {
-                    drop(client.invalidate_queries(&qk(QueryKey::Post(v.id))));
-                    drop(client.invalidate_queries(&qk(QueryKey::Posts)));
-                }
-                // Moved (or a move failed): both authors' numbers.
-                if let Some(previous) = v.previous_user_id {
-                    refresh_author(client, previous);
-                    if let Some(to) = v.patch.user_id {
-                        refresh_author(client, to);
+                if let Some(v) = vars::<UpdatePost>(record) {
+                    // Refused: the call site's rollback puts the cached copies
+                    // back, but a replay after a reload has no call site; the
+                    // server's copy is the truth either way.
+                    if record.status == MutationStatus::Error {
+                        drop(client.invalidate_queries(&qk(QueryKey::Post(v.id))));
+                        drop(client.invalidate_queries(&qk(QueryKey::Posts)));
                     }
+                    // A move (done or refused): both authors' numbers.
+                    authors.extend(v.previous_user_id);
+                    authors.extend(v.patch.user_id);
+                }
+                authors.sort_by_key(|u| u.0);
+                authors.dedup();
+                for author in authors {
+                    refresh_author(client, author);
                 }
             })),
             ..MutationDefaults::new(function(|v: UpdatePost, key, _| {
@@ -231,13 +232,12 @@ pub(crate) fn register(client: &QueryClient) {
                 if let Some(done) = decoded::<Published>(record).filter(|_| succeeded(record)) {
                     cache::list_insert(client, &done.post);
                     cache::put_post(client, &done.post);
-                    append_comment(client, &done.comment);
-                    if client
-                        .get_query_data(&qk(QueryKey::Comments(done.post.id)))
-                        .is_none()
-                    {
-                        let comments = serde_json::to_value([&done.comment]).ok();
-                        client.set_query_data(&qk(QueryKey::Comments(done.post.id)), |_| comments);
+                    let comments = qk(QueryKey::Comments(done.post.id));
+                    if client.get_query_data(&comments).is_some() {
+                        append_comment(client, &done.comment);
+                    } else {
+                        let first = serde_json::to_value([&done.comment]).ok();
+                        client.set_query_data(&comments, |_| first);
                     }
                     refresh_author(client, done.post.user_id);
                 }

@@ -176,8 +176,10 @@ struct Writer {
     writes: Cell<u64>,
 }
 
-/// Just the mutation queue of a stored record (the queries are skipped
-/// unparsed: this is read on every write).
+/// Just the mutation queue of a stored record. Read through
+/// [`crate::json::parse`] like every other document (a dedicated `from_str`
+/// would skip the queries faster but add its own decoder to the wasm; this
+/// runs at most once per throttled write).
 #[derive(Deserialize)]
 struct StoredQueue {
     buster: String,
@@ -197,7 +199,7 @@ impl Writer {
         let Ok(Some(text)) = self.storage.get(&self.options.storage_key) else {
             return vec![];
         };
-        let Ok(stored) = serde_json::from_str::<StoredQueue>(&text) else {
+        let Ok(stored) = crate::json::parse::<StoredQueue>(&text) else {
             return vec![];
         };
         if stored.buster != self.options.buster {

@@ -86,3 +86,81 @@ async fn post_added_offline_survives_a_reload_and_is_sent_once_online() {
     assert_eq!(app.posts_titled(title).await, 1, "still exactly once");
     browser.close().await;
 }
+
+/// Two tabs of one browser share the persisted queue: a post added in one
+/// while the server is unreachable shows as pending in the other, and when
+/// the first tab is closed, the other one sends it once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_queued_in_a_closed_tab_is_sent_by_another_tab() {
+    let Some(mut app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "Queued in a tab that closed";
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    let first = browser.client.window().await.expect("the first tab");
+    let second = browser
+        .client
+        .new_window(true)
+        .await
+        .expect("a second tab")
+        .handle;
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+
+    browser
+        .client
+        .switch_to_window(first.clone())
+        .await
+        .unwrap();
+    app.stop_server().await;
+    browser.fill("#new-post-title", title).await;
+    browser
+        .fill("#new-post-body", "Sent by the other tab.")
+        .await;
+    browser.click("#new-post-submit").await;
+    browser
+        .wait_for("#post-list li.post-item[data-pending='true']")
+        .await;
+
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
+    let pending = browser
+        .wait_for("#post-list li.post-item[data-pending='true']")
+        .await;
+    assert!(
+        pending.text().await.unwrap().contains(title),
+        "shown in the other tab"
+    );
+    browser.client.switch_to_window(first).await.unwrap();
+    browser
+        .client
+        .close_window()
+        .await
+        .expect("closing the first tab");
+    browser.client.switch_to_window(second).await.unwrap();
+
+    app.restart_server().await;
+    browser.wait_gone("#pending-count").await;
+    browser
+        .wait_until(
+            &format!(
+                "Array.from(document.querySelectorAll('#post-list li.post-item[data-post-id]')).some(li => li.textContent.includes({title:?}))"
+            ),
+            PATIENCE,
+            "the sent post in the list",
+        )
+        .await;
+    browser.settle().await;
+    assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
+    browser.close().await;
+}

@@ -13,9 +13,11 @@
 //! [`adopt_external`] brings another tab's newer data into this one. The
 //! mutation queue: every write keeps the unconfirmed mutations another tab
 //! stored that this client does not know, so no tab's write erases another
-//! tab's queue (a tab closed while offline leaves its changes behind for the
-//! next tab that starts, which adopts and sends them; their idempotency keys
-//! make a second sender harmless).
+//! tab's queue; [`adopt_external`] takes over another tab's mutations that
+//! wait for the network, and [`restore`] all unconfirmed ones, so a tab
+//! closed while offline leaves its changes to the tabs still open or the
+//! next one that starts (their idempotency keys make a second sender
+//! harmless).
 
 use crate::client::{CacheEvent, QueryClient, Subscription};
 use crate::hydration::{self, DehydratedState};
@@ -156,11 +158,20 @@ fn parse_mutations(state: &DehydratedState) -> Vec<MutationRecord> {
         .collect()
 }
 
-/// Adopts another tab's write (from a `storage` event): queries only, newer
-/// wins. Mutations stay with the tab that made them.
+/// Adopts another tab's write (from a `storage` event): its queries, newer
+/// wins, and its mutations that wait for the network (paused), which this
+/// tab then shows as pending and sends too: whichever tab is open when the
+/// network returns sends them, even if the tab that made them has closed
+/// (their idempotency keys make a second sender harmless). Mutations in
+/// flight stay with their tab. Returns how many queries were applied.
 pub fn adopt_external(client: &QueryClient, text: &str, options: &PersistOptions) -> usize {
     match crate::json::parse::<PersistedClient>(text) {
         Ok(record) if record.buster == options.buster => {
+            let waiting = parse_mutations(&record.client_state)
+                .into_iter()
+                .filter(|m| m.status == crate::mutation::MutationStatus::Paused)
+                .collect();
+            client.restore_mutations(waiting);
             hydration::hydrate(client, record.client_state)
         }
         _ => 0,

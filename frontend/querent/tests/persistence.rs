@@ -279,3 +279,50 @@ fn tabs_keep_each_others_queued_mutations() {
     handle_b.flush();
     assert_eq!(stored_variables(), [json!("from b")], "not resurrected");
 }
+
+/// A change queued offline in one tab shows as pending in another tab (from
+/// the `storage` event) and is sent by it when the network returns, with the
+/// first tab's idempotency key, even though the first tab has closed.
+#[test]
+fn an_open_tab_takes_over_another_tabs_offline_queue() {
+    let storage = MemoryStorage::default();
+    let (tab_a, _s, mut rt_a) = setup();
+    let handle_a = persist::persist(&tab_a, Rc::new(storage.clone()), options());
+    tab_a.set_online(false);
+    drop(tab_a.mutate(
+        "add",
+        json!("queued in a"),
+        querent::MutateOptions::default(),
+    ));
+    rt_a.advance(10);
+    handle_a.flush();
+    let key_a = tab_a.mutations()[0].idempotency_key.clone();
+    let text = storage.get(KEY).unwrap().unwrap();
+    drop(handle_a);
+    drop(tab_a);
+
+    let (tab_b, _s2, mut rt_b) = setup();
+    rt_b.advance(1);
+    tab_b.set_online(false);
+    let sent = Rc::new(std::cell::RefCell::new(vec![]));
+    let log = sent.clone();
+    tab_b.register_mutation(
+        "add",
+        querent::MutationDefaults::new(Rc::new(move |ctx: querent::mutation::MutationContext| {
+            log.borrow_mut()
+                .push((ctx.variables.clone(), ctx.idempotency_key.clone()));
+            Box::pin(async move { Ok(ctx.variables) })
+        })),
+    );
+    persist::adopt_external(&tab_b, &text, &options());
+    assert_eq!(tab_b.pending_mutations(), 1, "shown as pending in B");
+    persist::adopt_external(&tab_b, &text, &options());
+    assert_eq!(tab_b.pending_mutations(), 1, "adopted once");
+    rt_b.advance(10);
+    assert!(sent.borrow().is_empty(), "nothing is sent offline");
+
+    tab_b.set_online(true);
+    rt_b.advance(10);
+    assert_eq!(*sent.borrow(), [(json!("queued in a"), key_a)]);
+    assert_eq!(tab_b.pending_mutations(), 0);
+}

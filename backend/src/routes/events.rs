@@ -46,11 +46,22 @@ struct ResumeParams {
 /// Browsers cannot set headers on a WebSocket, so the last seen id comes as
 /// `?last_event_id=N`. A resync sent to a client that fell behind carries
 /// id 0: clients resume from the highest id they have received.
+///
+/// Browsers do not apply CORS to WebSocket handshakes, so the `Origin` is
+/// checked here: the page's own origin and `--cors-origins` may connect
+/// (403 `origin_not_allowed` otherwise); a client that sends no `Origin` (not
+/// a browser) may too.
 pub async fn events_ws(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<actix_web::HttpResponse, ApiError> {
+    if !origin_allowed(&req, &state.settings.cors_origins) {
+        return Err(ApiError::Forbidden {
+            code: "origin_not_allowed",
+            message: "this origin may not open the event stream".into(),
+        });
+    }
     let params = web::Query::<ResumeParams>::from_query(req.query_string()).map_err(|_| {
         ApiError::bad_request("invalid_last_event_id", "last_event_id must be an integer")
     })?;
@@ -91,4 +102,21 @@ pub async fn events_ws(
         let _ = session.close(None).await;
     });
     Ok(response)
+}
+
+/// The request has no `Origin`, or one on the host it was sent to, or one of
+/// `allowed`.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let Some(origin) = header(actix_web::http::header::ORIGIN) else {
+        return true;
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    matches!(
+        (origin_host, header(actix_web::http::header::HOST)),
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h)
+    )
 }

@@ -13,6 +13,7 @@ both_engines!(
     websocket_resume_replays_missed_events,
     websocket_resume_from_an_unknown_id_gets_resync,
     a_bad_last_event_id_is_refused_with_a_clear_error,
+    only_the_pages_own_origin_may_connect,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -112,4 +113,31 @@ async fn a_bad_last_event_id_is_refused_with_a_clear_error(app: TestApp) {
     assert_eq!(plain.status(), 400, "a plain GET is not a WebSocket");
     let body: Value = plain.json().await.unwrap();
     assert_eq!(body["error"]["code"], "websocket_required");
+}
+
+/// Browsers do not apply CORS to WebSockets: a page on another site must
+/// not be able to open the stream; the app's own pages (same host) can.
+async fn only_the_pages_own_origin_may_connect(app: TestApp) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = app.url("/api/events/ws").replacen("http://", "ws://", 1);
+    let with_origin = |origin: &str| {
+        let mut request = url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        request
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "origin_not_allowed");
+        }
+        other => panic!("a foreign origin was not refused: {other:?}"),
+    }
+    let own = app.url("").trim_end_matches('/').to_owned();
+    let (_socket, response) = tokio_tungstenite::connect_async(with_origin(&own))
+        .await
+        .expect("the page's own origin connects");
+    assert_eq!(response.status(), 101);
 }

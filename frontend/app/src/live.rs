@@ -285,48 +285,25 @@ fn open(state: &Rc<RefCell<Loop>>, transport: Transport) {
         return;
     };
     let weak = Rc::downgrade(state);
-    let mut listeners = vec![
-        EventListener::new(socket.target(), "open", {
-            let weak = weak.clone();
-            move |_| {
-                if let Some(state) = weak.upgrade() {
-                    opened(&state);
-                }
-            }
-        }),
-        // A WebSocket reports every end with `close`; an `EventSource` only
-        // with `error`.
-        EventListener::new(
-            socket.target(),
-            match transport {
-                Transport::Sse => "error",
-                Transport::WebSocket => "close",
-            },
-            {
-                let weak = weak.clone();
-                move |_| {
-                    if let Some(state) = weak.upgrade() {
-                        dropped(&state);
-                    }
-                }
-            },
-        ),
-    ];
-    let message_events: &[&str] = match transport {
-        Transport::Sse => &SSE_EVENTS,
-        Transport::WebSocket => &["message"],
+    let target = socket.target();
+    // A WebSocket reports every end with `close`; an `EventSource` only
+    // with `error`.
+    let (ended, messages): (&str, &[&str]) = match transport {
+        Transport::Sse => ("error", &SSE_EVENTS),
+        Transport::WebSocket => ("close", &["message"]),
     };
-    for name in message_events {
-        let weak = weak.clone();
-        listeners.push(EventListener::new(socket.target(), *name, move |event| {
-            let Some(state) = weak.upgrade() else { return };
-            let Some(text) = event
+    let mut listeners = vec![
+        listen(target, "open", &weak, |state, _| opened(state)),
+        listen(target, ended, &weak, |state, _| dropped(state)),
+    ];
+    for name in messages {
+        listeners.push(listen(target, name, &weak, |state, event| {
+            if let Some(text) = event
                 .dyn_ref::<MessageEvent>()
                 .and_then(|m| m.data().as_string())
-            else {
-                return;
-            };
-            received(&state, &text);
+            {
+                received(state, &text);
+            }
         }));
     }
     state.borrow_mut().conn = Some(Connection {
@@ -335,6 +312,21 @@ fn open(state: &Rc<RefCell<Loop>>, transport: Transport) {
         opened: false,
         _listeners: listeners,
     });
+}
+
+/// Listens for `name` on `target` while the loop exists.
+fn listen(
+    target: &web_sys::EventTarget,
+    name: &str,
+    weak: &Weak<RefCell<Loop>>,
+    f: impl Fn(&Rc<RefCell<Loop>>, &web_sys::Event) + 'static,
+) -> EventListener {
+    let weak = weak.clone();
+    EventListener::new(target, name.to_owned(), move |event| {
+        if let Some(state) = weak.upgrade() {
+            f(&state, event);
+        }
+    })
 }
 
 fn opened(state: &Rc<RefCell<Loop>>) {

@@ -28,12 +28,7 @@ async fn deleting_a_post_updates_list_detail_and_author_count() {
         .unwrap();
     assert!(count > 0);
 
-    browser
-        .click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
-        .await;
-    browser
-        .wait_for(&format!("#post-detail[data-post-id='{id}']"))
-        .await;
+    browser.open_listed_post(&id).await;
     browser.click("#delete-post").await;
 
     browser.wait_for_path("/posts").await;

@@ -533,6 +533,15 @@ impl Browser {
         self.js_with(script, vec![]).await
     }
 
+    /// Opens post `id` from the list on `/posts` (a click, not a page load)
+    /// and waits for its detail.
+    pub(crate) async fn open_listed_post(&self, id: impl std::fmt::Display) {
+        self.click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
+            .await;
+        self.wait_for(&format!("#post-detail[data-post-id='{id}']"))
+            .await;
+    }
+
     /// Marks the current document, for [`Browser::assert_not_reloaded`].
     pub(crate) async fn mark_document(&self) {
         self.js("window.__sameDocument = true").await;

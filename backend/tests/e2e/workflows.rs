@@ -267,12 +267,7 @@ async fn open_post_to_move(app: &TestApp, browser: &Browser) -> Move {
         .unwrap();
     let to = from % 10 + 1;
     let (from_count, to_count) = (post_count(app, from).await, post_count(app, to).await);
-    browser
-        .click(&format!("#post-list li.post-item[data-post-id='{id}'] a"))
-        .await;
-    browser
-        .wait_for(&format!("#post-detail[data-post-id='{id}']"))
-        .await;
+    browser.open_listed_post(id).await;
     browser
         .wait_for_text("#post-author", &format!("user {from}"), PATIENCE)
         .await;

@@ -74,6 +74,15 @@ impl ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        // SQLite refuses a write at once while another connection (say,
+        // another process) holds its write lock: the database is busy, not
+        // broken, and the client may simply try again.
+        if let diesel::result::Error::DatabaseError(_, info) = &e {
+            let message = info.message();
+            if message.contains("database is locked") || message.contains("database is busy") {
+                return ApiError::Unavailable(Box::new(e));
+            }
+        }
         ApiError::unexpected(e)
     }
 }
@@ -122,6 +131,10 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unexpected(_) | ApiError::Unavailable(_)) {
             tracing::error!(error = %error_chain(self), "request failed");
         }
-        HttpResponse::build(self.status_code()).json(self.body())
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unavailable(_)) {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        response.json(self.body())
     }
 }

@@ -1,6 +1,6 @@
 //! Scenario 4: a new post shows at once (pending, before the server has even
 //! seen the request) and settles into exactly one list item; a post the
-//! server refuses (422) or fails on (500) disappears again with the server's
+//! server refuses (422) or fails on (503) disappears again with the server's
 //! reason shown.
 //!
 //! A request without any answer (network error) is not a failure in our
@@ -172,7 +172,7 @@ async fn post_the_server_fails_on_disappears_and_shows_the_error() {
     let browser = submit_held(&app, title, body).await;
 
     // Another process holds SQLite's write lock: the server's write fails
-    // with a 500 (for anyone; see what another client gets).
+    // with a 503 (for anyone; see what another client gets).
     let lock = app.hold_writes();
     let failure = app
         .http
@@ -181,7 +181,7 @@ async fn post_the_server_fails_on_disappears_and_shows_the_error() {
         .send()
         .await
         .unwrap();
-    assert_eq!(failure.status(), 500);
+    assert_eq!(failure.status(), 503);
     let failure: Value = failure.json().await.unwrap();
     let reason = failure["error"]["message"].as_str().unwrap().to_owned();
 

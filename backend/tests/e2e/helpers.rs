@@ -235,7 +235,7 @@ impl TestApp {
     }
 
     /// Takes SQLite's write lock (`BEGIN IMMEDIATE`) as another process
-    /// would. While it is held the server's writes fail with a 500: its
+    /// would. While it is held the server's writes fail with a 503: its
     /// transactions read before they write, and SQLite refuses such an
     /// upgrade at once (`SQLITE_BUSY`, no busy timeout) while another
     /// connection holds the lock. Reads go on (WAL).

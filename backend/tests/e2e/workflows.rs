@@ -140,7 +140,7 @@ async fn a_failing_comment_withdraws_the_post() {
         .await;
 
     // ... and fails on the server (SQLite's write lock taken by another
-    // process: a 500).
+    // process: a 503).
     let lock = app.hold_writes();
     browser.release_requests().await;
     browser

@@ -16,17 +16,19 @@ pub async fn events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be an integer");
-    let params =
-        web::Query::<ResumeParams>::from_query(req.query_string()).map_err(|_| invalid())?;
+    let from_query = resume_param(&req)?;
     let last_seen = match req.headers().get("last-event-id") {
-        None => params.last_event_id,
+        None => from_query,
         Some(v) => Some(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(invalid)?,
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_last_event_id",
+                        "Last-Event-ID must be an integer",
+                    )
+                })?,
         ),
     };
     let sub = state.hub.subscribe(last_seen);
@@ -39,6 +41,16 @@ pub async fn events(
 #[derive(serde::Deserialize)]
 struct ResumeParams {
     last_event_id: Option<i64>,
+}
+
+/// `?last_event_id=N`, if given; anything but an integer is 400
+/// `invalid_last_event_id`.
+fn resume_param(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    web::Query::<ResumeParams>::from_query(req.query_string())
+        .map(|params| params.last_event_id)
+        .map_err(|_| {
+            ApiError::bad_request("invalid_last_event_id", "last_event_id must be an integer")
+        })
 }
 
 /// `GET /api/events/ws`: the same events over a WebSocket, one JSON text
@@ -62,12 +74,10 @@ pub async fn events_ws(
             message: "this origin may not open the event stream".into(),
         });
     }
-    let params = web::Query::<ResumeParams>::from_query(req.query_string()).map_err(|_| {
-        ApiError::bad_request("invalid_last_event_id", "last_event_id must be an integer")
-    })?;
+    let last_seen = resume_param(&req)?;
     let (response, mut session, mut messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_required", e.to_string()))?;
-    let sub = state.hub.subscribe(params.last_event_id);
+    let sub = state.hub.subscribe(last_seen);
     let ping_every = Duration::from_secs(state.settings.sse_keep_alive_secs.max(1));
     actix_web::rt::spawn(async move {
         let stream = events::outgoing(sub);

@@ -539,10 +539,19 @@ pub(crate) fn last_failure(
     records: &[MutationRecord],
     keys: &[&str],
 ) -> Option<querent::QueryError> {
+    last_failure_of(records, |r| keys.contains(&r.mutation_key.as_str()))
+}
+
+/// The latest failed mutation among those `which` picks, if it is newer than
+/// any success among them.
+pub(crate) fn last_failure_of(
+    records: &[MutationRecord],
+    which: impl Fn(&MutationRecord) -> bool,
+) -> Option<querent::QueryError> {
     records
         .iter()
         .rev()
-        .find(|r| keys.contains(&r.mutation_key.as_str()) && !r.is_unsettled())
+        .find(|r| !r.is_unsettled() && which(r))
         .filter(|r| r.status == MutationStatus::Error)
         .and_then(|r| r.error.clone())
 }

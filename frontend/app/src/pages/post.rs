@@ -84,13 +84,10 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     let delete = use_mutation::<DeletePost, Value, _>(DELETE_POST, mutations::delete_options);
     let records = use_mutation_records();
     // The form closes on save; a refused edit (rolled back) is said here.
-    let save_failure = records
-        .iter()
-        .rev()
-        .filter(|r| r.mutation_key == UPDATE_POST && !r.is_unsettled())
-        .find(|r| querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id))
-        .filter(|r| r.status == querent::MutationStatus::Error)
-        .and_then(|r| r.error.clone());
+    let save_failure = mutations::last_failure_of(&records, |r| {
+        r.mutation_key == UPDATE_POST
+            && querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id)
+    });
     if post.status == QueryStatus::Error && post.data.is_none() {
         let error = post
             .error

@@ -7,10 +7,10 @@
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::metrics::Metrics;
-use crate::options::{FetchContext, Fetcher, QueryOptions, Resolved};
+use crate::options::{FetchContext, Fetcher, NextPageParam, QueryOptions, Resolved};
 use crate::platform::Platform;
 use crate::query::{Action, QueryState, reduce};
-use crate::retryer::backoff_ms;
+use crate::retryer::{MAX_RETRY_AFTER_MS, backoff_ms};
 use crate::signal::Signal;
 use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture, Shared};
 use serde_json::{Value, json};
@@ -354,9 +354,23 @@ impl QueryClient {
             .map(|e| e.state.clone())
     }
 
-    /// Whether the query's data is stale by its options now.
+    /// Whether the query's data is stale by the options last registered
+    /// for it (the client's defaults for a query only hydrated or restored).
     pub fn is_stale(&self, key: &QueryKey) -> bool {
         let stale_time = self.resolved(key).stale_time;
+        self.stale_by(key, stale_time)
+    }
+
+    /// Whether the query's data is stale for an observer with `options`
+    /// (TanStack's observers judge with their own options, so a query that
+    /// entered the cache by hydration or restore, with no options of its
+    /// own yet, is judged right on the first render).
+    pub fn is_stale_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
+        let stale_time = options.resolve(&self.inner.defaults).stale_time;
+        self.stale_by(key, stale_time)
+    }
+
+    fn stale_by(&self, key: &QueryKey, stale_time: u64) -> bool {
         self.get_query_state(key)
             .is_none_or(|s| s.is_stale(stale_time, self.now()))
     }
@@ -697,9 +711,48 @@ impl QueryClient {
         self.fetch(key, Mode::NextPage)
     }
 
-    /// Infinite query: whether the last loaded page has a next page.
+    /// Infinite query, with its fetcher and options registered first (so it
+    /// works on a query that only hydration or a restore put in the cache):
+    /// fetches and appends the next page.
+    pub fn fetch_next_page_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.register(key, Some(fetcher), Some(options));
+        self.fetch(key, Mode::NextPage)
+    }
+
+    /// Fetches now with `fetcher` and `options` (registered for the key
+    /// first), joining a fetch already in flight.
+    pub fn refetch_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.register(key, Some(fetcher), Some(options));
+        self.fetch(key, Mode::Refetch)
+    }
+
+    /// Infinite query: whether the last loaded page has a next page, by the
+    /// options last registered for the key.
     pub fn has_next_page(&self, key: &QueryKey) -> bool {
-        let Some(next) = self.resolved(key).next_page_param else {
+        self.next_page_exists(key, self.resolved(key).next_page_param)
+    }
+
+    /// Infinite query: whether the last loaded page has a next page for an
+    /// observer with `options`. A hydrated or restored infinite query has
+    /// its pages before any observer has registered how to page them; the
+    /// observer's own `next_page_param` decides.
+    pub fn has_next_page_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
+        let next = options.resolve(&self.inner.defaults).next_page_param;
+        self.next_page_exists(key, next)
+    }
+
+    fn next_page_exists(&self, key: &QueryKey, next: Option<NextPageParam>) -> bool {
+        let Some(next) = next else {
             return false;
         };
         self.get_query_data(key)
@@ -746,11 +799,8 @@ impl QueryClient {
             .get(key)
             .and_then(|e| e.fetcher.clone());
         let Some(fetcher) = fetcher else {
-            let error = QueryError {
-                status: None,
-                code: "no_fetcher".into(),
-                message: format!("no fetcher is registered for {key}"),
-            };
+            let error =
+                QueryError::local("no_fetcher", format!("no fetcher is registered for {key}"));
             return futures::future::ready(Err(error)).boxed_local().shared();
         };
         let options = self.resolved(key);
@@ -824,11 +874,10 @@ impl QueryClient {
         let future: SharedFetch = Abortable::new(run, registration)
             .map(move |r| {
                 r.unwrap_or_else(|_| {
-                    Err(QueryError {
-                        status: None,
-                        code: "cancelled".into(),
-                        message: format!("the fetch of {cancelled_key} was cancelled"),
-                    })
+                    Err(QueryError::local(
+                        "cancelled",
+                        format!("the fetch of {cancelled_key} was cancelled"),
+                    ))
                 })
             })
             .boxed_local()
@@ -879,8 +928,12 @@ impl QueryClient {
                     if failures > options.retry || !(options.retry_if)(failures, &error) {
                         return Err(error);
                     }
+                    // A busy server's `Retry-After` replaces the backoff.
+                    let delay = error
+                        .retry_after_ms
+                        .map_or_else(|| backoff_ms(failures - 1), |ms| ms.min(MAX_RETRY_AFTER_MS));
                     self.dispatch(key, Action::Failed(error));
-                    self.inner.platform.sleep(backoff_ms(failures - 1)).await;
+                    self.inner.platform.sleep(delay).await;
                     // Retries wait while the app is offline or hidden.
                     while !(self.is_online() && self.is_focused()) {
                         if !self.is_online() {

@@ -13,6 +13,12 @@ pub struct QueryError {
     pub code: String,
     /// For humans.
     pub message: String,
+    /// The server's `Retry-After` (in ms): it was busy and said when to come
+    /// back. Queries wait that long instead of their backoff; mutations, which
+    /// carry an idempotency key and so are safe to resend, retry after it a
+    /// bounded number of times even when they do not retry server errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl QueryError {
@@ -27,16 +33,38 @@ impl QueryError {
             status: Some(status),
             code: code.into(),
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// The same error, with the server's `Retry-After` (ms).
+    ///
+    /// ```
+    /// let busy = querent::QueryError::http(503, "unavailable", "busy").with_retry_after(1000);
+    /// assert_eq!(busy.retry_after_ms, Some(1000));
+    /// ```
+    #[must_use]
+    pub fn with_retry_after(self, ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(ms),
+            ..self
+        }
+    }
+
+    /// A failure of the client itself (cancelled, undecodable data, nothing
+    /// registered to fetch with): no HTTP status.
+    pub fn local(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            code: code.into(),
+            message: message.into(),
+            retry_after_ms: None,
         }
     }
 
     /// A failure without a response.
     pub fn network(message: impl Into<String>) -> Self {
-        Self {
-            status: None,
-            code: "network".into(),
-            message: message.into(),
-        }
+        Self::local("network", message)
     }
 
     /// 4xx: retrying the same request will not help (except 408 and 429).

@@ -13,7 +13,7 @@
 
 use crate::client::{CacheEvent, QueryClient};
 use crate::error::QueryError;
-use crate::retryer::backoff_ms;
+use crate::retryer::{MAX_RETRY_AFTER_MS, RETRY_AFTER_ATTEMPTS, backoff_ms};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -357,6 +357,7 @@ impl QueryClient {
             return Err(QueryError::network("the mutation was removed"));
         };
         let mut failures = 0u32;
+        let mut busy = 0u32;
         loop {
             let defaults = self.store(|s| s.registry.get(&record.mutation_key).cloned());
             let Some(defaults) = defaults else {
@@ -401,6 +402,15 @@ impl QueryClient {
                         let wait = self.platform().sleep(backoff_ms(failures - 1));
                         let back = self.inner().resumed.wait();
                         futures::future::select(wait, back).await;
+                        continue;
+                    }
+                    if let Some(ms) = error.retry_after_ms
+                        && busy < RETRY_AFTER_ATTEMPTS
+                    {
+                        // The server was busy and said when to come back;
+                        // the same idempotency key makes the resend safe.
+                        busy += 1;
+                        self.platform().sleep(ms.min(MAX_RETRY_AFTER_MS)).await;
                         continue;
                     }
                     if failures > defaults.retry || error.is_client_error() {

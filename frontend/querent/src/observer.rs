@@ -19,6 +19,8 @@ use std::rc::Rc;
 pub struct QueryObserver {
     client: QueryClient,
     key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
     _subscription: Subscription,
     interval: Option<AbortHandle>,
 }
@@ -32,7 +34,7 @@ impl QueryObserver {
         options: QueryOptions,
         on_change: impl Fn() + 'static,
     ) -> Self {
-        client.set_query_defaults(&key, fetcher, options);
+        client.set_query_defaults(&key, Rc::clone(&fetcher), options.clone());
         let subscription = client.subscribe(&key, on_change);
         let resolved = client.resolved(&key);
         let mut interval = None;
@@ -65,6 +67,8 @@ impl QueryObserver {
         Self {
             client: client.clone(),
             key,
+            fetcher,
+            options,
             _subscription: subscription,
             interval,
         }
@@ -85,26 +89,29 @@ impl QueryObserver {
         self.client.get_query_data(&self.key)
     }
 
-    /// Whether the data is stale now.
+    /// Whether the data is stale now, by this observer's options.
     pub fn is_stale(&self) -> bool {
-        self.client.is_stale(&self.key)
+        self.client.is_stale_with(&self.key, &self.options)
     }
 
-    /// Fetches now (joining a fetch in flight).
+    /// Fetches now with this observer's fetcher (joining a fetch in flight).
     pub fn refetch(&self) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
-        self.client.refetch(&self.key)
+        self.client
+            .refetch_with(&self.key, Rc::clone(&self.fetcher), self.options.clone())
     }
 
     /// Infinite queries: appends the next page.
     pub fn fetch_next_page(
         &self,
     ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
-        self.client.fetch_next_page(&self.key)
+        self.client
+            .fetch_next_page_with(&self.key, Rc::clone(&self.fetcher), self.options.clone())
     }
 
-    /// Infinite queries: whether another page exists.
+    /// Infinite queries: whether another page exists, by this observer's
+    /// options (whatever else registered options for the key since).
     pub fn has_next_page(&self) -> bool {
-        self.client.has_next_page(&self.key)
+        self.client.has_next_page_with(&self.key, &self.options)
     }
 }
 

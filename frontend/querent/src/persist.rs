@@ -293,8 +293,9 @@ impl PersistHandle {
     }
 }
 
-/// Starts persisting `client` to `storage`: every change schedules a write at
-/// most `throttle_ms` later; bursts of changes make one write.
+/// Starts persisting `client` to `storage`: a change of the mutation queue is
+/// written at once; any other change schedules a write at most `throttle_ms`
+/// later, and bursts of changes make one write.
 pub fn persist(
     client: &QueryClient,
     storage: Rc<dyn Storage>,
@@ -315,6 +316,14 @@ pub fn persist(
         }
         let Some(writer) = weak.upgrade() else { return };
         writer.dirty.set(true);
+        if matches!(event, CacheEvent::Mutation(_)) {
+            // The queue is written at once, before the change can be shown
+            // as pending: a tab killed inside the throttle window must not
+            // lose a change the user saw counted. Mutation events are a
+            // handful per user action; query data stays throttled.
+            writer.write();
+            return;
+        }
         if writer.scheduled.replace(true) {
             return;
         }

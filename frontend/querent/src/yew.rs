@@ -134,46 +134,54 @@ fn decode<T: DeserializeOwned>(
     }
     let decoded = T::deserialize(data.as_ref())
         .map(Rc::new)
-        .map_err(|e| QueryError {
-            status: None,
-            code: "decode".into(),
-            message: format!("unexpected data shape: {e}"),
-        });
+        .map_err(|e| QueryError::local("decode", format!("unexpected data shape: {e}")));
     *cache = Some((Rc::clone(data), decoded.clone()));
     decoded
 }
 
 impl<T> UseQueryHandle<T> {
     /// The handle for `key` in `state`, with its data as the hook decoded
-    /// or selected it (an error there is the handle's error).
+    /// or selected it (an error there is the handle's error). Staleness and
+    /// the next page are judged by the hook's own `options`, not by what the
+    /// cache entry holds: on the first render of a hydrated or restored
+    /// query nothing has registered options for it yet (the observer is
+    /// made in an effect, after the render).
     fn new(
         client: &QueryClient,
         key: &QueryKey,
         state: &QueryState,
         data: Option<Result<Rc<T>, QueryError>>,
+        (fetcher, options): (Fetcher, QueryOptions),
     ) -> Self {
         let (data, data_error) = match data {
             Some(Ok(data)) => (Some(data), None),
             Some(Err(e)) => (None, Some(e)),
             None => (None, None),
         };
+        let is_stale = client.is_stale_with(key, &options);
+        let has_next_page = client.has_next_page_with(key, &options);
         let refetch = {
             let (client, key) = (client.clone(), key.clone());
-            Callback::from(move |()| drop(client.refetch(&key)))
+            let (fetcher, options) = (Rc::clone(&fetcher), options.clone());
+            Callback::from(move |()| {
+                drop(client.refetch_with(&key, Rc::clone(&fetcher), options.clone()));
+            })
         };
         let fetch_next_page = {
             let (client, key) = (client.clone(), key.clone());
-            Callback::from(move |()| drop(client.fetch_next_page(&key)))
+            Callback::from(move |()| {
+                drop(client.fetch_next_page_with(&key, Rc::clone(&fetcher), options.clone()));
+            })
         };
         Self {
             data,
             error: data_error.or_else(|| state.error.clone()),
             status: state.status,
             fetch_status: state.fetch_status,
-            is_stale: client.is_stale(key),
+            is_stale,
             data_updated_at: state.data_updated_at,
             failure_count: state.failure_count,
-            has_next_page: client.has_next_page(key),
+            has_next_page,
             refetch,
             fetch_next_page,
         }
@@ -192,6 +200,7 @@ where
     let client = use_query_client();
     let force = use_force_update();
     let last_view: Rc<RefCell<Option<View>>> = use_mut_ref(|| None);
+    let spec = (Rc::clone(&fetcher), options.clone());
     {
         let (client, last_view) = (client.clone(), Rc::clone(&last_view));
         use_effect_with(key.clone(), move |key| {
@@ -216,7 +225,7 @@ where
         .data
         .as_ref()
         .map(|value| decode::<T>(&decoded_cache, value));
-    UseQueryHandle::new(&client, &key, &state, data)
+    UseQueryHandle::new(&client, &key, &state, data, spec)
 }
 
 /// [`use_query`] with `select` (see [`crate::select`]): the component sees
@@ -267,6 +276,7 @@ where
     });
     let selection: Rc<Selection<S>> = use_memo((), |()| Selection::new((*selector).clone()));
     selection.set_selector((*selector).clone());
+    let spec = (Rc::clone(&fetcher), options.clone());
     {
         let (client, selection) = (client.clone(), Rc::clone(&selection));
         use_effect_with(key.clone(), move |key| {
@@ -281,7 +291,7 @@ where
     }
     let state = client.get_query_state(&key).unwrap_or_default();
     let data = selection.view_of(state.clone()).data;
-    UseQueryHandle::new(&client, &key, &state, data)
+    UseQueryHandle::new(&client, &key, &state, data, spec)
 }
 
 /// [`use_query`] for an infinite query: `next_page_param` computes the next

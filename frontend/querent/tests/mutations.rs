@@ -235,11 +235,9 @@ fn a_lost_response_is_replayed_with_the_same_idempotency_key() {
     assert!(result.is_ok());
     let requests = api.requests.borrow();
     assert_eq!(requests.len(), 2, "retried after the network error");
-    assert_eq!(requests[0].1, requests[1].1, "with the same key");
     assert_eq!(
-        api.applied.borrow().len(),
-        1,
-        "so the server applied it once"
+        requests[0].1, requests[1].1,
+        "with the same key (what lets a server apply it once)"
     );
 }
 
@@ -282,6 +280,10 @@ fn unconfirmed_mutations_survive_a_reload_and_replay_exactly_once() {
         }
     );
     assert_eq!(client.pending_mutations(), 2);
+    // The same stored records again (another tab's write carries them):
+    // known by their idempotency keys, nothing is adopted twice.
+    assert_eq!(client.restore_mutations(client.mutations()), 0);
+    assert_eq!(client.pending_mutations(), 2);
     rt.advance(1000);
     assert!(
         api.requests.borrow().is_empty(),
@@ -303,8 +305,6 @@ fn unconfirmed_mutations_survive_a_reload_and_replay_exactly_once() {
         "original idempotency keys"
     );
     assert_eq!(client.pending_mutations(), 0);
-    // Restoring the same record again (another reload before the write) adopts nothing new.
-    assert_eq!(client.restore_mutations(client.mutations()), 0);
 }
 
 #[test]
@@ -334,4 +334,59 @@ fn registry_hooks_run_for_replayed_mutations() {
     assert_eq!(client.restore_mutations(vec![record]), 1);
     rt.advance(200);
     assert_eq!(invalidated.get(), 1);
+}
+
+fn busy() -> QueryError {
+    QueryError::http(503, "unavailable", "the database is busy").with_retry_after(1000)
+}
+
+#[test]
+fn a_busy_server_is_asked_again_after_its_retry_after_and_applies_once() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    api.fail_next.borrow_mut().extend([busy(), busy()]);
+    // No retries of server errors configured: Retry-After still counts.
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    let start = rt.now();
+    let result = rt.block_on(client.mutate("add_todo", json!("x"), MutateOptions::default()));
+    assert_eq!(result.unwrap()["saved"], "x");
+    let requests = api.requests.borrow();
+    assert_eq!(requests.len(), 3, "two busy answers, then success");
+    assert!(
+        requests.iter().all(|(_, k)| *k == requests[0].1),
+        "every resend carries the same idempotency key"
+    );
+    assert_eq!(api.applied.borrow().len(), 1, "applied once");
+    assert_eq!(
+        rt.now() - start,
+        3 * 100 + 2 * 1000,
+        "three 100 ms requests, each resend after the 1 s the server asked for"
+    );
+}
+
+#[test]
+fn a_server_that_stays_busy_ends_in_the_error_after_bounded_retries() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    api.fail_next
+        .borrow_mut()
+        .extend(std::iter::repeat_n(busy(), 10));
+    client.register_mutation(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    client.set_query_data(&todos(), |_| Some(json!(["a"])));
+    let result = rt.block_on(client.mutate("add_todo", json!("b"), optimistic("b")));
+    assert_eq!(result.unwrap_err().code, "unavailable");
+    assert_eq!(
+        api.requests.borrow().len(),
+        1 + querent::retryer::RETRY_AFTER_ATTEMPTS as usize,
+        "the first attempt and the bounded resends"
+    );
+    assert!(api.applied.borrow().is_empty());
+    assert_eq!(todo_list(&client), json!(["a"]), "rolled back");
+    assert_eq!(client.pending_mutations(), 0);
 }

@@ -307,7 +307,8 @@ fn refetch_interval_runs_only_while_focused() {
     assert_eq!(server.calls(), 1);
     rt.advance(3000);
     let focused_calls = server.calls();
-    assert!((3..=4).contains(&focused_calls), "{focused_calls}");
+    // The first fetch, then one a second after each answer (at 1.0 and 2.1 s).
+    assert_eq!(focused_calls, 3);
     client.set_focused(false);
     rt.advance(10_000);
     assert_eq!(
@@ -349,8 +350,9 @@ fn observers_are_notified_only_when_something_changed() {
         Rc::ptr_eq(&first, &observer.data().unwrap()),
         "equal data keeps its identity"
     );
-    // fetching + settled (timestamp) notifications, but data identity is what views compare.
-    assert!(renders.get() >= after_first);
+    // Two notifications (fetching, then settled with a new timestamp), the
+    // data identity unchanged: that identity is what views compare.
+    assert_eq!(renders.get() - after_first, 2);
     client.set_query_data(&k, |_| Some(json!({"a": 1})));
     let n = renders.get();
     client.set_query_data(&k, |_| None);
@@ -466,6 +468,104 @@ fn infinite_queries_append_pages_and_refetch_them_in_order() {
         .collect();
     assert_eq!(items, [8, 7, 6, 5, 4, 3], "no duplicates, no gaps");
     assert_eq!(data["page_params"], json!([null, 7, 5]));
+}
+
+#[test]
+fn a_retry_waits_for_the_servers_retry_after_instead_of_the_backoff() {
+    let (client, server, mut rt) = setup();
+    let k = key(json!(["post", 1]));
+    let busy = querent::QueryError::http(503, "unavailable", "busy").with_retry_after(7000);
+    server.respond(Err(busy)).respond(Ok(json!("ok")));
+    let start = rt.now();
+    let data = rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()));
+    assert_eq!(*data.unwrap(), json!("ok"));
+    assert_eq!(
+        server.call_times(),
+        vec![start, start + 100 + 7000],
+        "asked again 7 s after the answer (the backoff would be 1 s)"
+    );
+}
+
+/// Infinite-query options paging by `next_cursor`.
+fn paged() -> QueryOptions {
+    QueryOptions {
+        next_page_param: Some(Rc::new(|page: &Value| {
+            let next = page["next_cursor"].clone();
+            (!next.is_null()).then_some(next)
+        })),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_hydrated_infinite_query_pages_on_by_the_observers_options() {
+    let (client, server, mut rt) = setup();
+    let k = key(json!(["posts"]));
+    let now = rt.now();
+    // What the server embeds: page 1 of 6 items, with its cursor. Hydration
+    // knows nothing of how the query pages.
+    let embedded = json!({"pages": [{"items": [6, 5], "next_cursor": 5}], "page_params": [null]});
+    hydration::hydrate(
+        &client,
+        DehydratedState {
+            version: hydration::VERSION,
+            queries: vec![success(&k, embedded, now)],
+            mutations: vec![],
+        },
+    );
+    // A hook's first render judges with its own options, before anything
+    // registered them for the key.
+    assert!(client.has_next_page_with(&k, &paged()));
+    assert!(!client.is_stale_with(&k, &paged()));
+    // The cache entry's own options know nothing of paging yet.
+    assert!(!client.has_next_page(&k));
+
+    server.respond(Ok(json!({"top": 6})));
+    rt.block_on(client.fetch_next_page_with(&k, pages_fetcher(&server), paged()))
+        .unwrap();
+    assert_eq!(
+        server.calls.borrow()[0].1,
+        json!(5),
+        "page 2 asked by cursor"
+    );
+    let data = client.get_query_data(&k).unwrap();
+    assert_eq!(data["page_params"], json!([null, 5]));
+    assert_eq!(data["pages"][1]["items"], json!([4, 3]));
+
+    // An observer keeps its own options even when something registers other
+    // options for the key (a loader that only prefetches, say).
+    let observer = QueryObserver::new(&client, k.clone(), pages_fetcher(&server), paged(), || {});
+    client.set_query_defaults(&k, pages_fetcher(&server), QueryOptions::default());
+    assert!(observer.has_next_page());
+    server.respond(Ok(json!({"top": 6})));
+    rt.block_on(observer.fetch_next_page()).unwrap();
+    assert!(!observer.has_next_page(), "6 items in 3 pages: the end");
+    assert_eq!(observer.data().unwrap()["page_params"], json!([null, 5, 3]));
+}
+
+#[test]
+fn staleness_is_judged_by_the_observers_stale_time() {
+    let (client, _server, mut rt) = setup();
+    let k = key(json!(["deferred"]));
+    let now = rt.now();
+    hydration::hydrate(
+        &client,
+        DehydratedState {
+            version: hydration::VERSION,
+            queries: vec![success(&k, json!({"n": 1}), now)],
+            mutations: vec![],
+        },
+    );
+    let short = QueryOptions {
+        stale_time: Some(10_000),
+        ..Default::default()
+    };
+    rt.advance(20_000);
+    assert!(
+        client.is_stale_with(&k, &short),
+        "20 s old, 10 s stale time"
+    );
+    assert!(!client.is_stale(&k), "by the 5 min default it is fresh");
 }
 
 fn success(k: &querent::QueryKey, data: Value, at: i64) -> DehydratedQuery {

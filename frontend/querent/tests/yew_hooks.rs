@@ -1,15 +1,17 @@
 //! The Yew binding in a real browser: a hook renders cached data, fetches,
-//! re-renders on change, and equal data keeps child components still.
+//! re-renders on change, and equal data keeps child components still; an
+//! infinite query the server embedded can page on from its first render.
 
 #![cfg(all(target_arch = "wasm32", feature = "web", feature = "yew"))]
 
 use gloo_timers::future::TimeoutFuture;
 use querent::web::WebPlatform;
-use querent::yew::{QueryClientProvider, use_is_fetching, use_query};
+use querent::yew::{QueryClientProvider, use_infinite_query, use_is_fetching, use_query};
 use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
 use serde_json::{Value, json};
 use std::cell::Cell;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use yew::prelude::*;
 
@@ -85,6 +87,9 @@ fn gloo_utils_document() -> web_sys::Document {
 
 #[wasm_bindgen_test]
 async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
+    // The tests share one page (and these counters).
+    FETCHES.with(|f| f.set(0));
+    CHILD_RENDERS.with(|c| c.set(0));
     let document = gloo_utils_document();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
@@ -97,22 +102,31 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
     )
     .render();
 
-    TimeoutFuture::new(5).await;
-    assert_eq!(text_of("loading").as_deref(), Some("loading"));
+    // The fetcher answers after 30 ms: the loading state comes first.
+    wait_until("the loading state", || {
+        text_of("loading").as_deref() == Some("loading")
+    })
+    .await;
     assert_eq!(
         text_of("fetching").as_deref(),
         Some("1"),
         "the progress count sees the fetch"
     );
-    TimeoutFuture::new(100).await;
-    assert_eq!(text_of("text").as_deref(), Some("hello"));
-    assert_eq!(text_of("fetching").as_deref(), Some("0"));
+    wait_until("the data", || text_of("text").as_deref() == Some("hello")).await;
+    wait_until("the fetch to end", || {
+        text_of("fetching").as_deref() == Some("0")
+    })
+    .await;
     assert_eq!(FETCHES.with(Cell::get), 1);
     let renders = CHILD_RENDERS.with(Cell::get);
 
-    // A refetch that returns equal data: the child keeps its props and does not re-render.
+    // A refetch that returns equal data: the parent re-renders (fetching,
+    // then idle) but the child keeps its props and does not.
     client.refetch(&key()).await.unwrap();
-    TimeoutFuture::new(20).await;
+    wait_until("the refetch to end", || {
+        text_of("fetching").as_deref() == Some("0")
+    })
+    .await;
     assert_eq!(FETCHES.with(Cell::get), 2);
     assert_eq!(
         CHILD_RENDERS.with(Cell::get),
@@ -122,9 +136,11 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
 
     // Changed data re-renders.
     client.set_query_data(&key(), |_| Some(json!({"text": "changed"})));
-    TimeoutFuture::new(20).await;
-    assert_eq!(text_of("text").as_deref(), Some("changed"));
-    assert!(CHILD_RENDERS.with(Cell::get) > renders);
+    wait_until("the changed data", || {
+        text_of("text").as_deref() == Some("changed")
+    })
+    .await;
+    assert_eq!(CHILD_RENDERS.with(Cell::get), renders + 1);
     root.remove();
 }
 
@@ -136,14 +152,114 @@ async fn hydrated_data_renders_on_the_first_frame_without_a_fetch() {
     let document = gloo_utils_document();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<Root>::with_root_and_props(root.clone(), RootProps { client }).render();
+    yew::Renderer::<Root>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    wait_until("the hydrated data", || {
+        text_of("text").as_deref() == Some("from the server")
+    })
+    .await;
+    // Effects (where a fetch would start) have run once the next task runs.
     TimeoutFuture::new(0).await;
-    assert_eq!(text_of("text").as_deref(), Some("from the server"));
-    TimeoutFuture::new(100).await;
     assert_eq!(
         FETCHES.with(Cell::get),
         0,
         "fresh data is not refetched on mount"
     );
+    assert_eq!(client.is_fetching(), 0, "and nothing is in flight");
+    root.remove();
+}
+
+/// Polls `condition` every 10 ms for up to 5 s (waits for the outcome, not
+/// for a guessed time).
+async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        TimeoutFuture::new(10).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn pages_key() -> QueryKey {
+    QueryKey::from(vec![json!("pages")])
+}
+
+/// Page 2 (`cursor` 2) holds items 3 and 4 and is the last.
+fn pages_fetcher() -> Fetcher {
+    Rc::new(|ctx| {
+        Box::pin(async move {
+            FETCHES.with(|f| f.set(f.get() + 1));
+            Ok(match ctx.page_param.as_i64() {
+                Some(2) => json!({"items": [3, 4], "next_cursor": null}),
+                _ => json!({"items": [1, 2], "next_cursor": 2}),
+            })
+        })
+    })
+}
+
+#[function_component]
+fn Pages() -> Html {
+    let next: querent::options::NextPageParam = Rc::new(|page: &Value| {
+        let next = page["next_cursor"].clone();
+        (!next.is_null()).then_some(next)
+    });
+    let list =
+        use_infinite_query::<Value>(pages_key(), pages_fetcher(), QueryOptions::default(), next);
+    let pages = list
+        .data
+        .as_ref()
+        .map_or(0, |d| d["pages"].as_array().map_or(0, Vec::len));
+    html! {
+        <>
+            <span id="pages">{ pages }</span>
+            <span id="has-next">{ list.has_next_page }</span>
+            <button id="more" onclick={list.fetch_next_page.reform(|_| ())}>{ "more" }</button>
+        </>
+    }
+}
+
+#[function_component]
+fn PagesRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><Pages /></QueryClientProvider> }
+}
+
+#[wasm_bindgen_test]
+async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
+    FETCHES.with(|f| f.set(0));
+    let client = QueryClient::new(WebPlatform::default());
+    // As the server embeds it: one page, no options registered for the key.
+    client.set_query_data(&pages_key(), |_| {
+        Some(json!({"pages": [{"items": [1, 2], "next_cursor": 2}], "page_params": [null]}))
+    });
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<PagesRoot>::with_root_and_props(root.clone(), RootProps { client }).render();
+    wait_until("the hydrated page", || {
+        text_of("pages").as_deref() == Some("1")
+    })
+    .await;
+    wait_until("a next page to be offered", || {
+        text_of("has-next").as_deref() == Some("true")
+    })
+    .await;
+    let button: web_sys::HtmlElement = document
+        .get_element_by_id("more")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    button.click();
+    wait_until("page 2", || text_of("pages").as_deref() == Some("2")).await;
+    wait_until("the end of the list", || {
+        text_of("has-next").as_deref() == Some("false")
+    })
+    .await;
+    assert_eq!(FETCHES.with(Cell::get), 1, "only page 2 was fetched");
     root.remove();
 }

@@ -72,7 +72,8 @@ impl Route {
         let path = path.split(['?', '#']).next().unwrap_or("");
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
-            [] => Route::Home,
+            // A static host serves the app's entry file by its own name too.
+            [] | ["index.html"] => Route::Home,
             ["posts"] => Route::Posts,
             ["posts", id] => parse_id(id).map_or(Route::NotFound, |id| Route::Post(PostId(id))),
             ["posts", id, "deep"] => {
@@ -111,16 +112,18 @@ impl Route {
     /// at once and the query streams in on the client.
     pub fn loader(&self) -> Loader {
         match *self {
+            // The users are the authors' names (the post's byline and the
+            // forms' author select): ten small rows, embedded with the page.
             Route::Posts => Loader {
-                ensure: vec![QueryKey::Posts],
+                ensure: vec![QueryKey::Posts, QueryKey::Users],
                 prefetch: vec![],
             },
             Route::Post(id) => Loader {
-                ensure: vec![QueryKey::Posts, QueryKey::Post(id)],
+                ensure: vec![QueryKey::Posts, QueryKey::Post(id), QueryKey::Users],
                 prefetch: vec![QueryKey::Comments(id)],
             },
             Route::PostDeep(id) => Loader {
-                ensure: vec![QueryKey::Post(id)],
+                ensure: vec![QueryKey::Post(id), QueryKey::Users],
                 prefetch: vec![QueryKey::Comments(id)],
             },
             Route::Users => Loader {
@@ -199,6 +202,11 @@ mod tests {
         assert_eq!(Route::parse("/posts/"), Route::Posts);
         assert_eq!(Route::parse("/posts/5?x=1"), Route::Post(PostId(5)));
         assert_eq!(Route::parse(""), Route::Home);
+        assert_eq!(
+            Route::parse("/index.html"),
+            Route::Home,
+            "a static host's entry file"
+        );
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! HTTP calls to the backend's JSON API, with its errors mapped to
 //! [`QueryError`] (status + the API's error code and message).
+//!
+//! Where the API is: the page's `<meta name="api-base" content="https://…">`
+//! (a static deployment sets it in its copy of `index.html`, no rebuild), else
+//! `API_BASE` at build time, else the page's own origin (the backend serves
+//! the pages: nothing to set). Every request, the event stream and the
+//! WebSocket go there.
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use querent::QueryError;
@@ -8,8 +14,12 @@ use serde_json::Value;
 use shared::ErrorBody;
 
 async fn into_result(response: Result<Response, gloo_net::Error>) -> Result<Value, QueryError> {
-    let response = response.map_err(|e| QueryError::network(e.to_string()))?;
+    let response = response.map_err(|e| {
+        explain_network_failure(&e);
+        QueryError::network(e.to_string())
+    })?;
     let status = response.status();
+    let retry_after = retry_after_ms(&response);
     if status == 204 {
         return Ok(Value::Null);
     }
@@ -21,19 +31,81 @@ async fn into_result(response: Result<Response, gloo_net::Error>) -> Result<Valu
         return serde_json::from_str(&text)
             .map_err(|e| QueryError::http(status, "invalid_response", e.to_string()));
     }
-    Err(match querent::json::parse::<ErrorBody>(&text) {
+    let error = match querent::json::parse::<ErrorBody>(&text) {
         Ok(body) => QueryError::http(status, body.error.code, body.error.message),
         Err(_) => QueryError::http(
             status,
             "http_error",
             format!("the server answered {status}"),
         ),
+    };
+    Err(match retry_after {
+        Some(ms) => error.with_retry_after(ms),
+        None => error,
     })
+}
+
+/// `Retry-After` in delay-seconds (the form this backend sends; an HTTP
+/// date is ignored and the usual backoff applies), in ms.
+fn retry_after_ms(response: &Response) -> Option<u64> {
+    let value = response.headers().get("retry-after")?;
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| s.saturating_mul(1000))
+}
+
+thread_local! {
+    static BASE: String = read_base();
+}
+
+fn read_base() -> String {
+    let from_page = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("meta[name='api-base']").ok().flatten())
+        .and_then(|m| m.get_attribute("content"));
+    let base = from_page
+        .or_else(|| option_env!("API_BASE").map(str::to_owned))
+        .unwrap_or_default();
+    base.trim().trim_end_matches('/').to_owned()
+}
+
+/// The API's origin (`https://api.example.com`), or empty for the page's own.
+pub(crate) fn base() -> String {
+    BASE.with(Clone::clone)
+}
+
+/// `path` (`/api/…`) on the API.
+pub(crate) fn url(path: &str) -> String {
+    BASE.with(|base| format!("{base}{path}"))
+}
+
+/// Says once, in the console, why the API cannot be reached when that is
+/// likely a deployment mistake rather than a network outage.
+fn explain_network_failure(error: &gloo_net::Error) {
+    thread_local! {
+        static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    let online = web_sys::window().is_some_and(|w| w.navigator().on_line());
+    if !online || SAID.with(|s| s.replace(true)) {
+        return;
+    }
+    let base = base();
+    let message = if base.is_empty() {
+        format!("cannot reach the API on this page's origin ({error})")
+    } else {
+        format!(
+            "cannot reach the API at {base} ({error}): check the page's <meta name=\"api-base\">, \
+             and that the backend lists this page's origin in CORS_ORIGINS"
+        )
+    };
+    web_sys::console::error_1(&message.into());
 }
 
 /// `GET path`.
 pub(crate) async fn get(path: &str) -> Result<Value, QueryError> {
-    into_result(Request::get(path).send().await).await
+    into_result(Request::get(&url(path)).send().await).await
 }
 
 /// A write with an idempotency key and an optional JSON body.
@@ -43,7 +115,7 @@ pub(crate) async fn write(
     idempotency_key: &str,
     body: Option<&impl Serialize>,
 ) -> Result<Value, QueryError> {
-    let builder = RequestBuilder::new(path)
+    let builder = RequestBuilder::new(&url(path))
         .method(method)
         .header("Idempotency-Key", idempotency_key);
     let sent = match body {

@@ -73,9 +73,17 @@ impl Runtime {
         if let Some(state) = embedded_state() {
             querent::hydration::hydrate(&client, state);
         }
+        // One cache per API: two deployments on one origin never mix data.
+        let base = api::base();
+        let defaults = PersistOptions::default();
         let options = PersistOptions {
             buster: BUSTER.into(),
-            ..PersistOptions::default()
+            storage_key: if base.is_empty() {
+                defaults.storage_key.clone()
+            } else {
+                format!("{}:{base}", defaults.storage_key)
+            },
+            ..defaults
         };
         let (_, persistence) = querent::web::persist_to_local_storage(&client, options);
         let signals = querent::web::connect(&client);

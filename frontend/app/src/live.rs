@@ -248,18 +248,22 @@ fn show(status: &str) {
 fn url(transport: Transport, last_id: Option<i64>) -> Option<String> {
     let resume = last_id.map_or_else(String::new, |id| format!("?last_event_id={id}"));
     match transport {
-        Transport::Sse => Some(format!("/api/events{resume}")),
+        Transport::Sse => Some(crate::api::url(&format!("/api/events{resume}"))),
         Transport::WebSocket => {
-            let location = web_sys::window()?.location();
-            let scheme = if location.protocol().ok()? == "https:" {
-                "wss"
+            // ws/wss from the API's origin (or the page's).
+            let base = crate::api::base();
+            let origin = if base.is_empty() {
+                web_sys::window()?.location().origin().ok()?
             } else {
-                "ws"
+                base
             };
-            Some(format!(
-                "{scheme}://{}/api/events/ws{resume}",
-                location.host().ok()?
-            ))
+            let (secure, host) = match origin.split_once("://") {
+                Some(("https", host)) => (true, host.to_owned()),
+                Some((_, host)) => (false, host.to_owned()),
+                None => (false, origin),
+            };
+            let scheme = if secure { "wss" } else { "ws" };
+            Some(format!("{scheme}://{host}/api/events/ws{resume}"))
         }
     }
 }

@@ -306,8 +306,11 @@ async fn publish(
         Err(e) if e.status.is_none() => Err(e),
         Err(e) => {
             withdraw(&client, &post, &key).await?;
+            // Withdrawn: final, whatever `Retry-After` the comment's answer
+            // carried (resending would publish the post again).
             Err(querent::QueryError {
                 message: format!("{} (the post was withdrawn)", e.message),
+                retry_after_ms: None,
                 ..e
             })
         }

@@ -7,7 +7,11 @@ pub(crate) mod post;
 pub(crate) mod posts;
 pub(crate) mod users;
 
+use crate::queries;
+use crate::router::AppLink;
 use querent::QueryError;
+use querent::yew::{use_query, use_query_select};
+use shared::{QueryKey, Route, User, UserId};
 use yew::prelude::*;
 
 /// Props of [`ErrorView`].
@@ -43,18 +47,57 @@ pub(crate) struct AuthorSelectProps {
     pub(crate) onchange: Callback<i64>,
 }
 
-/// "User 1" … "User 10" by id: the seed's users. It does not fetch
-/// `/api/users`, so the pages that hold it load with no API request.
+/// The authors by name, from the users query (the pages that hold this
+/// select embed it, so the first load makes no request; `user_updated`
+/// events keep the names current). Until the list is there, only the chosen
+/// author is offered.
 #[function_component]
 pub(crate) fn AuthorSelect(props: &AuthorSelectProps) -> Html {
+    let (key, fetcher, options) = queries::spec(QueryKey::Users);
+    let users = use_query::<Vec<User>>(key, fetcher, options);
     let onchange = props.onchange.clone();
     let value = props.value;
+    let option = |id: i64, name: String| {
+        html! { <option key={id} value={id.to_string()} selected={value == id}>{ name }</option> }
+    };
+    let options: Html = match &users.data {
+        Some(users) => users
+            .iter()
+            .map(|u| option(u.id.0, u.name.clone()))
+            .collect(),
+        None => option(value, format!("user {value}")),
+    };
     html! {
         <select id={props.id.clone()}
                 oninput={Callback::from(move |e: InputEvent| onchange.emit(input_value(&e).parse().unwrap_or(value)))}>
-            { for (1..=10).map(|i| html! { <option value={i.to_string()} selected={value == i}>{ format!("User {i}") }</option> }) }
+            { options }
         </select>
     }
+}
+
+/// Props of [`AuthorName`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct AuthorNameProps {
+    /// Whose name.
+    pub(crate) id: UserId,
+}
+
+/// A user's name, linked to their profile: a `select` over the users query,
+/// so it renders again only when this user's name changes. "user N" until
+/// the list is there.
+#[function_component]
+pub(crate) fn AuthorName(props: &AuthorNameProps) -> Html {
+    let (key, fetcher, options) = queries::spec(QueryKey::Users);
+    let name = use_query_select(key, fetcher, options, props.id, |users: &Vec<User>, id| {
+        users.iter().find(|u| u.id == *id).map(|u| u.name.clone())
+    });
+    let text = name
+        .data
+        .as_deref()
+        .cloned()
+        .flatten()
+        .unwrap_or_else(|| format!("user {}", props.id));
+    html! { <AppLink to={Route::User(props.id)} id="post-author">{ text }</AppLink> }
 }
 
 /// Shows a date-time as `2026-01-05 03:00`.

@@ -8,7 +8,7 @@
 use crate::mutations::{
     self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
 };
-use crate::pages::{AuthorSelect, ErrorView, input_value, when};
+use crate::pages::{AuthorName, AuthorSelect, ErrorView, input_value, when};
 use crate::queries;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
@@ -126,7 +126,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
         <article id="post-detail" class="post card" data-post-id={id.0.to_string()}>
             <h2 id="post-title">{ data.title.clone() }</h2>
             <p class="meta">
-                { "By " }<AppLink to={Route::User(data.user_id)} id="post-author">{ format!("user {}", data.user_id) }</AppLink>
+                { "By " }<AuthorName id={data.user_id} />
                 { " · " }<PostDate {id} />
                 if post.is_fetching() { <span class="tag">{ " updating…" }</span> }
             </p>

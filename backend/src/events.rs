@@ -168,6 +168,20 @@ impl EventHub {
         Ok(())
     }
 
+    /// Reads the outbox past what the pump has published, now: a client
+    /// resuming from an id another instance already served (its pump ran
+    /// ahead of ours) then gets a replay instead of a resync.
+    pub fn catch_up(&self, conn: &mut DbConn) -> QueryResult<()> {
+        loop {
+            let rows = repo::events_after(conn, self.last_id(), 1000)?;
+            let full = rows.len() == 1000;
+            self.publish(rows);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     /// Subscribes a client that has seen events up to `last_seen` (from the
     /// `Last-Event-ID` header; `None` for a fresh client).
     pub fn subscribe(&self, last_seen: Option<i64>) -> Subscription {

@@ -147,7 +147,7 @@ fn cors(origins: &[String]) -> Cors {
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
         .allowed_headers(["content-type", "idempotency-key", "last-event-id"])
-        .expose_headers(["idempotent-replayed"])
+        .expose_headers(["idempotent-replayed", "retry-after", "etag"])
         .max_age(3600)
 }
 

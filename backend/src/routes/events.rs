@@ -31,10 +31,34 @@ pub async fn events(
                 })?,
         ),
     };
-    let sub = state.hub.subscribe(last_seen);
+    let sub = subscribe(&state, last_seen).await;
     Ok(Sse::from_stream(events::stream(sub))
         .with_keep_alive(Duration::from_secs(state.settings.sse_keep_alive_secs))
         .with_retry_duration(Duration::from_secs(2)))
+}
+
+/// Subscribes to the hub. A client resuming from an id newer than this
+/// instance has seen got it from another instance whose pump is ahead (or
+/// from a page rendered there): this one reads the outbox up to it first, so
+/// the client gets a replay, not a `resync`. An id the outbox does not hold
+/// (another database's numbering) still resyncs.
+async fn subscribe(state: &AppState, last_seen: Option<i64>) -> events::Subscription {
+    if let Some(seen) = last_seen
+        && seen > state.hub.last_id()
+    {
+        let (hub, db) = (std::sync::Arc::clone(&state.hub), state.db.clone());
+        let caught_up = web::block(move || -> Result<(), String> {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            hub.catch_up(&mut conn).map_err(|e| e.to_string())
+        })
+        .await;
+        match caught_up {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "catching up on the outbox failed"),
+            Err(e) => tracing::warn!(error = %e, "the outbox reader task failed"),
+        }
+    }
+    state.hub.subscribe(last_seen)
 }
 
 /// The resume query parameter of both event routes.
@@ -77,7 +101,7 @@ pub async fn events_ws(
     let last_seen = resume_param(&req)?;
     let (response, mut session, mut messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_required", e.to_string()))?;
-    let sub = state.hub.subscribe(last_seen);
+    let sub = subscribe(&state, last_seen).await;
     let ping_every = Duration::from_secs(state.settings.sse_keep_alive_secs.max(1));
     actix_web::rt::spawn(async move {
         let stream = events::outgoing(sub);

@@ -46,47 +46,87 @@ fn init_logs() {
     });
 }
 
-/// Server for PostgreSQL tests: `TEST_POSTGRES_URL`, else the local default.
+/// Server for PostgreSQL tests: `TEST_POSTGRES_URL`, else the local default,
+/// with a connect timeout so an unreachable server fails fast.
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    let url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    if url.contains("connect_timeout=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&connect_timeout=5")
+    } else {
+        format!("{url}?connect_timeout=5")
+    }
 }
 
-/// Creates a fresh PostgreSQL database, or `None` (with a printed notice)
-/// when no server is reachable. Under `CI=true` an unreachable server fails.
+/// Whether this is a CI run (`CI` set to anything but empty, `false` or `0`).
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Test databases are named `apitest_<unix seconds>_<uuid>`; those older
+/// than this were left by runs that died, and are dropped. Younger ones may
+/// belong to a run going on right now on a shared server: left alone.
+const STALE_TEST_DATABASE_SECS: u64 = 6 * 3600;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Says, where `cargo test` does not capture it, that a PostgreSQL test is
+/// skipped (libtest can only print `ok` for it).
+fn announce_skip(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a PostgreSQL test")
+        .to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// Creates a fresh PostgreSQL database, or `None` (the test is skipped, and
+/// says so) when no server is reachable. In CI an unreachable server fails.
 pub(crate) fn fresh_postgres_database() -> Option<String> {
-    static CLEANED: OnceLock<bool> = OnceLock::new();
+    static REACHABLE: OnceLock<Result<(), String>> = OnceLock::new();
     let admin = postgres_admin_url();
-    let reachable = *CLEANED.get_or_init(|| match PgConnection::establish(&admin) {
+    let reachable = REACHABLE.get_or_init(|| match PgConnection::establish(&admin) {
         Ok(mut conn) => {
-            // Databases left by earlier runs.
+            // Databases left by earlier runs that died.
             let old: Vec<String> = diesel::sql_query(
                 "SELECT datname AS name FROM pg_database WHERE datname LIKE 'apitest\\_%'",
             )
             .load::<DbName>(&mut conn)
             .map(|v| v.into_iter().map(|d| d.name).collect())
             .unwrap_or_default();
+            let cutoff = unix_now().saturating_sub(STALE_TEST_DATABASE_SECS);
             for name in old {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn);
+                let created = name
+                    .strip_prefix("apitest_")
+                    .and_then(|rest| rest.split('_').next())
+                    .and_then(|secs| secs.parse::<u64>().ok());
+                if created.is_none_or(|secs| secs < cutoff) {
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut conn);
+                }
             }
-            true
+            Ok(())
         }
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true but PostgreSQL at {admin} is unreachable: {e}");
-            }
-            eprintln!(
-                "NOTICE: PostgreSQL at {admin} is unreachable ({e}); PostgreSQL tests are skipped"
-            );
-            false
-        }
+        Err(e) => Err(e.to_string()),
     });
-    if !reachable {
+    if let Err(e) = reachable {
+        assert!(
+            !in_ci(),
+            "CI is set but PostgreSQL at {admin} is unreachable: {e}"
+        );
+        announce_skip(&format!("PostgreSQL at {admin} is unreachable ({e})"));
         return None;
     }
-    let name = format!("apitest_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("apitest_{}_{}", unix_now(), uuid::Uuid::new_v4().simple());
     let mut conn = PgConnection::establish(&admin).expect("PostgreSQL was reachable a moment ago");
     diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)

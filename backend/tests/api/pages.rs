@@ -141,7 +141,8 @@ async fn redirect_assets_and_headers(app: TestApp) {
 
     // Assets are precompressed once in the background, then served as is.
     let mut encoding = None;
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         let res = app
             .client
             .get(app.url("/app-0123456789abcdef.js"))
@@ -159,7 +160,7 @@ async fn redirect_assets_and_headers(app: TestApp) {
         encoding = None;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(encoding.expect("a precompressed response within 2 s"), "br");
+    assert_eq!(encoding.expect("a precompressed response"), "br");
 
     let res = app.get("/app-0123456789abcdef.js").await;
     assert_eq!(res.status(), 200);
@@ -236,8 +237,12 @@ async fn a_page_shows_a_write_made_just_before_it(app: TestApp) {
             "the page right after the write shows it"
         );
     }
-    app.patch_json("/api/users/2", &json!({"name": "Renamed"}))
-        .await;
+    assert_eq!(
+        app.patch_json("/api/users/2", &json!({"name": "Renamed"}))
+            .await
+            .status(),
+        200
+    );
     let (_, users) = page(&app, "/users").await;
     assert!(users.contains("Renamed"));
 }

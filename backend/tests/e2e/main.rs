@@ -7,9 +7,12 @@
 
 mod helpers;
 
+mod accessibility;
 mod add_post;
+mod authors;
 mod deferred;
 mod delete_post;
+mod deploy;
 mod devtools;
 mod first_load;
 mod first_load_metrics;
@@ -18,5 +21,6 @@ mod live_users;
 mod misc_pages;
 mod navigation;
 mod offline;
+mod paging;
 mod prefetch;
 mod workflows;

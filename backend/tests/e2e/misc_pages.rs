@@ -92,8 +92,9 @@ async fn error_boundary_try_again_recovers() {
         return;
     };
     let browser = app.browser().await;
-    browser.goto("/posts").await;
-    browser.wait_for("#post-list li.post-item").await;
+    // A page whose state holds no users.
+    browser.goto("/route-a").await;
+    browser.wait_for("main h1").await;
     browser.block_urls(&["*/api/users*"]).await;
 
     // Users are not cached: the query fails (after its 3 retries, 1 + 2 + 4 s).

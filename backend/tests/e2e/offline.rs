@@ -100,17 +100,7 @@ async fn a_change_queued_in_a_closed_tab_is_sent_by_another_tab() {
     browser.goto("/posts").await;
     browser.wait_for("#post-list li.post-item").await;
     let first = browser.client.window().await.expect("the first tab");
-    let second = browser
-        .client
-        .new_window(true)
-        .await
-        .expect("a second tab")
-        .handle;
-    browser
-        .client
-        .switch_to_window(second.clone())
-        .await
-        .unwrap();
+    let second = browser.open_new_tab().await;
     browser.goto("/posts").await;
     browser.wait_for("#post-list li.post-item").await;
 
@@ -160,6 +150,53 @@ async fn a_change_queued_in_a_closed_tab_is_sent_by_another_tab() {
             "the sent post in the list",
         )
         .await;
+    browser.settle().await;
+    assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
+    browser.close().await;
+}
+
+/// The tab crashes right after the badge counts a change made offline (no
+/// `pagehide`, nothing flushed): a new tab of the same browser still has it
+/// pending and sends it once. The queue is stored before the change shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_change_survives_a_tab_crash() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "Pending when the tab crashed";
+    let browser = app.browser().await;
+    // The tab that will open the app again after the crash (a session's
+    // tab that crashed takes no more commands).
+    let first = browser.client.window().await.expect("the first tab");
+    let second = browser.open_new_tab().await;
+    browser
+        .client
+        .switch_to_window(first)
+        .await
+        .expect("back to the first tab");
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    browser.go_offline().await;
+    browser
+        .wait_for("#network-badge[data-online='false']")
+        .await;
+    browser.fill("#new-post-title", title).await;
+    browser
+        .fill("#new-post-body", "Stored before it was shown.")
+        .await;
+    browser.click("#new-post-submit").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    // At once: well inside the persistence throttle (1 s).
+    browser.crash_tab().await;
+
+    browser
+        .client
+        .switch_to_window(second)
+        .await
+        .expect("the other tab");
+    browser.goto("/posts").await;
+    browser.wait_gone("#pending-count").await;
+    browser.wait_gone("li.post-item[data-pending]").await;
     browser.settle().await;
     assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
     browser.close().await;

@@ -245,6 +245,9 @@ struct Move {
     to: i64,
     from_count: i64,
     to_count: i64,
+    /// The authors' names (the byline shows them).
+    from_name: String,
+    to_name: String,
 }
 
 /// With the users list cached, opens the newest post and plans moving it to
@@ -267,9 +270,10 @@ async fn open_post_to_move(app: &TestApp, browser: &Browser) -> Move {
         .unwrap();
     let to = from % 10 + 1;
     let (from_count, to_count) = (post_count(app, from).await, post_count(app, to).await);
+    let (from_name, to_name) = (user_name(app, from).await, user_name(app, to).await);
     browser.open_listed_post(id).await;
     browser
-        .wait_for_text("#post-author", &format!("user {from}"), PATIENCE)
+        .wait_for_text("#post-author", &from_name, PATIENCE)
         .await;
     Move {
         id,
@@ -277,12 +281,14 @@ async fn open_post_to_move(app: &TestApp, browser: &Browser) -> Move {
         to,
         from_count,
         to_count,
+        from_name,
+        to_name,
     }
 }
 
 /// Chooses the new author in the edit form and saves; the post shows its
 /// new author at once.
-async fn save_move(browser: &Browser, to: i64) {
+async fn save_move(browser: &Browser, to: i64, to_name: &str) {
     browser.click("#edit-post").await;
     browser
         .js_with(
@@ -293,7 +299,7 @@ async fn save_move(browser: &Browser, to: i64) {
         .await;
     browser.click("#save-post").await;
     browser
-        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
+        .wait_for_text("#post-author", to_name, PATIENCE)
         .await;
 }
 
@@ -304,8 +310,14 @@ async fn start_held_move(app: &TestApp, browser: &Browser) -> Move {
     browser
         .hold_requests(&format!("*/api/posts/{}", planned.id))
         .await;
-    save_move(browser, planned.to).await;
+    save_move(browser, planned.to, &planned.to_name).await;
     planned
+}
+
+/// The user's name as the server has it (the post's byline shows it).
+async fn user_name(app: &TestApp, user: i64) -> String {
+    let name = app.api(&format!("/api/users/{user}")).await["name"].clone();
+    name.as_str().expect("a name").to_owned()
 }
 
 /// The server's post count of `user`.
@@ -331,6 +343,7 @@ async fn moving_a_post_moves_both_counts_at_once() {
         to,
         from_count,
         to_count,
+        ..
     } = start_held_move(&app, &browser).await;
 
     // Before the server has it: both counts have moved too.
@@ -385,6 +398,8 @@ async fn a_refused_move_puts_the_post_and_both_counts_back() {
         to,
         from_count,
         to_count,
+        from_name,
+        ..
     } = start_held_move(&app, &browser).await;
 
     let lock = app.hold_writes();
@@ -392,7 +407,7 @@ async fn a_refused_move_puts_the_post_and_both_counts_back() {
     browser.wait_for("#post-save-error").await;
     drop(lock);
     browser
-        .wait_for_text("#post-author", &format!("user {from}"), PATIENCE)
+        .wait_for_text("#post-author", &from_name, PATIENCE)
         .await;
     browser.click("nav.main-nav a[href='/users']").await;
     browser
@@ -423,14 +438,16 @@ async fn a_move_made_offline_replays_after_a_reload() {
         to,
         from_count,
         to_count,
+        to_name,
+        ..
     } = open_post_to_move(&app, &browser).await;
     app.cut_network(&browser).await;
-    save_move(&browser, to).await;
+    save_move(&browser, to, &to_name).await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
     browser.client.refresh().await.expect("the reload");
     browser
-        .wait_for_text("#post-author", &format!("user {to}"), PATIENCE)
+        .wait_for_text("#post-author", &to_name, PATIENCE)
         .await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 

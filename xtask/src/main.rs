@@ -21,6 +21,8 @@ const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// npm `binaryen@{this}.0.0`; Trunk.toml pins `wasm_opt = "version_{this}"`.
 const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// npm `axe-core@{this}`: the accessibility checks of the browser suite.
+const AXE_CORE_VERSION: &str = "4.14.1";
 /// Crates that only build for the browser: excluded from the native clippy
 /// and test runs, linted for [`WASM_TARGET`] instead.
 const WASM_CRATES: &[&str] = &["frontend"];
@@ -44,7 +46,10 @@ usage: cargo xtask <command>
 commands:
   setup [--test]       install the pinned tools that are missing
                        (--test: also rustfmt, clippy, chromium, chromedriver)
-  build                build the SPA into dist/ (trunk build --release)
+  build [--api-base URL]
+                       build the SPA into dist/ (trunk build --release), with
+                       404.html for static hosts; --api-base: the API's origin
+                       for a copy served apart from the backend
   run [-- ARGS...]     setup, build, then run the backend serving dist/;
                        ARGS go to the backend (try `-- --help`)
   test                 what CI runs: setup, fmt, clippy (native and wasm32),
@@ -68,7 +73,16 @@ fn main() -> ExitCode {
                 &args[1..]
             )),
         },
-        Some("build") if args.len() == 1 => build(&ctx).map(|()| ExitCode::SUCCESS),
+        Some("build") => match &args[1..] {
+            [] => build(&ctx, None).map(|()| ExitCode::SUCCESS),
+            [flag, url] if flag == "--api-base" => {
+                build(&ctx, Some(url)).map(|()| ExitCode::SUCCESS)
+            }
+            _ => Err(format!(
+                "unexpected arguments to build: {:?}\n\n{USAGE}",
+                &args[1..]
+            )),
+        },
         Some("run") => run(&ctx, &args[1..]),
         Some("test") if args.len() == 1 => test(&ctx).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
@@ -139,6 +153,13 @@ impl Ctx {
         self.root.join(BINARYEN_BIN)
     }
 
+    /// The axe-core script the browser suite injects.
+    fn axe_core_js(&self) -> PathBuf {
+        self.root
+            .join(setup::AXE_CORE_PREFIX)
+            .join("node_modules/axe-core/axe.min.js")
+    }
+
     /// `cargo` with `--locked` under CI: only after the subcommand.
     fn cargo(&self, subcommand: &str) -> Cmd {
         let cmd = self.cmd("cargo").arg(subcommand);
@@ -162,10 +183,42 @@ fn cargo_bin_dir() -> Option<PathBuf> {
         .map(|dir| dir.join("bin"))
 }
 
-/// `cargo xtask build`: the SPA into `dist/`.
-fn build(ctx: &Ctx) -> Result<(), String> {
+/// `cargo xtask build [--api-base URL]`: the SPA into `dist/`.
+fn build(ctx: &Ctx, api_base: Option<&str>) -> Result<(), String> {
     setup::setup(ctx, Needs::Build)?;
-    trunk_build(ctx)
+    trunk_build(ctx)?;
+    if let Some(url) = api_base {
+        set_api_base(&ctx.dist(), url)?;
+    }
+    Ok(())
+}
+
+/// Writes the API's origin into `dist/index.html` (and its 404.html copy).
+fn set_api_base(dist: &Path, url: &str) -> Result<(), String> {
+    let url = url.trim().trim_end_matches('/');
+    let valid = (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.contains(['"', '<', '>', ' ']);
+    if !valid {
+        return Err(format!(
+            "--api-base wants an origin such as https://api.example.com, not {url:?}"
+        ));
+    }
+    for name in ["index.html", "404.html"] {
+        let path = dist.join(name);
+        let html = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let empty = r#"<meta name="api-base" content="" />"#;
+        if !html.contains(empty) {
+            return Err(format!("{} has no empty api-base meta", path.display()));
+        }
+        let html = html.replace(
+            empty,
+            &format!(r#"<meta name="api-base" content="{url}" />"#),
+        );
+        std::fs::write(&path, html).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    note(&format!("the app in dist/ calls the API at {url}"));
+    Ok(())
 }
 
 fn trunk_build(ctx: &Ctx) -> Result<(), String> {
@@ -184,6 +237,10 @@ fn trunk_build(ctx: &Ctx) -> Result<(), String> {
             index.display()
         ));
     }
+    // Static hosts answer unknown paths (deep links) with 404.html: the app
+    // itself, which routes them.
+    std::fs::copy(&index, ctx.dist().join("404.html"))
+        .map_err(|e| format!("writing 404.html: {e}"))?;
     note(&format!("built {}", ctx.dist().display()));
     Ok(())
 }
@@ -263,6 +320,8 @@ fn test(ctx: &Ctx) -> Result<(), String> {
                     .arg("--workspace")
                     .args(exclude_wasm())
                     .env("DIST_DIR", ctx.dist())
+                    .env("AXE_CORE_JS", ctx.axe_core_js())
+                    .env("NGINX_BIN", setup::NGINX)
                     .env("CHROMEDRIVER", CHROMEDRIVER)
                     .env("CHROMIUM", CHROMIUM),
             ),

@@ -6,8 +6,8 @@
 //! Rust tools, npm for wasm-opt, Debian's archive for the browser.
 
 use crate::{
-    BINARYEN_VERSION, CHROMEDRIVER, CHROMIUM, Ctx, TRUNK_VERSION, WASM_BINDGEN_VERSION,
-    WASM_TARGET, note,
+    AXE_CORE_VERSION, BINARYEN_VERSION, CHROMEDRIVER, CHROMIUM, Ctx, TRUNK_VERSION,
+    WASM_BINDGEN_VERSION, WASM_TARGET, note,
 };
 use std::path::Path;
 
@@ -61,6 +61,8 @@ pub(crate) fn setup(ctx: &Ctx, needs: Needs) -> Result<(), String> {
     wasm_opt(ctx)?;
     if needs == Needs::Test {
         browser(ctx)?;
+        nginx(ctx)?;
+        axe_core(ctx)?;
     }
     Ok(())
 }
@@ -174,6 +176,56 @@ fn wasm_opt(ctx: &Ctx) -> Result<(), String> {
         )),
     }
 }
+
+/// Debian's nginx: the deployment tests run the configs in `deploy/nginx/`
+/// with it, as a static host and as a reverse proxy.
+fn nginx(ctx: &Ctx) -> Result<(), String> {
+    if Path::new(NGINX).exists() {
+        note("nginx: already installed");
+        return Ok(());
+    }
+    apt_install(ctx, &["nginx"], "nginx (takes seconds)")
+}
+
+/// Where Debian installs nginx (the tests read `NGINX_BIN`).
+pub(crate) const NGINX: &str = "/usr/sbin/nginx";
+
+/// axe-core from npm: the accessibility engine the browser suite injects
+/// into every page (`AXE_CORE_JS`).
+fn axe_core(ctx: &Ctx) -> Result<(), String> {
+    let package = ctx.axe_core_js().with_file_name("package.json");
+    let installed = std::fs::read_to_string(&package).ok().and_then(|json| {
+        json.split("\"version\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1).map(str::to_owned))
+    });
+    if installed.as_deref() == Some(AXE_CORE_VERSION) && ctx.axe_core_js().is_file() {
+        note(&format!("axe-core {AXE_CORE_VERSION}: already installed"));
+        return Ok(());
+    }
+    if ctx.cmd("npm").arg("--version").probe().is_none() {
+        apt_install(ctx, &["nodejs", "npm"], "npm (to install axe-core)")?;
+    }
+    note(&format!(
+        "installing axe-core {AXE_CORE_VERSION} (npm, takes seconds)"
+    ));
+    ctx.cmd("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(ctx.root.join(AXE_CORE_PREFIX))
+        .arg(format!("axe-core@{AXE_CORE_VERSION}"))
+        .run()?;
+    if ctx.axe_core_js().is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "installed axe-core@{AXE_CORE_VERSION}, but {} is missing",
+            ctx.axe_core_js().display()
+        ))
+    }
+}
+
+/// `npm install --prefix` target for axe-core.
+pub(crate) const AXE_CORE_PREFIX: &str = "target/tools/axe-core";
 
 fn browser(ctx: &Ctx) -> Result<(), String> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {

@@ -9,35 +9,26 @@
 //! - nginx in front of two instances on one PostgreSQL database: a client
 //!   whose instance goes away resumes on the other without missing an event.
 
-use crate::helpers::{Browser, Nginx, PATIENCE, TestApp, free_port, in_ci};
+use crate::helpers::{Browser, Nginx, PATIENCE, TestApp, free_port, in_ci, user_in_list};
 use crate::paging::{ITEMS, scroll_until};
-use serde_json::json;
 use std::path::Path;
 
-fn user_name(id: i64) -> String {
-    format!("#user-list li.user-item[data-user-id='{id}'] .user-name")
-}
-
-/// Renames a user as another client would (straight to an instance).
-async fn rename(app: &TestApp, base: &str, id: i64, name: &str) {
-    let response = app
-        .http
-        .patch(format!("{base}/api/users/{id}"))
-        .json(&json!({ "name": name }))
-        .send()
-        .await
-        .expect("PATCH /api/users");
-    assert_eq!(response.status(), 200, "rename");
-}
-
-async fn wait_for_live(browser: &Browser, transport: &str) {
+/// A fresh session at `base` with server-sent events blocked on the way,
+/// opened on `path`: its live updates come over the WebSocket.
+async fn over_websocket(app: &TestApp, base: &str, path: &str) -> Browser {
+    let browser = app.browser_at(base).await;
     browser
-        .wait_until(
-            &format!("document.documentElement.dataset.live === '{transport}'"),
-            PATIENCE,
-            &format!("live updates over {transport}"),
-        )
+        .block_urls(&["*/api/events", "*/api/events?*"])
         .await;
+    browser.goto(path).await;
+    browser.wait_for_live("websocket").await;
+    browser
+}
+
+/// What the users list shows for users `ids` renamed `"{label} {id}"`.
+fn renamed(ids: std::ops::RangeInclusive<i64>, label: &str) -> Vec<(String, String)> {
+    ids.map(|id| (user_in_list(id), format!("{label} {id}")))
+        .collect()
 }
 
 /// A copy of `dist/` for a static host, pointed at the API on `api`, as
@@ -160,8 +151,8 @@ async fn the_spa_on_a_static_host_uses_the_api_on_another_origin() {
     assert_eq!(app.posts_titled(title).await, 1, "one post on the server");
 
     // Live updates from another client, over server-sent events.
-    wait_for_live(&browser, "sse").await;
-    rename(&app, &app.url, author, "Renamed across origins").await;
+    browser.wait_for_live("sse").await;
+    app.rename(author, "Renamed across origins").await;
     browser
         .wait_for_text("#post-author", "Renamed across origins", PATIENCE)
         .await;
@@ -174,13 +165,8 @@ async fn the_spa_on_a_static_host_uses_the_api_on_another_origin() {
     browser.close().await;
 
     // Over a WebSocket (server-sent events blocked on the way).
-    let browser = app.browser_at(&nginx.url).await;
-    browser
-        .block_urls(&["*/api/events", "*/api/events?*"])
-        .await;
-    browser.goto("/posts/3").await;
-    wait_for_live(&browser, "websocket").await;
-    rename(&app, &app.url, author, "Renamed over the WebSocket").await;
+    let browser = over_websocket(&app, &nginx.url, "/posts/3").await;
+    app.rename(author, "Renamed over the WebSocket").await;
     browser
         .wait_for_text("#post-author", "Renamed over the WebSocket", PATIENCE)
         .await;
@@ -199,13 +185,7 @@ async fn offline_on_a_static_host_replays_after_a_reload() {
     let browser = app.browser_at(&nginx.url).await;
     browser.goto("/posts").await;
     browser.wait_for(ITEMS).await;
-    browser
-        .wait_until(
-            "navigator.serviceWorker.controller !== null",
-            PATIENCE,
-            "the service worker to control the page",
-        )
-        .await;
+    browser.wait_for_service_worker().await;
     browser.go_offline().await;
     nginx.stop();
     app.stop_server().await;
@@ -255,45 +235,31 @@ async fn behind_nginx_live_updates_pass_unbuffered_and_resume() {
     };
     let browser = app.browser_at(&nginx.url).await;
     browser.goto("/users").await;
-    browser.wait_for(&user_name(1)).await;
-    wait_for_live(&browser, "sse").await;
+    browser.wait_for(&user_in_list(1)).await;
+    browser.wait_for_live("sse").await;
     browser.mark_document().await;
     let requests = browser.api_requests().await;
-    rename(&app, &app.url, 1, "Through nginx").await;
+    app.rename(1, "Through nginx").await;
     browser
-        .wait_for_text(&user_name(1), "Through nginx", PATIENCE)
+        .wait_for_text(&user_in_list(1), "Through nginx", PATIENCE)
         .await;
 
     nginx.stop();
-    wait_for_live(&browser, "connecting").await;
+    browser.wait_for_live("connecting").await;
     for id in 2..=4 {
-        rename(&app, &app.url, id, &format!("In the gap {id}")).await;
+        app.rename(id, &format!("In the gap {id}")).await;
     }
     nginx.restart();
-    wait_for_live(&browser, "sse").await;
-    for id in 2..=4 {
-        browser
-            .wait_for_text(&user_name(id), &format!("In the gap {id}"), PATIENCE)
-            .await;
-    }
-    browser.assert_not_reloaded().await;
-    browser.settle().await;
-    assert_eq!(
-        browser.api_requests().await,
-        requests,
-        "the gap came by the resumed stream, not a refetch"
-    );
+    browser.wait_for_live("sse").await;
+    browser
+        .see_without_refetch(&renamed(2..=4, "In the gap"), &requests)
+        .await;
     browser.close().await;
 
-    let browser = app.browser_at(&nginx.url).await;
+    let browser = over_websocket(&app, &nginx.url, "/users").await;
+    app.rename(5, "Over a WebSocket through nginx").await;
     browser
-        .block_urls(&["*/api/events", "*/api/events?*"])
-        .await;
-    browser.goto("/users").await;
-    wait_for_live(&browser, "websocket").await;
-    rename(&app, &app.url, 5, "Over a WebSocket through nginx").await;
-    browser
-        .wait_for_text(&user_name(5), "Over a WebSocket through nginx", PATIENCE)
+        .wait_for_text(&user_in_list(5), "Over a WebSocket through nginx", PATIENCE)
         .await;
     browser.close().await;
 }
@@ -353,38 +319,28 @@ async fn two_instances_behind_nginx_lose_no_event_when_one_goes_away() {
     };
     let browser = a.browser_at(&nginx.url).await;
     browser.goto("/users").await;
-    browser.wait_for(&user_name(1)).await;
-    wait_for_live(&browser, "sse").await;
+    browser.wait_for(&user_in_list(1)).await;
+    browser.wait_for_live("sse").await;
     browser.mark_document().await;
     let requests = browser.api_requests().await;
 
     // A goes away: writes through B reach the client.
     a.stop_server().await;
     for id in 1..=3 {
-        rename(&a, &b.url, id, &format!("While A was away {id}")).await;
-    }
-    for id in 1..=3 {
-        browser
-            .wait_for_text(&user_name(id), &format!("While A was away {id}"), PATIENCE)
+        a.rename_at(&b.url, id, &format!("While A was away {id}"))
             .await;
     }
+    browser
+        .see_without_refetch(&renamed(1..=3, "While A was away"), &requests)
+        .await;
     // A is back, B goes away: writes through A reach the client.
     a.restart_server().await;
     b.stop().await;
     for id in 4..=6 {
-        rename(&a, &a.url, id, &format!("While B was away {id}")).await;
+        a.rename(id, &format!("While B was away {id}")).await;
     }
-    for id in 4..=6 {
-        browser
-            .wait_for_text(&user_name(id), &format!("While B was away {id}"), PATIENCE)
-            .await;
-    }
-    browser.assert_not_reloaded().await;
-    browser.settle().await;
-    assert_eq!(
-        browser.api_requests().await,
-        requests,
-        "every write came by a resumed stream (a resync would have refetched)"
-    );
+    browser
+        .see_without_refetch(&renamed(4..=6, "While B was away"), &requests)
+        .await;
     browser.close().await;
 }

@@ -244,13 +244,7 @@ impl TestApp {
     /// nothing can come from anywhere but the service worker's cache and
     /// localStorage. The badge says so before this returns.
     pub(crate) async fn cut_network(&mut self, browser: &Browser) {
-        browser
-            .wait_until(
-                "navigator.serviceWorker.controller !== null",
-                PATIENCE,
-                "the service worker to control the page",
-            )
-            .await;
+        browser.wait_for_service_worker().await;
         browser.go_offline().await;
         self.stop_server().await;
         browser
@@ -335,6 +329,24 @@ impl TestApp {
         browser
     }
 
+    /// Renames a user as another client would (straight to the instance at
+    /// `base`, not through the browser's network).
+    pub(crate) async fn rename_at(&self, base: &str, id: i64, name: &str) {
+        let response = self
+            .http
+            .patch(format!("{base}/api/users/{id}"))
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .expect("PATCH /api/users");
+        assert_eq!(response.status(), 200, "rename");
+    }
+
+    /// [`TestApp::rename_at`] this backend.
+    pub(crate) async fn rename(&self, id: i64, name: &str) {
+        self.rename_at(&self.url, id, name).await;
+    }
+
     /// `GET path` on the API, as JSON.
     pub(crate) async fn api(&self, path: &str) -> Value {
         let response = self
@@ -417,6 +429,11 @@ impl Drop for Instance {
             drop(handle.stop(false));
         }
     }
+}
+
+/// The name of user `id` in the users list.
+pub(crate) fn user_in_list(id: i64) -> String {
+    format!("#user-list li.user-item[data-user-id='{id}'] .user-name")
 }
 
 /// A TCP proxy in front of the backend, for the network between browser and
@@ -751,6 +768,48 @@ impl Browser {
             .await;
         self.wait_for(&format!("#post-detail[data-post-id='{id}']"))
             .await;
+    }
+
+    /// Waits until the service worker controls the page (the app shell is
+    /// cached: the app opens without a network from here on).
+    pub(crate) async fn wait_for_service_worker(&self) {
+        self.wait_until(
+            "navigator.serviceWorker.controller !== null",
+            PATIENCE,
+            "the service worker to control the page",
+        )
+        .await;
+    }
+
+    /// Waits until the live updates are on `transport` (`sse`,
+    /// `websocket`, or `connecting` while neither is open).
+    pub(crate) async fn wait_for_live(&self, transport: &str) {
+        self.wait_until(
+            &format!("document.documentElement.dataset.live === '{transport}'"),
+            PATIENCE,
+            &format!("live updates over {transport}"),
+        )
+        .await;
+    }
+
+    /// Waits until each `(css, text)` shows, then for an idle network, and
+    /// checks that the page made no data request beyond `requests`: what
+    /// changed came by the live stream (a resync would have refetched).
+    pub(crate) async fn see_without_refetch(
+        &self,
+        shown: &[(String, String)],
+        requests: &[String],
+    ) {
+        for (css, text) in shown {
+            self.wait_for_text(css, text, PATIENCE).await;
+        }
+        self.assert_not_reloaded().await;
+        self.settle().await;
+        assert_eq!(
+            self.api_requests().await,
+            requests,
+            "what changed came by the stream, not a refetch"
+        );
     }
 
     /// Marks the current document, for [`Browser::assert_not_reloaded`].

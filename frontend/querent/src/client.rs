@@ -720,8 +720,7 @@ impl QueryClient {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
-        self.register(key, Some(fetcher), Some(options));
-        self.fetch(key, Mode::NextPage)
+        self.fetch_with(key, fetcher, options, Mode::NextPage)
     }
 
     /// Fetches now with `fetcher` and `options` (registered for the key
@@ -732,8 +731,18 @@ impl QueryClient {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch_with(key, fetcher, options, Mode::Refetch)
+    }
+
+    fn fetch_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+        mode: Mode,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
         self.register(key, Some(fetcher), Some(options));
-        self.fetch(key, Mode::Refetch)
+        self.fetch(key, mode)
     }
 
     /// Infinite query: whether the last loaded page has a next page, by the

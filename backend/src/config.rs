@@ -101,6 +101,12 @@ pub struct Settings {
     #[arg(long, env = "PRECOMPRESS_ASSETS", default_value_t = true, action = clap::ArgAction::Set)]
     pub precompress_assets: bool,
 
+    /// Render each page's body with the app's own components (the browser
+    /// hydrates it); off, pages carry only their state and the browser
+    /// renders them.
+    #[arg(long, env = "SERVER_RENDER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub server_render: bool,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -123,6 +129,7 @@ impl Settings {
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             workers: None,
             precompress_assets: true,
+            server_render: true,
             log_format: LogFormat::Pretty,
         }
     }

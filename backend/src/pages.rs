@@ -80,7 +80,16 @@ pub fn gzip_bytes(data: &[u8]) -> Option<actix_web::web::Bytes> {
 pub struct Pages {
     before_title: String,
     between: String,
-    after_head: String,
+    /// From `</head>` to the end of the `<body` tag's name.
+    head_to_body: String,
+    /// The body tag's own attributes and `>`.
+    body_tag_rest: String,
+    /// The template's body content (shown when nothing is rendered).
+    body: String,
+    /// From `</body>` on.
+    after_body: String,
+    /// The template is the app (not the "not built yet" placeholder).
+    is_app: bool,
     assets: HashMap<String, Arc<Asset>>,
     csp: String,
     live_transport: &'static str,
@@ -295,10 +304,25 @@ impl Pages {
              frame-ancestors 'none'; object-src 'none'",
             hashes.join(" ")
         );
+        let after_head = &html[head_end..];
+        let (body_open, body_open_end, body_close) =
+            match (after_head.find("<body"), after_head.find("</body>")) {
+                (Some(open), Some(close)) if open < close => {
+                    let end = after_head[open..close]
+                        .find('>')
+                        .map_or(close, |gt| open + gt + 1);
+                    (open + "<body".len(), end, close)
+                }
+                _ => (after_head.len(), after_head.len(), after_head.len()),
+            };
         Self {
             before_title: html[..title_start].to_owned(),
             between: html[title_end..head_end].to_owned(),
-            after_head: html[head_end..].to_owned(),
+            head_to_body: after_head[..body_open].to_owned(),
+            body_tag_rest: after_head[body_open..body_open_end].to_owned(),
+            body: after_head[body_open_end..body_close].to_owned(),
+            after_body: after_head[body_close..].to_owned(),
+            is_app: html != FALLBACK_INDEX,
             assets,
             csp,
             live_transport: crate::config::LiveTransport::default().name(),
@@ -333,21 +357,35 @@ impl Pages {
         &self.csp
     }
 
-    /// The page HTML with `state` embedded, and the id of the last server
-    /// event before its data was read (`<meta name="live-last-event-id">`):
-    /// the app's first live connection resumes from it, so a write between
-    /// this render and that connection still reaches the page.
+    /// Whether pages are the app (so worth rendering on the server).
+    pub fn is_app(&self) -> bool {
+        self.is_app
+    }
+
+    /// The page HTML with `state` embedded (`state_json`, as
+    /// `serde_json` wrote it), and the id of the last server event before its
+    /// data was read (`<meta name="live-last-event-id">`): the app's first
+    /// live connection resumes from it, so a write between this render and
+    /// that connection still reaches the page. `body` is the app's own HTML
+    /// of `path`, rendered on the server: the body names the path
+    /// (`data-ssr`), and the browser hydrates it where the path matches.
     pub fn render(
         &self,
         title: &str,
         description: &str,
-        state: &DehydratedState,
+        state_json: &str,
         last_event_id: i64,
-    ) -> Result<String, ApiError> {
-        let json = serde_json::to_string(state).map_err(ApiError::unexpected)?;
-        let json = escape_json_for_html(&json);
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let json = escape_json_for_html(state_json);
         let mut out = String::with_capacity(
-            self.before_title.len() + self.between.len() + self.after_head.len() + json.len() + 256,
+            self.before_title.len()
+                + self.between.len()
+                + self.head_to_body.len()
+                + self.after_body.len()
+                + json.len()
+                + body.map_or(self.body.len(), |(_, html)| html.len())
+                + 256,
         );
         out.push_str(&self.before_title);
         out.push_str("<title>");
@@ -366,8 +404,22 @@ impl Pages {
         out.push_str("\">");
         out.push_str(&json);
         out.push_str("</script>");
-        out.push_str(&self.after_head);
-        Ok(out)
+        out.push_str(&self.head_to_body);
+        match body {
+            Some((path, html)) => {
+                out.push_str(" data-ssr=\"");
+                out.push_str(&escape_html(path));
+                out.push('"');
+                out.push_str(&self.body_tag_rest);
+                out.push_str(html);
+            }
+            None => {
+                out.push_str(&self.body_tag_rest);
+                out.push_str(&self.body);
+            }
+        }
+        out.push_str(&self.after_body);
+        out
     }
 }
 
@@ -514,9 +566,7 @@ mod tests {
         let html = "<html><head><meta name=\"description\" content=\"x\"><title>T</title>\
                     <script type=\"module\">init()</script></head><body></body></html>";
         let pages = Pages::from_template(html, HashMap::new());
-        let out = pages
-            .render("A <b>", "d", &DehydratedState::default(), 42)
-            .unwrap();
+        let out = pages.render("A <b>", "d", "{}", 42, None);
         assert!(out.contains("<meta name=\"live-last-event-id\" content=\"42\">"));
         assert!(out.contains("<title>A &lt;b&gt;</title>"));
         assert_eq!(out.matches("name=\"description\"").count(), 1);
@@ -524,10 +574,29 @@ mod tests {
         assert!(out.contains("<meta name=\"live-transport\" content=\"sse\">"));
         let ws = Pages::from_template(html, HashMap::new())
             .with_live_transport(crate::config::LiveTransport::Websocket)
-            .render("t", "d", &DehydratedState::default(), 0)
-            .unwrap();
+            .render("t", "d", "{}", 0, None);
         assert!(ws.contains("<meta name=\"live-transport\" content=\"websocket\">"));
+        assert!(out.ends_with("</head><body></body></html>"), "{out}");
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
         assert!(pages.csp().contains(&expected));
+    }
+
+    #[test]
+    fn a_server_rendered_body_replaces_the_templates_and_names_its_path() {
+        let html =
+            "<html><head><title>T</title></head>\n<body class=\"x\"><p>none</p></body>\n</html>";
+        let pages = Pages::from_template(html, HashMap::new());
+        let out = pages.render("t", "d", "{}", 0, Some(("/posts/\"1", "<main>hi</main>")));
+        assert!(
+            out.ends_with(
+                "<body data-ssr=\"/posts/&quot;1\" class=\"x\"><main>hi</main></body>\n</html>"
+            ),
+            "{out}"
+        );
+        let out = pages.render("t", "d", "{}", 0, None);
+        assert!(
+            out.ends_with("<body class=\"x\"><p>none</p></body>\n</html>"),
+            "{out}"
+        );
     }
 }

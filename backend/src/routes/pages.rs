@@ -48,14 +48,25 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         Some(page) => page,
         None => {
             let db = state.db.clone();
+            let now = now_ms();
             let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
                 let mut conn = db.conn()?;
-                Ok(pages::prerender(&mut conn, route, now_ms())?)
+                Ok(pages::prerender(&mut conn, route, now)?)
             })
             .await??;
-            let html = state
-                .pages
-                .render(&title, route.description(), &dehydrated, version.1)?;
+            let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;
+            let body = if state.pages.is_app() && state.settings.server_render {
+                render_body(path, &json, now).await
+            } else {
+                None
+            };
+            let html = state.pages.render(
+                &title,
+                route.description(),
+                &json,
+                version.1,
+                body.as_deref().map(|html| (path, html)),
+            );
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
                 brotli: pages::brotli_bytes(html.as_bytes(), 5),
@@ -77,6 +88,31 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
     let body = negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
+}
+
+/// The longest a page's server render may take. Renders read only the
+/// state already loaded, so they take about a millisecond; past this bound
+/// the page goes out without its body HTML and the browser renders it.
+const RENDER_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The app's own HTML of `path` from the page's state (JSON), or `None` if
+/// the render does not finish within [`RENDER_BOUND`].
+async fn render_body(path: &str, state_json: &str, now: i64) -> Option<String> {
+    let state = match querent::json::parse(state_json) {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::error!(error = %e, "the page state does not decode for the render");
+            return None;
+        }
+    };
+    let render = frontend::ssr::render(path, state, now);
+    match actix_web::rt::time::timeout(RENDER_BOUND, render).await {
+        Ok(html) => Some(html),
+        Err(_) => {
+            tracing::warn!(path, "server render timed out; the page is sent without it");
+            None
+        }
+    }
 }
 
 /// Sends the precompressed form the client accepts (brotli, then gzip), else

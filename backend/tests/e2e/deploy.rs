@@ -199,7 +199,7 @@ async fn offline_on_a_static_host_replays_after_a_reload() {
     browser.click("#new-post-submit").await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
-    browser.client.refresh().await.expect("the reload");
+    browser.reload().await;
     browser
         .wait_for("#post-list li.post-item[data-pending='true']")
         .await;

@@ -74,7 +74,7 @@ async fn first_load_metrics() {
 
 /// The server compresses its assets once, in the background, after start;
 /// measure the steady state, not that first second.
-async fn wait_for_precompressed_wasm(base: &str) {
+pub(crate) async fn wait_for_precompressed_wasm(base: &str) {
     let client = reqwest::Client::new();
     let html = client
         .get(format!("{base}/"))

@@ -731,12 +731,32 @@ const API_REQUESTS_JS: &str = "return window.__requests ? window.__requests
     .map(r => r.path) : null";
 
 impl Browser {
-    /// Opens `path` (a full page load).
+    /// Opens `path` (a full page load) and waits until the app has taken
+    /// the page over: the server's HTML shows before the wasm runs, and a
+    /// click on it before then is a click on plain HTML.
     pub(crate) async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{path}", self.base))
             .await
             .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+        self.wait_for_app().await;
+    }
+
+    /// Reloads the page and waits for the app, as [`Browser::goto`] does.
+    pub(crate) async fn reload(&self) {
+        self.client.refresh().await.expect("the reload");
+        self.wait_for_app().await;
+    }
+
+    /// Waits until the app is running in the page (`<html data-app="ready">`:
+    /// hydrated or rendered, and wired).
+    pub(crate) async fn wait_for_app(&self) {
+        self.wait_until(
+            "document.documentElement.dataset.app === 'ready'",
+            PATIENCE,
+            "the app to start",
+        )
+        .await;
     }
 
     /// The current path (and query).
@@ -825,6 +845,27 @@ impl Browser {
             true,
             "the page reloaded"
         );
+    }
+
+    /// The browser console's entries since the last call.
+    pub(crate) async fn console(&self) -> Vec<String> {
+        let entries = self
+            .client
+            .issue_cmd(SessionCommand {
+                path: "se/log",
+                body: json!({ "type": "browser" }),
+            })
+            .await
+            .expect("the browser log");
+        entries
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// What the page shows and logged, for failure messages.

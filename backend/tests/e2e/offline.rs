@@ -34,7 +34,7 @@ async fn post_added_offline_survives_a_reload_and_is_sent_once_online() {
 
     // A reload with no network and no server.
     browser.js("window.__beforeReload = true").await;
-    browser.client.refresh().await.expect("the reload");
+    browser.reload().await;
     browser
         .wait_for("#post-list li.post-item[data-pending='true']")
         .await;

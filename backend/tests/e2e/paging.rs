@@ -55,7 +55,7 @@ async fn a_directly_loaded_post_list_grows_as_it_scrolls() {
 
     // A reload: the list comes from the server's state and the persisted
     // cache, and still pages on.
-    browser.client.refresh().await.expect("the reload");
+    browser.reload().await;
     browser.wait_for(ITEMS).await;
     browser.settle().await;
     let shown = browser.count(ITEMS).await;

@@ -204,7 +204,7 @@ async fn a_workflow_made_offline_replays_once_as_a_unit() {
     );
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
-    browser.client.refresh().await.expect("the reload");
+    browser.reload().await;
     assert!(
         browser
             .wait_for(pending)
@@ -445,7 +445,7 @@ async fn a_move_made_offline_replays_after_a_reload() {
     save_move(&browser, to, &to_name).await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
-    browser.client.refresh().await.expect("the reload");
+    browser.reload().await;
     browser
         .wait_for_text("#post-author", &to_name, PATIENCE)
         .await;

@@ -1,14 +1,20 @@
 //! The single-page app as a library; `main.rs` only mounts [`App`].
 //!
 //! Start-up, in order: a [`QueryClient`] on the browser platform; the state
-//! the server embedded into the page is hydrated; the persisted cache and
-//! unconfirmed mutations are restored from localStorage (for each query the
-//! newer `updated_at` wins); focus and connectivity are wired; mutations are
-//! registered (which resumes restored ones); the live event stream opens;
-//! the service worker is registered.
+//! the server embedded into the page is hydrated; the server's HTML is
+//! hydrated with it (or the page rendered, where the body holds none for this
+//! path); then the persisted cache and unconfirmed mutations are restored
+//! from localStorage (for each query the newer `updated_at` wins); focus and
+//! connectivity are wired; mutations are registered (which resumes restored
+//! ones); the live event stream opens; the service worker is registered.
+//!
+//! With the feature `ssr`, [`ssr::render`] renders the same components on
+//! the server.
 
 #![warn(missing_docs)]
 
+// The server render reads the page's state only: its API fails at once.
+#[cfg_attr(feature = "ssr", path = "api_server.rs")]
 mod api;
 mod cache;
 mod layout;
@@ -30,9 +36,11 @@ use yew_router::prelude::*;
 /// Cache written by another build is discarded on start.
 const BUSTER: &str = env!("CARGO_PKG_VERSION");
 
-/// Everything that lives as long as the page.
+/// The attribute of `<body>` naming the path whose server HTML it holds.
+pub const SSR_PATH_ATTRIBUTE: &str = "data-ssr";
+
+/// Everything that lives as long as the page, started after its first render.
 struct Runtime {
-    client: QueryClient,
     _signals: BrowserSignals,
     _persistence: WebPersistence,
     _live: Option<live::LiveUpdates>,
@@ -67,12 +75,11 @@ pub(crate) fn mark(name: &str) {
 }
 
 impl Runtime {
-    fn start() -> Self {
-        mark("app-start");
-        let client = QueryClient::new(WebPlatform::default());
-        if let Some(state) = embedded_state() {
-            querent::hydration::hydrate(&client, state);
-        }
+    /// Everything that waits until the page shows the server's HTML (or the
+    /// first render): the persisted cache and the offline queue restored,
+    /// focus and connectivity wired, mutations registered (which resumes
+    /// restored ones), the live stream, the service worker.
+    fn start(client: &QueryClient) -> Self {
         // One cache per API: two deployments on one origin never mix data.
         let base = api::base();
         let defaults = PersistOptions::default();
@@ -85,13 +92,21 @@ impl Runtime {
             },
             ..defaults
         };
-        let (_, persistence) = querent::web::persist_to_local_storage(&client, options);
-        let signals = querent::web::connect(&client);
-        mutations::register(&client);
-        let live = live::connect(&client);
+        let (_, persistence) = querent::web::persist_to_local_storage(client, options);
+        let signals = querent::web::connect(client);
+        mutations::register(client);
+        let live = live::connect(client);
         register_service_worker();
+        // The page is the app's now (hydrated or rendered, and wired): say
+        // so for anyone waiting to interact (`<html data-app="ready">`).
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-app", "ready");
+        }
+        mark("app-ready");
         Self {
-            client,
             _signals: signals,
             _persistence: persistence,
             _live: live,
@@ -99,18 +114,73 @@ impl Runtime {
     }
 }
 
-/// The root component.
+/// Starts the app in the browser: a query client holding exactly the state
+/// the server embedded, then the page. Where the body holds the server's
+/// HTML for this very path, it is hydrated (the first render must equal the
+/// server's, so nothing else enters the cache before it); otherwise (a page
+/// from a static host, or the service worker's shell of another page) it is
+/// rendered. The rest of the runtime starts after that first render.
+pub fn start() {
+    mark("app-start");
+    let client = QueryClient::new(WebPlatform::default());
+    if let Some(state) = embedded_state() {
+        querent::hydration::hydrate(&client, state);
+    }
+    let renderer = yew::Renderer::<App>::with_props(AppProps { client });
+    if server_rendered_here() {
+        renderer.hydrate();
+    } else {
+        renderer.render();
+    }
+}
+
+/// The body carries the server's HTML of the current path
+/// (`<body data-ssr="/posts/3">`).
+fn server_rendered_here() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let path = window.location().pathname().ok();
+    let rendered = window
+        .document()
+        .and_then(|d| d.body())
+        .and_then(|b| b.get_attribute(SSR_PATH_ATTRIBUTE));
+    rendered.is_some() && rendered == path
+}
+
+/// Props of [`App`].
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    /// The page's query client (seeded from the embedded state).
+    pub client: QueryClient,
+}
+
+/// The root component in the browser.
 #[function_component]
-pub fn App() -> Html {
-    let runtime = use_memo((), |()| Runtime::start());
+pub fn App(props: &AppProps) -> Html {
+    {
+        let client = props.client.clone();
+        use_effect_with((), move |()| {
+            let runtime = Runtime::start(&client);
+            move || drop(runtime)
+        });
+    }
     html! {
-        <QueryClientProvider client={runtime.client.clone()}>
+        <QueryClientProvider client={props.client.clone()}>
             <BrowserRouter>
-                <layout::Layout>
-                    <Switch<AppRoute> render={switch} />
-                </layout::Layout>
+                <Pages />
             </BrowserRouter>
         </QueryClientProvider>
+    }
+}
+
+/// The app inside a router: the same on the server and in the browser.
+#[function_component]
+fn Pages() -> Html {
+    html! {
+        <layout::Layout>
+            <Switch<AppRoute> render={switch} />
+        </layout::Layout>
     }
 }
 
@@ -127,5 +197,64 @@ fn switch(route: AppRoute) -> Html {
         Route::RouteA | Route::RouteB => html! { <misc::Nested route={route.0} /> },
         Route::Redirect => html! { <misc::Redirect /> },
         Route::NotFound => html! { <misc::NotFound /> },
+    }
+}
+
+/// Rendering on the server (feature `ssr`): the same components, from the
+/// same state the page embeds.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::Pages;
+    use querent::render::RenderPlatform;
+    use querent::yew::QueryClientProvider;
+    use querent::{DehydratedState, QueryClient, QueryOptions};
+    use yew::prelude::*;
+    use yew_router::history::{AnyHistory, History, MemoryHistory};
+    use yew_router::prelude::*;
+
+    /// Props of [`ServerApp`].
+    #[derive(Properties, PartialEq)]
+    pub struct ServerAppProps {
+        /// Seeded from the page's state.
+        pub client: QueryClient,
+        /// The URL path rendered.
+        pub path: AttrValue,
+    }
+
+    /// The root component on the server: [`super::App`] with the route
+    /// fixed (a memory history at `path`) and nothing started.
+    #[function_component]
+    pub fn ServerApp(props: &ServerAppProps) -> Html {
+        let history = AnyHistory::from(MemoryHistory::new());
+        history.push(props.path.as_str());
+        html! {
+            <QueryClientProvider client={props.client.clone()}>
+                <Router {history}>
+                    <Pages />
+                </Router>
+            </QueryClientProvider>
+        }
+    }
+
+    /// The body HTML of the page at `path`, rendered from `state` as of
+    /// `now_ms`. Hooks read the state synchronously; nothing is fetched (a
+    /// query missing from the state renders its error or loading view, and
+    /// the browser fetches it).
+    pub async fn render(path: &str, state: DehydratedState, now_ms: i64) -> String {
+        let client = QueryClient::with_defaults(
+            RenderPlatform::at(now_ms),
+            QueryOptions {
+                retry: Some(0),
+                ..QueryOptions::default()
+            },
+        );
+        querent::hydration::hydrate(&client, state);
+        let props = ServerAppProps {
+            client,
+            path: AttrValue::from(path.to_owned()),
+        };
+        yew::LocalServerRenderer::<ServerApp>::with_props(props)
+            .render()
+            .await
     }
 }

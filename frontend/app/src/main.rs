@@ -1,3 +1,3 @@
 fn main() {
-    yew::Renderer::<frontend::App>::new().render();
+    frontend::start();
 }

@@ -38,6 +38,7 @@ pub mod options;
 pub mod persist;
 pub mod platform;
 pub mod query;
+pub mod render;
 pub mod retryer;
 pub mod select;
 mod signal;

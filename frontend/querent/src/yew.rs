@@ -338,8 +338,21 @@ where
         return Ok(handle);
     }
     let pending = client.ensure_query_data(&key, fetcher, options);
+    // Data can also arrive by another way than this fetch (a persisted
+    // cache restored after the first render, a live event, another
+    // observer): the suspension ends with whichever comes first. A fetch
+    // paused while offline must not keep restored data off the page.
+    let arrived = crate::signal::Signal::default();
+    let arrival = arrived.wait();
+    let watched = (client.clone(), key.clone());
+    let subscription = client.subscribe(&key, move || {
+        if watched.0.get_query_data(&watched.1).is_some() {
+            arrived.notify();
+        }
+    });
     Err(Suspension::from_future(async move {
-        let _ = pending.await;
+        futures::future::select(pending, arrival).await;
+        drop(subscription);
     }))
 }
 

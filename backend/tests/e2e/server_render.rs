@@ -1,0 +1,250 @@
+//! Server-rendered HTML: every page's body is the app's own components
+//! rendered by the backend from the state it embeds, so the content is there
+//! before the wasm (and without JavaScript); the browser hydrates that HTML
+//! instead of rendering again, keeping the server's nodes.
+
+use crate::helpers::{Browser, PATIENCE, TestApp};
+use fantoccini::Locator;
+use serde_json::{Value, json};
+use shared::Route;
+
+/// Text every route's page shows, taken from the server's data.
+async fn expected_text(app: &TestApp, route: Route) -> Vec<String> {
+    let text = |v: &Value| v.as_str().expect("a string").to_owned();
+    match route {
+        Route::Home => vec!["Posts & Users".into()],
+        Route::Posts => {
+            let newest = app.api("/api/posts?limit=1").await;
+            vec!["Select a post.".into(), text(&newest["items"][0]["title"])]
+        }
+        Route::Post(id) | Route::PostDeep(id) => {
+            let post = app.api(&format!("/api/posts/{id}")).await;
+            let comments = app.api(&format!("/api/posts/{id}/comments")).await;
+            let users = app.api("/api/users").await;
+            let author = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == post["user_id"])
+                .expect("the author");
+            vec![
+                text(&post["title"]),
+                text(&author["name"]),
+                text(&comments[0]["body"]),
+            ]
+        }
+        Route::Users => {
+            let users = app.api("/api/users").await;
+            vec![text(&users[0]["name"]), text(&users[9]["name"])]
+        }
+        Route::User(id) => {
+            let user = app.api(&format!("/api/users/{id}")).await;
+            let posts = app.api(&format!("/api/users/{id}/posts")).await;
+            vec![text(&user["email"]), text(&posts[0]["title"])]
+        }
+        Route::Deferred => vec!["come from a deliberately slow endpoint".into()],
+        Route::RouteA | Route::RouteB => vec!["I'm a layout".into()],
+        Route::NotFound => vec!["Not found".into()],
+        Route::Redirect => unreachable!("a redirect has no page"),
+    }
+}
+
+fn pages() -> impl Iterator<Item = Route> {
+    Route::examples()
+        .into_iter()
+        .filter(|r| *r != Route::Redirect)
+}
+
+/// HTML-escaped the way the renderer writes text.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_in_the_servers_html() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    for route in pages() {
+        let path = route.path();
+        let response = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .expect("the page");
+        let status = response.status().as_u16();
+        assert_eq!(
+            status,
+            if route == Route::NotFound { 404 } else { 200 },
+            "{path}"
+        );
+        let html = response.text().await.expect("HTML");
+        let body = html
+            .split_once(&format!("<body data-ssr=\"{path}\""))
+            .unwrap_or_else(|| panic!("{path}: no server-rendered body"))
+            .1;
+        for text in expected_text(&app, route).await {
+            let found = body.contains(&text) || body.contains(&escaped(&text));
+            assert!(found, "{path}: {text:?} is not in the server's HTML");
+        }
+        if route == Route::Deferred {
+            assert!(
+                body.contains("id=\"deferred-loading\""),
+                "the slow part's fallback"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_every_page_shows_and_links_navigate() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser
+        .cdp(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": true }),
+        )
+        .await;
+    for route in pages() {
+        let path = route.path();
+        open_without_app(&app, &browser, &path).await;
+        assert!(
+            browser
+                .client
+                .find(Locator::Css("html[data-app]"))
+                .await
+                .is_err(),
+            "{path}: the app ran"
+        );
+        let shown = page_text(&browser).await;
+        for text in expected_text(&app, route).await {
+            assert!(
+                shown.contains(&text),
+                "{path}: {text:?} not shown:\n{shown}"
+            );
+        }
+    }
+    // A link is a real link: the server answers the next page.
+    open_without_app(&app, &browser, "/posts").await;
+    let link = browser
+        .client
+        .find(Locator::Css("nav.main-nav a[href='/users']"))
+        .await
+        .expect("the users link");
+    link.click().await.expect("a click");
+    let users = app.api("/api/users").await;
+    let first = users[0]["name"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !page_text(&browser).await.contains(first) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the users page never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(browser.path().await, "/users");
+    browser.close().await;
+}
+
+/// Opens `path` without waiting for the app (it does not run).
+async fn open_without_app(app: &TestApp, browser: &Browser, path: &str) {
+    browser
+        .client
+        .goto(&format!("{}{path}", app.url))
+        .await
+        .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+}
+
+/// What the page shows (WebDriver's own text, no page script needed).
+async fn page_text(browser: &Browser) -> String {
+    browser
+        .client
+        .find(Locator::Css("body"))
+        .await
+        .expect("a body")
+        .text()
+        .await
+        .expect("its text")
+}
+
+/// Records, from the start of the document, the node the server sent as the
+/// main content's first element (before any script of the page runs).
+const REMEMBER_SERVER_NODES: &str = r#"
+new MutationObserver((records, observer) => {
+  const first = document.querySelector('main > *');
+  if (first && !window.__serverNode) {
+    window.__serverNode = first;
+    observer.disconnect();
+  }
+}).observe(document, { childList: true, subtree: true });"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_hydrates_keeping_the_servers_nodes() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": REMEMBER_SERVER_NODES }),
+        )
+        .await;
+    for route in pages() {
+        let path = route.path();
+        browser.goto(&path).await;
+        browser.settle().await;
+        let checks = browser
+            .js("return {
+                    kept: document.querySelector('main > *') === window.__serverNode,
+                    headers: document.querySelectorAll('header.site-header').length,
+                    mains: document.querySelectorAll('main').length,
+                    stray: [...document.body.childNodes].filter(n => n.nodeType === 8).length,
+                    ssr: document.body.dataset.ssr,
+                }")
+            .await;
+        assert_eq!(
+            checks["kept"], true,
+            "{path}: the server's nodes were replaced"
+        );
+        assert_eq!(checks["headers"], 1, "{path}: duplicated layout");
+        assert_eq!(checks["mains"], 1, "{path}: duplicated layout");
+        assert_eq!(checks["stray"], 0, "{path}: leftover render markers");
+        assert_eq!(checks["ssr"], path.as_str(), "{path}");
+        for text in expected_text(&app, route).await {
+            let shown = browser.js("return document.body.innerText").await;
+            assert!(
+                shown.as_str().unwrap_or_default().contains(&text),
+                "{path}: {text:?} not shown after hydration"
+            );
+        }
+        let console = browser.console().await;
+        assert!(
+            !console
+                .iter()
+                .any(|line| line.contains("panicked") || line.contains("hydrat")),
+            "{path}: the console says {console:?}"
+        );
+        // Interactive: a link navigates inside the app.
+        browser.mark_document().await;
+        let requests = browser.api_requests().await.len();
+        browser.click("nav.main-nav a[href='/route-a']").await;
+        browser.wait_for_path("/route-a").await;
+        browser.wait_for("#nested-layout").await;
+        browser.assert_not_reloaded().await;
+        browser.settle().await;
+        assert_eq!(
+            browser.api_requests().await.len(),
+            requests,
+            "{path}: the layouts page needs no data"
+        );
+    }
+    browser.close().await;
+}

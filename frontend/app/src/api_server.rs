@@ -1,0 +1,41 @@
+//! The API as the server render sees it: nowhere. A render reads only the
+//! state the server loaded for the page; a query missing from it fails at
+//! once (and the browser fetches it after hydration). Same functions as
+//! `api.rs`, so the views compile unchanged.
+
+use gloo_net::http::Method;
+use querent::QueryError;
+use serde::Serialize;
+use serde_json::Value;
+
+fn unavailable(path: &str) -> QueryError {
+    QueryError::local(
+        "server_render",
+        format!("{path} is not in the page's state; the browser loads it"),
+    )
+}
+
+/// The API's origin: the page's own.
+pub(crate) fn base() -> String {
+    String::new()
+}
+
+/// `path` on the API.
+pub(crate) fn url(path: &str) -> String {
+    path.to_owned()
+}
+
+/// Fails at once: nothing is fetched during a render.
+pub(crate) async fn get(path: &str) -> Result<Value, QueryError> {
+    Err(unavailable(path))
+}
+
+/// Fails at once: nothing is written during a render.
+pub(crate) async fn write(
+    _method: Method,
+    path: &str,
+    _idempotency_key: &str,
+    _body: Option<&impl Serialize>,
+) -> Result<Value, QueryError> {
+    Err(unavailable(path))
+}

@@ -475,6 +475,7 @@ pub fn prerender(
     let loader = route.loader();
     let mut state = DehydratedState {
         version: DehydratedState::VERSION,
+        written_at: Some(now),
         ..Default::default()
     };
     let mut status = if route == Route::NotFound { 404 } else { 200 };

@@ -20,6 +20,11 @@ pub struct DehydratedState {
     /// Paused mutations (used by persistence; the server embeds none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Value>,
+    /// When the server read this state, by its clock (ms since the epoch).
+    /// The browser's clock may differ: it moves the `updated_at`s onto its
+    /// own by the difference before comparing them with what it persisted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<i64>,
 }
 
 impl DehydratedState {

@@ -273,6 +273,17 @@ impl TestApp {
         WriteLock(conn)
     }
 
+    /// Runs `sql` on the database directly, as another program would: the
+    /// backend sees the change only when it next reads (no event).
+    pub(crate) fn execute_sql(&self, sql: &str) {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::SqliteConnection::establish(&self.settings.database_url)
+            .expect("a second connection to the test database");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// A fresh browser session (own profile: own cache, storage and service
     /// worker).
     pub(crate) async fn browser(&self) -> Browser {

@@ -248,3 +248,61 @@ async fn every_page_hydrates_keeping_the_servers_nodes() {
     }
     browser.close().await;
 }
+
+/// The browser's clock an hour ahead of the server's. The cache it persisted
+/// is older than the data the server renders on the next load, though its
+/// timestamps say otherwise: the server's state names its own clock, so the
+/// newer data stays on the page after the persisted cache is restored, and
+/// counts as fresh (no refetch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_cache_does_not_beat_newer_server_data_across_clock_skew() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "const realNow = Date.now; Date.now = () => realNow.call(Date) + 3600000;" }),
+        )
+        .await;
+    // The browser fetches the post itself (its own clock stamps it): the
+    // list from the home page by a client-side link, then the newest post.
+    let newest = app.api("/api/posts?limit=1").await["items"][0].clone();
+    let id = newest["id"].as_i64().unwrap();
+    let before = newest["title"].as_str().unwrap().to_owned();
+    browser.goto("/").await;
+    browser.click("nav.main-nav a[href='/posts']").await;
+    browser.open_listed_post(id).await;
+    // Stored with the browser's own (skewed) timestamps.
+    browser
+        .wait_until(
+            &format!(
+                "(localStorage.getItem('querent-cache') || '').includes({})",
+                json!(format!("[\"post\",{id}]"))
+            ),
+            PATIENCE,
+            "the post in the persisted cache",
+        )
+        .await;
+    assert_eq!(browser.text("#post-title").await, before);
+    // Changed behind the app's back (no event reaches the tab); the server
+    // has not rendered this page yet, so its next render reads the change.
+    app.execute_sql(&format!(
+        "UPDATE posts SET title = 'Changed while the tab was away' WHERE id = {id}"
+    ));
+
+    browser.reload().await;
+    browser.wait_for_path(&format!("/posts/{id}")).await;
+    browser.settle().await;
+    assert_eq!(
+        browser.text("#post-title").await,
+        "Changed while the tab was away",
+        "the server's newer data stays after the restore"
+    );
+    // And it is fresh by the browser's clock: nothing is fetched again (read
+    // on the server's clock, the page's data would look an hour old).
+    let requests = browser.api_requests().await;
+    assert!(requests.is_empty(), "refetched: {requests:?}");
+    browser.close().await;
+}

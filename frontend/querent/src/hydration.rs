@@ -29,6 +29,13 @@ pub struct DehydratedState {
     /// Paused mutations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Value>,
+    /// When the snapshot was written, by the writer's clock (ms): set by a
+    /// server, whose clock is not the browser's. Hydration moves the
+    /// snapshot's times onto the client's clock by the difference, so each
+    /// query keeps its age and "the newer wins" compares like with like.
+    /// Unset for snapshots this client wrote (persistence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<i64>,
 }
 
 /// One query in a snapshot.
@@ -63,6 +70,24 @@ pub enum DehydratedQueryState {
 }
 
 impl DehydratedQueryState {
+    fn shifted(self, by: i64) -> Self {
+        match self {
+            Self::Success { data, updated_at } => Self::Success {
+                data,
+                updated_at: updated_at.saturating_add(by),
+            },
+            Self::Error {
+                error,
+                http_status,
+                updated_at,
+            } => Self::Error {
+                error,
+                http_status,
+                updated_at: updated_at.saturating_add(by),
+            },
+        }
+    }
+
     fn updated_at(&self) -> i64 {
         match self {
             Self::Success { updated_at, .. } | Self::Error { updated_at, .. } => *updated_at,
@@ -95,6 +120,7 @@ pub fn dehydrate(client: &QueryClient) -> DehydratedState {
             .filter(crate::mutation::MutationRecord::is_unsettled)
             .filter_map(|m| serde_json::to_value(m).ok())
             .collect(),
+        written_at: None,
     }
 }
 
@@ -106,8 +132,16 @@ pub fn hydrate(client: &QueryClient, state: DehydratedState) -> usize {
     if state.version != VERSION {
         return 0;
     }
+    // Another clock's times, moved onto ours (the age at writing is kept).
+    let shift = state
+        .written_at
+        .map_or(0, |at| client.now().saturating_sub(at));
     let mut applied = 0;
     for query in state.queries {
+        let query = DehydratedQuery {
+            key: query.key,
+            state: query.state.shifted(shift),
+        };
         let current = client.get_query_state(&query.key);
         let current_at = current.as_ref().map_or(i64::MIN, |s| {
             if s.status == QueryStatus::Pending {

@@ -324,26 +324,38 @@ pub fn persist(
             writer.write();
             return;
         }
-        if writer.scheduled.replace(true) {
-            return;
-        }
-        let platform = writer.client.platform();
-        let sleep = platform.sleep(writer.options.throttle_ms);
-        let weak = Rc::downgrade(&writer);
-        platform.spawn(Box::pin(async move {
-            sleep.await;
-            if let Some(writer) = weak.upgrade() {
-                writer.scheduled.set(false);
-                if writer.dirty.get() {
-                    writer.write();
-                }
-            }
-        }));
+        schedule_write(&writer);
     });
+    // What the cache already holds (the page's embedded state, merged with
+    // what was restored) is stored too, without waiting for a change: the
+    // page's data is there for an offline reload.
+    if !client.queries().is_empty() {
+        writer.dirty.set(true);
+        schedule_write(&writer);
+    }
     PersistHandle {
         writer,
         _subscription: subscription,
     }
+}
+
+/// A write at most `throttle_ms` from now (none if one is scheduled).
+fn schedule_write(writer: &Rc<Writer>) {
+    if writer.scheduled.replace(true) {
+        return;
+    }
+    let platform = writer.client.platform();
+    let sleep = platform.sleep(writer.options.throttle_ms);
+    let weak = Rc::downgrade(writer);
+    platform.spawn(Box::pin(async move {
+        sleep.await;
+        if let Some(writer) = weak.upgrade() {
+            writer.scheduled.set(false);
+            if writer.dirty.get() {
+                writer.write();
+            }
+        }
+    }));
 }
 
 /// An in-memory [`Storage`] with an optional size limit (bytes of values),

@@ -60,6 +60,21 @@ fn the_cache_round_trips_through_storage() {
     assert_eq!(server.calls(), 0);
 }
 
+/// The page's embedded state (in the cache before persistence starts) is
+/// stored without waiting for a change, so an offline reload has it.
+#[test]
+fn what_the_cache_holds_at_start_is_stored() {
+    let storage = MemoryStorage::default();
+    let (client, _s, mut rt) = setup();
+    client.set_query_data(&key(json!(["post", 1])), |_| {
+        Some(json!({"title": "embedded"}))
+    });
+    let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+    rt.advance(1000);
+    assert_eq!(handle.writes(), 1);
+    assert!(storage.get(KEY).unwrap().unwrap().contains("embedded"));
+}
+
 #[test]
 fn writes_are_throttled_and_flush_writes_at_once() {
     let storage = MemoryStorage::default();

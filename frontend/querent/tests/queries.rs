@@ -511,6 +511,7 @@ fn a_hydrated_infinite_query_pages_on_by_the_observers_options() {
             version: hydration::VERSION,
             queries: vec![success(&k, embedded, now)],
             mutations: vec![],
+            written_at: None,
         },
     );
     // A hook's first render judges with its own options, before anything
@@ -554,6 +555,7 @@ fn staleness_is_judged_by_the_observers_stale_time() {
             version: hydration::VERSION,
             queries: vec![success(&k, json!({"n": 1}), now)],
             mutations: vec![],
+            written_at: None,
         },
     );
     let short = QueryOptions {
@@ -591,6 +593,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
             success(&other, json!("x"), now),
         ],
         mutations: vec![],
+        written_at: None,
     };
     assert_eq!(hydration::hydrate(&client, state.clone()), 2);
     // Older persisted data loses; newer wins.
@@ -598,6 +601,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         version: 1,
         queries: vec![success(&k, json!("persisted-old"), now - 5000)],
         mutations: vec![],
+        written_at: None,
     };
     assert_eq!(hydration::hydrate(&client, older.clone()), 0);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("server"));
@@ -605,6 +609,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         version: 1,
         queries: vec![success(&k, json!("persisted-new"), now - 10)],
         mutations: vec![],
+        written_at: None,
     };
     assert_eq!(hydration::hydrate(&client, newer.clone()), 1);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("persisted-new"));
@@ -632,6 +637,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         version: 99,
         queries: vec![success(&k, json!("future"), now + 10)],
         mutations: vec![],
+        written_at: None,
     };
     assert_eq!(hydration::hydrate(&client, wrong_version.clone()), 0);
 
@@ -640,6 +646,33 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
     let (fresh, _server, _rt) = setup();
     assert_eq!(hydration::hydrate(&fresh, snapshot.clone()), 2);
     assert_eq!(fresh.get_query_data(&k), client.get_query_data(&k));
+}
+
+/// A server's snapshot names when it was written by its own clock; its
+/// times are moved onto the client's, so an age is kept whatever the skew.
+#[test]
+fn a_server_snapshot_is_read_on_the_clients_clock() {
+    let (client, _server, rt) = setup();
+    let now = rt.now();
+    let k = key(json!(["post", 1]));
+    // Persisted by this client 30 s ago (its clock).
+    client.set_query_data_at(&k, |_| Some(json!("persisted")), now - 30_000);
+    // The server's clock is an hour behind: its data, read 1 s before it
+    // wrote the page, is newer than what this client persisted.
+    let server_now = now - 3_600_000;
+    let state = DehydratedState {
+        version: hydration::VERSION,
+        queries: vec![success(&k, json!("server"), server_now - 1_000)],
+        mutations: vec![],
+        written_at: Some(server_now),
+    };
+    assert_eq!(hydration::hydrate(&client, state), 1, "the newer data wins");
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!("server"));
+    assert_eq!(
+        client.get_query_state(&k).unwrap().data_updated_at,
+        now - 1_000,
+        "one second old, on the client's clock"
+    );
 }
 
 #[test]

@@ -70,8 +70,16 @@ async fn every_write_emits_one_event_with_increasing_ids(app: TestApp) {
             "post_deleted"
         ]
     );
-    assert!(
-        sse.next(Duration::from_millis(500)).await.is_none(),
+    // The refused write emitted nothing: the next event is the next write's.
+    assert_eq!(
+        app.patch_json("/api/users/3", &json!({"name": "Three"}))
+            .await
+            .status(),
+        200
+    );
+    let next = sse.next(WAIT).await.expect("the next write's event");
+    assert_eq!(
+        next.data["data"]["name"], "Three",
         "no event for the refused write"
     );
 }
@@ -322,9 +330,9 @@ async fn events_cross_processes_on_postgres() {
     let b = start_instance(&url, dir.path());
     let client = reqwest::Client::new();
     let mut on_a = sse_of(&a.url, &client).await;
+    // Both listening before the first write (a stream subscribes before
+    // its response starts).
     let mut on_b = sse_of(&b.url, &client).await;
-    // Both listening before the first write.
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     let created: serde_json::Value = client
         .post(format!("{}/api/posts", a.url))
@@ -335,14 +343,8 @@ async fn events_cross_processes_on_postgres() {
         .json()
         .await
         .unwrap();
-    let seen_b = on_b
-        .next(Duration::from_secs(3))
-        .await
-        .expect("B hears A's write (NOTIFY; the safety-net poll is 10 s)");
-    let seen_a = on_a
-        .next(Duration::from_secs(5))
-        .await
-        .expect("A hears its own write");
+    let seen_b = on_b.next(WAIT).await.expect("B hears A's write");
+    let seen_a = on_a.next(WAIT).await.expect("A hears its own write");
     assert_eq!(seen_b.data["data"], created);
     assert_eq!(seen_a.id, seen_b.id, "one id across instances");
 
@@ -357,8 +359,8 @@ async fn events_cross_processes_on_postgres() {
         assert_eq!(res.status(), 200);
     }
     for reader in [&mut on_a, &mut on_b] {
-        let first = reader.next(Duration::from_secs(5)).await.unwrap();
-        let second = reader.next(Duration::from_secs(5)).await.unwrap();
+        let first = reader.next(WAIT).await.unwrap();
+        let second = reader.next(WAIT).await.unwrap();
         assert_eq!(first.data["data"]["name"], "from B");
         assert_eq!(second.data["data"]["name"], "from A again");
         assert!(second.id > first.id);

@@ -59,12 +59,7 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
             )
             .await;
     }
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": watch_for(expected) }),
-        )
-        .await;
+    browser.on_every_page(&watch_for(expected)).await;
     browser.goto(path).await;
     browser
         .wait_until(

@@ -324,12 +324,7 @@ impl TestApp {
             client,
             base: base.to_owned(),
         };
-        browser
-            .cdp(
-                "Page.addScriptToEvaluateOnNewDocument",
-                json!({ "source": TRACK_REQUESTS_JS }),
-            )
-            .await;
+        browser.on_every_page(TRACK_REQUESTS_JS).await;
         // Exactly the viewport, whatever the window decorations.
         browser
             .cdp(
@@ -1109,12 +1104,18 @@ impl Browser {
             .switch_to_window(tab.clone())
             .await
             .expect("switching to the new tab");
+        self.on_every_page(TRACK_REQUESTS_JS).await;
+        tab
+    }
+
+    /// Runs `source` in every document this tab opens from now on, before
+    /// any of the page's own scripts.
+    pub(crate) async fn on_every_page(&self, source: &str) {
         self.cdp(
             "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": TRACK_REQUESTS_JS }),
+            json!({ "source": source }),
         )
         .await;
-        tab
     }
 
     /// Cuts the network (`navigator.onLine` becomes false, `offline` fires).

@@ -191,12 +191,7 @@ async fn every_page_hydrates_keeping_the_servers_nodes() {
         return;
     };
     let browser = app.browser().await;
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": REMEMBER_SERVER_NODES }),
-        )
-        .await;
+    browser.on_every_page(REMEMBER_SERVER_NODES).await;
     for route in pages() {
         let path = route.path();
         browser.goto(&path).await;
@@ -261,10 +256,7 @@ async fn a_persisted_cache_does_not_beat_newer_server_data_across_clock_skew() {
     };
     let browser = app.browser().await;
     browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": "const realNow = Date.now; Date.now = () => realNow.call(Date) + 3600000;" }),
-        )
+        .on_every_page("const realNow = Date.now; Date.now = () => realNow.call(Date) + 3600000;")
         .await;
     // The browser fetches the post itself (its own clock stamps it): the
     // list from the home page by a client-side link, then the newest post.

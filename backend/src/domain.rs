@@ -7,12 +7,65 @@ use std::collections::BTreeMap;
 /// Field name -> message.
 pub type FieldErrors = BTreeMap<String, String>;
 
-/// Trimmed text whose length in characters lies within bounds.
-fn text(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> Option<String> {
+/// Characters that show nothing: zero-width and joiner characters, bidi
+/// marks and overrides, word joiners and invisible operators, the BOM,
+/// variation selectors, Hangul fillers, tag characters, soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Trimmed text whose length in characters lies within bounds, that shows
+/// something, and holds no control characters (a body may hold line breaks
+/// and tabs: `multiline`).
+fn text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Option<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
+    let allowed_control = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
     if len == 0 {
         errors.insert(field.into(), format!("{field} must not be empty"));
+        None
+    } else if trimmed
+        .chars()
+        .any(|c| c.is_control() && !allowed_control(c))
+    {
+        errors.insert(
+            field.into(),
+            format!("{field} must not contain control characters"),
+        );
+        None
+    } else if trimmed
+        .chars()
+        .all(|c| is_invisible(c) || c.is_whitespace())
+    {
+        errors.insert(
+            field.into(),
+            format!("{field} must contain visible characters"),
+        );
         None
     } else if len > max {
         errors.insert(
@@ -63,8 +116,8 @@ pub struct ValidNewPost {
 impl ValidNewPost {
     pub fn parse(input: NewPost) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let title = text(&mut errors, "title", &input.title, TITLE_MAX);
-        let body = text(&mut errors, "body", &input.body, BODY_MAX);
+        let title = text(&mut errors, "title", &input.title, TITLE_MAX, false);
+        let body = text(&mut errors, "body", &input.body, BODY_MAX, true);
         match (title, body) {
             (Some(title), Some(body)) => Ok(Self {
                 user_id: input.user_id,
@@ -90,11 +143,11 @@ impl ValidPostPatch {
         let title = input
             .title
             .as_deref()
-            .map(|t| text(&mut errors, "title", t, TITLE_MAX));
+            .map(|t| text(&mut errors, "title", t, TITLE_MAX, false));
         let body = input
             .body
             .as_deref()
-            .map(|b| text(&mut errors, "body", b, BODY_MAX));
+            .map(|b| text(&mut errors, "body", b, BODY_MAX, true));
         if title.is_none() && body.is_none() && input.user_id.is_none() {
             errors.insert(
                 "body".into(),
@@ -125,7 +178,7 @@ impl ValidUserPatch {
         let name = input
             .name
             .as_deref()
-            .map(|n| text(&mut errors, "name", n, NAME_MAX));
+            .map(|n| text(&mut errors, "name", n, NAME_MAX, false));
         let mail = input
             .email
             .as_deref()
@@ -157,9 +210,9 @@ pub struct ValidNewComment {
 impl ValidNewComment {
     pub fn parse(input: NewComment) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = text(&mut errors, "name", &input.name, NAME_MAX);
+        let name = text(&mut errors, "name", &input.name, NAME_MAX, false);
         let mail = email(&mut errors, "email", &input.email);
-        let body = text(&mut errors, "body", &input.body, BODY_MAX);
+        let body = text(&mut errors, "body", &input.body, BODY_MAX, true);
         match (name, mail, body) {
             (Some(name), Some(email), Some(body)) => Ok(Self { name, email, body }),
             _ => Err(errors),
@@ -195,6 +248,19 @@ mod tests {
     #[test]
     fn body_limit_is_ten_thousand() {
         assert!(ValidNewPost::parse(post("t", &"x".repeat(10_000))).is_ok());
+        for (title, why) in [
+            ("\u{200b}", "visible"),
+            ("\u{202e}", "visible"),
+            ("\u{200b}\u{feff} \u{2060}", "visible"),
+            ("a\u{0000}b", "control"),
+            ("line\nbreak", "control"),
+        ] {
+            let errors = ValidNewPost::parse(post(title, "b")).unwrap_err();
+            assert!(errors["title"].contains(why), "{title:?}: {errors:?}");
+        }
+        assert!(ValidNewPost::parse(post("caf\u{e9} \u{200d}ok", "two\nlines\tand a tab")).is_ok());
+        let errors = ValidNewPost::parse(post("t", "a\u{0007}bell")).unwrap_err();
+        assert!(errors["body"].contains("control"), "{errors:?}");
         assert!(ValidNewPost::parse(post("t", &"x".repeat(10_001))).is_err());
     }
 

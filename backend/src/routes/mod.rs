@@ -21,8 +21,57 @@ pub async fn healthz(
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
 }
 
-/// Unknown `/api/...` paths.
+/// Every API route under `/api` and the methods it takes, as `startup`
+/// registers them (the API tests check each against the running server):
+/// a known path asked with another method is 405 with `Allow`.
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("/posts", "GET, POST"),
+    ("/posts/{id}", "GET, PATCH, DELETE"),
+    ("/posts/{id}/comments", "GET, POST"),
+    ("/users", "GET"),
+    ("/users/{id}", "GET, PATCH"),
+    ("/users/{id}/posts", "GET"),
+    ("/deferred", "GET"),
+    ("/events", "GET"),
+    ("/events/ws", "GET"),
+];
+
+/// The methods `path` (under `/api`) takes, if it is a known route.
+fn allowed(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    API_ROUTES.iter().find_map(|(pattern, methods)| {
+        let pattern: Vec<&str> = pattern.split('/').collect();
+        let matches = pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| *p == *s || (*p == "{id}" && !s.is_empty()));
+        matches.then_some(*methods)
+    })
+}
+
+/// Unknown `/api/...` paths (404), and known ones asked with a method they
+/// do not take (405 with `Allow`).
 pub async fn api_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path().strip_prefix("/api").unwrap_or(req.path());
+    if let Some(allow) = allowed(path) {
+        return Err(ApiError::MethodNotAllowed { allow });
+    }
     tracing::debug!(path = req.path(), "no such API route");
     Err(ApiError::NotFound("route"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn known_paths_name_their_methods() {
+        assert_eq!(allowed("/posts/7"), Some("GET, PATCH, DELETE"));
+        assert_eq!(allowed("/posts/"), Some("GET, POST"));
+        assert_eq!(allowed("/users/3/posts"), Some("GET"));
+        assert_eq!(allowed("/posts//comments"), None);
+        assert_eq!(allowed("/nope"), None);
+        assert_eq!(allowed("/posts/7/comments/1"), None);
+    }
 }

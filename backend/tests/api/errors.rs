@@ -103,3 +103,73 @@ async fn a_busy_sqlite_database_is_503_and_changes_nothing() {
     );
     assert_eq!(app.post_json("/api/posts", &post).await.status(), 201);
 }
+
+/// Every API route answers the methods it lists; any other method on the
+/// same path is 405 with `Allow` naming them (and changes nothing); pages
+/// take GET and HEAD only.
+#[tokio::test]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let app = crate::helpers::spawn_app(crate::helpers::Engine::Sqlite)
+        .await
+        .expect("SQLite always starts");
+    let all = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    for (pattern, allow) in backend::routes::API_ROUTES {
+        let path = format!("/api{}", pattern.replace("{id}", "1"));
+        for method in all {
+            let listed = allow.split(", ").any(|m| m == method);
+            if listed && method != "GET" {
+                continue; // the writes have their own tests
+            }
+            let res = app
+                .client
+                .request(method.parse().unwrap(), app.url(&path))
+                .send()
+                .await
+                .unwrap();
+            if listed {
+                assert!(
+                    ![404, 405].contains(&res.status().as_u16()),
+                    "{method} {path}: {}",
+                    res.status()
+                );
+            } else {
+                assert_eq!(res.headers()["allow"], *allow, "{method} {path}");
+                assert_error(res, 405, "method_not_allowed", &[]).await;
+            }
+        }
+    }
+    let res = app.client.delete(app.url("/posts/1")).send().await.unwrap();
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    assert_error(res, 405, "method_not_allowed", &[]).await;
+    assert_eq!(
+        app.get_json("/api/deferred").await["posts"],
+        100,
+        "nothing changed"
+    );
+}
+
+/// Text that shows nothing or holds control characters is refused with the
+/// field named, and changes nothing.
+#[tokio::test]
+async fn invisible_or_control_characters_are_refused() {
+    let app = crate::helpers::spawn_app(crate::helpers::Engine::Sqlite)
+        .await
+        .expect("SQLite always starts");
+    for title in ["\u{200b}", "\u{202e}", "a\u{0000}b"] {
+        let res = app
+            .post_json(
+                "/api/posts",
+                &serde_json::json!({"user_id": 1, "title": title, "body": "b"}),
+            )
+            .await;
+        assert_error(res, 422, "validation_failed", &["title"]).await;
+    }
+    for name in ["\u{200b}\u{200b}", "a\u{0000}b"] {
+        let res = app
+            .patch_json("/api/users/1", &serde_json::json!({"name": name}))
+            .await;
+        assert_error(res, 422, "validation_failed", &["name"]).await;
+    }
+    assert_eq!(app.get_json("/api/deferred").await["posts"], 100);
+    assert_ne!(app.get_json("/api/users/1").await["name"], "a\u{0000}b");
+}

@@ -46,10 +46,11 @@ usage: cargo xtask <command>
 commands:
   setup [--test]       install the pinned tools that are missing
                        (--test: also rustfmt, clippy, chromium, chromedriver)
-  build [--api-base URL]
+  build [--api-base URL] [--devtools]
                        build the SPA into dist/ (trunk build --release), with
                        404.html for static hosts; --api-base: the API's origin
-                       for a copy served apart from the backend
+                       for a copy served apart from the backend; --devtools:
+                       include the query devtools panel (the test build does)
   run [-- ARGS...]     setup, build, then run the backend serving dist/;
                        ARGS go to the backend (try `-- --help`)
   test                 what CI runs: setup, fmt, clippy (native and wasm32),
@@ -73,16 +74,8 @@ fn main() -> ExitCode {
                 &args[1..]
             )),
         },
-        Some("build") => match &args[1..] {
-            [] => build(&ctx, None).map(|()| ExitCode::SUCCESS),
-            [flag, url] if flag == "--api-base" => {
-                build(&ctx, Some(url)).map(|()| ExitCode::SUCCESS)
-            }
-            _ => Err(format!(
-                "unexpected arguments to build: {:?}\n\n{USAGE}",
-                &args[1..]
-            )),
-        },
+        Some("build") => BuildOptions::parse(&args[1..])
+            .and_then(|o| build(&ctx, &o).map(|()| ExitCode::SUCCESS)),
         Some("run") => run(&ctx, &args[1..]),
         Some("test") if args.len() == 1 => test(&ctx).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
@@ -183,11 +176,40 @@ fn cargo_bin_dir() -> Option<PathBuf> {
         .map(|dir| dir.join("bin"))
 }
 
-/// `cargo xtask build [--api-base URL]`: the SPA into `dist/`.
-fn build(ctx: &Ctx, api_base: Option<&str>) -> Result<(), String> {
+/// The flags of `cargo xtask build`.
+#[derive(Debug, Default)]
+struct BuildOptions {
+    api_base: Option<String>,
+    devtools: bool,
+}
+
+impl BuildOptions {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--api-base" => {
+                    let url = args.next().ok_or("--api-base needs a URL")?;
+                    options.api_base = Some(url.clone());
+                }
+                "--devtools" => options.devtools = true,
+                other => {
+                    return Err(format!(
+                        "unexpected argument to build: {other:?}\n\n{USAGE}"
+                    ));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// `cargo xtask build [--api-base URL] [--devtools]`: the SPA into `dist/`.
+fn build(ctx: &Ctx, options: &BuildOptions) -> Result<(), String> {
     setup::setup(ctx, Needs::Build)?;
-    trunk_build(ctx)?;
-    if let Some(url) = api_base {
+    trunk_build(ctx, options.devtools)?;
+    if let Some(url) = &options.api_base {
         set_api_base(&ctx.dist(), url)?;
     }
     Ok(())
@@ -221,11 +243,17 @@ fn set_api_base(dist: &Path, url: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn trunk_build(ctx: &Ctx) -> Result<(), String> {
+/// `trunk build --release`; `devtools` adds the app's `devtools` feature.
+fn trunk_build(ctx: &Ctx, devtools: bool) -> Result<(), String> {
     // Trunk runs cargo with --offline (Trunk.toml), so fetch first.
     ctx.cmd("cargo").args(["fetch", "--locked"]).run()?;
-    ctx.cmd("trunk")
-        .args(["build", "--release"])
+    let trunk = ctx.cmd("trunk").args(["build", "--release"]);
+    let trunk = if devtools {
+        trunk.args(["--features", "devtools"])
+    } else {
+        trunk
+    };
+    trunk
         // Trunk's update check ignores `offline`; with RUST_LOG set, its -v breaks.
         .env("TRUNK_SKIP_VERSION_CHECK", "true")
         .env_remove("RUST_LOG")
@@ -249,7 +277,7 @@ fn trunk_build(ctx: &Ctx) -> Result<(), String> {
 fn run(ctx: &Ctx, extra: &[String]) -> Result<ExitCode, String> {
     let extra = extra.strip_prefix(&["--".to_owned()]).unwrap_or(extra);
     setup::setup(ctx, Needs::Build)?;
-    trunk_build(ctx)?;
+    trunk_build(ctx, false)?;
     ctx.cmd("cargo")
         .args(["run", "--release", "-p", "backend", "--", "--dist"])
         .arg(ctx.dist())
@@ -293,12 +321,14 @@ fn test(ctx: &Ctx) -> Result<(), String> {
                             .chain(DUAL_TARGET_CRATES)
                             .flat_map(|krate| ["-p", krate]),
                     )
-                    // The browser layer and its tests are behind features.
+                    // The browser layer and its tests are behind features,
+                    // and so is the app's devtools panel.
                     .arg("--features")
                     .arg(
                         BROWSER_TEST_FEATURES
                             .iter()
                             .map(|feature| format!("{BROWSER_TEST_CRATE}/{feature}"))
+                            .chain(["frontend/devtools".to_owned()])
                             .collect::<Vec<_>>()
                             .join(","),
                     )
@@ -348,7 +378,8 @@ fn test(ctx: &Ctx) -> Result<(), String> {
         let step_started = Instant::now();
         match step {
             Step::Run(cmd) => cmd.run(),
-            Step::TrunkBuild => trunk_build(ctx),
+            // The browser suite opens the devtools panel.
+            Step::TrunkBuild => trunk_build(ctx, true),
         }
         .map_err(|e| format!("step `{name}` failed: {e}"))?;
         note(&format!(

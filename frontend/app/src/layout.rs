@@ -3,7 +3,6 @@
 //! count of unconfirmed changes, and the devtools toggle.
 
 use crate::router::AppLink;
-use querent::devtools::QueryDevtools;
 use querent::yew::{use_is_fetching, use_is_online, use_pending_mutations};
 use shared::Route;
 use yew::prelude::*;
@@ -42,7 +41,46 @@ pub(crate) fn Layout(props: &LayoutProps) -> Html {
                 </span>
             </header>
             <main id="main">{ props.children.clone() }</main>
-            <QueryDevtools />
+            <DevtoolsSlot />
         </>
+    }
+}
+
+/// Where the devtools panel goes. It is there only in builds with the
+/// `devtools` feature (`trunk serve`, the test build), like TanStack's
+/// devtools in development builds, and only after the first render: the
+/// first render (the server's, and the hydration of it) is this empty slot
+/// whatever the build's features, so hydration always finds the same
+/// structure.
+#[function_component]
+fn DevtoolsSlot() -> Html {
+    let mounted = use_state(|| false);
+    {
+        let mounted = mounted.clone();
+        use_effect_with((), move |()| mounted.set(true));
+    }
+    if *mounted {
+        devtools::panel()
+    } else {
+        Html::default()
+    }
+}
+
+#[cfg(feature = "devtools")]
+mod devtools {
+    use querent::devtools::QueryDevtools;
+    use yew::prelude::*;
+
+    pub(super) fn panel() -> Html {
+        html! { <QueryDevtools /> }
+    }
+}
+
+#[cfg(not(feature = "devtools"))]
+mod devtools {
+    use yew::prelude::*;
+
+    pub(super) fn panel() -> Html {
+        Html::default()
     }
 }

@@ -60,7 +60,11 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
             .await;
     }
     browser.on_every_page(&watch_for(expected)).await;
-    browser.goto(path).await;
+    browser
+        .client
+        .goto(&format!("{}{path}", app.url))
+        .await
+        .expect("the page");
     browser
         .wait_until(
             "window.__visibleAt !== null",
@@ -68,6 +72,9 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
             "the content",
         )
         .await;
+    if path != "/floor.html" {
+        browser.wait_for_app().await;
+    }
     let row = browser
         .js(
             "const paint = performance.getEntriesByName('first-contentful-paint')[0];
@@ -89,7 +96,32 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by scripts/bench-first-paint.sh"]
 async fn first_paint_metrics() {
-    let Some(rendered) = TestApp::start(|s| s.precompress_assets = true).await else {
+    // The build, plus a bare page for the browser's own floor.
+    let Ok(dist) = std::env::var("DIST_DIR") else {
+        return;
+    };
+    let with_floor = tempfile::tempdir().expect("a dir");
+    for entry in std::fs::read_dir(&dist).expect("dist/") {
+        let entry = entry.expect("an entry");
+        std::fs::copy(entry.path(), with_floor.path().join(entry.file_name())).expect("a copy");
+    }
+    let index = std::fs::read_to_string(with_floor.path().join("index.html")).expect("index.html");
+    let styles: String = index
+        .lines()
+        .filter(|l| l.contains("rel=\"stylesheet\""))
+        .collect();
+    std::fs::write(
+        with_floor.path().join("floor.html"),
+        format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Floor</title>{styles}</head><body><h1>Floor</h1></body></html>"),
+    )
+    .expect("floor.html");
+    let floor_dist = with_floor.path().to_path_buf();
+    let Some(rendered) = TestApp::start(move |s| {
+        s.precompress_assets = true;
+        s.dist_dir = floor_dist;
+    })
+    .await
+    else {
         return;
     };
     let Some(bare) = TestApp::start(|s| {
@@ -115,6 +147,17 @@ async fn first_paint_metrics() {
         "| page, network | body | first contentful paint | content visible | app interactive | bytes |"
     );
     println!("|---|---|---:|---:|---:|---:|");
+    // The browser's own floor: a bare static page (one heading, the app's
+    // stylesheets) from the same server.
+    let mut rows = vec![];
+    for _ in 0..RUNS {
+        rows.push(load(&rendered, "/floor.html", "Floor", false).await);
+    }
+    let fcp = median(rows.iter().filter_map(|r| r["fcp"].as_f64()).collect());
+    let visible = median(rows.iter().filter_map(|r| r["visible"].as_f64()).collect());
+    println!(
+        "| `/floor.html` (a bare static page), loopback | static | {fcp:.0} ms | {visible:.0} ms | - | - |"
+    );
     for (path, expected) in [("/posts", &newest), ("/posts/1", &post)] {
         for slow in [false, true] {
             for (name, app) in [

@@ -298,3 +298,81 @@ async fn a_persisted_cache_does_not_beat_newer_server_data_across_clock_skew() {
     assert!(requests.is_empty(), "refetched: {requests:?}");
     browser.close().await;
 }
+
+/// A profile with changes still queued (their requests held on the way): the
+/// reloaded page hydrates the server's HTML first (its nodes kept, no panic),
+/// and the queued changes appear right after, still pending; released, each
+/// is applied once. On `/posts` (a pending new post, listed as pending) and
+/// `/posts/{id}` (a pending edit of that post, counted as pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_changes_show_right_after_hydration() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.on_every_page(REMEMBER_SERVER_NODES).await;
+    let title = "Queued across a reload";
+    browser.goto("/posts").await;
+    browser.hold_requests("*/api/posts").await;
+    browser.fill("#new-post-title", title).await;
+    browser.fill("#new-post-body", "Held on the way.").await;
+    browser.click("#new-post-submit").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    browser.reload().await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('main > *') === window.__serverNode")
+            .await,
+        true,
+        "/posts was hydrated"
+    );
+    browser
+        .wait_for("#post-list li.post-item[data-pending='true']")
+        .await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    // The open post, edited while its request is held.
+    let id = app.api("/api/posts?limit=1").await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    browser.release_requests().await;
+    browser.wait_gone("#pending-count").await;
+    assert_eq!(app.posts_titled(title).await, 1, "sent once");
+    browser.goto(&format!("/posts/{id}")).await;
+    browser.hold_requests(&format!("*/api/posts/{id}")).await;
+    browser.click("#edit-post").await;
+    browser.fill("#edit-title", "Edited across a reload").await;
+    browser.click("#save-post").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+
+    browser.reload().await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('main > *') === window.__serverNode")
+            .await,
+        true,
+        "/posts/{id} was hydrated"
+    );
+    // The server's data is newer than the optimistic edit the tab stored,
+    // so the page shows the server's title while the edit is pending (as
+    // TanStack Query does: a resumed mutation does not redo its optimistic
+    // update); the confirmed edit then shows.
+    browser.wait_for("#post-title").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    let console = browser.console().await;
+    assert!(
+        !console.iter().any(|line| line.contains("panicked")),
+        "{console:?}"
+    );
+    browser.release_requests().await;
+    browser.wait_gone("#pending-count").await;
+    browser
+        .wait_for_text("#post-title", "Edited across a reload", PATIENCE)
+        .await;
+    assert_eq!(
+        app.api(&format!("/api/posts/{id}")).await["title"],
+        "Edited across a reload"
+    );
+    browser.close().await;
+}

@@ -407,7 +407,9 @@ impl Pages {
         out.push_str(&self.head_to_body);
         match body {
             Some((path, html)) => {
-                out.push_str(" data-ssr=\"");
+                out.push(' ');
+                out.push_str(frontend::SSR_PATH_ATTRIBUTE);
+                out.push_str("=\"");
                 out.push_str(&escape_html(path));
                 out.push('"');
                 out.push_str(&self.body_tag_rest);

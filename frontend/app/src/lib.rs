@@ -1,4 +1,4 @@
-//! The single-page app as a library; `main.rs` only mounts [`App`].
+//! The single-page app as a library; `main.rs` only calls [`start`].
 //!
 //! Start-up, in order: a [`QueryClient`] on the browser platform; the state
 //! the server embedded into the page is hydrated; the server's HTML is

@@ -185,6 +185,15 @@ new MutationObserver((records, observer) => {
   }
 }).observe(document, { childList: true, subtree: true });"#;
 
+/// The page's main content is still the node the server sent (recorded by
+/// [`REMEMBER_SERVER_NODES`]): hydrated, not rendered again.
+async fn kept_server_nodes(browser: &Browser) -> bool {
+    browser
+        .js("return document.querySelector('main > *') === window.__serverNode")
+        .await
+        == true
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_hydrates_keeping_the_servers_nodes() {
     let Some(app) = TestApp::start(|_| {}).await else {
@@ -198,15 +207,14 @@ async fn every_page_hydrates_keeping_the_servers_nodes() {
         browser.settle().await;
         let checks = browser
             .js("return {
-                    kept: document.querySelector('main > *') === window.__serverNode,
                     headers: document.querySelectorAll('header.site-header').length,
                     mains: document.querySelectorAll('main').length,
                     stray: [...document.body.childNodes].filter(n => n.nodeType === 8).length,
                     ssr: document.body.dataset.ssr,
                 }")
             .await;
-        assert_eq!(
-            checks["kept"], true,
+        assert!(
+            kept_server_nodes(&browser).await,
             "{path}: the server's nodes were replaced"
         );
         assert_eq!(checks["headers"], 1, "{path}: duplicated layout");
@@ -320,13 +328,7 @@ async fn queued_changes_show_right_after_hydration() {
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
     browser.reload().await;
-    assert_eq!(
-        browser
-            .js("return document.querySelector('main > *') === window.__serverNode")
-            .await,
-        true,
-        "/posts was hydrated"
-    );
+    assert!(kept_server_nodes(&browser).await, "/posts was hydrated");
     browser
         .wait_for("#post-list li.post-item[data-pending='true']")
         .await;
@@ -347,11 +349,8 @@ async fn queued_changes_show_right_after_hydration() {
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
 
     browser.reload().await;
-    assert_eq!(
-        browser
-            .js("return document.querySelector('main > *') === window.__serverNode")
-            .await,
-        true,
+    assert!(
+        kept_server_nodes(&browser).await,
         "/posts/{id} was hydrated"
     );
     // The server's data is newer than the optimistic edit the tab stored,

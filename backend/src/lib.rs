@@ -14,5 +14,6 @@ pub mod pages;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod streamed;
 pub mod telemetry;
 pub mod write;

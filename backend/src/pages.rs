@@ -369,6 +369,12 @@ impl Pages {
     /// that connection still reaches the page. `body` is the app's own HTML
     /// of `path`, rendered on the server: the body names the path
     /// (`data-ssr`), and the browser hydrates it where the path matches.
+    ///
+    /// A `streamed` page (one whose deferred queries follow it in the same
+    /// response, see `crate::streamed`) starts the app without waiting for
+    /// the document to end (its module script is `async`) and marks where
+    /// its body ends ([`frontend::BODY_END_ID`]), so the app hydrates a whole
+    /// body while the rest is still on its way.
     pub fn render(
         &self,
         title: &str,
@@ -376,7 +382,17 @@ impl Pages {
         state_json: &str,
         last_event_id: i64,
         body: Option<(&str, &str)>,
+        streamed: bool,
     ) -> String {
+        const MODULE: &str = "<script type=\"module\">";
+        const ASYNC_MODULE: &str = "<script type=\"module\" async>";
+        let head = |part: &str| {
+            if streamed {
+                part.replace(MODULE, ASYNC_MODULE)
+            } else {
+                part.to_owned()
+            }
+        };
         let json = escape_json_for_html(state_json);
         let mut out = String::with_capacity(
             self.before_title.len()
@@ -387,11 +403,11 @@ impl Pages {
                 + body.map_or(self.body.len(), |(_, html)| html.len())
                 + 256,
         );
-        out.push_str(&self.before_title);
+        out.push_str(&head(&self.before_title));
         out.push_str("<title>");
         out.push_str(&escape_html(title));
         out.push_str("</title>");
-        out.push_str(&self.between);
+        out.push_str(&head(&self.between));
         out.push_str("<meta name=\"description\" content=\"");
         out.push_str(&escape_html(description));
         out.push_str("\"><meta name=\"live-transport\" content=\"");
@@ -419,6 +435,11 @@ impl Pages {
                 out.push_str(&self.body_tag_rest);
                 out.push_str(&self.body);
             }
+        }
+        if streamed {
+            out.push_str("<template id=\"");
+            out.push_str(frontend::BODY_END_ID);
+            out.push_str("\"></template>");
         }
         out.push_str(&self.after_body);
         out
@@ -478,6 +499,7 @@ pub fn prerender(
     let mut state = DehydratedState {
         version: DehydratedState::VERSION,
         written_at: Some(now),
+        pending: loader.deferred.clone(),
         ..Default::default()
     };
     let mut status = if route == Route::NotFound { 404 } else { 200 };
@@ -569,7 +591,7 @@ mod tests {
         let html = "<html><head><meta name=\"description\" content=\"x\"><title>T</title>\
                     <script type=\"module\">init()</script></head><body></body></html>";
         let pages = Pages::from_template(html, HashMap::new());
-        let out = pages.render("A <b>", "d", "{}", 42, None);
+        let out = pages.render("A <b>", "d", "{}", 42, None, false);
         assert!(out.contains("<meta name=\"live-last-event-id\" content=\"42\">"));
         assert!(out.contains("<title>A &lt;b&gt;</title>"));
         assert_eq!(out.matches("name=\"description\"").count(), 1);
@@ -577,7 +599,7 @@ mod tests {
         assert!(out.contains("<meta name=\"live-transport\" content=\"sse\">"));
         let ws = Pages::from_template(html, HashMap::new())
             .with_live_transport(crate::config::LiveTransport::Websocket)
-            .render("t", "d", "{}", 0, None);
+            .render("t", "d", "{}", 0, None, false);
         assert!(ws.contains("<meta name=\"live-transport\" content=\"websocket\">"));
         assert!(out.ends_with("</head><body></body></html>"), "{out}");
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
@@ -589,17 +611,63 @@ mod tests {
         let html =
             "<html><head><title>T</title></head>\n<body class=\"x\"><p>none</p></body>\n</html>";
         let pages = Pages::from_template(html, HashMap::new());
-        let out = pages.render("t", "d", "{}", 0, Some(("/posts/\"1", "<main>hi</main>")));
+        let out = pages.render(
+            "t",
+            "d",
+            "{}",
+            0,
+            Some(("/posts/\"1", "<main>hi</main>")),
+            false,
+        );
         assert!(
             out.ends_with(
                 "<body data-ssr=\"/posts/&quot;1\" class=\"x\"><main>hi</main></body>\n</html>"
             ),
             "{out}"
         );
-        let out = pages.render("t", "d", "{}", 0, None);
+        let out = pages.render("t", "d", "{}", 0, None, false);
         assert!(
             out.ends_with("<body class=\"x\"><p>none</p></body>\n</html>"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_streamed_page_starts_the_app_early_and_marks_its_body_end() {
+        let html = "<html><head><title>T</title><script type=\"module\">init()</script></head>\
+                    <body></body></html>";
+        let pages = Pages::from_template(html, HashMap::new());
+        let plain = pages.render(
+            "t",
+            "d",
+            "{}",
+            0,
+            Some(("/deferred", "<main>x</main>")),
+            false,
+        );
+        assert!(plain.contains("<script type=\"module\">init()"), "{plain}");
+        assert!(!plain.contains(frontend::BODY_END_ID), "{plain}");
+        let streamed = pages.render(
+            "t",
+            "d",
+            "{}",
+            0,
+            Some(("/deferred", "<main>x</main>")),
+            true,
+        );
+        assert!(
+            streamed.contains("<script type=\"module\" async>init()"),
+            "{streamed}"
+        );
+        assert!(
+            streamed.ends_with(&format!(
+                "<main>x</main><template id=\"{}\"></template></body></html>",
+                frontend::BODY_END_ID
+            )),
+            "{streamed}"
+        );
+        // The CSP hash is of the script's text, which is unchanged.
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
+        assert!(pages.csp().contains(&expected));
     }
 }

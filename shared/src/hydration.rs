@@ -9,6 +9,13 @@ use serde_json::Value;
 /// `id` of the `<script type="application/json">` element holding the state.
 pub const STATE_ELEMENT_ID: &str = "__QUERY_STATE__";
 
+/// The start of the HTML comment that carries a streamed snapshot:
+/// `<!--querent-stream:{…}-->`, sent after `</body>` when the pending
+/// queries have settled. A comment there is a child of `<html>`, outside
+/// the body the app hydrates, and is parsed whole or not at all; the JSON is
+/// escaped as for the state element, so it holds no `>` to end it early.
+pub const STREAMED_STATE_PREFIX: &str = "querent-stream:";
+
 /// Everything a page needs to render without asking the API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DehydratedState {
@@ -25,6 +32,11 @@ pub struct DehydratedState {
     /// own by the difference before comparing them with what it persisted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_at: Option<i64>,
+    /// Queries still loading when this state was written (a route's
+    /// deferred keys): their state follows later in the same response, in a
+    /// further snapshot (see [`STREAMED_STATE_PREFIX`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<QueryKey>,
 }
 
 impl DehydratedState {

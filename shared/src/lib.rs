@@ -18,7 +18,10 @@ pub mod routes;
 pub use dto::*;
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{EventKind, ServerEvent};
-pub use hydration::{DehydratedQuery, DehydratedState, InfiniteData, QueryState, STATE_ELEMENT_ID};
+pub use hydration::{
+    DehydratedQuery, DehydratedState, InfiniteData, QueryState, STATE_ELEMENT_ID,
+    STREAMED_STATE_PREFIX,
+};
 pub use ids::{CommentId, PostId, UserId};
 pub use query_key::QueryKey;
 pub use routes::{Loader, Route};

@@ -40,12 +40,26 @@ pub struct Loader {
     pub ensure: Vec<QueryKey>,
     /// Nice to have; fetched without blocking.
     pub prefetch: Vec<QueryKey>,
+    /// Slow: the page does not wait for them. A server-rendered page goes
+    /// out with their fallback and their state follows in the same response
+    /// (see `DehydratedState::pending`); in the browser they are fetched
+    /// without blocking, like `prefetch`.
+    pub deferred: Vec<QueryKey>,
 }
 
 impl Loader {
     /// `ensure` then `prefetch`: every key the page's state holds.
     pub fn all_keys(&self) -> Vec<QueryKey> {
         self.ensure.iter().chain(&self.prefetch).copied().collect()
+    }
+
+    /// Every key the page wants without blocking: `prefetch`, `deferred`.
+    pub fn non_blocking_keys(&self) -> Vec<QueryKey> {
+        self.prefetch
+            .iter()
+            .chain(&self.deferred)
+            .copied()
+            .collect()
     }
 }
 
@@ -108,38 +122,42 @@ impl Route {
 
     /// The queries this page's loader needs.
     ///
-    /// `/deferred` has none on purpose: its data is slow, so the page renders
-    /// at once and the query streams in on the client.
+    /// `/deferred`'s one query is deferred on purpose: its data is slow, so
+    /// the page renders at once and the data streams in after it.
     pub fn loader(&self) -> Loader {
         match *self {
             // The users are the authors' names (the post's byline and the
             // forms' author select): ten small rows, embedded with the page.
             Route::Posts => Loader {
                 ensure: vec![QueryKey::Posts, QueryKey::Users],
-                prefetch: vec![],
+                ..Loader::default()
             },
             Route::Post(id) => Loader {
                 ensure: vec![QueryKey::Posts, QueryKey::Post(id), QueryKey::Users],
                 prefetch: vec![QueryKey::Comments(id)],
+                ..Loader::default()
             },
             Route::PostDeep(id) => Loader {
                 ensure: vec![QueryKey::Post(id), QueryKey::Users],
                 prefetch: vec![QueryKey::Comments(id)],
+                ..Loader::default()
             },
             Route::Users => Loader {
                 ensure: vec![QueryKey::Users],
-                prefetch: vec![],
+                ..Loader::default()
             },
             Route::User(id) => Loader {
                 ensure: vec![QueryKey::Users, QueryKey::User(id)],
                 prefetch: vec![QueryKey::UserPosts(id)],
+                ..Loader::default()
             },
-            Route::Home
-            | Route::Deferred
-            | Route::RouteA
-            | Route::RouteB
-            | Route::Redirect
-            | Route::NotFound => Loader::default(),
+            Route::Deferred => Loader {
+                deferred: vec![QueryKey::Deferred],
+                ..Loader::default()
+            },
+            Route::Home | Route::RouteA | Route::RouteB | Route::Redirect | Route::NotFound => {
+                Loader::default()
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::pages;
 use crate::state::AppState;
+use crate::streamed;
 use crate::write::now_ms;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -66,6 +67,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
                 &json,
                 version.1,
                 body.as_deref().map(|html| (path, html)),
+                !route.loader().deferred.is_empty(),
             );
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
@@ -86,6 +88,23 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+    let deferred = route.loader().deferred;
+    if !deferred.is_empty() && req.method() == Method::GET {
+        let coding = coding(&req);
+        response
+            .insert_header((header::VARY, "accept-encoding"))
+            // Set even for identity, so the Compress middleware leaves the
+            // stream alone (it would hold the first part back).
+            .insert_header((header::CONTENT_ENCODING, coding.name()));
+        let delay = std::time::Duration::from_millis(state.settings.deferred_delay_ms);
+        return Ok(response.streaming(streamed::body(
+            page.html.clone(),
+            coding,
+            state.db.clone(),
+            deferred,
+            delay,
+        )));
+    }
     let body = negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
 }
@@ -115,6 +134,24 @@ async fn render_body(path: &str, state_json: &str, now: i64) -> Option<String> {
     }
 }
 
+/// What the client accepts: brotli, then gzip, else the raw bytes.
+fn coding(req: &HttpRequest) -> streamed::Coding {
+    if accepts(req, "br") {
+        streamed::Coding::Brotli
+    } else if accepts(req, "gzip") {
+        streamed::Coding::Gzip
+    } else {
+        streamed::Coding::Identity
+    }
+}
+
+fn accepts(req: &HttpRequest, coding: &str) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
+}
+
 /// Sends the precompressed form the client accepts (brotli, then gzip), else
 /// the raw bytes. A set Content-Encoding makes the Compress middleware leave
 /// the body alone; without one it still compresses per request.
@@ -125,12 +162,7 @@ fn negotiate(
     brotli: Option<&web::Bytes>,
     gzip: Option<&web::Bytes>,
 ) -> web::Bytes {
-    let accepts = |coding: &str| {
-        req.headers()
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
-    };
+    let accepts = |coding: &str| accepts(req, coding);
     response.insert_header((header::VARY, "accept-encoding"));
     match (brotli, gzip) {
         (Some(br), _) if accepts("br") => {

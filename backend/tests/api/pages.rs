@@ -3,7 +3,10 @@
 use crate::both_engines;
 use crate::helpers::{SseReader, TestApp};
 use serde_json::{Value, json};
-use shared::{DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, UserId};
+use shared::{
+    DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, STREAMED_STATE_PREFIX,
+    UserId,
+};
 
 both_engines!(
     a_page_shows_a_write_made_just_before_it,
@@ -13,6 +16,7 @@ both_engines!(
     missing_entities_and_unknown_paths_are_404_pages,
     redirect_assets_and_headers,
     a_page_names_the_last_event_its_data_reflects,
+    deferred_data_follows_its_page_in_the_same_response,
 );
 
 /// The embedded state of a page.
@@ -40,6 +44,7 @@ async fn every_route_embeds_exactly_its_loader_keys(app: TestApp) {
         assert_eq!(status, expected_status, "{path}");
         let state = embedded_state(&html);
         assert_eq!(state.keys(), route.loader().all_keys(), "{path}");
+        assert_eq!(state.pending, route.loader().deferred, "{path}");
         assert!(html.contains("<title>"), "{path}");
     }
 }
@@ -267,4 +272,52 @@ async fn a_page_names_the_last_event_its_data_reflects(app: TestApp) {
         assert_eq!(last_event_id(&html), event.id.unwrap());
         assert!(html.contains(title));
     }
+}
+
+/// `/deferred`: the page (with the stats' fallback, the stats pending) is
+/// one part of the response, ending with `</body>`; the stats follow in a
+/// later part, as a comment holding their state; the document ends after it.
+async fn deferred_data_follows_its_page_in_the_same_response(app: TestApp) {
+    let mut res = app
+        .client
+        .get(app.url("/deferred"))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(res.status(), 200);
+    let mut first = String::new();
+    while !first.contains("</body>") {
+        let chunk = res.chunk().await.unwrap().expect("the page's first part");
+        first.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(
+        first.ends_with("</body>"),
+        "the first part ends with the body"
+    );
+    assert!(first.contains("Loading stats"), "the fallback is rendered");
+    assert!(
+        !first.contains(STREAMED_STATE_PREFIX) && !first.contains("deferred-stats"),
+        "no stats in the first part"
+    );
+    assert_eq!(embedded_state(&first).pending, vec![QueryKey::Deferred]);
+    let mut rest = String::new();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        rest.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let open = format!("<!--{STREAMED_STATE_PREFIX}");
+    assert!(rest.starts_with(&open), "{rest}");
+    assert!(rest.trim_end().ends_with("</html>"), "{rest}");
+    let json = &rest[open.len()..rest.find("-->").unwrap()];
+    let streamed: DehydratedState = serde_json::from_str(json).unwrap();
+    let Some(QueryState::Success { data, .. }) = streamed.get(&QueryKey::Deferred) else {
+        panic!("the stats streamed: {streamed:?}");
+    };
+    let api = app.get_json("/api/deferred").await;
+    for count in ["users", "posts", "comments"] {
+        assert_eq!(data[count], api[count], "{count}");
+    }
+    // A page without deferred data is one ordinary response.
+    let (_, posts) = page(&app, "/posts").await;
+    assert!(!posts.contains(STREAMED_STATE_PREFIX));
 }

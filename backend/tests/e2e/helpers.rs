@@ -292,6 +292,17 @@ impl TestApp {
 
     /// A fresh browser session that opens pages at `base` (a [`Proxy`]).
     pub(crate) async fn browser_at(&self, base: &str) -> Browser {
+        self.browser_with(base, "normal").await
+    }
+
+    /// A browser whose `goto` does not wait for the document's `load` (a
+    /// streamed page's response is still open while the app runs).
+    pub(crate) async fn browser_not_waiting_for_load(&self) -> Browser {
+        self.browser_with(&self.url, "none").await
+    }
+
+    /// A browser on `base` with WebDriver's `pageLoadStrategy`.
+    async fn browser_with(&self, base: &str, page_load_strategy: &str) -> Browser {
         let n = self
             .sessions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -315,6 +326,7 @@ impl TestApp {
             }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        caps.insert("pageLoadStrategy".into(), json!(page_load_strategy));
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&self.driver.url())

@@ -3,7 +3,8 @@
 //! Start-up, in order: a [`QueryClient`] on the browser platform; the state
 //! the server embedded into the page is hydrated; the server's HTML is
 //! hydrated with it (or the page rendered, where the body holds none for this
-//! path); then the persisted cache and unconfirmed mutations are restored
+//! path), with the page's pending (deferred) queries loading until the state
+//! the server streams after the page arrives (`stream.rs`); then the persisted cache and unconfirmed mutations are restored
 //! from localStorage (for each query the newer `updated_at` wins); focus and
 //! connectivity are wired; mutations are registered (which resumes restored
 //! ones); the live event stream opens; the service worker is registered.
@@ -23,6 +24,7 @@ mod mutations;
 mod pages;
 mod queries;
 mod router;
+mod stream;
 
 use querent::persist::PersistOptions;
 use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
@@ -38,6 +40,11 @@ const BUSTER: &str = env!("CARGO_PKG_VERSION");
 
 /// The attribute of `<body>` naming the path whose server HTML it holds.
 pub const SSR_PATH_ATTRIBUTE: &str = "data-ssr";
+
+/// The `id` of the element a streamed page puts last in its body: the app,
+/// started while the rest of the document is still arriving, waits for it
+/// before hydrating (the body is whole then). Hydration removes it.
+pub const BODY_END_ID: &str = "__BODY_END__";
 
 /// Everything that lives as long as the page, started after its first render.
 struct Runtime {
@@ -97,6 +104,7 @@ impl Runtime {
         mutations::register(client);
         let live = live::connect(client);
         register_service_worker();
+        stream::first_render_done();
         // The page is the app's now (hydrated or rendered, and wired): say
         // so for anyone waiting to interact (`<html data-app="ready">`).
         if let Some(root) = web_sys::window()
@@ -122,9 +130,34 @@ impl Runtime {
 /// rendered. The rest of the runtime starts after that first render.
 pub fn start() {
     mark("app-start");
+    if body_complete() {
+        start_now();
+    } else {
+        // A streamed page's script runs as soon as it is loaded, possibly
+        // before the parser has reached the end of the body.
+        wasm_bindgen_futures::spawn_local(async {
+            while !body_complete() {
+                gloo_timers::future::TimeoutFuture::new(5).await;
+            }
+            start_now();
+        });
+    }
+}
+
+/// The document's body has been parsed to its end.
+fn body_complete() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.ready_state() != "loading" || d.get_element_by_id(BODY_END_ID).is_some())
+}
+
+fn start_now() {
     let client = QueryClient::new(WebPlatform::default());
     if let Some(state) = embedded_state() {
+        let pending = state.pending.clone();
         querent::hydration::hydrate(&client, state);
+        // Loading now (as on the server), settled after the first render.
+        stream::adopt(&client, pending);
     }
     let renderer = yew::Renderer::<App>::with_props(AppProps { client });
     if server_rendered_here() {

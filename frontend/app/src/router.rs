@@ -38,7 +38,8 @@ impl Routable for AppRoute {
 /// Starts every query a route's loader needs without waiting (hover intent,
 /// and the non-blocking half of a loader).
 pub(crate) fn prefetch_route(client: &querent::QueryClient, route: Route) {
-    for key in route.loader().all_keys() {
+    let loader = route.loader();
+    for key in loader.all_keys().into_iter().chain(loader.deferred) {
         let (key, fetcher, options) = queries::spec(key);
         if settled_failure_is_fresh(client, &key) {
             // E.g. the server's embedded 404: asking again would not help.

@@ -36,6 +36,13 @@ pub struct DehydratedState {
     /// Unset for snapshots this client wrote (persistence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written_at: Option<i64>,
+    /// Queries the writer was still fetching: their state follows in a
+    /// later snapshot (a server streaming a page's slow queries after it).
+    /// [`hydrate`] leaves them alone; the reader starts them as a fetch that
+    /// awaits that snapshot, as TanStack Query hydrates a pending query with
+    /// its promise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<QueryKey>,
 }
 
 /// One query in a snapshot.
@@ -121,6 +128,7 @@ pub fn dehydrate(client: &QueryClient) -> DehydratedState {
             .filter_map(|m| serde_json::to_value(m).ok())
             .collect(),
         written_at: None,
+        pending: vec![],
     }
 }
 

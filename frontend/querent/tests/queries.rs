@@ -512,6 +512,7 @@ fn a_hydrated_infinite_query_pages_on_by_the_observers_options() {
             queries: vec![success(&k, embedded, now)],
             mutations: vec![],
             written_at: None,
+            pending: vec![],
         },
     );
     // A hook's first render judges with its own options, before anything
@@ -556,6 +557,7 @@ fn staleness_is_judged_by_the_observers_stale_time() {
             queries: vec![success(&k, json!({"n": 1}), now)],
             mutations: vec![],
             written_at: None,
+            pending: vec![],
         },
     );
     let short = QueryOptions {
@@ -594,6 +596,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         ],
         mutations: vec![],
         written_at: None,
+        pending: vec![],
     };
     assert_eq!(hydration::hydrate(&client, state.clone()), 2);
     // Older persisted data loses; newer wins.
@@ -602,6 +605,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         queries: vec![success(&k, json!("persisted-old"), now - 5000)],
         mutations: vec![],
         written_at: None,
+        pending: vec![],
     };
     assert_eq!(hydration::hydrate(&client, older.clone()), 0);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("server"));
@@ -610,6 +614,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         queries: vec![success(&k, json!("persisted-new"), now - 10)],
         mutations: vec![],
         written_at: None,
+        pending: vec![],
     };
     assert_eq!(hydration::hydrate(&client, newer.clone()), 1);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("persisted-new"));
@@ -638,6 +643,7 @@ fn hydration_keeps_the_newer_data_and_skips_refetch_inside_stale_time() {
         queries: vec![success(&k, json!("future"), now + 10)],
         mutations: vec![],
         written_at: None,
+        pending: vec![],
     };
     assert_eq!(hydration::hydrate(&client, wrong_version.clone()), 0);
 
@@ -665,6 +671,7 @@ fn a_server_snapshot_is_read_on_the_clients_clock() {
         queries: vec![success(&k, json!("server"), server_now - 1_000)],
         mutations: vec![],
         written_at: Some(server_now),
+        pending: vec![],
     };
     assert_eq!(hydration::hydrate(&client, state), 1, "the newer data wins");
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("server"));

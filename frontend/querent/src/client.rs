@@ -36,6 +36,10 @@ struct InFlight {
     abort: AbortHandle,
     before: QueryState,
     mode: Mode,
+    /// Data was written (`set_query_data`) while this refetch ran: its
+    /// answer may predate the write, so it is not applied (see
+    /// [`QueryClient::set_query_data_at`]).
+    superseded: bool,
 }
 
 struct Entry {
@@ -435,6 +439,12 @@ impl QueryClient {
 
     /// Like [`QueryClient::set_query_data`] with an explicit timestamp
     /// (hydration and persistence keep the original fetch time).
+    ///
+    /// A refetch of the query already in flight may have been answered
+    /// before this write reached the server (a live event or a confirmed
+    /// mutation racing a reconnect refetch): its answer does not replace
+    /// what is written here; the query is marked stale instead and, if
+    /// observed, fetched again.
     pub fn set_query_data_at(
         &self,
         key: &QueryKey,
@@ -444,6 +454,16 @@ impl QueryClient {
         let current = self.get_query_data(key);
         if let Some(new) = updater(current.as_deref()) {
             self.register(key, None, None);
+            if let Some(flight) = self
+                .inner
+                .queries
+                .borrow_mut()
+                .get_mut(key)
+                .and_then(|e| e.in_flight.as_mut())
+                .filter(|f| f.mode == Mode::Refetch)
+            {
+                flight.superseded = true;
+            }
             self.dispatch(
                 key,
                 Action::SetData {
@@ -849,6 +869,9 @@ impl QueryClient {
                 // Cancelled or removed meanwhile: the result is not applied.
                 return result.map(Rc::new);
             }
+            if result.is_ok() && client.superseded(&task_key, id) {
+                return client.refetch_after_write(&task_key, id).await;
+            }
             let at = client.now();
             let outcome = match result {
                 Ok(data) => {
@@ -898,6 +921,7 @@ impl QueryClient {
                 abort,
                 before,
                 mode,
+                superseded: false,
             });
         }
         // Drive it to completion even if nobody awaits it.
@@ -906,6 +930,33 @@ impl QueryClient {
             let _ = driver.await;
         }));
         future
+    }
+
+    /// Whether data was written while fetch `id` of `key` ran.
+    fn superseded(&self, key: &QueryKey, id: u64) -> bool {
+        self.inner
+            .queries
+            .borrow()
+            .get(key)
+            .and_then(|e| e.in_flight.as_ref())
+            .is_some_and(|f| f.id == id && f.superseded)
+    }
+
+    /// Ends fetch `id` of `key` without applying its answer (a write came
+    /// after it started): the query is stale, and fetched again if active.
+    async fn refetch_after_write(&self, key: &QueryKey, id: u64) -> FetchResult {
+        if let Some(e) = self.inner.queries.borrow_mut().get_mut(key)
+            && e.in_flight.as_ref().is_some_and(|f| f.id == id)
+        {
+            e.in_flight = None;
+        }
+        self.dispatch(key, Action::Invalidate);
+        if self.is_active(key) {
+            return self.fetch(key, Mode::Refetch).await;
+        }
+        self.get_query_data(key).ok_or_else(|| {
+            QueryError::local("superseded", format!("{key} was written while it was fetched"))
+        })
     }
 
     /// Runs the fetcher with retries, pausing while offline.

@@ -382,6 +382,51 @@ fn cancel_restores_the_previous_state_and_drops_the_late_response() {
     );
 }
 
+/// A live event or a confirmed write racing a refetch (a reconnect refetch
+/// answered before the write reached the server): the write is kept, and
+/// the observed query asks again rather than showing the older answer.
+#[test]
+fn a_write_during_a_refetch_is_kept_and_the_query_fetches_again() {
+    let (client, server, mut rt) = setup();
+    let k = key(json!(["posts"]));
+    server
+        .respond(Ok(json!(["a"])))
+        .respond(Ok(json!(["a"])))
+        .respond(Ok(json!(["b", "a"])));
+    let _observer = QueryObserver::new(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions::default(),
+        || {},
+    );
+    rt.advance(100);
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!(["a"]));
+    let refetch = client.refetch(&k);
+    rt.advance(50);
+    client.set_query_data(&k, |_| Some(json!(["b", "a"])));
+    rt.advance(50);
+    assert_eq!(
+        *client.get_query_data(&k).unwrap(),
+        json!(["b", "a"]),
+        "the older answer did not replace the write"
+    );
+    assert_eq!(*rt.block_on(refetch).unwrap(), json!(["b", "a"]));
+    assert_eq!(server.calls(), 3, "asked again after the write");
+    assert!(!client.is_stale(&k));
+
+    // Unobserved: nothing is fetched, the query is stale.
+    let other = key(json!(["users"]));
+    server.respond(Ok(json!("old")));
+    client.set_query_defaults(&other, server.fetcher(), QueryOptions::default());
+    let fetch = client.refetch(&other);
+    rt.advance(50);
+    client.set_query_data(&other, |_| Some(json!("new")));
+    assert_eq!(*rt.block_on(fetch).unwrap(), json!("new"));
+    assert_eq!(server.calls(), 4);
+    assert!(client.is_stale(&other));
+}
+
 #[test]
 fn remove_and_reset() {
     let (client, server, mut rt) = setup();

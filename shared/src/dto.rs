@@ -1,7 +1,7 @@
 //! Domain DTOs exactly as they travel over the API (snake_case JSON).
 
 use crate::ids::{CommentId, PostId, UserId};
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A post, as returned by `GET /api/posts/{id}`.
@@ -16,9 +16,9 @@ pub struct Post {
     /// 1..=10000 characters after trimming.
     pub body: String,
     /// When the post was created.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the post was last changed.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 /// A user with the aggregates the users pages show.
@@ -35,7 +35,7 @@ pub struct User {
     /// How many posts the user has.
     pub post_count: i64,
     /// The last time the user wrote something.
-    pub last_active_at: DateTime<Utc>,
+    pub last_active_at: Timestamp,
 }
 
 /// A comment on a post.
@@ -52,7 +52,7 @@ pub struct Comment {
     /// The comment text.
     pub body: String,
     /// When the comment was made.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 /// Body of `POST /api/posts`.
@@ -129,5 +129,5 @@ pub struct Stats {
     /// Number of comments.
     pub comments: i64,
     /// When the aggregate was computed.
-    pub computed_at: DateTime<Utc>,
+    pub computed_at: Timestamp,
 }

@@ -14,6 +14,7 @@ pub mod hydration;
 pub mod ids;
 pub mod query_key;
 pub mod routes;
+pub mod time;
 
 pub use dto::*;
 pub use error::{ErrorBody, ErrorDetail};
@@ -25,3 +26,4 @@ pub use hydration::{
 pub use ids::{CommentId, PostId, UserId};
 pub use query_key::QueryKey;
 pub use routes::{Loader, Route};
+pub use time::{DateTimeParts, Timestamp};

@@ -955,7 +955,10 @@ impl QueryClient {
             return self.fetch(key, Mode::Refetch).await;
         }
         self.get_query_data(key).ok_or_else(|| {
-            QueryError::local("superseded", format!("{key} was written while it was fetched"))
+            QueryError::local(
+                "superseded",
+                format!("{key} was written while it was fetched"),
+            )
         })
     }
 

@@ -54,8 +54,10 @@ pub struct DehydratedQuery {
     pub state: DehydratedQueryState,
 }
 
-/// A settled query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A settled query. Read by hand (below): serde's derive for an internally
+/// tagged enum buffers through serde's own `Content` type, code the
+/// browser's download would carry for this one type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum DehydratedQueryState {
     /// Data.
@@ -74,6 +76,42 @@ pub enum DehydratedQueryState {
         /// When it failed.
         updated_at: i64,
     },
+}
+
+impl<'de> Deserialize<'de> for DehydratedQueryState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let Value::Object(mut fields) = Value::deserialize(deserializer)? else {
+            return Err(D::Error::custom("a query state is an object"));
+        };
+        let updated_at = fields
+            .get("updated_at")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| D::Error::missing_field("updated_at"))?;
+        match fields.get("status").and_then(Value::as_str) {
+            Some("success") => Ok(Self::Success {
+                data: Rc::new(
+                    fields
+                        .remove("data")
+                        .ok_or_else(|| D::Error::missing_field("data"))?,
+                ),
+                updated_at,
+            }),
+            Some("error") => Ok(Self::Error {
+                http_status: fields
+                    .get("http_status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .ok_or_else(|| D::Error::missing_field("http_status"))?,
+                error: fields
+                    .remove("error")
+                    .ok_or_else(|| D::Error::missing_field("error"))?,
+                updated_at,
+            }),
+            Some(other) => Err(D::Error::unknown_variant(other, &["success", "error"])),
+            None => Err(D::Error::missing_field("status")),
+        }
+    }
 }
 
 impl DehydratedQueryState {
@@ -185,4 +223,45 @@ pub fn hydrate(client: &QueryClient, state: DehydratedState) -> usize {
         applied += 1;
     }
     applied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn query_states_read_back_and_bad_ones_are_refused() {
+        for state in [
+            DehydratedQueryState::Success {
+                data: Rc::new(json!({"title": "t", "n": [1, 2]})),
+                updated_at: 5,
+            },
+            DehydratedQueryState::Error {
+                error: json!({"error": {"code": "not_found", "message": "no post"}}),
+                http_status: 404,
+                updated_at: 6,
+            },
+        ] {
+            let text = serde_json::to_string(&state).unwrap();
+            assert_eq!(
+                crate::json::parse::<DehydratedQueryState>(&text).unwrap(),
+                state
+            );
+        }
+        for bad in [
+            r#"{"status":"success","updated_at":1}"#,
+            r#"{"status":"pending","updated_at":1}"#,
+            r#"{"status":"error","error":{},"updated_at":1}"#,
+            r#"{"status":"error","error":{},"http_status":70000,"updated_at":1}"#,
+            r#"{"data":1,"updated_at":1}"#,
+            r#"{"status":"success","data":1}"#,
+            r#""success""#,
+        ] {
+            assert!(
+                crate::json::parse::<DehydratedQueryState>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -100,17 +100,12 @@ pub(crate) fn AuthorName(props: &AuthorNameProps) -> Html {
     html! { <AppLink to={Route::User(props.id)} id="post-author">{ text }</AppLink> }
 }
 
-/// Shows a date-time as `2026-01-05 03:00`.
-pub(crate) fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    // By hand: chrono's strftime machinery adds tens of KB to the wasm.
-    use chrono::{Datelike, Timelike};
+/// Shows a date-time as `2026-01-05 03:00` (UTC).
+pub(crate) fn when(at: &shared::Timestamp) -> String {
+    let p = at.parts();
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute()
+        p.year, p.month, p.day, p.hour, p.minute
     )
 }
 

@@ -107,6 +107,12 @@ pub struct Settings {
     #[arg(long, env = "SERVER_RENDER", default_value_t = true, action = clap::ArgAction::Set)]
     pub server_render: bool,
 
+    /// Reuse rendered pages and API answers until the data may have changed
+    /// (a write here, an event from any instance). Off, every request reads
+    /// and renders afresh (for measuring that cost).
+    #[arg(long, env = "REUSE_RESPONSES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub reuse_responses: bool,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -130,6 +136,7 @@ impl Settings {
             workers: None,
             precompress_assets: true,
             server_render: true,
+            reuse_responses: true,
             log_format: LogFormat::Pretty,
         }
     }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod extractors;
 pub mod pages;
+pub mod reuse;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -104,6 +104,8 @@ pub struct Rendered {
     pub brotli: Option<actix_web::web::Bytes>,
     pub version: (u64, i64),
     pub rendered_at: std::time::Instant,
+    /// A strong entity tag of `html` (see `crate::reuse`).
+    pub etag: String,
 }
 
 /// Rendered pages by path, reused until the data may have changed (see

@@ -106,6 +106,7 @@ impl Application {
             hub: Arc::clone(&hub),
             pages: Arc::new(pages),
             page_cache: Arc::default(),
+            answers: Arc::default(),
             settings: Arc::new(settings.clone()),
         };
         let server = server(state, listener, &settings).map_err(|source| StartupError::Bind {
@@ -146,7 +147,12 @@ fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
-        .allowed_headers(["content-type", "idempotency-key", "last-event-id"])
+        .allowed_headers([
+            "content-type",
+            "idempotency-key",
+            "last-event-id",
+            "if-none-match",
+        ])
         .expose_headers(["idempotent-replayed", "retry-after", "etag"])
         .max_age(3600)
 }
@@ -174,6 +180,7 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
             .route("/healthz", web::get().to(routes::healthz))
             .service(
                 web::scope("/api")
+                    .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers))
                     .route("/posts", web::get().to(api::list_posts))
                     .route("/posts", web::post().to(api::create_post))
                     .route("/posts/{id}", web::get().to(api::get_post))

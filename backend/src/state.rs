@@ -12,5 +12,6 @@ pub struct AppState {
     pub hub: Arc<EventHub>,
     pub pages: Arc<Pages>,
     pub page_cache: Arc<PageCache>,
+    pub answers: Arc<crate::reuse::AnswerCache>,
     pub settings: Arc<Settings>,
 }

@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::pages;
+use crate::reuse;
 use crate::state::AppState;
 use crate::streamed;
 use crate::write::now_ms;
@@ -39,7 +40,8 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .insert_header((header::LOCATION, Route::Posts.path()))
             .finish());
     }
-    let cache_key = (route != Route::NotFound).then(|| route.path());
+    let cache_key =
+        (route != Route::NotFound && state.settings.reuse_responses).then(|| route.path());
     // Read before the data: a page rendered after this is at least this new.
     let version = state.hub.data_version();
     let cached = cache_key
@@ -72,6 +74,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
                 brotli: pages::brotli_bytes(html.as_bytes(), 5),
+                etag: reuse::etag(html.as_bytes()),
                 html: html.into(),
                 version,
                 rendered_at: std::time::Instant::now(),
@@ -104,6 +107,14 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             deferred,
             delay,
         )));
+    }
+    // A streamed page differs per response; every other page is the same
+    // bytes until re-rendered, so a revalidation can be answered 304.
+    if page.status == 200 {
+        if reuse::none_match(&req, &page.etag) {
+            return Ok(reuse::not_modified(&page.etag));
+        }
+        response.insert_header((header::ETAG, page.etag.as_str()));
     }
     let body = negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))

@@ -5,6 +5,7 @@ mod helpers;
 
 mod comments;
 mod concurrency;
+mod conditional;
 mod errors;
 mod events;
 mod events_ws;

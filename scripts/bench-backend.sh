@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks the release backend with wrk: a prerendered page, a JSON API
-# call and static assets, each at 1 connection and at 50 connections.
+# Benchmarks the release backend with wrk: a prerendered page, JSON API
+# reads (and their 304 revalidations) and static assets, each at 1 connection and at 50 connections.
 # Prints a markdown table (see docs/benchmarks.md). Takes ~2 min after the build.
 #
 #   bash scripts/bench-backend.sh
@@ -101,7 +101,7 @@ for _ in $(seq 1 600); do
     sleep 0.2
 done
 
-URLS=(/posts/1 /api/posts "/$JS")
+URLS=(/posts/1 /api/posts /api/users "/$JS")
 if [[ $WASM == 1 && -n $WASM_FILE ]]; then URLS+=("/$WASM_FILE"); fi
 
 HDR=()
@@ -154,6 +154,27 @@ for url in "${URLS[@]}"; do
         fi
         ROWS+=("| \`$url\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | ${SIZE[$url]} |")
         if (( conns == 1 && p50 >= 30000 )); then STALLS+=("$url"); fi
+    done
+done
+
+# Revalidations: the same reads with a matching If-None-Match (304, no body).
+for url in /posts/1 /api/posts /api/users; do
+    etag=$(curl -sS "${CURL_HDR[@]}" -o /dev/null -D - "$BASE$url" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+    [[ -n $etag ]] || { echo "GET $url has no ETag" >&2; exit 1; }
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$BASE$url")
+    [[ $code == 304 ]] || { echo "GET $url with If-None-Match answered $code" >&2; exit 1; }
+    for conns in 1 50; do
+        threads=$((conns == 1 ? 1 : 2))
+        name=$(printf '%s_304_c%s' "${url//\//_}" "$conns")
+        say "wrk -t$threads -c$conns -d$DURATION --latency $url (If-None-Match)"
+        wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/report.lua" \
+            "${HDR[@]}" -H "If-None-Match: $etag" "$BASE$url" >"$LOG_DIR/wrk$name.txt"
+        read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
+        rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+        note=
+        # wrk counts a 304 as a non-2xx "error"; only socket errors matter here.
+        if (( sock + timeouts > 0 )); then note=" (errors: $sock socket, $timeouts timeouts)"; fi
+        ROWS+=("| \`$url\` (If-None-Match: 304) | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | 0 (no body) |")
     done
 done
 

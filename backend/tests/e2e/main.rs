@@ -24,5 +24,6 @@ mod navigation;
 mod offline;
 mod paging;
 mod prefetch;
+mod revalidation;
 mod server_render;
 mod workflows;

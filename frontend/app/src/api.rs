@@ -103,9 +103,72 @@ fn explain_network_failure(error: &gloo_net::Error) {
     web_sys::console::error_1(&message.into());
 }
 
-/// `GET path`.
-pub(crate) async fn get(path: &str) -> Result<Value, QueryError> {
-    into_result(Request::get(&url(path)).send().await).await
+/// The last answer to each GET with its `ETag`, so a refetch can ask
+/// "has it changed?" (`If-None-Match`) and take `304 Not Modified` for "no".
+struct Validated {
+    etag: String,
+    data: Value,
+    bytes: u64,
+}
+
+/// Enough for every read the app makes; beyond it the memory starts again.
+const MAX_VALIDATED: usize = 256;
+
+thread_local! {
+    static VALIDATED: std::cell::RefCell<std::collections::HashMap<String, Validated>> =
+        std::cell::RefCell::default();
+}
+
+/// `GET path`, conditional when an earlier answer had an `ETag`: a `304`
+/// returns that answer's data again (equal, so the cache keeps its value
+/// and nothing re-renders) and tells the engine the bytes it saved. The
+/// browser's HTTP cache stays out of it (`no-store`): the engine is the
+/// cache.
+pub(crate) async fn get(
+    path: &str,
+    ctx: &querent::options::FetchContext,
+) -> Result<Value, QueryError> {
+    let url = url(path);
+    let known = VALIDATED.with(|v| v.borrow().get(&url).map(|k| k.etag.clone()));
+    let mut request = Request::get(&url).cache(web_sys::RequestCache::NoStore);
+    if let Some(etag) = &known {
+        request = request.header("If-None-Match", etag);
+    }
+    let response = request.send().await;
+    if let Ok(r) = &response
+        && r.status() == 304
+        && let Some((data, bytes)) =
+            VALIDATED.with(|v| v.borrow().get(&url).map(|k| (k.data.clone(), k.bytes)))
+    {
+        ctx.not_modified(bytes);
+        return Ok(data);
+    }
+    let etag = response.as_ref().ok().and_then(|r| r.headers().get("etag"));
+    let length = response
+        .as_ref()
+        .ok()
+        .and_then(|r| r.headers().get("content-length"))
+        .and_then(|l| l.parse().ok());
+    let result = into_result(response).await;
+    match (&result, etag) {
+        (Ok(data), Some(etag)) => VALIDATED.with(|v| {
+            let mut v = v.borrow_mut();
+            if v.len() >= MAX_VALIDATED {
+                v.clear();
+            }
+            let bytes = length.unwrap_or_else(|| data.to_string().len() as u64);
+            v.insert(
+                url,
+                Validated {
+                    etag,
+                    data: data.clone(),
+                    bytes,
+                },
+            );
+        }),
+        _ => VALIDATED.with(|v| drop(v.borrow_mut().remove(&url))),
+    }
+    result
 }
 
 /// A write with an idempotency key and an optional JSON body.

@@ -26,7 +26,10 @@ pub(crate) fn url(path: &str) -> String {
 }
 
 /// Fails at once: nothing is fetched during a render.
-pub(crate) async fn get(path: &str) -> Result<Value, QueryError> {
+pub(crate) async fn get(
+    path: &str,
+    _ctx: &querent::options::FetchContext,
+) -> Result<Value, QueryError> {
     Err(unavailable(path))
 }
 

@@ -32,7 +32,7 @@ fn path(key: QueryKey, page_param: &Value) -> String {
 pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
     Rc::new(move |ctx: FetchContext| {
         let path = path(key, &ctx.page_param);
-        Box::pin(async move { api::get(&path).await })
+        Box::pin(async move { api::get(&path, &ctx).await })
     })
 }
 

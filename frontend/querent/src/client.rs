@@ -974,16 +974,29 @@ impl QueryClient {
         let mut failures = 0u32;
         loop {
             self.wait_until_online(key).await;
+            let revalidated = Rc::new(std::cell::Cell::new((0, 0)));
             let result = match &options.next_page_param {
-                Some(next) => infinite_fetch(key, fetcher, next, mode, current.as_deref()).await,
+                Some(next) => {
+                    let context = |param| {
+                        FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated))
+                    };
+                    infinite_fetch(&context, fetcher, next, mode, current.as_deref()).await
+                }
                 None => {
-                    fetcher(FetchContext {
-                        key: key.clone(),
-                        page_param: Value::Null,
-                    })
+                    fetcher(FetchContext::reporting(
+                        key.clone(),
+                        Value::Null,
+                        Rc::clone(&revalidated),
+                    ))
                     .await
                 }
             };
+            let (not_modified, bytes_saved) = revalidated.get();
+            if not_modified > 0 {
+                let mut metrics = self.inner.metrics.borrow_mut();
+                metrics.not_modified += not_modified;
+                metrics.bytes_saved += bytes_saved;
+            }
             match result {
                 Ok(data) => return Ok(data),
                 Err(error) => {
@@ -1116,7 +1129,7 @@ fn same_state(a: &QueryState, b: &QueryState) -> bool {
 /// parameter from the freshly fetched page before it (so an insert at the
 /// head never duplicates or skips items).
 async fn infinite_fetch(
-    key: &QueryKey,
+    context: &dyn Fn(Value) -> FetchContext,
     fetcher: &Fetcher,
     next: &crate::options::NextPageParam,
     mode: Mode,
@@ -1125,12 +1138,7 @@ async fn infinite_fetch(
     let pages_now = current
         .and_then(|c| c["pages"].as_array())
         .map_or(0, Vec::len);
-    let page = |param: Value| {
-        fetcher(FetchContext {
-            key: key.clone(),
-            page_param: param,
-        })
-    };
+    let page = |param: Value| fetcher(context(param));
     match (mode, current) {
         (Mode::NextPage, Some(current)) if pages_now > 0 => {
             let pages = current["pages"].as_array().cloned().unwrap_or_default();

@@ -107,6 +107,8 @@ fn metrics(client: &QueryClient) -> Html {
             <dt>{ "fetches" }</dt><dd data-metric="fetches">{ m.fetches }</dd>
             <dt>{ "failures" }</dt><dd data-metric="failures">{ m.failures }</dd>
             <dt>{ "mean fetch" }</dt><dd data-metric="mean-fetch">{ format!("{:.0} ms", m.mean_fetch_ms()) }</dd>
+            <dt>{ "not modified" }</dt><dd data-metric="not-modified">{ m.not_modified }</dd>
+            <dt>{ "bytes saved" }</dt><dd data-metric="bytes-saved">{ m.bytes_saved }</dd>
         </dl>
     }
 }

@@ -17,6 +17,11 @@ pub struct Metrics {
     pub fetch_ms_total: u64,
     /// Longest settled fetch, ms.
     pub fetch_ms_max: u64,
+    /// Requests the server answered `304 Not Modified` (the data was
+    /// unchanged and not sent again).
+    pub not_modified: u64,
+    /// Bytes those answers did not carry.
+    pub bytes_saved: u64,
 }
 
 impl Metrics {

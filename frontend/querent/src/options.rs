@@ -24,6 +24,35 @@ pub struct FetchContext {
     pub key: QueryKey,
     /// The page parameter of an infinite query (`Null` for the first page).
     pub page_param: Value,
+    /// Revalidations (`304 Not Modified`) reported, and the bytes they saved.
+    revalidated: Rc<std::cell::Cell<(u64, u64)>>,
+}
+
+impl FetchContext {
+    /// A context for `key` (and `page_param` of an infinite query).
+    pub fn new(key: QueryKey, page_param: Value) -> Self {
+        Self::reporting(key, page_param, Rc::default())
+    }
+
+    pub(crate) fn reporting(
+        key: QueryKey,
+        page_param: Value,
+        revalidated: Rc<std::cell::Cell<(u64, u64)>>,
+    ) -> Self {
+        Self {
+            key,
+            page_param,
+            revalidated,
+        }
+    }
+
+    /// Tells the engine the server answered `304 Not Modified` (a
+    /// conditional request with the `ETag` of the data the fetcher returns
+    /// again): `bytes` were not sent. The metrics count both.
+    pub fn not_modified(&self, bytes: u64) {
+        let (count, saved) = self.revalidated.get();
+        self.revalidated.set((count + 1, saved + bytes));
+    }
 }
 
 /// How a query behaves. Unset fields take the client's defaults.

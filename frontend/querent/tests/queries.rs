@@ -427,6 +427,36 @@ fn a_write_during_a_refetch_is_kept_and_the_query_fetches_again() {
     assert!(client.is_stale(&other));
 }
 
+/// A fetcher whose server answered `304` returns the data it had: the
+/// cache keeps the same `Rc` (observers see no change), the fetch counts as
+/// fresh data, and the metrics count the revalidation and its bytes.
+#[test]
+fn a_not_modified_answer_keeps_the_data_and_is_counted() {
+    let (client, _server, mut rt) = setup();
+    let k = key(json!(["post", 1]));
+    let calls = Rc::new(Cell::new(0));
+    let fetcher: querent::Fetcher = {
+        let calls = Rc::clone(&calls);
+        Rc::new(move |ctx: querent::options::FetchContext| {
+            calls.set(calls.get() + 1);
+            if calls.get() > 1 {
+                ctx.not_modified(1_234);
+            }
+            Box::pin(async { Ok(json!({"title": "same"})) })
+        })
+    };
+    let first = rt
+        .block_on(client.fetch_query(&k, fetcher.clone(), QueryOptions::default()))
+        .unwrap();
+    rt.advance(10 * MIN);
+    assert!(client.is_stale(&k));
+    let second = rt.block_on(client.refetch(&k)).unwrap();
+    assert!(Rc::ptr_eq(&first, &second), "the same data, not a copy");
+    assert!(!client.is_stale(&k), "a revalidation makes the data fresh");
+    let m = client.metrics();
+    assert_eq!((m.not_modified, m.bytes_saved), (1, 1_234));
+}
+
 #[test]
 fn remove_and_reset() {
     let (client, server, mut rt) = setup();

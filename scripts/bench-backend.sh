@@ -162,7 +162,12 @@ for url in /posts/1 /api/posts /api/users; do
     etag=$(curl -sS "${CURL_HDR[@]}" -o /dev/null -D - "$BASE$url" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
     [[ -n $etag ]] || { echo "GET $url has no ETag" >&2; exit 1; }
     code=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$BASE$url")
-    [[ $code == 304 ]] || { echo "GET $url with If-None-Match answered $code" >&2; exit 1; }
+    if [[ $code != 304 ]]; then
+        # A page rendered per request (--reuse-responses false) embeds its
+        # render time: each answer is new bytes, so nothing is revalidated.
+        ROWS+=("| \`$url\` (If-None-Match) | - | answered $code: rendered anew each time | | | |")
+        continue
+    fi
     for conns in 1 50; do
         threads=$((conns == 1 ? 1 : 2))
         name=$(printf '%s_304_c%s' "${url//\//_}" "$conns")

@@ -183,6 +183,34 @@ for url in /posts/1 /api/posts /api/users; do
     done
 done
 
+# A mixed load: 90% reads of /api/posts, 10% renames of a user (each write
+# makes the next read of every kept answer read afresh).
+cat >"$TMP/mixed.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  if n % 10 == 0 then
+    local body = string.format('{"name":"Mixed %d"}', math.random(1, 1000000000))
+    return wrk.format("PATCH", "/api/users/3", {["Content-Type"] = "application/json"}, body)
+  end
+  return wrk.format("GET", "/api/posts")
+end
+LUA
+cat "$TMP/report.lua" >>"$TMP/mixed.lua"
+for conns in 1 50; do
+    threads=$((conns == 1 ? 1 : 2))
+    say "wrk -t$threads -c$conns -d$DURATION --latency (90% GET /api/posts, 10% PATCH /api/users/3)"
+    wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/mixed.lua" \
+        "${HDR[@]}" "$BASE/" >"$LOG_DIR/wrk_mixed_c$conns.txt"
+    read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk_mixed_c$conns.txt")
+    rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+    note=
+    if (( status + sock + timeouts > 0 )); then
+        note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
+    fi
+    ROWS+=("| 90% \`GET /api/posts\`, 10% \`PATCH /api/users/3\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | |")
+done
+
 echo
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -n1));" \
     "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"

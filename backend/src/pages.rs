@@ -673,3 +673,45 @@ mod tests {
         assert!(pages.csp().contains(&expected));
     }
 }
+
+/// Property tests: any text survives the page's JSON embedding.
+#[cfg(test)]
+mod properties {
+    use super::{Pages, escape_json_for_html};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Escaped JSON holds no character that could end or confuse the
+        /// `<script>` element, and parses back to the very string.
+        #[test]
+        fn any_string_round_trips_and_never_ends_the_element(text in any::<String>()) {
+            let json = serde_json::to_string(&text).unwrap();
+            let escaped = escape_json_for_html(&json);
+            for bad in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+                prop_assert!(!escaped.contains(bad));
+            }
+            let back: String = serde_json::from_str(&escaped).unwrap();
+            prop_assert_eq!(&back, &text);
+        }
+
+        /// In a whole page, the state element ends exactly where the state
+        /// does, whatever the text (e.g. `</script>`, `<!--`, `]]>`).
+        #[test]
+        fn the_state_element_ends_where_the_state_ends(text in "(</?[sS][cC][rR][iI][pP][tT]|<!--|-->|\\]\\]>|[a-z\"\\\\&<> \u{2028}\u{2029}]){0,20}") {
+            let pages = Pages::from_template(
+                "<html><head><title>t</title></head><body></body></html>",
+                HashMap::new(),
+            );
+            let json = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
+            let html = pages.render("t", "d", &json, 0, None, false);
+            let open = format!("id=\"{}\">", shared::STATE_ELEMENT_ID);
+            let start = html.find(&open).unwrap() + open.len();
+            let end = start + html[start..].find("</script>").unwrap();
+            let embedded: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+            prop_assert_eq!(&embedded["text"], &serde_json::Value::from(text));
+        }
+    }
+}

@@ -258,3 +258,48 @@ mod tests {
         assert_eq!(loader.prefetch, vec![QueryKey::Comments(PostId(4))]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::Route;
+    use crate::ids::{PostId, UserId};
+    use proptest::prelude::*;
+
+    fn any_route() -> impl Strategy<Value = Route> {
+        let id = 1..i64::MAX;
+        prop_oneof![
+            Just(Route::Home),
+            Just(Route::Posts),
+            id.clone().prop_map(|i| Route::Post(PostId(i))),
+            id.clone().prop_map(|i| Route::PostDeep(PostId(i))),
+            Just(Route::Users),
+            id.prop_map(|i| Route::User(UserId(i))),
+            Just(Route::Deferred),
+            Just(Route::RouteA),
+            Just(Route::RouteB),
+            Just(Route::Redirect),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Every route's path parses back to it, with or without a trailing
+        /// slash, query or fragment.
+        #[test]
+        fn a_routes_path_parses_back(route in any_route(), tail in "(/)?(\\?[a-z=&]{0,8})?(#[a-z]{0,4})?") {
+            let path = format!("{}{tail}", route.path());
+            prop_assert_eq!(Route::parse(&path), route);
+        }
+
+        /// Any path parses (never panics), and what it parses to is stable:
+        /// the route's own path parses to the same route.
+        #[test]
+        fn any_path_parses_to_a_stable_route(path in "(/[a-z0-9%.-]{0,12}){0,4}|\\PC{0,30}") {
+            let route = Route::parse(&path);
+            if route != Route::NotFound {
+                prop_assert_eq!(Route::parse(&route.path()), route);
+            }
+        }
+    }
+}

@@ -55,7 +55,32 @@ commands:
                        ARGS go to the backend (try `-- --help`)
   test                 what CI runs: setup, fmt, clippy (native and wasm32),
                        build, cargo test, browser unit tests (wasm32)
+  torture [SECONDS]    the crash storms (SIGKILL under continuous writes) on
+                       SQLite and PostgreSQL against the release backend, each
+                       SECONDS long (default 60); prints a row per engine
+                       (docs/reliability.md). CI runs a 6 s storm in `test`.
 ";
+
+/// `cargo xtask torture [SECONDS]`: the API suite's crash storms, longer,
+/// against the release build.
+fn torture(ctx: &Ctx, args: &[String]) -> Result<(), String> {
+    let seconds = match args {
+        [] => "60".to_owned(),
+        [s] if s.parse::<u32>().is_ok_and(|s| s > 0) => s.clone(),
+        _ => return Err(format!("torture takes a number of seconds\n\n{USAGE}")),
+    };
+    note("building the backend (release)");
+    ctx.cargo("build")
+        .args(["--release", "-p", "backend"])
+        .run()?;
+    note(&format!("crash storms, {seconds} s each"));
+    ctx.cargo("test")
+        .args(["-p", "backend", "--test", "api", "crash::", "--"])
+        .args(["--nocapture", "--test-threads", "1"])
+        .env("TORTURE_SECS", &seconds)
+        .env("TORTURE_BACKEND", ctx.root.join("target/release/backend"))
+        .run()
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,6 +103,7 @@ fn main() -> ExitCode {
             .and_then(|o| build(&ctx, &o).map(|()| ExitCode::SUCCESS)),
         Some("run") => run(&ctx, &args[1..]),
         Some("test") if args.len() == 1 => test(&ctx).map(|()| ExitCode::SUCCESS),
+        Some("torture") => torture(&ctx, &args[1..]).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") => {
             eprint!("{USAGE}");
             Ok(ExitCode::SUCCESS)

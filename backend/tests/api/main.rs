@@ -6,6 +6,7 @@ mod helpers;
 mod comments;
 mod concurrency;
 mod conditional;
+mod crash;
 mod errors;
 mod events;
 mod events_ws;

@@ -80,6 +80,14 @@ impl From<diesel::result::Error> for ApiError {
         // SQLite refuses a write at once while another connection (say,
         // another process) holds its write lock: the database is busy, not
         // broken, and the client may simply try again.
+        use diesel::result::DatabaseErrorKind::{ClosedConnection, UnableToSendCommand};
+        // The connection died under the request (the database restarted,
+        // failed over, or dropped it): nothing was committed, and the pool
+        // replaces the connection, so the client may try again too.
+        if let diesel::result::Error::DatabaseError(ClosedConnection | UnableToSendCommand, _) = &e
+        {
+            return ApiError::Unavailable(Box::new(e));
+        }
         if let diesel::result::Error::DatabaseError(_, info) = &e {
             let message = info.message();
             if message.contains("database is locked") || message.contains("database is busy") {
@@ -142,5 +150,51 @@ impl ResponseError for ApiError {
             response.insert_header((actix_web::http::header::ALLOW, *allow));
         }
         response.json(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn status(e: Error) -> StatusCode {
+        ApiError::from(e).status_code()
+    }
+
+    #[test]
+    fn a_dead_or_busy_database_is_503_and_the_rest_500() {
+        let info = |m: &str| {
+            Box::new(m.to_owned())
+                as Box<dyn diesel::result::DatabaseErrorInformation + Send + Sync>
+        };
+        assert_eq!(
+            status(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                info("server closed the connection")
+            )),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(Error::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand,
+                info("no connection")
+            )),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                info("database is locked")
+            )),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(Error::DatabaseError(
+                DatabaseErrorKind::CheckViolation,
+                info("check")
+            )),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -12,5 +12,6 @@ mod events;
 mod events_ws;
 mod idempotency;
 mod pages;
+mod pg_faults;
 mod posts;
 mod users;

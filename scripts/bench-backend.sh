@@ -113,14 +113,7 @@ fi
 
 # wrk reports exact numbers through this; --latency still prints its own
 # distribution into the raw logs.
-cat >"$TMP/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d %d %d\n",
-    summary.requests, summary.duration, latency:percentile(50),
-    latency:percentile(99), e.status, e.connect + e.read + e.write, e.timeout))
-end
-LUA
+cp scripts/wrk-report.lua "$TMP/report.lua"
 
 # Check every URL answers 200 and note its size on the wire and uncompressed.
 declare -A SIZE
@@ -139,21 +132,31 @@ ms() { awk -v us="$1" 'BEGIN { printf (us < 10000 ? "%.2f ms" : "%.1f ms"), us /
 
 ROWS=()
 STALLS=()
+# Runs wrk on one table row: measure LABEL CONNS SIZE EXPECTED [wrk args...],
+# EXPECTED being "2xx" (other statuses are errors) or "304" (wrk counts a
+# 304 as non-2xx: only socket errors and timeouts are).
+measure() {
+    local label=$1 conns=$2 size=$3 expected=$4
+    shift 4
+    local threads=$((conns == 1 ? 1 : 2))
+    local name
+    name=$(printf '%s_c%s' "$(printf '%s' "$label" | tr -c 'A-Za-z0-9' _)" "$conns")
+    say "wrk -t$threads -c$conns -d$DURATION --latency $label"
+    wrk -t"$threads" -c"$conns" -d"$DURATION" --latency "${HDR[@]}" "$@" >"$LOG_DIR/wrk$name.txt"
+    read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
+    local rps note=
+    rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
+    if [[ $expected == 304 ]]; then status=0; fi
+    if (( status + sock + timeouts > 0 )); then
+        note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
+    fi
+    ROWS+=("| $label | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | $size |")
+    if (( conns == 1 && p50 >= 30000 )); then STALLS+=("$label"); fi
+}
+
 for url in "${URLS[@]}"; do
     for conns in 1 50; do
-        threads=$((conns == 1 ? 1 : 2))
-        name=$(printf '%s_c%s' "${url//\//_}" "$conns")
-        say "wrk -t$threads -c$conns -d$DURATION --latency $url"
-        wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/report.lua" \
-            "${HDR[@]}" "$BASE$url" >"$LOG_DIR/wrk$name.txt"
-        read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
-        rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-        note=
-        if (( status + sock + timeouts > 0 )); then
-            note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
-        fi
-        ROWS+=("| \`$url\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | ${SIZE[$url]} |")
-        if (( conns == 1 && p50 >= 30000 )); then STALLS+=("$url"); fi
+        measure "\`$url\`" "$conns" "${SIZE[$url]}" 2xx -s "$TMP/report.lua" "$BASE$url"
     done
 done
 
@@ -169,17 +172,8 @@ for url in /posts/1 /api/posts /api/users; do
         continue
     fi
     for conns in 1 50; do
-        threads=$((conns == 1 ? 1 : 2))
-        name=$(printf '%s_304_c%s' "${url//\//_}" "$conns")
-        say "wrk -t$threads -c$conns -d$DURATION --latency $url (If-None-Match)"
-        wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/report.lua" \
-            "${HDR[@]}" -H "If-None-Match: $etag" "$BASE$url" >"$LOG_DIR/wrk$name.txt"
-        read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk$name.txt")
-        rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-        note=
-        # wrk counts a 304 as a non-2xx "error"; only socket errors matter here.
-        if (( sock + timeouts > 0 )); then note=" (errors: $sock socket, $timeouts timeouts)"; fi
-        ROWS+=("| \`$url\` (If-None-Match: 304) | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | 0 (no body) |")
+        measure "\`$url\` (If-None-Match: 304)" "$conns" "0 (no body)" 304 \
+            -s "$TMP/report.lua" -H "If-None-Match: $etag" "$BASE$url"
     done
 done
 
@@ -198,17 +192,8 @@ end
 LUA
 cat "$TMP/report.lua" >>"$TMP/mixed.lua"
 for conns in 1 50; do
-    threads=$((conns == 1 ? 1 : 2))
-    say "wrk -t$threads -c$conns -d$DURATION --latency (90% GET /api/posts, 10% PATCH /api/users/3)"
-    wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$TMP/mixed.lua" \
-        "${HDR[@]}" "$BASE/" >"$LOG_DIR/wrk_mixed_c$conns.txt"
-    read -r _ reqs dur p50 p99 status sock timeouts < <(grep '^BENCH ' "$LOG_DIR/wrk_mixed_c$conns.txt")
-    rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-    note=
-    if (( status + sock + timeouts > 0 )); then
-        note=" (errors: $status non-2xx, $sock socket, $timeouts timeouts)"
-    fi
-    ROWS+=("| 90% \`GET /api/posts\`, 10% \`PATCH /api/users/3\` | $conns | $rps$note | $(ms "$p50") | $(ms "$p99") | |")
+    measure "90% \`GET /api/posts\`, 10% \`PATCH /api/users/3\`" "$conns" "" 2xx \
+        -s "$TMP/mixed.lua" "$BASE/"
 done
 
 echo

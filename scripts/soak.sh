@@ -69,13 +69,8 @@ request = function()
   end
   return wrk.format("GET", reads[(n % #reads) + 1])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d %d %d\n",
-    summary.requests, summary.duration, latency:percentile(50),
-    latency:percentile(99), e.status, e.connect + e.read + e.write, e.timeout))
-end
 LUA
+cat scripts/wrk-report.lua >>"$TMP/mixed.lua"
 
 kib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 rss() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$SERVER_PID/status"; }

@@ -45,6 +45,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every `event:` name, as [`EventKind::name`] gives them.
+    pub const NAMES: [&'static str; 6] = [
+        "post_created",
+        "post_updated",
+        "post_deleted",
+        "comment_created",
+        "user_updated",
+        "resync",
+    ];
+
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -86,17 +96,7 @@ impl<'de> Deserialize<'de> for ServerEvent {
             Some("user_updated") => EventKind::UserUpdated(decode(data)?),
             Some("resync") => EventKind::Resync,
             Some(other) => {
-                return Err(D::Error::unknown_variant(
-                    other,
-                    &[
-                        "post_created",
-                        "post_updated",
-                        "post_deleted",
-                        "comment_created",
-                        "user_updated",
-                        "resync",
-                    ],
-                ));
+                return Err(D::Error::unknown_variant(other, &EventKind::NAMES));
             }
             None => return Err(D::Error::missing_field("type")),
         };
@@ -163,6 +163,11 @@ mod tests {
             }),
             EventKind::Resync,
         ];
+        let mut names: Vec<&str> = kinds.iter().map(EventKind::name).collect();
+        names.sort_unstable();
+        let mut listed = EventKind::NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(names, listed, "NAMES lists every kind's name once");
         for (id, kind) in kinds.into_iter().enumerate() {
             let event = ServerEvent {
                 id: id as i64,

@@ -89,14 +89,7 @@ impl Transport {
 
 /// The named events of the SSE stream (a WebSocket message carries its
 /// kind in the JSON).
-const SSE_EVENTS: [&str; 6] = [
-    "post_created",
-    "post_updated",
-    "post_deleted",
-    "comment_created",
-    "user_updated",
-    "resync",
-];
+const SSE_EVENTS: [&str; 6] = EventKind::NAMES;
 
 /// The shortest and the longest wait before reconnecting.
 const BACKOFF_MIN_MS: f64 = 500.0;

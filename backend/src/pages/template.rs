@@ -1,80 +1,17 @@
-//! Prerendered pages and the SPA's static files, both served from memory.
-//!
-//! At start the server reads Trunk's `dist/` once: `index.html` becomes a
-//! template split around `<title>` and `</head>`, every other file is kept as
-//! bytes with its content type. Per request, the route's loader queries are
-//! read from the database and embedded as JSON the SPA adopts without asking
-//! the API. Serving from memory also sidesteps the Nagle stalls of file
-//! responses (see docs/benchmarks.md).
+//! The index template: `index.html` split around its `<title>`, `</head>`
+//! and body, filled per page with the title, description, state and body.
 
-use crate::db::{DbConn, repo};
-use crate::error::ApiError;
+use super::assets::{Asset, collect_assets_into};
 use base64::Engine as _;
-use diesel::QueryResult;
 use sha2::{Digest, Sha256};
-use shared::{
-    DEFAULT_PAGE_SIZE, DehydratedQuery, DehydratedState, InfiniteData, QueryKey, QueryState, Route,
-    STATE_ELEMENT_ID,
-};
+use shared::STATE_ELEMENT_ID;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const FALLBACK_INDEX: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>app</title></head><body><p>The single-page app is not built yet: run \
 <code>cargo xtask run</code>, or point <code>--dist</code> at Trunk's output.</p></body></html>";
-
-/// One static file.
-pub struct Asset {
-    pub bytes: actix_web::web::Bytes,
-    pub content_type: String,
-    /// Trunk put a content hash in the name: cache it forever.
-    pub immutable: bool,
-    /// Brotli (quality 11) and gzip (level 9) forms, made once in the
-    /// background after start; until then responses are compressed per
-    /// request (faster, bigger). Compressing the wasm at quality 11 per
-    /// request would cost over a second.
-    pub brotli: OnceLock<actix_web::web::Bytes>,
-    pub gzip: OnceLock<actix_web::web::Bytes>,
-}
-
-impl Asset {
-    fn compressible(&self) -> bool {
-        let t = self.content_type.as_str();
-        t.starts_with("text/")
-            || t.starts_with("application/wasm")
-            || t.starts_with("application/json")
-            || t.starts_with("image/svg")
-    }
-
-    fn precompress(&self) {
-        if !self.compressible() {
-            return;
-        }
-        if let Some(br) = brotli_bytes(&self.bytes, 11) {
-            let _ = self.brotli.set(br);
-        }
-        if let Some(gz) = gzip_bytes(&self.bytes) {
-            let _ = self.gzip.set(gz);
-        }
-    }
-}
-
-/// Brotli at `quality` (0..=11).
-pub fn brotli_bytes(data: &[u8], quality: u32) -> Option<actix_web::web::Bytes> {
-    use std::io::Write as _;
-    let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, quality, 22);
-    br.write_all(data).ok()?;
-    Some(br.into_inner().into())
-}
-
-/// Gzip at level 9.
-pub fn gzip_bytes(data: &[u8]) -> Option<actix_web::web::Bytes> {
-    use std::io::Write as _;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(data).ok()?;
-    gz.finish().ok().map(Into::into)
-}
 
 /// The index template and the static files.
 pub struct Pages {
@@ -93,55 +30,6 @@ pub struct Pages {
     assets: HashMap<String, Arc<Asset>>,
     csp: String,
     live_transport: &'static str,
-}
-
-/// A rendered page and the data version it was rendered from.
-pub struct Rendered {
-    pub status: u16,
-    pub html: actix_web::web::Bytes,
-    /// Compressed once when rendered (quality 5: ~1 ms for a page), so a
-    /// reused page is sent as is.
-    pub brotli: Option<actix_web::web::Bytes>,
-    pub version: (u64, i64),
-    pub rendered_at: std::time::Instant,
-    /// A strong entity tag of `html` (see `crate::reuse`).
-    pub etag: String,
-}
-
-/// Rendered pages by path, reused until the data may have changed (see
-/// `EventHub::data_version`): a page costs its loader queries, two JSON
-/// passes and escaping, which dominate its cost; most requests between two
-/// writes can skip all of it. Unknown paths are not cached (unbounded).
-#[derive(Default)]
-pub struct PageCache {
-    pages: std::sync::Mutex<HashMap<String, Arc<Rendered>>>,
-}
-
-/// Enough distinct pages for the demo's routes; beyond it the cache restarts.
-const PAGE_CACHE_MAX: usize = 4096;
-/// The embedded data carries its render time; re-rendering at least this
-/// often keeps it well inside the client's stale time (5 min), so a first
-/// load never refetches what the page brought.
-const PAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl PageCache {
-    /// The cached page for `path`, if rendered from data version `version`.
-    pub fn get(&self, path: &str, version: (u64, i64)) -> Option<Arc<Rendered>> {
-        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        pages
-            .get(path)
-            .filter(|r| r.version == version && r.rendered_at.elapsed() < PAGE_CACHE_TTL)
-            .cloned()
-    }
-
-    /// Remembers a page.
-    pub fn put(&self, path: String, page: Arc<Rendered>) {
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        if pages.len() >= PAGE_CACHE_MAX {
-            pages.clear();
-        }
-        pages.insert(path, page);
-    }
 }
 
 /// Escapes JSON for a `<script>` element: no `</script>`, `<!--` or entity can
@@ -216,57 +104,6 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
         rest = &after[body_start + body_len..];
     }
     hashes
-}
-
-fn is_hashed_name(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or(name);
-    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    // Trunk writes its 64-bit hash as unpadded hex: up to 16 digits.
-    stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
-    })
-}
-
-fn collect_assets_into(
-    root: &Path,
-    dir: &Path,
-    out: &mut HashMap<String, Arc<Asset>>,
-) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            collect_assets_into(root, &path, out)?;
-            continue;
-        }
-        let Ok(rel) = path.strip_prefix(root) else {
-            continue;
-        };
-        let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
-        if url == "/index.html" {
-            continue;
-        }
-        let content_type = match path.extension().and_then(|e| e.to_str()) {
-            Some("wasm") => "application/wasm".to_owned(),
-            Some("js") => "text/javascript; charset=utf-8".to_owned(),
-            Some("css") => "text/css; charset=utf-8".to_owned(),
-            _ => mime_guess::from_path(&path)
-                .first_or_octet_stream()
-                .to_string(),
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        out.insert(
-            url,
-            Arc::new(Asset {
-                bytes: std::fs::read(&path)?.into(),
-                content_type,
-                immutable: is_hashed_name(&name),
-                brotli: OnceLock::new(),
-                gzip: OnceLock::new(),
-            }),
-        );
-    }
-    Ok(())
 }
 
 impl Pages {
@@ -448,92 +285,6 @@ impl Pages {
     }
 }
 
-/// The state of one query, exactly as the API would answer it.
-pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> QueryResult<QueryState> {
-    fn ok<T: serde::Serialize>(v: T, now: i64) -> QueryState {
-        QueryState::Success {
-            data: serde_json::to_value(v).unwrap_or_default(),
-            updated_at: now,
-        }
-    }
-    fn missing(what: &'static str, now: i64) -> QueryState {
-        QueryState::Error {
-            error: ApiError::NotFound(what).body(),
-            http_status: 404,
-            updated_at: now,
-        }
-    }
-    Ok(match key {
-        QueryKey::Posts => {
-            let page = repo::list_posts(conn, None, DEFAULT_PAGE_SIZE)?;
-            ok(
-                InfiniteData {
-                    pages: vec![page],
-                    page_params: vec![None::<String>],
-                },
-                now,
-            )
-        }
-        QueryKey::Post(id) => {
-            repo::get_post(conn, id)?.map_or(missing("post", now), |p| ok(p, now))
-        }
-        QueryKey::Comments(id) => {
-            repo::list_comments(conn, id)?.map_or(missing("post", now), |c| ok(c, now))
-        }
-        QueryKey::Users => ok(repo::list_users(conn)?, now),
-        QueryKey::User(id) => {
-            repo::get_user(conn, id)?.map_or(missing("user", now), |u| ok(u, now))
-        }
-        QueryKey::UserPosts(id) => {
-            repo::user_posts(conn, id)?.map_or(missing("user", now), |p| ok(p, now))
-        }
-        QueryKey::Deferred => ok(repo::stats(conn, now)?, now),
-    })
-}
-
-/// Loads a route's state and works out its status and title.
-pub fn prerender(
-    conn: &mut DbConn,
-    route: Route,
-    now: i64,
-) -> QueryResult<(u16, String, DehydratedState)> {
-    let loader = route.loader();
-    let mut state = DehydratedState {
-        version: DehydratedState::VERSION,
-        written_at: Some(now),
-        pending: loader.deferred.clone(),
-        ..Default::default()
-    };
-    let mut status = if route == Route::NotFound { 404 } else { 200 };
-    let mut title = route.title();
-    for key in loader.all_keys() {
-        let query_state = load_query(conn, key, now)?;
-        let is_ensure = loader.ensure.contains(&key);
-        match &query_state {
-            QueryState::Error { http_status, .. } if is_ensure => status = *http_status,
-            QueryState::Success { data, .. } => {
-                let name = match key {
-                    QueryKey::Post(_) => data.get("title"),
-                    QueryKey::User(_) => data.get("name"),
-                    _ => None,
-                };
-                if let Some(name) = name.and_then(|v| v.as_str()) {
-                    title = format!("{name} · Posts & Users");
-                }
-            }
-            QueryState::Error { .. } => {}
-        }
-        state.queries.push(DehydratedQuery {
-            key,
-            state: query_state,
-        });
-    }
-    if status == 404 && route != Route::NotFound {
-        title = Route::NotFound.title();
-    }
-    Ok((status, title, state))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,44 +299,6 @@ mod tests {
         }
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, hostile);
-    }
-
-    #[test]
-    fn precompressed_forms_decode_to_the_original() {
-        use std::io::Read as _;
-        let asset = Asset {
-            bytes: "let x = 1;\n".repeat(500).into(),
-            content_type: "text/javascript; charset=utf-8".into(),
-            immutable: true,
-            brotli: OnceLock::new(),
-            gzip: OnceLock::new(),
-        };
-        asset.precompress();
-        let mut out = Vec::new();
-        brotli::Decompressor::new(&asset.brotli.get().unwrap()[..], 4096)
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, asset.bytes);
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&asset.gzip.get().unwrap()[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, asset.bytes);
-        assert!(asset.brotli.get().unwrap().len() < asset.bytes.len() / 10);
-    }
-
-    #[test]
-    fn trunk_hashed_names_are_recognised() {
-        assert!(is_hashed_name("frontend-0123456789abcdef_bg.wasm"));
-        assert!(is_hashed_name("frontend-0123456789abcdef.js"));
-        assert!(is_hashed_name("style-0123456789abcdef.css"));
-        assert!(
-            is_hashed_name("frontend-5e6ad22c1212985_bg.wasm"),
-            "hashes are unpadded"
-        );
-        assert!(!is_hashed_name("sw.js"));
-        assert!(!is_hashed_name("favicon.ico"));
-        assert!(!is_hashed_name("front-end.js"));
     }
 
     #[test]

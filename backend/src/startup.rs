@@ -207,8 +207,15 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
         }
     })
     .shutdown_timeout(10);
-    if let Some(workers) = settings.workers {
-        server = server.workers(workers);
-    }
+    let workers = settings.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // `web::block` runs database calls on each worker's blocking pool (512
+    // threads by default). More threads than pooled connections only wait
+    // for one, and each keeps a malloc arena of its own: bound them.
+    let blocking = (settings.db_pool_size as usize).div_ceil(workers).max(1);
+    server = server
+        .workers(workers)
+        .worker_max_blocking_threads(blocking);
     Ok(server.listen(listener)?.run())
 }

@@ -162,18 +162,16 @@ async fn settle(db: Db, keys: Vec<QueryKey>, delay: Duration) -> Option<Dehydrat
             }
             Ok(queries)
         })
-        .await;
+        .await
+        .map_err(crate::error::ApiError::from)
+        .and_then(|loaded| loaded);
         match loaded {
-            Ok(Ok(queries)) => Some(DehydratedState {
+            Ok(queries) => Some(DehydratedState {
                 version: DehydratedState::VERSION,
                 queries,
                 written_at: Some(now),
                 ..Default::default()
             }),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "a deferred query failed; the browser will ask the API");
-                None
-            }
             Err(e) => {
                 tracing::warn!(error = %e, "a deferred query failed; the browser will ask the API");
                 None

@@ -212,7 +212,7 @@ async fn client(n: usize, base: String, stop: Arc<AtomicBool>) -> Vec<Outcome> {
 }
 
 /// Every post, through the API's cursor.
-async fn all_posts(http: &reqwest::Client, base: &str) -> Vec<Value> {
+pub(crate) async fn all_posts(http: &reqwest::Client, base: &str) -> Vec<Value> {
     let mut out = vec![];
     let mut cursor: Option<String> = None;
     loop {

@@ -136,23 +136,11 @@ async fn the_backend_recovers_when_the_database_drops_every_connection() {
         assert!(Instant::now() < deadline, "/healthz never recovered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut titles = vec![];
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = app
-            .get_json(&match &cursor {
-                Some(c) => format!("/api/posts?limit=100&cursor={c}"),
-                None => "/api/posts?limit=100".to_owned(),
-            })
-            .await;
-        for p in page["items"].as_array().unwrap() {
-            titles.push(p["title"].as_str().unwrap().to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let titles: Vec<String> = crate::crash::all_posts(&app.client, &app.address)
+        .await
+        .iter()
+        .filter_map(|p| p["title"].as_str().map(str::to_owned))
+        .collect();
     for title in &acknowledged {
         assert_eq!(
             titles.iter().filter(|t| *t == title).count(),

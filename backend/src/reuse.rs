@@ -18,7 +18,7 @@ use crate::pages::brotli_bytes;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
@@ -155,6 +155,39 @@ pub async fn reuse_answers(
     Ok(ServiceResponse::new(http_req, response))
 }
 
+/// Sends the precompressed form the client accepts (brotli, then gzip), else
+/// the raw bytes. A set Content-Encoding makes the Compress middleware leave
+/// the body alone; without one it still compresses per request.
+pub fn negotiate(
+    req: &HttpRequest,
+    response: &mut actix_web::HttpResponseBuilder,
+    raw: &Bytes,
+    brotli: Option<&Bytes>,
+    gzip: Option<&Bytes>,
+) -> Bytes {
+    let accepts = |coding: &str| accepts(req, coding);
+    response.insert_header((header::VARY, "accept-encoding"));
+    match (brotli, gzip) {
+        (Some(br), _) if accepts("br") => {
+            response.insert_header((header::CONTENT_ENCODING, "br"));
+            br.clone()
+        }
+        (_, Some(gz)) if accepts("gzip") => {
+            response.insert_header((header::CONTENT_ENCODING, "gzip"));
+            gz.clone()
+        }
+        _ => raw.clone(),
+    }
+}
+
+/// Whether the request's `Accept-Encoding` names `coding`.
+pub fn accepts(req: &HttpRequest, coding: &str) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
+}
+
 fn respond(req: &HttpRequest, answer: &Answer) -> HttpResponse {
     if none_match(req, &answer.etag) {
         return not_modified(&answer.etag);
@@ -167,21 +200,15 @@ fn respond(req: &HttpRequest, answer: &Answer) -> HttpResponse {
     }
     response
         .insert_header((header::ETAG, answer.etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::VARY, HeaderValue::from_static("accept-encoding")));
-    let accepts_br = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with("br")));
-    match &answer.brotli {
-        Some(br) if accepts_br => {
-            // A set Content-Encoding keeps the Compress middleware off it.
-            response.insert_header((header::CONTENT_ENCODING, "br"));
-            response.body(br.clone())
-        }
-        _ => response.body(answer.body.clone()),
-    }
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    let body = negotiate(
+        req,
+        &mut response,
+        &answer.body,
+        answer.brotli.as_ref(),
+        None,
+    );
+    response.body(body)
 }
 
 #[cfg(test)]

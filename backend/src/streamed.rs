@@ -33,6 +33,17 @@ pub enum Coding {
 }
 
 impl Coding {
+    /// What the client accepts: brotli, then gzip, else the raw bytes.
+    pub fn accepted_by(req: &actix_web::HttpRequest) -> Self {
+        if crate::reuse::accepts(req, "br") {
+            Coding::Brotli
+        } else if crate::reuse::accepts(req, "gzip") {
+            Coding::Gzip
+        } else {
+            Coding::Identity
+        }
+    }
+
     /// The header value.
     pub fn name(self) -> &'static str {
         match self {

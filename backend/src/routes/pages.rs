@@ -25,7 +25,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         response
             .content_type(asset.content_type.as_str())
             .insert_header((header::CACHE_CONTROL, cache));
-        let body = negotiate(
+        let body = reuse::negotiate(
             &req,
             &mut response,
             &asset.bytes,
@@ -40,6 +40,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .insert_header((header::LOCATION, Route::Posts.path()))
             .finish());
     }
+    let deferred = route.loader().deferred;
     let cache_key =
         (route != Route::NotFound && state.settings.reuse_responses).then(|| route.path());
     // Read before the data: a page rendered after this is at least this new.
@@ -69,7 +70,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
                 &json,
                 version.1,
                 body.as_deref().map(|html| (path, html)),
-                !route.loader().deferred.is_empty(),
+                !deferred.is_empty(),
             );
             let page = std::sync::Arc::new(pages::Rendered {
                 status,
@@ -91,9 +92,8 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
-    let deferred = route.loader().deferred;
     if !deferred.is_empty() && req.method() == Method::GET {
-        let coding = coding(&req);
+        let coding = streamed::Coding::accepted_by(&req);
         response
             .insert_header((header::VARY, "accept-encoding"))
             // Set even for identity, so the Compress middleware leaves the
@@ -116,7 +116,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         }
         response.insert_header((header::ETAG, page.etag.as_str()));
     }
-    let body = negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
+    let body = reuse::negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
 }
 
@@ -142,48 +142,5 @@ async fn render_body(path: &str, state_json: &str, now: i64) -> Option<String> {
             tracing::warn!(path, "server render timed out; the page is sent without it");
             None
         }
-    }
-}
-
-/// What the client accepts: brotli, then gzip, else the raw bytes.
-fn coding(req: &HttpRequest) -> streamed::Coding {
-    if accepts(req, "br") {
-        streamed::Coding::Brotli
-    } else if accepts(req, "gzip") {
-        streamed::Coding::Gzip
-    } else {
-        streamed::Coding::Identity
-    }
-}
-
-fn accepts(req: &HttpRequest, coding: &str) -> bool {
-    req.headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|c| c.trim().starts_with(coding)))
-}
-
-/// Sends the precompressed form the client accepts (brotli, then gzip), else
-/// the raw bytes. A set Content-Encoding makes the Compress middleware leave
-/// the body alone; without one it still compresses per request.
-fn negotiate(
-    req: &HttpRequest,
-    response: &mut actix_web::HttpResponseBuilder,
-    raw: &web::Bytes,
-    brotli: Option<&web::Bytes>,
-    gzip: Option<&web::Bytes>,
-) -> web::Bytes {
-    let accepts = |coding: &str| accepts(req, coding);
-    response.insert_header((header::VARY, "accept-encoding"));
-    match (brotli, gzip) {
-        (Some(br), _) if accepts("br") => {
-            response.insert_header((header::CONTENT_ENCODING, "br"));
-            br.clone()
-        }
-        (_, Some(gz)) if accepts("gzip") => {
-            response.insert_header((header::CONTENT_ENCODING, "gzip"));
-            gz.clone()
-        }
-        _ => raw.clone(),
     }
 }

@@ -90,7 +90,17 @@ impl From<diesel::result::Error> for ApiError {
         }
         if let diesel::result::Error::DatabaseError(_, info) = &e {
             let message = info.message();
-            if message.contains("database is locked") || message.contains("database is busy") {
+            // SQLite cannot write the file: the disk is full, or the
+            // filesystem went read-only. The transaction is rolled back;
+            // reads go on, and writes work again once the disk does.
+            const TRANSIENT: [&str; 5] = [
+                "database is locked",
+                "database is busy",
+                "database or disk is full",
+                "attempt to write a readonly database",
+                "disk I/O error",
+            ];
+            if TRANSIENT.iter().any(|m| message.contains(m)) {
                 return ApiError::Unavailable(Box::new(e));
             }
         }
@@ -189,6 +199,16 @@ mod tests {
             )),
             StatusCode::SERVICE_UNAVAILABLE
         );
+        for full in [
+            "database or disk is full",
+            "attempt to write a readonly database",
+        ] {
+            assert_eq!(
+                status(Error::DatabaseError(DatabaseErrorKind::Unknown, info(full))),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{full}"
+            );
+        }
         assert_eq!(
             status(Error::DatabaseError(
                 DatabaseErrorKind::CheckViolation,

@@ -4,10 +4,10 @@
 use crate::config::Settings;
 use crate::db::{Db, DbInitError};
 use crate::events::EventHub;
+use crate::extractors;
 use crate::pages::Pages;
 use crate::routes;
 use crate::state::AppState;
-use crate::{extractors, routes::api};
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, Condition, DefaultHeaders};
@@ -179,23 +179,8 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(routes::healthz))
             .service(
-                web::scope("/api")
-                    .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers))
-                    .route("/posts", web::get().to(api::list_posts))
-                    .route("/posts", web::post().to(api::create_post))
-                    .route("/posts/{id}", web::get().to(api::get_post))
-                    .route("/posts/{id}", web::patch().to(api::update_post))
-                    .route("/posts/{id}", web::delete().to(api::delete_post))
-                    .route("/posts/{id}/comments", web::get().to(api::list_comments))
-                    .route("/posts/{id}/comments", web::post().to(api::create_comment))
-                    .route("/users", web::get().to(api::list_users))
-                    .route("/users/{id}", web::get().to(api::get_user))
-                    .route("/users/{id}", web::patch().to(api::update_user))
-                    .route("/users/{id}/posts", web::get().to(api::user_posts))
-                    .route("/deferred", web::get().to(api::deferred))
-                    .route("/events", web::get().to(routes::events::events))
-                    .route("/events/ws", web::get().to(routes::events::events_ws))
-                    .default_service(web::to(routes::api_not_found)),
+                crate::openapi::api_scope()
+                    .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers)),
             )
             .default_service(web::to(routes::pages::page))
     })

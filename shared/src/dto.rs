@@ -5,6 +5,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A post, as returned by `GET /api/posts/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
     /// Server-assigned id.
@@ -22,6 +23,7 @@ pub struct Post {
 }
 
 /// A user with the aggregates the users pages show.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Server-assigned id.
@@ -39,6 +41,7 @@ pub struct User {
 }
 
 /// A comment on a post.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     /// Server-assigned id.
@@ -56,26 +59,33 @@ pub struct Comment {
 }
 
 /// Body of `POST /api/posts`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
     /// Author; must exist.
     pub user_id: UserId,
     /// Title.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     /// Body.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
     pub body: String,
 }
 
 /// Body of `PATCH /api/posts/{id}`: absent fields stay as they are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 pub struct PostPatch {
     /// New title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: Option<String>,
     /// New body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
     pub body: Option<String>,
     /// New author (moves the post).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,26 +93,34 @@ pub struct PostPatch {
 }
 
 /// Body of `PATCH /api/users/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 pub struct UserPatch {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: Option<String>,
     /// New email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: Option<String>,
 }
 
 /// Body of `POST /api/posts/{id}/comments`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     /// Commenter's name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// Commenter's email.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
     /// The comment text.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
     pub body: String,
 }
 
@@ -111,6 +129,7 @@ pub struct NewComment {
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 
 /// One page of a cursor-paginated list.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The items of this page, in list order.
@@ -120,6 +139,7 @@ pub struct Page<T> {
 }
 
 /// The slow aggregate behind `GET /api/deferred`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Number of users.

@@ -23,6 +23,8 @@ const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// npm `axe-core@{this}`: the accessibility checks of the browser suite.
 const AXE_CORE_VERSION: &str = "4.14.1";
+/// PyPI `schemathesis=={this}`: fuzzes the API against its OpenAPI document.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// Crates that only build for the browser: excluded from the native clippy
 /// and test runs, linted for [`WASM_TARGET`] instead.
 const WASM_CRATES: &[&str] = &["frontend"];
@@ -45,7 +47,8 @@ usage: cargo xtask <command>
 
 commands:
   setup [--test]       install the pinned tools that are missing
-                       (--test: also rustfmt, clippy, chromium, chromedriver)
+                       (--test: also rustfmt, clippy, chromium, chromedriver,
+                       nginx, axe-core, schemathesis)
   build [--api-base URL] [--devtools]
                        build the SPA into dist/ (trunk build --release), with
                        404.html for static hosts; --api-base: the API's origin
@@ -177,6 +180,13 @@ impl Ctx {
         self.root
             .join(setup::AXE_CORE_PREFIX)
             .join("node_modules/axe-core/axe.min.js")
+    }
+
+    /// The schemathesis command the API suite runs.
+    fn schemathesis_bin(&self) -> PathBuf {
+        self.root
+            .join(setup::SCHEMATHESIS_VENV)
+            .join("bin/schemathesis")
     }
 
     /// `cargo` with `--locked` under CI: only after the subcommand.
@@ -377,6 +387,7 @@ fn test(ctx: &Ctx) -> Result<(), String> {
                     .args(exclude_wasm())
                     .env("DIST_DIR", ctx.dist())
                     .env("AXE_CORE_JS", ctx.axe_core_js())
+                    .env("SCHEMATHESIS", ctx.schemathesis_bin())
                     .env("NGINX_BIN", setup::NGINX)
                     .env("CHROMEDRIVER", CHROMEDRIVER)
                     .env("CHROMIUM", CHROMIUM),

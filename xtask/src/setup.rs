@@ -3,11 +3,12 @@
 //! Each tool is probed first and skipped when the exact pinned version is
 //! already there, so a warm machine re-runs this in well under a second.
 //! Only the registries this project can reach are used: crates.io for the
-//! Rust tools, npm for wasm-opt, Debian's archive for the browser.
+//! Rust tools, npm for wasm-opt and axe-core, PyPI for schemathesis, Debian's
+//! archive for the browser and nginx.
 
 use crate::{
-    AXE_CORE_VERSION, BINARYEN_VERSION, CHROMEDRIVER, CHROMIUM, Ctx, TRUNK_VERSION,
-    WASM_BINDGEN_VERSION, WASM_TARGET, note,
+    AXE_CORE_VERSION, BINARYEN_VERSION, CHROMEDRIVER, CHROMIUM, Ctx, SCHEMATHESIS_VERSION,
+    TRUNK_VERSION, WASM_BINDGEN_VERSION, WASM_TARGET, note,
 };
 use std::path::Path;
 
@@ -63,6 +64,7 @@ pub(crate) fn setup(ctx: &Ctx, needs: Needs) -> Result<(), String> {
         browser(ctx)?;
         nginx(ctx)?;
         axe_core(ctx)?;
+        schemathesis(ctx)?;
     }
     Ok(())
 }
@@ -226,6 +228,48 @@ fn axe_core(ctx: &Ctx) -> Result<(), String> {
 
 /// `npm install --prefix` target for axe-core.
 pub(crate) const AXE_CORE_PREFIX: &str = "target/tools/axe-core";
+
+/// Schemathesis from PyPI, in its own virtualenv: the API suite fuzzes the
+/// running server against its OpenAPI document with it (`SCHEMATHESIS`).
+fn schemathesis(ctx: &Ctx) -> Result<(), String> {
+    let bin = ctx.schemathesis_bin();
+    let wanted = format!("schemathesis, version {SCHEMATHESIS_VERSION}");
+    if ctx.cmd(&bin).arg("--version").probe().as_deref() == Some(wanted.as_str()) {
+        note(&format!(
+            "schemathesis {SCHEMATHESIS_VERSION}: already installed"
+        ));
+        return Ok(());
+    }
+    let venv = ctx.root.join(SCHEMATHESIS_VENV);
+    let python = || ctx.cmd("python3").arg("-m");
+    if python().args(["venv", "--help"]).probe().is_none()
+        || python().args(["ensurepip", "--version"]).probe().is_none()
+    {
+        apt_install(
+            ctx,
+            &["python3", "python3-venv"],
+            "python3 + venv (to install schemathesis)",
+        )?;
+    }
+    note(&format!(
+        "installing schemathesis {SCHEMATHESIS_VERSION} (PyPI, into {SCHEMATHESIS_VENV}; takes ~30 s)"
+    ));
+    python().arg("venv").arg("--clear").arg(&venv).run()?;
+    ctx.cmd(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}"))
+        .run()?;
+    match ctx.cmd(&bin).arg("--version").probe() {
+        Some(found) if found == wanted => Ok(()),
+        found => Err(format!(
+            "installed schemathesis {SCHEMATHESIS_VERSION}, but `{} --version` says {found:?}",
+            bin.display()
+        )),
+    }
+}
+
+/// The virtualenv schemathesis is installed into.
+pub(crate) const SCHEMATHESIS_VENV: &str = "target/tools/schemathesis";
 
 fn browser(ctx: &Ctx) -> Result<(), String> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {

@@ -211,7 +211,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .error_handler(Box::new(CountingErrors(Arc::clone(&pool_errors))))
-            .connection_timeout(Duration::from_secs(10))
+            // How long a request waits for a connection before its 503: the
+            // pool is busy, or the database is down.
+            .connection_timeout(Duration::from_secs(5))
             .build(Manager { url: url.clone() })
             .map_err(|source| DbInitError::Connect {
                 url: url.redacted(),
@@ -251,6 +253,12 @@ impl Db {
     /// A connection from the pool (blocking: call from `web::block`).
     pub fn conn(&self) -> Result<PooledConn, r2d2::PoolError> {
         self.pool.get()
+    }
+
+    /// A connection within `timeout`, for callers that must answer sooner
+    /// than the pool's own 5 s (`/healthz`).
+    pub fn conn_within(&self, timeout: Duration) -> Result<PooledConn, r2d2::PoolError> {
+        self.pool.get_timeout(timeout)
     }
 
     /// True for PostgreSQL.

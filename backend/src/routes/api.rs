@@ -3,13 +3,18 @@
 use crate::db::repo::{self, Cursor};
 use crate::domain::{ValidNewComment, ValidNewPost, ValidPostPatch, ValidUserPatch};
 use crate::error::ApiError;
+use crate::openapi::{ReadErrors, WriteErrors};
 use crate::state::AppState;
 use crate::write::{self, IdempotencyKey, Outcome};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use shared::{EventKind, NewComment, NewPost, PostId, PostPatch, UserId, UserPatch};
+use shared::{
+    Comment, ErrorBody, EventKind, NewComment, NewPost, Page, Post, PostId, PostPatch, Stats, User,
+    UserId, UserPatch,
+};
 use std::time::Duration;
+use utoipa::IntoParams;
 
 type Data = web::Data<AppState>;
 
@@ -36,13 +41,25 @@ fn json_value(v: impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(ApiError::unexpected)
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/posts`'s query string.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The `next_cursor` of the page before; absent or empty for the first page.
     cursor: Option<String>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
 }
 
+/// One page of posts, newest first.
+#[utoipa::path(get, path = "/api/posts", tag = "posts", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of posts; `next_cursor` is absent on the last", body = Page<Post>),
+        (status = 422, description = "`limit` out of range (`validation_failed`)", body = ErrorBody),
+        ReadErrors,
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn list_posts(
     state: Data,
@@ -69,6 +86,13 @@ pub async fn list_posts(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One post.
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id")),
+    responses(
+        (status = 200, description = "The post", body = Post),
+        (status = 404, description = "No such post", body = ErrorBody),
+        ReadErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn get_post(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
@@ -77,6 +101,12 @@ pub async fn get_post(state: Data, id: web::Path<i64>) -> Result<HttpResponse, A
         .ok_or(ApiError::NotFound("post"))
 }
 
+/// Creates a post (event `post_created`).
+#[utoipa::path(post, path = "/api/posts", tag = "posts", params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")), request_body = NewPost,
+    responses(
+        (status = 201, description = "The post as stored", body = Post),
+        WriteErrors,
+    ))]
 #[tracing::instrument(skip_all)]
 pub async fn create_post(
     state: Data,
@@ -102,6 +132,14 @@ pub async fn create_post(
     .await
 }
 
+/// Changes a post's given fields (event `post_updated`).
+#[utoipa::path(patch, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+    request_body = PostPatch,
+    responses(
+        (status = 200, description = "The post as stored", body = Post),
+        (status = 404, description = "No such post", body = ErrorBody),
+        WriteErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn update_post(
     state: Data,
@@ -131,6 +169,13 @@ pub async fn update_post(
     .await
 }
 
+/// Deletes a post and its comments (event `post_deleted`).
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such post", body = ErrorBody),
+        WriteErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn delete_post(
     state: Data,
@@ -151,6 +196,13 @@ pub async fn delete_post(
     .await
 }
 
+/// A post's comments, oldest first.
+#[utoipa::path(get, path = "/api/posts/{id}/comments", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id")),
+    responses(
+        (status = 200, description = "The comments", body = Vec<Comment>),
+        (status = 404, description = "No such post", body = ErrorBody),
+        ReadErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn list_comments(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
@@ -160,6 +212,14 @@ pub async fn list_comments(state: Data, id: web::Path<i64>) -> Result<HttpRespon
         .ok_or(ApiError::NotFound("post"))
 }
 
+/// Comments on a post (event `comment_created`).
+#[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "The comment as stored", body = Comment),
+        (status = 404, description = "No such post", body = ErrorBody),
+        WriteErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn create_comment(
     state: Data,
@@ -183,12 +243,22 @@ pub async fn create_comment(
     .await
 }
 
+/// Every user, by id.
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    responses((status = 200, description = "The users", body = Vec<User>), ReadErrors))]
 #[tracing::instrument(skip_all)]
 pub async fn list_users(state: Data) -> Result<HttpResponse, ApiError> {
     let users = read(&state, |c| Ok(repo::list_users(c)?)).await?;
     Ok(HttpResponse::Ok().json(users))
 }
 
+/// One user.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, minimum = 1, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user", body = ErrorBody),
+        ReadErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn get_user(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
@@ -197,6 +267,13 @@ pub async fn get_user(state: Data, id: web::Path<i64>) -> Result<HttpResponse, A
         .ok_or(ApiError::NotFound("user"))
 }
 
+/// A user's posts, newest first.
+#[utoipa::path(get, path = "/api/users/{id}/posts", tag = "users", params(("id" = i64, Path, minimum = 1, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's posts", body = Vec<Post>),
+        (status = 404, description = "No such user", body = ErrorBody),
+        ReadErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn user_posts(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
@@ -206,6 +283,14 @@ pub async fn user_posts(state: Data, id: web::Path<i64>) -> Result<HttpResponse,
         .ok_or(ApiError::NotFound("user"))
 }
 
+/// Changes a user's given fields (event `user_updated`).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, minimum = 1, description = "The user's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The user as stored", body = User),
+        (status = 404, description = "No such user", body = ErrorBody),
+        WriteErrors,
+    ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn update_user(
     state: Data,
@@ -229,6 +314,8 @@ pub async fn update_user(
 }
 
 /// A deliberately slow aggregate; the delay is `--deferred-delay-ms`.
+#[utoipa::path(get, path = "/api/deferred", tag = "meta",
+    responses((status = 200, description = "Counts of everything", body = Stats), ReadErrors))]
 #[tracing::instrument(skip_all)]
 pub async fn deferred(state: Data) -> Result<HttpResponse, ApiError> {
     tokio::time::sleep(Duration::from_millis(state.settings.deferred_delay_ms)).await;

@@ -6,12 +6,22 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, Responder, web};
 use actix_web_lab::sse::Sse;
 use futures_util::StreamExt;
+use shared::ErrorBody;
 use std::time::Duration;
 
 /// `GET /api/events`. The last seen id comes as the `Last-Event-ID` header
 /// (what `EventSource` sends when it reconnects by itself) or as
 /// `?last_event_id=N` (what a client that opens a fresh stream can send); the
 /// header wins when both are present.
+#[utoipa::path(get, path = "/api/events", tag = "events",
+    params(
+        ("last_event_id" = Option<i64>, Query, description = "Resume after this event id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id (wins over the query)"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: `id:` the event id, `event:` its kind, `data:` a `ServerEvent` as JSON; `resync` when the id is too old", content_type = "text/event-stream"),
+        (status = 400, description = "The last event id is not an integer", body = ErrorBody),
+    ))]
 pub async fn events(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -87,6 +97,13 @@ fn resume_param(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
 /// checked here: the page's own origin and `--cors-origins` may connect
 /// (403 `origin_not_allowed` otherwise); a client that sends no `Origin` (not
 /// a browser) may too.
+#[utoipa::path(get, path = "/api/events/ws", tag = "events",
+    params(("last_event_id" = Option<i64>, Query, description = "Resume after this event id")),
+    responses(
+        (status = 101, description = "A WebSocket; one text message per event, the SSE `data:`"),
+        (status = 400, description = "Not a WebSocket handshake (`websocket_required`), or a bad `last_event_id`", body = ErrorBody),
+        (status = 403, description = "The `Origin` may not connect (`origin_not_allowed`)", body = ErrorBody),
+    ))]
 pub async fn events_ws(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -113,7 +113,7 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
         .await
         .expect("SQLite always starts");
     let all = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-    for (pattern, allow) in backend::routes::API_ROUTES {
+    for (pattern, allow) in backend::openapi::routes() {
         let path = format!("/api{}", pattern.replace("{id}", "1"));
         for method in all {
             let listed = allow.split(", ").any(|m| m == method);

@@ -10,6 +10,7 @@ const DEFAULT_DIST: &str = "dist";
 const DEFAULT_DEFERRED_DELAY_MS: u64 = 1500;
 const DEFAULT_EVENT_LOG_SIZE: usize = 1000;
 const DEFAULT_SSE_KEEP_ALIVE_SECS: u64 = 15;
+const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_DB_POOL_SIZE: u32 = 16;
 
@@ -78,6 +79,12 @@ pub struct Settings {
     #[arg(long, env = "SSE_KEEP_ALIVE_SECS", default_value_t = DEFAULT_SSE_KEEP_ALIVE_SECS)]
     pub sse_keep_alive_secs: u64,
 
+    /// Seconds a connection may leave what the server sent unread before it
+    /// is closed (TCP_USER_TIMEOUT): a live subscriber that stopped reading
+    /// is cut off instead of being held for ever. 0 leaves the system's.
+    #[arg(long, env = "SEND_TIMEOUT_SECS", default_value_t = DEFAULT_SEND_TIMEOUT_SECS)]
+    pub send_timeout_secs: u64,
+
     /// The transport the SPA tries first for live updates; it falls back to
     /// the other one when the preferred one cannot connect (say, a proxy that
     /// buffers event streams or refuses WebSocket upgrades).
@@ -130,6 +137,7 @@ impl Settings {
             deferred_delay_ms: DEFAULT_DEFERRED_DELAY_MS,
             event_log_size: DEFAULT_EVENT_LOG_SIZE,
             sse_keep_alive_secs: DEFAULT_SSE_KEEP_ALIVE_SECS,
+            send_timeout_secs: DEFAULT_SEND_TIMEOUT_SECS,
             live_transport: LiveTransport::Sse,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             db_pool_size: DEFAULT_DB_POOL_SIZE,

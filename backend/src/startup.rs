@@ -160,6 +160,8 @@ fn cors(origins: &[String]) -> Cors {
 fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::io::Result<Server> {
     let max_body = settings.max_body_bytes;
     let origins = settings.cors_origins.clone();
+    let send_timeout =
+        (settings.send_timeout_secs > 0).then(|| Duration::from_secs(settings.send_timeout_secs));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -185,10 +187,18 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
             .default_service(web::to(routes::pages::page))
     })
     // Before `listen`: the listener's services capture the hook when created.
-    .on_connect(|conn, _ext| {
-        // actix leaves Nagle on; headers and body then wait on delayed ACKs.
+    .on_connect(move |conn, _ext| {
         if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            // actix leaves Nagle on; headers and body then wait on delayed ACKs.
             let _ = tcp.set_nodelay(true);
+            // A peer that stops reading (an event stream's subscriber gone
+            // quiet, its receive window shut) is dropped once what was sent
+            // has waited this long: its buffers are freed, and a client that
+            // is still alive reconnects and resumes by event id.
+            #[cfg(target_os = "linux")]
+            if let Some(timeout) = send_timeout {
+                let _ = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout));
+            }
         }
     })
     .shutdown_timeout(10);

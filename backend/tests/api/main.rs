@@ -17,4 +17,5 @@ mod pages;
 mod pg_faults;
 mod pg_restart;
 mod posts;
+mod stalled;
 mod users;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fan-out: thousands of live subscribers (SSE and WebSocket) on one release
+# backend, then a thousand stalled ones (connected, never reading) under a
+# flood of writes. Prints a Markdown table (backend/examples/fanout.rs says
+# what each row measures).
+#
+#   bash scripts/fanout.sh
+#   FANOUT_SSE=1000 FANOUT_WS=1000 FANOUT_STALLED=200 bash scripts/fanout.sh
+#
+# Knobs: FANOUT_SSE (2500), FANOUT_WS (2500), FANOUT_STALLED (1000),
+# FANOUT_WRITES (20 timed writes per round), FANOUT_FLOOD (20 writes of
+# 9 KB), FANOUT_CUT_WAIT (45 s to wait for the server to cut stalled ones),
+# FANOUT_BACKEND_ARGS (extra backend flags).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+read -r -a EXTRA_ARGS <<<"${FANOUT_BACKEND_ARGS:-}"
+say() { printf '==> %s\n' "$*" >&2; }
+
+say "building the backend and the fan-out client (release)"
+cargo build --release -p backend --bin backend --example fanout >&2
+[[ -f dist/index.html ]] || cargo xtask build >&2
+# Each subscriber is a file descriptor on both sides.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+cp -R dist "$TMP/dist"
+RUST_LOG=warn target/release/backend --bind 127.0.0.1:0 \
+    --database-url "$TMP/db.sqlite" --dist "$TMP/dist" "${EXTRA_ARGS[@]}" \
+    >"$TMP/stdout" 2>"$TMP/server.log" &
+SERVER_PID=$!
+BASE=
+for _ in $(seq 1 300); do
+    line=$(head -n1 "$TMP/stdout" 2>/dev/null || true)
+    if [[ $line == "Serving on "* ]]; then BASE=${line#Serving on }; break; fi
+    sleep 0.1
+done
+[[ -n $BASE ]] || { cat "$TMP/server.log" >&2; exit 1; }
+until curl -fsS -o /dev/null "$BASE/healthz"; do sleep 0.1; done
+say "backend up at $BASE (pid $SERVER_PID)"
+
+echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; commit $(git rev-parse --short HEAD); client and server on the same cores"
+echo
+target/release/examples/fanout "$BASE" "$SERVER_PID" \
+    "${FANOUT_SSE:-2500}" "${FANOUT_WS:-2500}" "${FANOUT_STALLED:-1000}" \
+    "${FANOUT_WRITES:-20}" "${FANOUT_FLOOD:-20}" "${FANOUT_CUT_WAIT:-45}"

@@ -59,7 +59,8 @@ commands:
   test                 what CI runs: setup, fmt, clippy (native and wasm32),
                        build, cargo test, browser unit tests (wasm32)
   torture [SECONDS]    the crash storms (SIGKILL under continuous writes) on
-                       SQLite and PostgreSQL against the release backend, each
+                       SQLite, PostgreSQL and two PostgreSQL instances (one
+                       killed at a time) against the release backend, each
                        SECONDS long (default 60); prints a row per engine
                        (docs/reliability.md). CI runs a 6 s storm in `test`.
 ";

@@ -12,7 +12,12 @@ const DEFAULT_EVENT_LOG_SIZE: usize = 1000;
 const DEFAULT_SSE_KEEP_ALIVE_SECS: u64 = 15;
 const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
-const DEFAULT_DB_POOL_SIZE: u32 = 16;
+/// PostgreSQL serves many connections at once.
+const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
+/// SQLite writes one transaction at a time; readers share the file. More
+/// connections only hold more caches and threads (4 against 16: 42 against
+/// 48 MiB under the soak's steady load, and no slower; docs/reliability.md).
+const DEFAULT_SQLITE_POOL_SIZE: u32 = 4;
 
 /// How the SPA takes live updates (written into every page it is served).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -95,9 +100,10 @@ pub struct Settings {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// Database connections in the pool.
-    #[arg(long, env = "DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
-    pub db_pool_size: u32,
+    /// Database connections in the pool (default: 4 for SQLite, 16 for
+    /// PostgreSQL).
+    #[arg(long, env = "DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
@@ -126,6 +132,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The pool size: `--db-pool-size`, or the engine's default.
+    pub fn pool_size(&self) -> u32 {
+        self.db_pool_size
+            .unwrap_or(if self.database_url.starts_with("postgres") {
+                DEFAULT_POSTGRES_POOL_SIZE
+            } else {
+                DEFAULT_SQLITE_POOL_SIZE
+            })
+    }
+
     /// The defaults, ignoring the environment and the command line (tests
     /// start from these).
     pub fn defaults() -> Self {
@@ -140,7 +156,7 @@ impl Settings {
             send_timeout_secs: DEFAULT_SEND_TIMEOUT_SECS,
             live_transport: LiveTransport::Sse,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            db_pool_size: DEFAULT_DB_POOL_SIZE,
+            db_pool_size: None,
             workers: None,
             precompress_assets: true,
             server_render: true,

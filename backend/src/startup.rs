@@ -56,7 +56,7 @@ impl Drop for StopHub {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let url = settings.database_url.clone();
-        let pool_size = settings.db_pool_size;
+        let pool_size = settings.pool_size();
         let db = actix_web::rt::task::spawn_blocking(move || Db::open(&url, pool_size))
             .await
             .map_err(|e| StartupError::Task(e.to_string()))??;
@@ -208,7 +208,7 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
     // `web::block` runs database calls on each worker's blocking pool (512
     // threads by default). More threads than pooled connections only wait
     // for one, and each keeps a malloc arena of its own: bound them.
-    let blocking = (settings.db_pool_size as usize).div_ceil(workers).max(1);
+    let blocking = (settings.pool_size() as usize).div_ceil(workers).max(1);
     server = server
         .workers(workers)
         .worker_max_blocking_threads(blocking);

@@ -148,7 +148,7 @@ pub(crate) fn test_settings(database_url: &str, dist: &std::path::Path) -> Setti
     settings.database_url = database_url.into();
     settings.dist_dir = dist.to_path_buf();
     settings.deferred_delay_ms = 0;
-    settings.db_pool_size = 8;
+    settings.db_pool_size = Some(8);
     settings.workers = Some(2);
     settings
 }

@@ -170,7 +170,7 @@ impl TestApp {
         settings.database_url = dir.path().join("app.db").display().to_string();
         settings.dist_dir = dist;
         settings.workers = Some(2);
-        settings.db_pool_size = 4;
+        settings.db_pool_size = Some(4);
         // Compressing the wasm at brotli 11 costs a core for seconds per app;
         // the suite tests behaviour, the first-load benchmark turns it on.
         settings.precompress_assets = false;

@@ -23,27 +23,9 @@ cargo build --release -p backend --bin backend --example fanout >&2
 # Each subscriber is a file descriptor on both sides.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-TMP=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-cp -R dist "$TMP/dist"
-RUST_LOG=warn target/release/backend --bind 127.0.0.1:0 \
-    --database-url "$TMP/db.sqlite" --dist "$TMP/dist" "${EXTRA_ARGS[@]}" \
-    >"$TMP/stdout" 2>"$TMP/server.log" &
-SERVER_PID=$!
-BASE=
-for _ in $(seq 1 300); do
-    line=$(head -n1 "$TMP/stdout" 2>/dev/null || true)
-    if [[ $line == "Serving on "* ]]; then BASE=${line#Serving on }; break; fi
-    sleep 0.1
-done
-[[ -n $BASE ]] || { cat "$TMP/server.log" >&2; exit 1; }
-until curl -fsS -o /dev/null "$BASE/healthz"; do sleep 0.1; done
-say "backend up at $BASE (pid $SERVER_PID)"
+# shellcheck source=scripts/release-backend.sh
+source scripts/release-backend.sh
+start_backend -- "${EXTRA_ARGS[@]}"
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; commit $(git rev-parse --short HEAD); client and server on the same cores"
 echo

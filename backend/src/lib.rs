@@ -12,6 +12,7 @@ pub mod events;
 pub mod extractors;
 pub mod openapi;
 pub mod pages;
+pub mod queries;
 pub mod reuse;
 pub mod routes;
 pub mod startup;

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::events::{self, EventHub};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use shared::EventKind;
@@ -55,31 +55,12 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-enum Answer {
+/// What a write answers: what it did now, or the first answer to its key.
+pub enum Answer {
+    /// Applied by this request.
     Fresh(Outcome),
+    /// A repeat of an applied request: its stored answer.
     Replayed { status: u16, body: String },
-}
-
-fn respond(answer: Answer) -> HttpResponse {
-    match answer {
-        Answer::Fresh(outcome) => {
-            let mut res = HttpResponse::build(outcome.status);
-            match outcome.body {
-                Some(body) => res.json(body),
-                None => res.finish(),
-            }
-        }
-        Answer::Replayed { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut res = HttpResponse::build(status);
-            res.insert_header((REPLAYED_HEADER, "true"));
-            if body.is_empty() {
-                res.finish()
-            } else {
-                res.content_type("application/json").body(body)
-            }
-        }
-    }
 }
 
 fn attempt<F>(
@@ -147,13 +128,14 @@ fn is_unique_violation(e: &ApiError) -> bool {
 
 /// Runs `apply` as one idempotent write. `fingerprint` identifies the request
 /// (method, path, body) so a key reused for another request is refused.
+/// What to answer over HTTP is the caller's business.
 pub async fn run<F>(
     db: &Db,
     hub: &Arc<EventHub>,
     key: Option<IdempotencyKey>,
     fingerprint: String,
     apply: F,
-) -> Result<HttpResponse, ApiError>
+) -> Result<Answer, ApiError>
 where
     F: Fn(&mut DbConn, i64) -> Result<Outcome, ApiError> + Send + 'static,
 {
@@ -175,5 +157,5 @@ where
         hub.note_local_write();
         hub.wake();
     }
-    Ok(respond(answer))
+    Ok(answer)
 }

@@ -1,52 +1,32 @@
 //! A page's state: its route's loader queries, read from the database.
 
-use crate::db::{DbConn, repo};
+use crate::db::DbConn;
 use crate::error::ApiError;
-use diesel::QueryResult;
-use shared::{
-    DEFAULT_PAGE_SIZE, DehydratedQuery, DehydratedState, InfiniteData, QueryKey, QueryState, Route,
-};
+use crate::queries::{self, QueryData};
+use shared::{DehydratedQuery, DehydratedState, InfiniteData, QueryKey, QueryState, Route};
 
-/// The state of one query, exactly as the API would answer it.
-pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> QueryResult<QueryState> {
-    fn ok<T: serde::Serialize>(v: T, now: i64) -> QueryState {
-        QueryState::Success {
-            data: serde_json::to_value(v).unwrap_or_default(),
-            updated_at: now,
+/// The state of one query, read as the API's handler reads it: its data, or
+/// the API's 404 error body.
+pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryState, ApiError> {
+    let data = match queries::read(conn, key, now) {
+        // The client holds the post list as an infinite query.
+        Ok(QueryData::Posts(page)) => serde_json::to_value(InfiniteData {
+            pages: vec![page],
+            page_params: vec![None::<String>],
+        }),
+        Ok(data) => serde_json::to_value(data),
+        Err(e @ ApiError::NotFound(_)) => {
+            return Ok(QueryState::Error {
+                error: e.body(),
+                http_status: 404,
+                updated_at: now,
+            });
         }
-    }
-    fn missing(what: &'static str, now: i64) -> QueryState {
-        QueryState::Error {
-            error: ApiError::NotFound(what).body(),
-            http_status: 404,
-            updated_at: now,
-        }
-    }
-    Ok(match key {
-        QueryKey::Posts => {
-            let page = repo::list_posts(conn, None, DEFAULT_PAGE_SIZE)?;
-            ok(
-                InfiniteData {
-                    pages: vec![page],
-                    page_params: vec![None::<String>],
-                },
-                now,
-            )
-        }
-        QueryKey::Post(id) => {
-            repo::get_post(conn, id)?.map_or(missing("post", now), |p| ok(p, now))
-        }
-        QueryKey::Comments(id) => {
-            repo::list_comments(conn, id)?.map_or(missing("post", now), |c| ok(c, now))
-        }
-        QueryKey::Users => ok(repo::list_users(conn)?, now),
-        QueryKey::User(id) => {
-            repo::get_user(conn, id)?.map_or(missing("user", now), |u| ok(u, now))
-        }
-        QueryKey::UserPosts(id) => {
-            repo::user_posts(conn, id)?.map_or(missing("user", now), |p| ok(p, now))
-        }
-        QueryKey::Deferred => ok(repo::stats(conn, now)?, now),
+        Err(e) => return Err(e),
+    };
+    Ok(QueryState::Success {
+        data: data.map_err(ApiError::unexpected)?,
+        updated_at: now,
     })
 }
 
@@ -55,7 +35,7 @@ pub fn prerender(
     conn: &mut DbConn,
     route: Route,
     now: i64,
-) -> QueryResult<(u16, String, DehydratedState)> {
+) -> Result<(u16, String, DehydratedState), ApiError> {
     let loader = route.loader();
     let mut state = DehydratedState {
         version: DehydratedState::VERSION,

@@ -4,14 +4,15 @@ use crate::db::repo::{self, Cursor};
 use crate::domain::{ValidNewComment, ValidNewPost, ValidPostPatch, ValidUserPatch};
 use crate::error::ApiError;
 use crate::openapi::{ReadErrors, WriteErrors};
+use crate::queries;
 use crate::state::AppState;
-use crate::write::{self, IdempotencyKey, Outcome};
+use crate::write::{self, Answer, IdempotencyKey, Outcome};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use shared::{
-    Comment, ErrorBody, EventKind, NewComment, NewPost, Page, Post, PostId, PostPatch, Stats, User,
-    UserId, UserPatch,
+    Comment, DEFAULT_PAGE_SIZE, ErrorBody, EventKind, NewComment, NewPost, Page, Post, PostId,
+    PostPatch, QueryKey, Stats, User, UserId, UserPatch,
 };
 use std::time::Duration;
 use utoipa::IntoParams;
@@ -32,13 +33,78 @@ where
     .await?
 }
 
-fn fingerprint(req: &HttpRequest, body: &impl serde::Serialize) -> String {
+/// Every write: the request's `Idempotency-Key` and fingerprint (method,
+/// path, body), then `apply` in `write::run`'s transaction, then its answer.
+async fn idempotent<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &impl serde::Serialize,
+    apply: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(&mut crate::db::DbConn, i64) -> Result<Outcome, ApiError> + Send + 'static,
+{
+    let key = IdempotencyKey::from_headers(req.headers())?;
     let body = serde_json::to_string(body).unwrap_or_default();
-    format!("{} {} {body}", req.method(), req.path())
+    let print = format!("{} {} {body}", req.method(), req.path());
+    Ok(respond(
+        write::run(&state.db, &state.hub, key, print, apply).await?,
+    ))
 }
 
-fn json_value(v: impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(v).map_err(ApiError::unexpected)
+/// A write's answer over HTTP (a replay says so in `Idempotent-Replayed`).
+fn respond(answer: Answer) -> HttpResponse {
+    match answer {
+        Answer::Fresh(outcome) => {
+            let mut res = HttpResponse::build(outcome.status);
+            match outcome.body {
+                Some(body) => res.json(body),
+                None => res.finish(),
+            }
+        }
+        Answer::Replayed { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut res = HttpResponse::build(status);
+            res.insert_header((write::REPLAYED_HEADER, "true"));
+            if body.is_empty() {
+                res.finish()
+            } else {
+                res.content_type("application/json").body(body)
+            }
+        }
+    }
+}
+
+/// `key`'s data as the API answers it (the prerenderer reads the same).
+async fn answer(state: &AppState, key: QueryKey) -> Result<HttpResponse, ApiError> {
+    let now = write::now_ms();
+    let data = read(state, move |c| queries::read(c, key, now)).await?;
+    Ok(HttpResponse::Ok().json(data))
+}
+
+/// A write's outcome: `status` with `body` as JSON, and the event it makes
+/// of `body`.
+fn outcome<T: serde::Serialize>(
+    status: StatusCode,
+    body: T,
+    event: fn(T) -> EventKind,
+) -> Result<Outcome, ApiError> {
+    Ok(Outcome {
+        status,
+        body: Some(serde_json::to_value(&body).map_err(ApiError::unexpected)?),
+        event: Some(event(body)),
+    })
+}
+
+/// A post's author must exist (checked in the write's transaction).
+fn author_exists(conn: &mut crate::db::DbConn, user: UserId) -> Result<(), ApiError> {
+    if repo::user_exists(conn, user)? {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(
+            [("user_id".to_owned(), "user does not exist".to_owned())].into(),
+        ))
+    }
 }
 
 /// `GET /api/posts`'s query string.
@@ -66,7 +132,7 @@ pub async fn list_posts(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { cursor, limit } = query.into_inner();
-    let limit = limit.unwrap_or(20);
+    let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::Validation(
             [(
@@ -95,10 +161,7 @@ pub async fn list_posts(
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn get_post(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = PostId(id.into_inner());
-    let post = read(&state, move |c| Ok(repo::get_post(c, id)?)).await?;
-    post.map(|p| HttpResponse::Ok().json(p))
-        .ok_or(ApiError::NotFound("post"))
+    answer(&state, QueryKey::Post(PostId(id.into_inner()))).await
 }
 
 /// Creates a post (event `post_created`).
@@ -113,21 +176,11 @@ pub async fn create_post(
     req: HttpRequest,
     body: web::Json<NewPost>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = IdempotencyKey::from_headers(req.headers())?;
-    let print = fingerprint(&req, &*body);
-    let input = ValidNewPost::parse(body.into_inner()).map_err(ApiError::Validation)?;
-    write::run(&state.db, &state.hub, key, print, move |conn, now| {
-        if !repo::user_exists(conn, input.user_id)? {
-            return Err(ApiError::Validation(
-                [("user_id".to_owned(), "user does not exist".to_owned())].into(),
-            ));
-        }
+    let input = ValidNewPost::parse(body.clone()).map_err(ApiError::Validation)?;
+    idempotent(&state, &req, &*body, move |conn, now| {
+        author_exists(conn, input.user_id)?;
         let post = repo::create_post(conn, &input, now)?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body: Some(json_value(&post)?),
-            event: Some(EventKind::PostCreated(post)),
-        })
+        outcome(StatusCode::CREATED, post, EventKind::PostCreated)
     })
     .await
 }
@@ -148,23 +201,13 @@ pub async fn update_post(
     body: web::Json<PostPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
-    let key = IdempotencyKey::from_headers(req.headers())?;
-    let print = fingerprint(&req, &*body);
-    let patch = ValidPostPatch::parse(body.into_inner()).map_err(ApiError::Validation)?;
-    write::run(&state.db, &state.hub, key, print, move |conn, now| {
-        if let Some(user) = patch.user_id
-            && !repo::user_exists(conn, user)?
-        {
-            return Err(ApiError::Validation(
-                [("user_id".to_owned(), "user does not exist".to_owned())].into(),
-            ));
+    let patch = ValidPostPatch::parse(body.clone()).map_err(ApiError::Validation)?;
+    idempotent(&state, &req, &*body, move |conn, now| {
+        if let Some(user) = patch.user_id {
+            author_exists(conn, user)?;
         }
         let post = repo::update_post(conn, id, &patch, now)?.ok_or(ApiError::NotFound("post"))?;
-        Ok(Outcome {
-            status: StatusCode::OK,
-            body: Some(json_value(&post)?),
-            event: Some(EventKind::PostUpdated(post)),
-        })
+        outcome(StatusCode::OK, post, EventKind::PostUpdated)
     })
     .await
 }
@@ -183,9 +226,7 @@ pub async fn delete_post(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
-    let key = IdempotencyKey::from_headers(req.headers())?;
-    let print = fingerprint(&req, &());
-    write::run(&state.db, &state.hub, key, print, move |conn, _now| {
+    idempotent(&state, &req, &(), move |conn, _now| {
         let user_id = repo::delete_post(conn, id)?.ok_or(ApiError::NotFound("post"))?;
         Ok(Outcome {
             status: StatusCode::NO_CONTENT,
@@ -205,11 +246,7 @@ pub async fn delete_post(
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn list_comments(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = PostId(id.into_inner());
-    let comments = read(&state, move |c| Ok(repo::list_comments(c, id)?)).await?;
-    comments
-        .map(|c| HttpResponse::Ok().json(c))
-        .ok_or(ApiError::NotFound("post"))
+    answer(&state, QueryKey::Comments(PostId(id.into_inner()))).await
 }
 
 /// Comments on a post (event `comment_created`).
@@ -228,17 +265,11 @@ pub async fn create_comment(
     body: web::Json<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
-    let key = IdempotencyKey::from_headers(req.headers())?;
-    let print = fingerprint(&req, &*body);
-    let input = ValidNewComment::parse(body.into_inner()).map_err(ApiError::Validation)?;
-    write::run(&state.db, &state.hub, key, print, move |conn, now| {
+    let input = ValidNewComment::parse(body.clone()).map_err(ApiError::Validation)?;
+    idempotent(&state, &req, &*body, move |conn, now| {
         let comment =
             repo::create_comment(conn, id, &input, now)?.ok_or(ApiError::NotFound("post"))?;
-        Ok(Outcome {
-            status: StatusCode::CREATED,
-            body: Some(json_value(&comment)?),
-            event: Some(EventKind::CommentCreated(comment)),
-        })
+        outcome(StatusCode::CREATED, comment, EventKind::CommentCreated)
     })
     .await
 }
@@ -248,8 +279,7 @@ pub async fn create_comment(
     responses((status = 200, description = "The users", body = Vec<User>), ReadErrors))]
 #[tracing::instrument(skip_all)]
 pub async fn list_users(state: Data) -> Result<HttpResponse, ApiError> {
-    let users = read(&state, |c| Ok(repo::list_users(c)?)).await?;
-    Ok(HttpResponse::Ok().json(users))
+    answer(&state, QueryKey::Users).await
 }
 
 /// One user.
@@ -261,10 +291,7 @@ pub async fn list_users(state: Data) -> Result<HttpResponse, ApiError> {
     ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn get_user(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = UserId(id.into_inner());
-    let user = read(&state, move |c| Ok(repo::get_user(c, id)?)).await?;
-    user.map(|u| HttpResponse::Ok().json(u))
-        .ok_or(ApiError::NotFound("user"))
+    answer(&state, QueryKey::User(UserId(id.into_inner()))).await
 }
 
 /// A user's posts, newest first.
@@ -276,11 +303,7 @@ pub async fn get_user(state: Data, id: web::Path<i64>) -> Result<HttpResponse, A
     ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn user_posts(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let id = UserId(id.into_inner());
-    let posts = read(&state, move |c| Ok(repo::user_posts(c, id)?)).await?;
-    posts
-        .map(|p| HttpResponse::Ok().json(p))
-        .ok_or(ApiError::NotFound("user"))
+    answer(&state, QueryKey::UserPosts(UserId(id.into_inner()))).await
 }
 
 /// Changes a user's given fields (event `user_updated`).
@@ -299,16 +322,10 @@ pub async fn update_user(
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    let key = IdempotencyKey::from_headers(req.headers())?;
-    let print = fingerprint(&req, &*body);
-    let patch = ValidUserPatch::parse(body.into_inner()).map_err(ApiError::Validation)?;
-    write::run(&state.db, &state.hub, key, print, move |conn, now| {
+    let patch = ValidUserPatch::parse(body.clone()).map_err(ApiError::Validation)?;
+    idempotent(&state, &req, &*body, move |conn, now| {
         let user = repo::update_user(conn, id, &patch, now)?.ok_or(ApiError::NotFound("user"))?;
-        Ok(Outcome {
-            status: StatusCode::OK,
-            body: Some(json_value(&user)?),
-            event: Some(EventKind::UserUpdated(user)),
-        })
+        outcome(StatusCode::OK, user, EventKind::UserUpdated)
     })
     .await
 }
@@ -319,7 +336,5 @@ pub async fn update_user(
 #[tracing::instrument(skip_all)]
 pub async fn deferred(state: Data) -> Result<HttpResponse, ApiError> {
     tokio::time::sleep(Duration::from_millis(state.settings.deferred_delay_ms)).await;
-    let now = write::now_ms();
-    let stats = read(&state, move |c| Ok(repo::stats(c, now)?)).await?;
-    Ok(HttpResponse::Ok().json(stats))
+    answer(&state, QueryKey::Deferred).await
 }

@@ -55,7 +55,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             let now = now_ms();
             let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
                 let mut conn = db.conn()?;
-                Ok(pages::prerender(&mut conn, route, now)?)
+                pages::prerender(&mut conn, route, now)
             })
             .await??;
             let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;

@@ -1,0 +1,49 @@
+//! The one read behind each query key: the API's GET handlers answer it and
+//! the prerenderer embeds it, so a page's state is exactly what the API
+//! would answer for the same key.
+
+use crate::db::{DbConn, repo};
+use crate::error::ApiError;
+use serde::Serialize;
+use shared::{Comment, DEFAULT_PAGE_SIZE, Page, Post, QueryKey, Stats, User};
+
+/// A query's data, serialised exactly as the API answers it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum QueryData {
+    /// `["posts"]`: the first page of the post list.
+    Posts(Page<Post>),
+    /// `["post",id]`.
+    Post(Post),
+    /// `["comments",post_id]`.
+    Comments(Vec<Comment>),
+    /// `["users"]`.
+    Users(Vec<User>),
+    /// `["user",id]`.
+    User(User),
+    /// `["user_posts",id]`.
+    UserPosts(Vec<Post>),
+    /// `["deferred"]`: the aggregate, computed at `now`.
+    Stats(Stats),
+}
+
+/// Reads `key`'s data; a missing post or user is `NotFound`.
+pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, ApiError> {
+    Ok(match key {
+        QueryKey::Posts => QueryData::Posts(repo::list_posts(conn, None, DEFAULT_PAGE_SIZE)?),
+        QueryKey::Post(id) => {
+            QueryData::Post(repo::get_post(conn, id)?.ok_or(ApiError::NotFound("post"))?)
+        }
+        QueryKey::Comments(id) => {
+            QueryData::Comments(repo::list_comments(conn, id)?.ok_or(ApiError::NotFound("post"))?)
+        }
+        QueryKey::Users => QueryData::Users(repo::list_users(conn)?),
+        QueryKey::User(id) => {
+            QueryData::User(repo::get_user(conn, id)?.ok_or(ApiError::NotFound("user"))?)
+        }
+        QueryKey::UserPosts(id) => {
+            QueryData::UserPosts(repo::user_posts(conn, id)?.ok_or(ApiError::NotFound("user"))?)
+        }
+        QueryKey::Deferred => QueryData::Stats(repo::stats(conn, now)?),
+    })
+}

@@ -107,6 +107,18 @@ fn author_exists(conn: &mut crate::db::DbConn, user: UserId) -> Result<(), ApiEr
     }
 }
 
+/// The header every write may carry (documentation only: the key is read by
+/// `write::IdempotencyKey`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// 1 to 255 visible ASCII characters; a resend with the same key and
+    /// body is answered from the first, applied once.
+    #[param(rename = "Idempotency-Key", pattern = "^[!-~]{1,255}$")]
+    idempotency_key: Option<String>,
+}
+
 /// `GET /api/posts`'s query string.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -165,7 +177,7 @@ pub async fn get_post(state: Data, id: web::Path<i64>) -> Result<HttpResponse, A
 }
 
 /// Creates a post (event `post_created`).
-#[utoipa::path(post, path = "/api/posts", tag = "posts", params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")), request_body = NewPost,
+#[utoipa::path(post, path = "/api/posts", tag = "posts", params(IdempotencyHeader), request_body = NewPost,
     responses(
         (status = 201, description = "The post as stored", body = Post),
         WriteErrors,
@@ -186,7 +198,7 @@ pub async fn create_post(
 }
 
 /// Changes a post's given fields (event `post_updated`).
-#[utoipa::path(patch, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+#[utoipa::path(patch, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), IdempotencyHeader),
     request_body = PostPatch,
     responses(
         (status = 200, description = "The post as stored", body = Post),
@@ -213,7 +225,7 @@ pub async fn update_post(
 }
 
 /// Deletes a post and its comments (event `post_deleted`).
-#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), IdempotencyHeader),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such post", body = ErrorBody),
@@ -250,7 +262,7 @@ pub async fn list_comments(state: Data, id: web::Path<i64>) -> Result<HttpRespon
 }
 
 /// Comments on a post (event `comment_created`).
-#[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+#[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id"), IdempotencyHeader),
     request_body = NewComment,
     responses(
         (status = 201, description = "The comment as stored", body = Comment),
@@ -307,7 +319,7 @@ pub async fn user_posts(state: Data, id: web::Path<i64>) -> Result<HttpResponse,
 }
 
 /// Changes a user's given fields (event `user_updated`).
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, minimum = 1, description = "The user's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters; a resend with the same key and body is answered from the first, applied once")),
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path, minimum = 1, description = "The user's id"), IdempotencyHeader),
     request_body = UserPatch,
     responses(
         (status = 200, description = "The user as stored", body = User),

@@ -7,7 +7,7 @@
 //! `SCHEMATHESIS_EXAMPLES` vary the run (a fixed seed by default, so a
 //! failure in CI reproduces).
 
-use crate::helpers::{Engine, TestApp, fresh_postgres_database, in_ci, spawn_app, spawn_app_on};
+use crate::helpers::{Engine, TestApp, fresh_database, in_ci, spawn_app, spawn_app_on};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -213,16 +213,7 @@ async fn fuzz(bin: PathBuf, app: &TestApp, mode: &'static str) {
 /// one's kept answers would hide a change made without an event.
 async fn snapshot(database_url: &str) -> Value {
     let app = spawn_app_on(database_url, tempfile::tempdir().unwrap(), |_| {}).await;
-    let mut posts = Vec::new();
-    let mut path = "/api/posts?limit=100".to_owned();
-    loop {
-        let page = app.get_json(&path).await;
-        posts.extend(page["items"].as_array().expect("items").iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/posts?limit=100&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let posts = crate::crash::all_posts(&app.client, &app.address).await;
     let mut stats = app.get_json("/api/deferred").await;
     stats["computed_at"] = Value::Null;
     serde_json::json!({
@@ -240,12 +231,8 @@ async fn snapshot(database_url: &str) -> Value {
 async fn fuzz_on(engine: Engine) {
     let Some(bin) = schemathesis() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match engine {
-        Engine::Sqlite => dir.path().join("app.db").display().to_string(),
-        Engine::Postgres => match fresh_postgres_database() {
-            Some(url) => url,
-            None => return,
-        },
+    let Some(database_url) = fresh_database(engine, dir.path()) else {
+        return;
     };
     let app = spawn_app_on(&database_url, dir, |_| {}).await;
     let before = snapshot(&database_url).await;

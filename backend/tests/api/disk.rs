@@ -72,12 +72,9 @@ fn fill(dir: &Path) -> PathBuf {
 
 /// A create with its key; the answer's status and (on 201) the post.
 async fn create(app: &TestApp, key: &str, title: &str) -> (u16, Value) {
+    let body = json!({"user_id": 1, "title": title, "body": "x".repeat(9_000)});
     let res = app
-        .client
-        .post(app.url("/api/posts"))
-        .header("idempotency-key", key)
-        .json(&json!({"user_id": 1, "title": title, "body": "x".repeat(9_000)}))
-        .send()
+        .send_keyed(reqwest::Method::POST, "/api/posts", key, Some(&body))
         .await
         .expect("POST");
     let status = res.status().as_u16();

@@ -153,13 +153,19 @@ pub(crate) fn test_settings(database_url: &str, dist: &std::path::Path) -> Setti
     settings
 }
 
+/// A fresh database for `engine`: a SQLite file in `dir`, or a new
+/// PostgreSQL database (`None` when no server is reachable).
+pub(crate) fn fresh_database(engine: Engine, dir: &std::path::Path) -> Option<String> {
+    match engine {
+        Engine::Sqlite => Some(dir.join("app.db").display().to_string()),
+        Engine::Postgres => fresh_postgres_database(),
+    }
+}
+
 /// Starts an app; `None` only for PostgreSQL when no server is reachable.
 pub(crate) async fn spawn_app(engine: Engine) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match engine {
-        Engine::Sqlite => dir.path().join("app.db").display().to_string(),
-        Engine::Postgres => fresh_postgres_database()?,
-    };
+    let database_url = fresh_database(engine, dir.path())?;
     Some(spawn_app_on(&database_url, dir, |_| {}).await)
 }
 
@@ -235,6 +241,25 @@ impl TestApp {
             .send()
             .await
             .expect("DELETE")
+    }
+
+    /// A request with an `Idempotency-Key` and, if given, a JSON body;
+    /// `Err` when no answer came (the server is down).
+    pub(crate) async fn send_keyed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Result<Response> {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("Idempotency-Key", key);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await
     }
 
     /// Sends raw bytes as a JSON body.

@@ -16,14 +16,9 @@ async fn send(
     key: &str,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let mut req = app
-        .client
-        .request(method, app.url(path))
-        .header("Idempotency-Key", key);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
+    app.send_keyed(method, path, key, body.as_ref())
+        .await
+        .unwrap()
 }
 
 async fn replayed_key_creates_one_row(app: TestApp) {

@@ -133,11 +133,8 @@ impl Drop for Cluster {
 
 /// A create with its key, answered or not.
 async fn create(app: &TestApp, key: &str, title: &str) -> Option<u16> {
-    app.client
-        .post(app.url("/api/posts"))
-        .header("idempotency-key", key)
-        .json(&json!({"user_id": 1, "title": title, "body": "b"}))
-        .send()
+    let body = json!({"user_id": 1, "title": title, "body": "b"});
+    app.send_keyed(reqwest::Method::POST, "/api/posts", key, Some(&body))
         .await
         .ok()
         .map(|r| r.status().as_u16())

@@ -1,7 +1,7 @@
 //! A live subscriber that stops reading is cut off (`--send-timeout-secs`,
 //! TCP_USER_TIMEOUT) instead of being held, with its buffers, for ever.
 
-use crate::helpers::{TestApp, spawn_app_on};
+use crate::helpers::{Engine, TestApp, fresh_database, spawn_app_on};
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,7 +37,7 @@ async fn ends(stream: &mut tokio::net::TcpStream) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_stops_reading_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().join("app.db").display().to_string();
+    let url = fresh_database(Engine::Sqlite, dir.path()).expect("SQLite always starts");
     let app = spawn_app_on(&url, dir, |s| s.send_timeout_secs = 2).await;
     let mut stalled = stalled_subscriber(&app).await;
     // Enough events (9 KB each) to fill its window and the server's buffers.

@@ -10,11 +10,13 @@
 # Knobs: FANOUT_SSE (2500), FANOUT_WS (2500), FANOUT_STALLED (1000),
 # FANOUT_WRITES (20 timed writes per round), FANOUT_FLOOD (20 writes of
 # 9 KB), FANOUT_CUT_WAIT (45 s to wait for the server to cut stalled ones),
-# FANOUT_BACKEND_ARGS (extra backend flags).
+# FANOUT_BACKEND_ARGS (extra backend flags), FANOUT_BACKEND_ENV (extra
+# environment for the backend, e.g. "MALLOC_ARENA_MAX=2").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 read -r -a EXTRA_ARGS <<<"${FANOUT_BACKEND_ARGS:-}"
+read -r -a EXTRA_ENV <<<"${FANOUT_BACKEND_ENV:-}"
 say() { printf '==> %s\n' "$*" >&2; }
 
 say "building the backend and the fan-out client (release)"
@@ -25,9 +27,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # shellcheck source=scripts/release-backend.sh
 source scripts/release-backend.sh
-start_backend -- "${EXTRA_ARGS[@]}"
+start_backend "${EXTRA_ENV[@]}" -- "${EXTRA_ARGS[@]}"
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; commit $(git rev-parse --short HEAD); client and server on the same cores"
+echo "Backend: flags ${FANOUT_BACKEND_ARGS:-(defaults)}; environment ${FANOUT_BACKEND_ENV:-(none)}"
 echo
 target/release/examples/fanout "$BASE" "$SERVER_PID" \
     "${FANOUT_SSE:-2500}" "${FANOUT_WS:-2500}" "${FANOUT_STALLED:-1000}" \

@@ -15,8 +15,8 @@ pub enum QueryData {
     Posts(Page<Post>),
     /// `["post",id]`.
     Post(Post),
-    /// `["comments",post_id]`.
-    Comments(Vec<Comment>),
+    /// `["comments",post_id]`: the first page, newest first.
+    Comments(Page<Comment>),
     /// `["users"]`.
     Users(Vec<User>),
     /// `["user",id]`.
@@ -34,9 +34,10 @@ pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, Api
         QueryKey::Post(id) => {
             QueryData::Post(repo::get_post(conn, id)?.ok_or(ApiError::NotFound("post"))?)
         }
-        QueryKey::Comments(id) => {
-            QueryData::Comments(repo::list_comments(conn, id)?.ok_or(ApiError::NotFound("post"))?)
-        }
+        QueryKey::Comments(id) => QueryData::Comments(
+            repo::list_comments(conn, id, None, DEFAULT_PAGE_SIZE)?
+                .ok_or(ApiError::NotFound("post"))?,
+        ),
         QueryKey::Users => QueryData::Users(repo::list_users(conn)?),
         QueryKey::User(id) => {
             QueryData::User(repo::get_user(conn, id)?.ok_or(ApiError::NotFound("user"))?)

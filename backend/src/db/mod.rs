@@ -87,14 +87,19 @@ impl ManageConnection for Manager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // The busy timeout makes a second writer wait instead of
-                // failing; SQLite leaves foreign keys off unless asked. WAL
+                // failing; SQLite leaves foreign keys off unless asked.
+                // `synchronous = FULL` syncs the WAL at each commit, so a
+                // write answered 2xx survives the machine, not just the
+                // process (NORMAL syncs only at checkpoints: the last
+                // acknowledged writes were gone when the filesystem failed
+                // under the server; tests/api/disk.rs). WAL
                 // (readers beside the writer) is set once, in `Db::open`,
                 // before the pool opens its connections in parallel:
                 // switching a new file to WAL takes it alone, and a
                 // connection asking at the same moment failed with
                 // "database is locked" (busy_timeout does not cover it).
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;

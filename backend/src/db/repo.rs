@@ -11,7 +11,8 @@ use diesel::result::QueryResult;
 use shared::{Comment, Page, Post, PostId, Stats, User, UserId};
 use std::collections::HashMap;
 
-/// Position in the newest-first post list: the last item seen.
+/// Position in a newest-first list (posts, a post's comments): the last
+/// item seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     created_at: i64,
@@ -33,6 +34,21 @@ impl Cursor {
     }
 }
 
+/// The page of `rows` (read with `limit + 1`, newest first): at most `limit`
+/// items, and the cursor after the last when there are more.
+fn page<R, T: From<R>>(mut rows: Vec<R>, limit: i64, at: impl Fn(&R) -> Cursor) -> Page<T> {
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| at(r).encode())
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(T::from).collect(),
+        next_cursor,
+    }
+}
+
 /// One page of posts, newest first.
 pub fn list_posts(
     conn: &mut DbConn,
@@ -51,23 +67,11 @@ pub fn list_posts(
                 .or(posts::created_at.eq(c.created_at).and(posts::id.lt(c.id))),
         );
     }
-    let mut rows = query.load(conn)?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            Cursor {
-                created_at: r.created_at,
-                id: r.id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
-    Ok(Page {
-        items: rows.into_iter().map(Post::from).collect(),
-        next_cursor,
-    })
+    let rows = query.load(conn)?;
+    Ok(page(rows, limit, |r: &PostRow| Cursor {
+        created_at: r.created_at,
+        id: r.id,
+    }))
 }
 
 /// The id the previous insert on this connection generated. (Diesel's
@@ -150,16 +154,37 @@ pub fn delete_post(conn: &mut DbConn, id: PostId) -> QueryResult<Option<UserId>>
 }
 
 /// The post's comments, oldest first; `None` when the post does not exist.
-pub fn list_comments(conn: &mut DbConn, post: PostId) -> QueryResult<Option<Vec<Comment>>> {
+/// One page of a post's comments, newest first; `None` if there is no
+/// such post.
+pub fn list_comments(
+    conn: &mut DbConn,
+    post: PostId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<Option<Page<Comment>>> {
     if get_post(conn, post)?.is_none() {
         return Ok(None);
     }
-    let rows = comments::table
+    let mut query = comments::table
         .filter(comments::post_id.eq(post.0))
-        .order(comments::id.asc())
+        .order((comments::created_at.desc(), comments::id.desc()))
         .select(CommentRow::as_select())
-        .load(conn)?;
-    Ok(Some(rows.into_iter().map(Comment::from).collect()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = cursor {
+        query = query.filter(
+            comments::created_at
+                .lt(c.created_at)
+                .or(comments::created_at
+                    .eq(c.created_at)
+                    .and(comments::id.lt(c.id))),
+        );
+    }
+    let rows = query.load(conn)?;
+    Ok(Some(page(rows, limit, |r: &CommentRow| Cursor {
+        created_at: r.created_at,
+        id: r.id,
+    })))
 }
 
 pub fn create_comment(

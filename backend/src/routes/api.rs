@@ -119,7 +119,7 @@ pub struct IdempotencyHeader {
     idempotency_key: Option<String>,
 }
 
-/// `GET /api/posts`'s query string.
+/// The query string of a paged list (`GET /api/posts`, a post's comments).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -129,6 +129,29 @@ pub struct ListQuery {
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
+}
+
+impl ListQuery {
+    /// The position and page size asked for, or why they are refused.
+    fn parse(self) -> Result<(Option<Cursor>, i64), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::Validation(
+                [(
+                    "limit".to_owned(),
+                    "limit must be between 1 and 100".to_owned(),
+                )]
+                .into(),
+            ));
+        }
+        let cursor = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out")
+            })?),
+        };
+        Ok((cursor, limit))
+    }
 }
 
 /// One page of posts, newest first.
@@ -143,23 +166,7 @@ pub async fn list_posts(
     state: Data,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let ListQuery { cursor, limit } = query.into_inner();
-    let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::Validation(
-            [(
-                "limit".to_owned(),
-                "limit must be between 1 and 100".to_owned(),
-            )]
-            .into(),
-        ));
-    }
-    let cursor = match cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "cursor is not one this API handed out")
-        })?),
-    };
+    let (cursor, limit) = query.into_inner().parse()?;
     let page = read(&state, move |c| Ok(repo::list_posts(c, cursor, limit)?)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -249,16 +256,28 @@ pub async fn delete_post(
     .await
 }
 
-/// A post's comments, oldest first.
-#[utoipa::path(get, path = "/api/posts/{id}/comments", tag = "posts", params(("id" = i64, Path, minimum = 1, description = "The post's id")),
+/// One page of a post's comments, newest first.
+#[utoipa::path(get, path = "/api/posts/{id}/comments", tag = "posts",
+    params(("id" = i64, Path, minimum = 1, description = "The post's id"), ListQuery),
     responses(
-        (status = 200, description = "The comments", body = Vec<Comment>),
+        (status = 200, description = "A page of the comments; `next_cursor` is absent on the last", body = Page<Comment>),
         (status = 404, description = "No such post", body = ErrorBody),
+        (status = 422, description = "`limit` out of range (`validation_failed`)", body = ErrorBody),
         ReadErrors,
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
-pub async fn list_comments(state: Data, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    answer(&state, QueryKey::Comments(PostId(id.into_inner()))).await
+pub async fn list_comments(
+    state: Data,
+    id: web::Path<i64>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = PostId(id.into_inner());
+    let (cursor, limit) = query.into_inner().parse()?;
+    let page = read(&state, move |c| {
+        repo::list_comments(c, id, cursor, limit)?.ok_or(ApiError::NotFound("post"))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Comments on a post (event `comment_created`).

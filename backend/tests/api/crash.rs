@@ -227,20 +227,7 @@ async fn client(n: usize, bases: Vec<String>, stop: Arc<AtomicBool>) -> Vec<Outc
 
 /// Every post, through the API's cursor.
 pub(crate) async fn all_posts(http: &reqwest::Client, base: &str) -> Vec<Value> {
-    let mut out = vec![];
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{base}/api/posts?limit=100&cursor={c}"),
-            None => format!("{base}/api/posts?limit=100"),
-        };
-        let page: Value = http.get(url).send().await.unwrap().json().await.unwrap();
-        out.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
+    crate::helpers::all_items(http, base, "/api/posts").await
 }
 
 /// Every event in the outbox, in id order: `(id, payload)`.
@@ -426,15 +413,9 @@ async fn storm(engine: &'static str, database_url: String, instances: usize) -> 
     let mut on_post: HashMap<i64, Vec<Value>> = HashMap::new();
     for (post_id, _) in &comments {
         if !on_post.contains_key(post_id) {
-            let list: Value = http
-                .get(format!("{base}/api/posts/{post_id}/comments"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            on_post.insert(*post_id, list.as_array().cloned().unwrap_or_default());
+            let path = format!("/api/posts/{post_id}/comments");
+            let list = crate::helpers::all_items(&http, &base, &path).await;
+            on_post.insert(*post_id, list);
         }
     }
     for (post_id, body) in &comments {

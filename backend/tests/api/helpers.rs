@@ -290,6 +290,27 @@ impl TestApp {
     }
 }
 
+/// Every item of the paged list at `path` (`/api/posts`, a post's
+/// comments), newest first, page after page.
+pub(crate) async fn all_items(http: &Client, base: &str, path: &str) -> Vec<Value> {
+    let mut out = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{base}{path}?limit=100&cursor={c}"),
+            None => format!("{base}{path}?limit=100"),
+        };
+        let res = http.get(url).send().await.expect("GET a page");
+        assert_eq!(res.status(), 200, "GET {path}");
+        let page: Value = res.json().await.expect("a page");
+        out.extend(page["items"].as_array().cloned().expect("items"));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
 /// Asserts an error answer: status, code, and (for 422) the fields named.
 pub(crate) async fn assert_error(res: Response, status: u16, code: &str, fields: &[&str]) {
     assert_eq!(res.status(), status, "status");

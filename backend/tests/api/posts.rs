@@ -250,8 +250,7 @@ async fn delete_post_removes_it_and_its_comments(app: TestApp) {
         .as_i64()
         .unwrap();
     assert_eq!(
-        app.get_json("/api/posts/10/comments")
-            .await
+        app.get_json("/api/posts/10/comments").await["items"]
             .as_array()
             .unwrap()
             .len(),

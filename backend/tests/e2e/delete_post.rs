@@ -2,7 +2,7 @@
 //! (the app leaves it for `/posts`, and the cache no longer holds it), and
 //! lowers its author's post count, in the cached users list too.
 
-use crate::helpers::{PATIENCE, TestApp};
+use crate::helpers::{COMMENTS_QUERY, PATIENCE, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_post_updates_list_detail_and_author_count() {
@@ -75,7 +75,7 @@ async fn deleting_a_post_updates_list_detail_and_author_count() {
         requests[before..],
         [
             format!("/api/posts/{id}"),
-            format!("/api/posts/{id}/comments")
+            format!("/api/posts/{id}/comments?{COMMENTS_QUERY}")
         ],
         "the post and its comments, once each (all: {requests:?})"
     );

@@ -394,18 +394,23 @@ impl TestApp {
 
     /// Every post the server holds.
     pub(crate) async fn all_posts(&self) -> Vec<Value> {
-        let mut posts = vec![];
+        self.all_items("/api/posts").await
+    }
+
+    /// Every item of the paged list at `path` (the posts, a post's
+    /// comments), newest first.
+    pub(crate) async fn all_items(&self, path: &str) -> Vec<Value> {
+        let mut items = vec![];
         let mut cursor: Option<String> = None;
         loop {
-            let path = match &cursor {
-                Some(c) => format!("/api/posts?limit=100&cursor={c}"),
-                None => "/api/posts?limit=100".to_owned(),
+            let page = match &cursor {
+                Some(c) => self.api(&format!("{path}?limit=100&cursor={c}")).await,
+                None => self.api(&format!("{path}?limit=100")).await,
             };
-            let page = self.api(&path).await;
-            posts.extend(page["items"].as_array().cloned().unwrap_or_default());
+            items.extend(page["items"].as_array().cloned().expect("items"));
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
-                None => return posts,
+                None => return items,
             }
         }
     }
@@ -702,6 +707,11 @@ pub(crate) struct Browser {
     pub(crate) client: fantoccini::Client,
     base: String,
 }
+
+/// The query string of the app's request for a post's first page of
+/// comments, as the browser sends it (gloo-net 0.5 adds a `&` to a URL that
+/// already has a query).
+pub(crate) const COMMENTS_QUERY: &str = "limit=20&";
 
 /// Installed in every document before any of its scripts run: records each
 /// request the page starts (`fetch`, `EventSource`, `WebSocket`) at the

@@ -2,7 +2,7 @@
 //! intent delay); the click then renders it at once, without any loading
 //! state and without another request.
 
-use crate::helpers::{PATIENCE, TestApp};
+use crate::helpers::{COMMENTS_QUERY, PATIENCE, TestApp};
 
 /// Counts every loading state (`.skeleton`, `aria-busy`) added to the page
 /// from now on, however briefly it stays.
@@ -34,7 +34,7 @@ async fn hovered_post_is_prefetched_and_opens_without_loading_state() {
     let post = app.api(&format!("/api/posts/{id}")).await;
     browser.settle().await;
     let post_path = format!("/api/posts/{id}");
-    let comments_path = format!("/api/posts/{id}/comments");
+    let comments_path = format!("/api/posts/{id}/comments?{COMMENTS_QUERY}");
     assert!(
         browser.api_requests().await.is_empty(),
         "nothing fetched before the hover"

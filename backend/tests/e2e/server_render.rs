@@ -30,7 +30,7 @@ async fn expected_text(app: &TestApp, route: Route) -> Vec<String> {
             vec![
                 text(&post["title"]),
                 text(&author["name"]),
-                text(&comments[0]["body"]),
+                text(&comments["items"][0]["body"]),
             ]
         }
         Route::Users => {

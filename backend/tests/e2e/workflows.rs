@@ -77,7 +77,7 @@ async fn publishing_with_a_first_comment_creates_both() {
     assert_eq!(posts.len(), 1, "one post");
     let id = posts[0]["id"].as_i64().unwrap();
     let comments = app.api(&format!("/api/posts/{id}/comments")).await;
-    let bodies: Vec<&str> = comments
+    let bodies: Vec<&str> = comments["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -232,8 +232,12 @@ async fn a_workflow_made_offline_replays_once_as_a_unit() {
     assert_eq!(posts.len(), 1, "one post");
     let id = posts[0]["id"].as_i64().unwrap();
     let comments = app.api(&format!("/api/posts/{id}/comments")).await;
-    assert_eq!(comments.as_array().unwrap().len(), 1, "one comment");
-    assert_eq!(comments[0]["body"], comment);
+    assert_eq!(
+        comments["items"].as_array().unwrap().len(),
+        1,
+        "one comment"
+    );
+    assert_eq!(comments["items"][0]["body"], comment);
     browser.close().await;
 }
 

@@ -2,7 +2,7 @@
 
 use querent::QueryClient;
 use serde_json::Value;
-use shared::{Post, PostId, QueryKey, User, UserId};
+use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, User, UserId};
 
 use crate::queries::qk;
 
@@ -10,23 +10,46 @@ fn json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// Puts `post` first in the post list unless it is already there.
-pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
-    client.set_query_data(&qk(QueryKey::Posts), |list| {
+/// Puts `item` (with `id`) first in the paged list at `key` unless a page
+/// holds it already.
+fn insert_first(client: &QueryClient, key: QueryKey, id: i64, item: Value) {
+    client.set_query_data(&qk(key), |list| {
         let mut list = list?.clone();
         let known = list["pages"].as_array()?.iter().any(|p| {
             p["items"]
                 .as_array()
-                .is_some_and(|i| i.iter().any(|x| x["id"] == post.id.0))
+                .is_some_and(|i| i.iter().any(|x| x["id"] == id))
         });
         if known {
             return None;
         }
-        list["pages"][0]["items"]
-            .as_array_mut()?
-            .insert(0, json(post));
+        list["pages"][0]["items"].as_array_mut()?.insert(0, item);
         Some(list)
     });
+}
+
+/// Puts `post` first in the post list unless it is already there.
+pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
+    insert_first(client, QueryKey::Posts, post.id.0, json(post));
+}
+
+/// Puts `comment` first in its post's comments unless already there; when
+/// they are not cached, `first_of_new_post` makes it their only page (the
+/// post was just created with it).
+pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_new_post: bool) {
+    let key = QueryKey::Comments(comment.post_id);
+    if first_of_new_post && client.get_query_data(&qk(key)).is_none() {
+        let only = InfiniteData {
+            pages: vec![Page {
+                items: vec![comment.clone()],
+                next_cursor: None,
+            }],
+            page_params: vec![None],
+        };
+        client.set_query_data(&qk(key), |_| Some(json(&only)));
+    } else {
+        insert_first(client, key, comment.id.0, json(comment));
+    }
 }
 
 /// Replaces the listed copy of `post`.

@@ -34,7 +34,6 @@
 //! would add code to the wasm for nothing.
 
 use crate::cache;
-use crate::mutations::append_comment;
 use crate::queries::qk;
 use gloo_events::EventListener;
 use querent::QueryClient;
@@ -115,7 +114,7 @@ pub(crate) fn apply(client: &QueryClient, event: ServerEvent) {
             drop(client.invalidate_queries(&qk(QueryKey::User(user_id))));
             drop(client.invalidate_queries(&qk(QueryKey::UserPosts(user_id))));
         }
-        EventKind::CommentCreated(comment) => append_comment(client, &comment),
+        EventKind::CommentCreated(comment) => cache::comment_insert(client, &comment, false),
         EventKind::UserUpdated(user) => cache::put_user(client, &user),
         EventKind::Resync => drop(client.invalidate_queries(&querent::QueryKey::from(vec![]))),
     }

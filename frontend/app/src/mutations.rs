@@ -211,7 +211,7 @@ pub(crate) fn register(client: &QueryClient) {
         MutationDefaults {
             on_settled: Some(Rc::new(|client, record| {
                 if let Some(comment) = decoded::<Comment>(record).filter(|_| succeeded(record)) {
-                    append_comment(client, &comment);
+                    cache::comment_insert(client, &comment, false);
                 }
             })),
             ..MutationDefaults::new(function(|v: CreateComment, key, _| {
@@ -232,13 +232,7 @@ pub(crate) fn register(client: &QueryClient) {
                 if let Some(done) = decoded::<Published>(record).filter(|_| succeeded(record)) {
                     cache::list_insert(client, &done.post);
                     cache::put_post(client, &done.post);
-                    let comments = qk(QueryKey::Comments(done.post.id));
-                    if client.get_query_data(&comments).is_some() {
-                        append_comment(client, &done.comment);
-                    } else {
-                        let first = serde_json::to_value([&done.comment]).ok();
-                        client.set_query_data(&comments, |_| first);
-                    }
+                    cache::comment_insert(client, &done.comment, true);
                     refresh_author(client, done.post.user_id);
                 }
             })),
@@ -351,19 +345,6 @@ async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), qu
     client.remove_queries(&qk(QueryKey::Comments(post.id)));
     refresh_author(client, post.user_id);
     Ok(())
-}
-
-/// Appends a comment to its post's cached comments unless already there.
-pub(crate) fn append_comment(client: &QueryClient, comment: &Comment) {
-    client.set_query_data(&qk(QueryKey::Comments(comment.post_id)), |list| {
-        let mut list = list?.clone();
-        let items = list.as_array_mut()?;
-        if items.iter().any(|c| c["id"] == comment.id.0) {
-            return None;
-        }
-        items.push(serde_json::to_value(comment).ok()?);
-        Some(list)
-    });
 }
 
 /// Snapshots of the given keys, to roll back to.

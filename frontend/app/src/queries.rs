@@ -13,14 +13,19 @@ pub(crate) fn qk(key: QueryKey) -> querent::QueryKey {
     querent::QueryKey::from(key.segments())
 }
 
+/// `base` with the page size, and the cursor of the page asked for.
+fn paged(base: &str, page_param: &Value) -> String {
+    match page_param.as_str() {
+        Some(cursor) => format!("{base}?limit={DEFAULT_PAGE_SIZE}&cursor={cursor}"),
+        None => format!("{base}?limit={DEFAULT_PAGE_SIZE}"),
+    }
+}
+
 fn path(key: QueryKey, page_param: &Value) -> String {
     match key {
-        QueryKey::Posts => match page_param.as_str() {
-            Some(cursor) => format!("/api/posts?limit={DEFAULT_PAGE_SIZE}&cursor={cursor}"),
-            None => format!("/api/posts?limit={DEFAULT_PAGE_SIZE}"),
-        },
+        QueryKey::Posts => paged("/api/posts", page_param),
         QueryKey::Post(id) => format!("/api/posts/{id}"),
-        QueryKey::Comments(id) => format!("/api/posts/{id}/comments"),
+        QueryKey::Comments(id) => paged(&format!("/api/posts/{id}/comments"), page_param),
         QueryKey::Users => "/api/users".into(),
         QueryKey::User(id) => format!("/api/users/{id}"),
         QueryKey::UserPosts(id) => format!("/api/users/{id}/posts"),
@@ -36,10 +41,11 @@ pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
     })
 }
 
-/// Options per query: the post list is infinite (cursor from `next_cursor`).
+/// Options per query: the post list and a post's comments are infinite
+/// (cursor from `next_cursor`).
 pub(crate) fn options(key: QueryKey) -> QueryOptions {
     match key {
-        QueryKey::Posts => QueryOptions {
+        QueryKey::Posts | QueryKey::Comments(_) => QueryOptions {
             next_page_param: Some(Rc::new(|page: &Value| {
                 page["next_cursor"].as_str().map(Value::from)
             })),

@@ -3,7 +3,8 @@
 //! The post is the loader's `ensure` key: the view suspends until it is in
 //! the cache (no fallback at all when it already is, e.g. after a hover
 //! prefetch or from the server's embedded state). Comments are `prefetch`:
-//! they never block, a skeleton shows while they load.
+//! they never block, a skeleton shows while they load; they come a page at
+//! a time, newest first, with the form above them.
 
 use crate::mutations::{
     self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
@@ -13,10 +14,12 @@ use crate::queries;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
 use querent::yew::{
-    use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
+    use_infinite_query, use_mutation, use_mutation_records, use_query_select, use_suspense_query,
 };
 use serde_json::Value;
-use shared::{Comment, NewComment, Post, PostId, PostPatch, QueryKey, Route, UserId};
+use shared::{
+    Comment, InfiniteData, NewComment, Page, Post, PostId, PostPatch, QueryKey, Route, UserId,
+};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -210,10 +213,16 @@ struct CommentsProps {
     id: PostId,
 }
 
+/// A post's comments, newest first, a page at a time; unconfirmed ones
+/// (from the persisted mutation queue) first, marked pending.
 #[function_component]
 fn Comments(props: &CommentsProps) -> Html {
     let (key, fetcher, options) = queries::spec(QueryKey::Comments(props.id));
-    let comments = use_query::<Vec<Comment>>(key, fetcher, options);
+    let next = options
+        .next_page_param
+        .clone()
+        .unwrap_or_else(|| std::rc::Rc::new(|_| None));
+    let comments = use_infinite_query::<InfiniteData<Page<Comment>>>(key, fetcher, options, next);
     let records = use_mutation_records();
     let pending: Vec<(String, CreateComment)> =
         mutations::unconfirmed::<CreateComment>(&records, CREATE_COMMENT)
@@ -221,22 +230,29 @@ fn Comments(props: &CommentsProps) -> Html {
             .filter(|(_, c)| c.post_id == props.id)
             .collect();
     let list = match (&comments.data, &comments.error) {
-        (Some(list), _) => html! {
-            <ul id="comments" class="comments">
-                { for list.iter().map(|c| html! {
-                    <li class="comment" key={c.id.0}>
-                        <p class="meta"><strong>{ c.name.clone() }</strong>{ format!(" · {}", when(&c.created_at)) }</p>
-                        <p>{ c.body.clone() }</p>
-                    </li>
-                }) }
-                { for pending.iter().map(|(k, c)| html! {
-                    <li class="comment" data-pending="true" key={k.clone()}>
-                        <p class="meta"><strong>{ c.comment.name.clone() }</strong>{ " · saving…" }</p>
-                        <p>{ c.comment.body.clone() }</p>
-                    </li>
-                }) }
-            </ul>
-        },
+        (Some(data), _) => {
+            let shown = || data.pages.iter().flat_map(|p| p.items.iter());
+            // The live event can come before the answer: not twice meanwhile.
+            let arrived = |new: &NewComment| {
+                shown().any(|c| c.name == new.name.trim() && c.body == new.body.trim())
+            };
+            html! {
+                <ul id="comments" class="comments">
+                    { for pending.iter().filter(|(_, c)| !arrived(&c.comment)).map(|(k, c)| html! {
+                        <li class="comment" data-pending="true" key={k.clone()}>
+                            <p class="meta"><strong>{ c.comment.name.clone() }</strong>{ " · saving…" }</p>
+                            <p>{ c.comment.body.clone() }</p>
+                        </li>
+                    }) }
+                    { for shown().map(|c| html! {
+                        <li class="comment" key={c.id.0}>
+                            <p class="meta"><strong>{ c.name.clone() }</strong>{ format!(" · {}", when(&c.created_at)) }</p>
+                            <p>{ c.body.clone() }</p>
+                        </li>
+                    }) }
+                </ul>
+            }
+        }
         (None, Some(e)) => {
             html! { <p class="error">{ format!("Comments failed to load: {}", e.message) }</p> }
         }
@@ -246,11 +262,17 @@ fn Comments(props: &CommentsProps) -> Html {
             </ul>
         },
     };
+    let older = comments.fetch_next_page.reform(|_: MouseEvent| ());
     html! {
         <section class="comments-section" aria-label="Comments">
             <h3>{ "Comments" }</h3>
-            { list }
             <CommentForm id={props.id} />
+            { list }
+            if comments.has_next_page {
+                <button type="button" id="older-comments" onclick={older} disabled={comments.is_fetching()}>
+                    { if comments.is_fetching() { "Loading…" } else { "Older comments" } }
+                </button>
+            }
         </section>
     }
 }

@@ -75,6 +75,24 @@ impl ApiError {
     }
 }
 
+/// SQLite's answers when another connection holds the lock it needs.
+const BUSY: [&str; 2] = ["database is locked", "database is busy"];
+
+impl ApiError {
+    /// The database was busy (SQLite's lock held elsewhere): nothing was
+    /// applied, and the same request may succeed a moment later.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            ApiError::Unavailable(source) => matches!(
+                source.downcast_ref::<diesel::result::Error>(),
+                Some(diesel::result::Error::DatabaseError(_, info))
+                    if BUSY.iter().any(|m| info.message().contains(m))
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         // SQLite refuses a write at once while another connection (say,
@@ -94,8 +112,8 @@ impl From<diesel::result::Error> for ApiError {
             // filesystem went read-only. The transaction is rolled back;
             // reads go on, and writes work again once the disk does.
             const TRANSIENT: [&str; 5] = [
-                "database is locked",
-                "database is busy",
+                BUSY[0],
+                BUSY[1],
                 "database or disk is full",
                 "attempt to write a readonly database",
                 "disk I/O error",

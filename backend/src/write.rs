@@ -120,6 +120,15 @@ where
     })
 }
 
+/// Pauses before a write refused by a busy SQLite is tried again. A
+/// transaction that read before it writes cannot wait for the write lock
+/// (SQLite refuses the upgrade at once instead of invoking the busy
+/// timeout), and the lock is also taken for an instant by readers racing a
+/// commit: under load a write met that ~1 in a million times (the soak).
+/// Held longer than these add up to (another process writing), the write is
+/// a 503 with `Retry-After`.
+const BUSY_PAUSES_MS: [u64; 3] = [10, 40, 160];
+
 fn is_unique_violation(e: &ApiError) -> bool {
     matches!(e, ApiError::Unexpected(source)
         if matches!(source.downcast_ref::<DieselError>(),
@@ -143,13 +152,22 @@ where
     let answer = web::block(move || {
         let _writer = db.writer_guard();
         let mut conn = db.conn()?;
-        match attempt(&mut conn, key.as_ref(), &fingerprint, &apply) {
-            // Two requests with one key raced on PostgreSQL; the loser now
-            // finds the winner's stored response.
-            Err(e) if key.is_some() && is_unique_violation(&e) => {
-                attempt(&mut conn, key.as_ref(), &fingerprint, &apply)
+        let mut pauses = BUSY_PAUSES_MS.iter();
+        loop {
+            match attempt(&mut conn, key.as_ref(), &fingerprint, &apply) {
+                // Two requests with one key raced on PostgreSQL; the loser
+                // now finds the winner's stored response.
+                Err(e) if key.is_some() && is_unique_violation(&e) => {
+                    return attempt(&mut conn, key.as_ref(), &fingerprint, &apply);
+                }
+                // SQLite's lock was taken at the moment this transaction,
+                // having read, went to write: rolled back, so try again.
+                Err(e) if e.is_busy() => match pauses.next() {
+                    Some(ms) => std::thread::sleep(std::time::Duration::from_millis(*ms)),
+                    None => return Err(e),
+                },
+                other => return other,
             }
-            other => other,
         }
     })
     .await??;

@@ -104,6 +104,32 @@ async fn a_busy_sqlite_database_is_503_and_changes_nothing() {
     assert_eq!(app.post_json("/api/posts", &post).await.status(), 201);
 }
 
+/// A write lock held only for a moment (another process's short
+/// transaction, or SQLite's own instant locks under load) is waited out:
+/// the write is applied, not refused.
+#[tokio::test]
+async fn a_momentary_sqlite_write_lock_is_waited_out() {
+    use diesel::{Connection, RunQueryDsl};
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    let app = crate::helpers::spawn_app_on(&database_url, dir, |_| {}).await;
+    let mut other = diesel::SqliteConnection::establish(&database_url).unwrap();
+    for round in 0..3 {
+        diesel::sql_query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .unwrap();
+        let comment =
+            serde_json::json!({"name": "n", "email": "a@b.co", "body": format!("r{round}")});
+        let write = app.post_json("/api/posts/2/comments", &comment);
+        let release = async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            diesel::sql_query("ROLLBACK").execute(&mut other).unwrap();
+        };
+        let (res, ()) = tokio::join!(write, release);
+        assert_eq!(res.status(), 201, "round {round}");
+    }
+}
+
 /// Every API route answers the methods it lists; any other method on the
 /// same path is 405 with `Allow` naming them (and changes nothing); pages
 /// take GET and HEAD only.

@@ -262,7 +262,8 @@ impl TestApp {
     /// would. While it is held the server's writes fail with a 503: its
     /// transactions read before they write, and SQLite refuses such an
     /// upgrade at once (`SQLITE_BUSY`, no busy timeout) while another
-    /// connection holds the lock. Reads go on (WAL).
+    /// connection holds the lock; the server tries again for ~200 ms
+    /// (`write::BUSY_PAUSES_MS`), then gives up. Reads go on (WAL).
     pub(crate) fn hold_writes(&self) -> WriteLock {
         use diesel::{Connection, RunQueryDsl};
         let mut conn = diesel::SqliteConnection::establish(&self.settings.database_url)

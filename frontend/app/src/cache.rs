@@ -1,44 +1,47 @@
-//! Edits of cached data shared by mutations and live events.
+//! Edits of cached data shared by mutations and live events: each a closure
+//! over the typed data of a query (`queries::typed`), applied where the
+//! entity is shown.
 
+use crate::queries::typed;
 use querent::QueryClient;
-use serde_json::Value;
-use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, User, UserId};
+use shared::{Comment, InfiniteData, Page, Post, PostId, User, UserId};
 
-use crate::queries::qk;
-
-fn json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+/// Puts `item` first in a paged list unless a page holds one that is
+/// `same` already. Returns whether it changed the list.
+fn insert_first<T>(list: &mut InfiniteData<Page<T>>, item: &T, same: impl Fn(&T) -> bool) -> bool
+where
+    T: Clone,
+{
+    if list.pages.iter().any(|p| p.items.iter().any(&same)) {
+        return false;
+    }
+    match list.pages.first_mut() {
+        Some(first) => {
+            first.items.insert(0, item.clone());
+            true
+        }
+        None => false,
+    }
 }
 
-/// Puts `item` (with `id`) first in the paged list at `key` unless a page
-/// holds it already.
-fn insert_first(client: &QueryClient, key: QueryKey, id: i64, item: Value) {
-    client.set_query_data(&qk(key), |list| {
-        let mut list = list?.clone();
-        let known = list["pages"].as_array()?.iter().any(|p| {
-            p["items"]
-                .as_array()
-                .is_some_and(|i| i.iter().any(|x| x["id"] == id))
-        });
-        if known {
-            return None;
-        }
-        list["pages"][0]["items"].as_array_mut()?.insert(0, item);
-        Some(list)
-    });
+/// Every item of a paged list, to edit in place.
+fn items_mut<T>(list: &mut InfiniteData<Page<T>>) -> impl Iterator<Item = &mut T> {
+    list.pages.iter_mut().flat_map(|p| p.items.iter_mut())
 }
 
 /// Puts `post` first in the post list unless it is already there.
 pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
-    insert_first(client, QueryKey::Posts, post.id.0, json(post));
+    client.update_data(&typed::posts(), |list| {
+        insert_first(list, post, |p| p.id == post.id)
+    });
 }
 
 /// Puts `comment` first in its post's comments unless already there; when
 /// they are not cached, `first_of_new_post` makes it their only page (the
 /// post was just created with it).
 pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_new_post: bool) {
-    let key = QueryKey::Comments(comment.post_id);
-    if first_of_new_post && client.get_query_data(&qk(key)).is_none() {
+    let key = typed::comments(comment.post_id);
+    if first_of_new_post && client.data(&key).is_none() {
         let only = InfiniteData {
             pages: vec![Page {
                 items: vec![comment.clone()],
@@ -46,84 +49,70 @@ pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_n
             }],
             page_params: vec![None],
         };
-        client.set_query_data(&qk(key), |_| Some(json(&only)));
+        client.set_data(&key, &only);
     } else {
-        insert_first(client, key, comment.id.0, json(comment));
+        client.update_data(&key, |list| {
+            insert_first(list, comment, |c| c.id == comment.id)
+        });
     }
 }
 
 /// Replaces the listed copy of `post`.
 pub(crate) fn list_replace(client: &QueryClient, post: &Post) {
-    client.set_query_data(&qk(QueryKey::Posts), |list| {
-        let mut list = list?.clone();
+    client.update_data(&typed::posts(), |list| {
         let mut changed = false;
-        for page in list["pages"].as_array_mut()? {
-            for item in page["items"].as_array_mut().into_iter().flatten() {
-                if item["id"] == post.id.0 {
-                    *item = json(post);
-                    changed = true;
-                }
-            }
+        for listed in items_mut(list).filter(|p| p.id == post.id) {
+            *listed = post.clone();
+            changed = true;
         }
-        changed.then_some(list)
+        changed
     });
 }
 
 /// Removes a post from the list.
 pub(crate) fn list_remove(client: &QueryClient, id: PostId) {
-    client.set_query_data(&qk(QueryKey::Posts), |list| {
-        let mut list = list?.clone();
+    client.update_data(&typed::posts(), |list| {
         let mut changed = false;
-        for page in list["pages"].as_array_mut()? {
-            if let Some(items) = page["items"].as_array_mut() {
-                let before = items.len();
-                items.retain(|x| x["id"] != id.0);
-                changed |= items.len() != before;
-            }
+        for page in &mut list.pages {
+            let before = page.items.len();
+            page.items.retain(|p| p.id != id);
+            changed |= page.items.len() != before;
         }
-        changed.then_some(list)
+        changed
     });
 }
 
 /// Adds `delta` to a user's post count, in the list and in the detail.
 pub(crate) fn adjust_post_count(client: &QueryClient, user: UserId, delta: i64) {
-    let bump = |u: &mut Value| {
-        if let Some(n) = u["post_count"].as_i64() {
-            u["post_count"] = Value::from(n + delta);
+    client.update_data(&typed::users(), |users| {
+        let mut changed = false;
+        for u in users.iter_mut().filter(|u| u.id == user) {
+            u.post_count += delta;
+            changed = true;
         }
-    };
-    client.set_query_data(&qk(QueryKey::Users), |users| {
-        let mut users = users?.clone();
-        users
-            .as_array_mut()?
-            .iter_mut()
-            .filter(|u| u["id"] == user.0)
-            .for_each(bump);
-        Some(users)
+        changed
     });
-    client.set_query_data(&qk(QueryKey::User(user)), |u| {
-        let mut u = u?.clone();
-        bump(&mut u);
-        Some(u)
+    client.update_data(&typed::user(user), |u| {
+        u.post_count += delta;
+        true
     });
 }
 
 /// Stores a user everywhere it is shown.
 pub(crate) fn put_user(client: &QueryClient, user: &User) {
-    client.set_query_data(&qk(QueryKey::User(user.id)), |_| Some(json(user)));
-    client.set_query_data(&qk(QueryKey::Users), |users| {
-        let mut users = users?.clone();
-        for u in users.as_array_mut()? {
-            if u["id"] == user.id.0 {
-                *u = json(user);
-            }
+    client.set_data(&typed::user(user.id), user);
+    client.update_data(&typed::users(), |users| {
+        let mut changed = false;
+        for listed in users.iter_mut().filter(|u| u.id == user.id) {
+            *listed = user.clone();
+            changed = true;
         }
-        Some(users)
+        changed
     });
 }
 
 /// Stores a post everywhere it is shown.
 pub(crate) fn put_post(client: &QueryClient, post: &Post) {
-    client.set_query_data(&qk(QueryKey::Post(post.id)), |_| Some(json(post)));
+    client.set_data(&typed::post(post.id), post);
     list_replace(client, post);
 }

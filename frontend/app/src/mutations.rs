@@ -6,7 +6,7 @@
 
 use crate::api;
 use crate::cache;
-use crate::queries::qk;
+use crate::queries::{qk, typed};
 use gloo_net::http::Method;
 use querent::mutation::{MutationContext, MutationFn, MutationRecord};
 use querent::{MutateOptions, MutationDefaults, MutationStatus, QueryClient};
@@ -141,7 +141,7 @@ pub(crate) fn register(client: &QueryClient) {
             on_settled: Some(Rc::new(|client, record| {
                 if let Some(post) = decoded::<Post>(record).filter(|_| succeeded(record)) {
                     cache::list_insert(client, &post);
-                    client.set_query_data(&qk(QueryKey::Post(post.id)), |_| record.data.clone());
+                    client.set_data(&typed::post(post.id), &post);
                     refresh_author(client, post.user_id);
                 }
             })),
@@ -415,13 +415,13 @@ pub(crate) fn delete_options(v: &DeletePost) -> MutateOptions {
 /// server in order.
 fn optimistic_edit<T>(
     scope: String,
-    detail: QueryKey,
+    detail: querent::typed::Key<T>,
     keys: Vec<QueryKey>,
     apply: impl Fn(&mut T) + 'static,
     put: fn(&QueryClient, &T),
 ) -> MutateOptions
 where
-    T: for<'de> Deserialize<'de> + 'static,
+    T: Serialize + for<'de> Deserialize<'de> + 'static,
 {
     MutateOptions {
         scope: Some(scope),
@@ -430,10 +430,7 @@ where
                 client.cancel_queries(&qk(*k));
             }
             let context = snapshot(client, &keys);
-            if let Some(mut entity) = client
-                .get_query_data(&qk(detail))
-                .and_then(|d| T::deserialize(d.as_ref()).ok())
-            {
+            if let Some(mut entity) = client.data(&detail) {
                 apply(&mut entity);
                 put(client, &entity);
             }
@@ -459,7 +456,7 @@ pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
     }
     let mut options = optimistic_edit(
         format!("post-{}", v.id),
-        QueryKey::Post(v.id),
+        typed::post(v.id),
         keys,
         move |post: &mut Post| {
             if let Some(t) = &patch.title {
@@ -491,7 +488,7 @@ pub(crate) fn update_user_options(v: &UpdateUser) -> MutateOptions {
     let patch = v.patch.clone();
     optimistic_edit(
         format!("user-{}", v.id),
-        QueryKey::User(v.id),
+        typed::user(v.id),
         vec![QueryKey::User(v.id), QueryKey::Users],
         move |user: &mut User| {
             if let Some(n) = &patch.name {

@@ -13,6 +13,38 @@ pub(crate) fn qk(key: QueryKey) -> querent::QueryKey {
     querent::QueryKey::from(key.segments())
 }
 
+/// Each query's key with the type of its data: the cache is read and edited
+/// through these, never by JSON path.
+pub(crate) mod typed {
+    use querent::typed::Key;
+    use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, User, UserId};
+
+    /// The post list, every page fetched so far.
+    pub(crate) fn posts() -> Key<InfiniteData<Page<Post>>> {
+        Key::new(&QueryKey::Posts)
+    }
+
+    /// One post.
+    pub(crate) fn post(id: PostId) -> Key<Post> {
+        Key::new(&QueryKey::Post(id))
+    }
+
+    /// A post's comments, every page fetched so far.
+    pub(crate) fn comments(id: PostId) -> Key<InfiniteData<Page<Comment>>> {
+        Key::new(&QueryKey::Comments(id))
+    }
+
+    /// Every user.
+    pub(crate) fn users() -> Key<Vec<User>> {
+        Key::new(&QueryKey::Users)
+    }
+
+    /// One user.
+    pub(crate) fn user(id: UserId) -> Key<User> {
+        Key::new(&QueryKey::User(id))
+    }
+}
+
 /// `base` with the page size, and the cursor of the page asked for.
 fn paged(base: &str, page_param: &Value) -> String {
     match page_param.as_str() {

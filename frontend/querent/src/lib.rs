@@ -44,6 +44,7 @@ pub mod select;
 mod signal;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod typed;
 #[cfg(feature = "web")]
 pub mod web;
 #[cfg(feature = "yew")]

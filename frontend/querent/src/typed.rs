@@ -1,0 +1,132 @@
+//! Typed access to the cache: a key that knows the type of its data.
+//!
+//! The cache stores JSON (hydration, persistence and the devtools need it);
+//! its users should not. A [`Query`] names a key and the type of the data
+//! under it, so reading is decoding into that type and an edit is a closure
+//! over the typed data: decoded once, edited, encoded back, never a JSON
+//! path. [`Key`] is the ready-made one, made from any key that serialises
+//! to the canonical JSON array (an app's own key enum, say).
+//!
+//! ```
+//! use querent::QueryClient;
+//! use querent::typed::Key;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Post { id: i64, title: String }
+//!
+//! # let (platform, _runner) = querent::testing::FakePlatform::new();
+//! let client = QueryClient::new(platform);
+//! let post = Key::<Post>::new(&("post", 1));
+//! client.set_data(&post, &Post { id: 1, title: "Hello".into() });
+//! client.update_data(&post, |p| {
+//!     p.title.push('!');
+//!     true
+//! });
+//! assert_eq!(client.data(&post).unwrap().title, "Hello!");
+//! ```
+
+use crate::{QueryClient, QueryKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// A query whose key knows the type of its data.
+pub trait Query {
+    /// What the query holds (for an infinite query, all its pages).
+    type Data: Serialize + DeserializeOwned + 'static;
+
+    /// The cache key.
+    fn key(&self) -> QueryKey;
+}
+
+/// A cache key and the type of the data under it.
+pub struct Key<T> {
+    key: QueryKey,
+    data: PhantomData<fn() -> T>,
+}
+
+impl<T> Key<T> {
+    /// The key whose canonical array is `key` serialised (a tuple, a
+    /// `Vec`, or a type that serialises to an array).
+    ///
+    /// # Panics
+    /// If `key` does not serialise to a JSON array: a programming error,
+    /// caught the first time the key is made.
+    pub fn new(key: &impl Serialize) -> Self {
+        match serde_json::to_value(key) {
+            Ok(serde_json::Value::Array(segments)) => Self::from_key(QueryKey::from(segments)),
+            other => panic!("a query key serialises to a JSON array, not {other:?}"),
+        }
+    }
+
+    /// Types an untyped key.
+    pub fn from_key(key: QueryKey) -> Self {
+        Self {
+            key,
+            data: PhantomData,
+        }
+    }
+
+    /// The untyped key.
+    pub fn query_key(&self) -> &QueryKey {
+        &self.key
+    }
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        Self::from_key(self.key.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for Key<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", self.key)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + 'static> Query for Key<T> {
+    type Data = T;
+
+    fn key(&self) -> QueryKey {
+        self.key.clone()
+    }
+}
+
+impl QueryClient {
+    /// The cached data of `query`, decoded; `None` when nothing is cached
+    /// (or what is cached is not a `Q::Data`).
+    pub fn data<Q: Query>(&self, query: &Q) -> Option<Q::Data> {
+        let value = self.get_query_data(&query.key())?;
+        crate::json::decode(&value).ok()
+    }
+
+    /// Caches `data` as `query`'s data.
+    pub fn set_data<Q: Query>(&self, query: &Q, data: &Q::Data) {
+        if let Ok(value) = serde_json::to_value(data) {
+            self.set_query_data(&query.key(), |_| Some(value));
+        }
+    }
+
+    /// Edits `query`'s cached data: `edit` gets it decoded and says whether
+    /// it changed anything; only then is it stored (and observers told).
+    /// Nothing is cached, or it is not a `Q::Data`: nothing happens.
+    /// Returns whether the data changed.
+    pub fn update_data<Q: Query>(
+        &self,
+        query: &Q,
+        edit: impl FnOnce(&mut Q::Data) -> bool,
+    ) -> bool {
+        let mut changed = false;
+        self.set_query_data(&query.key(), |current| {
+            let mut data: Q::Data = crate::json::decode(current?).ok()?;
+            if !edit(&mut data) {
+                return None;
+            }
+            changed = true;
+            serde_json::to_value(&data).ok()
+        });
+        changed
+    }
+}

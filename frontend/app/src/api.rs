@@ -29,7 +29,7 @@ async fn into_result(response: Result<Response, gloo_net::Error>) -> Result<Valu
         .map_err(|e| QueryError::network(e.to_string()))?;
     if (200..300).contains(&status) {
         return serde_json::from_str(&text)
-            .map_err(|e| QueryError::http(status, "invalid_response", e.to_string()));
+            .map_err(|e| QueryError::decode(format!("invalid response ({status}): {e}")));
     }
     let error = match querent::json::parse::<ErrorBody>(&text) {
         Ok(body) => QueryError::http(status, body.error.code, body.error.message),
@@ -184,7 +184,7 @@ pub(crate) async fn write(
     let sent = match body {
         Some(body) => match builder.json(body) {
             Ok(request) => request.send().await,
-            Err(e) => return Err(QueryError::http(400, "invalid_body", e.to_string())),
+            Err(e) => return Err(QueryError::invalid("invalid_body", e.to_string())),
         },
         None => builder.send().await,
     };

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 fn unavailable(path: &str) -> QueryError {
     QueryError::local(
-        "server_render",
+        querent::ErrorKind::Unavailable,
         format!("{path} is not in the page's state; the browser loads it"),
     )
 }

@@ -37,6 +37,7 @@ use crate::cache;
 use crate::queries::qk;
 use gloo_events::EventListener;
 use querent::QueryClient;
+use querent::retryer::Backoff;
 use shared::{EventKind, QueryKey, ServerEvent};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -90,9 +91,11 @@ impl Transport {
 /// kind in the JSON).
 const SSE_EVENTS: [&str; 6] = EventKind::NAMES;
 
-/// The shortest and the longest wait before reconnecting.
-const BACKOFF_MIN_MS: f64 = 500.0;
-const BACKOFF_MAX_MS: f64 = 30_000.0;
+/// The wait before reconnecting: 0.5 s doubling to 30 s.
+const RECONNECT: Backoff = Backoff {
+    base_ms: 500,
+    max_ms: 30_000,
+};
 
 /// Applies one event to the cache.
 pub(crate) fn apply(client: &QueryClient, event: ServerEvent) {
@@ -398,11 +401,10 @@ fn failed(state: &Rc<RefCell<Loop>>, was_open: bool) {
     schedule_transport(state, next, delay);
 }
 
-/// Milliseconds to wait after `failed_rounds` rounds in a row failed.
+/// Milliseconds to wait after `failed_rounds` rounds in a row failed
+/// (jittered, so tabs reconnecting after a server restart spread out).
 fn backoff(failed_rounds: u32) -> f64 {
-    let base = (BACKOFF_MIN_MS * 2f64.powi(failed_rounds.min(16) as i32)).min(BACKOFF_MAX_MS);
-    // Jitter, so tabs reconnecting after a server restart spread out.
-    base * (0.5 + js_sys::Math::random() / 2.0)
+    RECONNECT.jittered_ms(failed_rounds, js_sys::Math::random()) as f64
 }
 
 /// A new round with the preferred transport after `delay_ms`.

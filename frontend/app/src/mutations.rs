@@ -9,6 +9,7 @@ use crate::cache;
 use crate::queries::{qk, typed};
 use gloo_net::http::Method;
 use querent::mutation::{MutationContext, MutationFn, MutationRecord};
+use querent::retryer::{Backoff, MAX_RETRY_AFTER_MS};
 use querent::{MutateOptions, MutationDefaults, MutationStatus, QueryClient};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -102,8 +103,7 @@ where
     Rc::new(
         move |ctx: MutationContext| match querent::json::decode::<V>(&ctx.variables) {
             Ok(vars) => call(vars, ctx.idempotency_key, ctx.client),
-            Err(e) => Box::pin(futures_ready(Err(querent::QueryError::http(
-                422,
+            Err(e) => Box::pin(futures_ready(Err(querent::QueryError::invalid(
                 "invalid_variables",
                 e.to_string(),
             )))),
@@ -285,8 +285,8 @@ async fn publish(
         Some(&v.post),
     )
     .await?;
-    let post: Post = querent::json::decode(&created)
-        .map_err(|e| querent::QueryError::http(200, "invalid_response", e.to_string()))?;
+    let post: Post =
+        querent::json::decode(&created).map_err(|e| querent::QueryError::decode(e.to_string()))?;
     let path = format!("/api/posts/{}/comments", post.id);
     match api::write(
         Method::POST,
@@ -297,7 +297,7 @@ async fn publish(
     .await
     {
         Ok(comment) => Ok(serde_json::json!({ "post": created, "comment": comment })),
-        Err(e) if e.status.is_none() => Err(e),
+        Err(e) if e.kind == querent::ErrorKind::Network => Err(e),
         Err(e) => {
             withdraw(&client, &post, &key).await?;
             // Withdrawn: final, whatever `Retry-After` the comment's answer
@@ -311,11 +311,16 @@ async fn publish(
     }
 }
 
+/// Retries of a withdrawal: 0.5 s doubling, five of them (15.5 s in all).
+const WITHDRAW: Backoff = Backoff {
+    base_ms: 500,
+    max_ms: 8_000,
+};
+
 /// Compensates a published post: deletes it (retrying server errors with
 /// backoff) and removes it from the cache.
 async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), querent::QueryError> {
     let path = format!("/api/posts/{}", post.id);
-    let mut wait_ms = 500;
     let mut attempts = 0;
     loop {
         match api::write(
@@ -327,16 +332,20 @@ async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), qu
         .await
         {
             Ok(_) => break,
-            Err(e) if e.status == Some(404) => break,
-            Err(e) if e.status.is_none() || attempts >= 5 => {
+            Err(e) if e.status() == Some(404) => break,
+            Err(e) if e.kind == querent::ErrorKind::Network || attempts >= 5 => {
                 return Err(querent::QueryError::network(format!(
                     "the post could not be withdrawn yet: {e}"
                 )));
             }
-            Err(_) => {
+            Err(e) => {
+                // A busy server's `Retry-After` replaces the backoff.
+                let wait = e
+                    .retry_after_ms
+                    .unwrap_or_else(|| WITHDRAW.delay_ms(attempts))
+                    .min(MAX_RETRY_AFTER_MS);
                 attempts += 1;
-                gloo_timers::future::TimeoutFuture::new(wait_ms).await;
-                wait_ms *= 2;
+                gloo_timers::future::TimeoutFuture::new(wait as u32).await;
             }
         }
     }

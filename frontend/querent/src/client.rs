@@ -4,7 +4,7 @@
 //! No `RefCell` borrow is ever held while a listener runs or a future is
 //! polled, so listeners may call back into the client.
 
-use crate::error::QueryError;
+use crate::error::{ErrorKind, QueryError};
 use crate::key::QueryKey;
 use crate::metrics::Metrics;
 use crate::options::{FetchContext, Fetcher, NextPageParam, QueryOptions, Resolved};
@@ -564,7 +564,7 @@ impl QueryClient {
     /// let fetch = client.fetch_query(&key, slow, QueryOptions::default());
     /// client.cancel_queries(&key);
     /// client.set_query_data(&key, |_| Some(json!(["optimistic"])));
-    /// assert_eq!(runner.block_on(fetch).unwrap_err().code, "cancelled");
+    /// assert_eq!(runner.block_on(fetch).unwrap_err().kind, querent::ErrorKind::Cancelled);
     /// assert_eq!(*client.get_query_data(&key).unwrap(), json!(["optimistic"]));
     /// ```
     pub fn cancel_queries(&self, prefix: &QueryKey) {
@@ -828,8 +828,10 @@ impl QueryClient {
             .get(key)
             .and_then(|e| e.fetcher.clone());
         let Some(fetcher) = fetcher else {
-            let error =
-                QueryError::local("no_fetcher", format!("no fetcher is registered for {key}"));
+            let error = QueryError::local(
+                ErrorKind::Unregistered,
+                format!("no fetcher is registered for {key}"),
+            );
             return futures::future::ready(Err(error)).boxed_local().shared();
         };
         let options = self.resolved(key);
@@ -907,7 +909,7 @@ impl QueryClient {
             .map(move |r| {
                 r.unwrap_or_else(|_| {
                     Err(QueryError::local(
-                        "cancelled",
+                        ErrorKind::Cancelled,
                         format!("the fetch of {cancelled_key} was cancelled"),
                     ))
                 })
@@ -956,7 +958,7 @@ impl QueryClient {
         }
         self.get_query_data(key).ok_or_else(|| {
             QueryError::local(
-                "superseded",
+                ErrorKind::Superseded,
                 format!("{key} was written while it was fetched"),
             )
         })

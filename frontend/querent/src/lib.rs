@@ -51,7 +51,7 @@ pub mod web;
 pub mod yew;
 
 pub use client::QueryClient;
-pub use error::QueryError;
+pub use error::{ErrorKind, QueryError};
 pub use hydration::{DehydratedQuery, DehydratedState};
 pub use key::QueryKey;
 pub use metrics::Metrics;

@@ -12,7 +12,7 @@
 //! `Idempotency-Key` applies it once even when a response was lost.
 
 use crate::client::{CacheEvent, QueryClient};
-use crate::error::QueryError;
+use crate::error::{ErrorKind, QueryError};
 use crate::retryer::{MAX_RETRY_AFTER_MS, RETRY_AFTER_ATTEMPTS, backoff_ms};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::{Deserialize, Serialize};
@@ -354,7 +354,10 @@ impl QueryClient {
 
     async fn execute(&self, id: u64) -> Result<Value, QueryError> {
         let Some(record) = self.store(|s| s.records.get(&id).cloned()) else {
-            return Err(QueryError::network("the mutation was removed"));
+            return Err(QueryError::local(
+                ErrorKind::Cancelled,
+                "the mutation was removed",
+            ));
         };
         let mut failures = 0u32;
         let mut busy = 0u32;
@@ -364,10 +367,13 @@ impl QueryClient {
                 // Restored before the app registered it: wait, never drop.
                 self.update_record(id, |r| {
                     r.status = MutationStatus::Paused;
-                    r.error = Some(QueryError::network(format!(
-                        "no mutation function is registered for `{}` yet",
-                        r.mutation_key
-                    )));
+                    r.error = Some(QueryError::local(
+                        ErrorKind::Unregistered,
+                        format!(
+                            "no mutation function is registered for `{}` yet",
+                            r.mutation_key
+                        ),
+                    ));
                 });
                 let _ = self.inner().registered.wait().await;
                 continue;
@@ -391,7 +397,7 @@ impl QueryClient {
                 Err(error) => {
                     failures += 1;
                     self.update_record(id, |r| r.failure_count = failures);
-                    if error.status.is_none() {
+                    if error.kind == ErrorKind::Network {
                         // No answer: it may or may not have been applied.
                         // Replaying with the same idempotency key is safe, so
                         // wait (backoff, or the network coming back) and retry.
@@ -413,7 +419,7 @@ impl QueryClient {
                         self.platform().sleep(ms.min(MAX_RETRY_AFTER_MS)).await;
                         continue;
                     }
-                    if failures > defaults.retry || error.is_client_error() {
+                    if failures > defaults.retry || !error.is_retryable() {
                         return Err(error);
                     }
                     self.platform().sleep(backoff_ms(failures - 1)).await;

@@ -64,7 +64,8 @@ pub struct QueryOptions {
     pub gc_time: Option<u64>,
     /// Retries after a failed attempt (default 3).
     pub retry: Option<u32>,
-    /// Whether a failure may be retried (default: not for 4xx other than 408/429).
+    /// Whether a failure may be retried (default: [`QueryError::is_retryable`]:
+    /// no answer, or 5xx, 408, 429).
     pub retry_if: Option<RetryPredicate>,
     /// Refetch every this many ms while observed and the window is focused.
     pub refetch_interval: Option<u64>,
@@ -119,7 +120,7 @@ impl QueryOptions {
             .retry_if
             .clone()
             .or_else(|| defaults.retry_if.clone())
-            .unwrap_or_else(|| Rc::new(|_, e: &QueryError| !e.is_client_error()));
+            .unwrap_or_else(|| Rc::new(|_, e: &QueryError| e.is_retryable()));
         Resolved {
             stale_time: self
                 .stale_time

@@ -73,7 +73,7 @@ impl<S: 'static> Selector<S> {
         Self::new(move |value| {
             T::deserialize(value)
                 .map(|data| f(&data))
-                .map_err(|e| QueryError::local("decode", format!("unexpected data shape: {e}")))
+                .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")))
         })
     }
 }

@@ -134,7 +134,7 @@ fn decode<T: DeserializeOwned>(
     }
     let decoded = T::deserialize(data.as_ref())
         .map(Rc::new)
-        .map_err(|e| QueryError::local("decode", format!("unexpected data shape: {e}")));
+        .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")));
     *cache = Some((Rc::clone(data), decoded.clone()));
     decoded
 }

@@ -108,6 +108,38 @@ fn optimistic_update_shows_at_once_and_is_kept_on_success() {
     assert_eq!(client.pending_mutations(), 0);
 }
 
+/// A failure on the client's side (input that cannot be sent, an answer
+/// that is not the data expected) ends the mutation at once: it is not
+/// paused as if the network were down, nor retried, even with retries on.
+#[test]
+fn a_local_failure_ends_the_mutation_at_once() {
+    for failure in [
+        QueryError::invalid("invalid_variables", "missing field `id`"),
+        QueryError::decode("not a post"),
+    ] {
+        let (client, _server, mut rt) = setup();
+        let api = Api::default();
+        api.fail_next.borrow_mut().push(failure.clone());
+        client.register_mutation(
+            "add_todo",
+            MutationDefaults {
+                retry: 3,
+                ..MutationDefaults::new(api.function(client.platform()))
+            },
+        );
+        client.set_query_data(&todos(), |_| Some(json!(["a"])));
+        let done = client.mutate("add_todo", json!({"title": "b"}), optimistic("b"));
+        let result = rt.block_on(done);
+        assert_eq!(result.unwrap_err().kind, failure.kind);
+        assert_eq!(api.requests.borrow().len(), 1, "tried once");
+        assert_eq!(todo_list(&client), json!(["a"]), "rolled back");
+        assert_eq!(
+            client.mutations().pop().unwrap().status,
+            MutationStatus::Error
+        );
+    }
+}
+
 #[test]
 fn a_server_error_rolls_back_with_the_context() {
     let (client, _server, mut rt) = setup();
@@ -127,7 +159,7 @@ fn a_server_error_rolls_back_with_the_context() {
     let done = client.mutate("add_todo", json!({"title": "b"}), options);
     assert_eq!(todo_list(&client), json!(["a", "b"]));
     let result = rt.block_on(done);
-    assert_eq!(result.unwrap_err().status, Some(500));
+    assert_eq!(result.unwrap_err().status(), Some(500));
     assert_eq!(todo_list(&client), json!(["a"]), "rolled back");
     assert_eq!(*settled.borrow(), Some(false));
     let record = client.mutations().pop().unwrap();

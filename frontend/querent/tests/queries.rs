@@ -114,7 +114,7 @@ fn not_found_is_not_retried_by_default_and_predicates_are_per_query() {
     let k = key(json!(["post", 999]));
     server.respond(Err(not_found()));
     let result = rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()));
-    assert_eq!(result.unwrap_err().status, Some(404));
+    assert_eq!(result.unwrap_err().status(), Some(404));
     assert_eq!(server.calls(), 1, "no retry on 404");
 
     let k2 = key(json!(["flaky"]));
@@ -366,7 +366,10 @@ fn cancel_restores_the_previous_state_and_drops_the_late_response() {
     client.set_query_data(&k, |_| Some(json!("before")));
     server.respond(Ok(json!("late")));
     let without_fetcher = rt.block_on(client.refetch(&k));
-    assert_eq!(without_fetcher.unwrap_err().code, "no_fetcher");
+    assert_eq!(
+        without_fetcher.unwrap_err().kind,
+        querent::ErrorKind::Unregistered
+    );
     client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
     let fetch = client.refetch(&k);
     rt.advance(50);
@@ -374,7 +377,7 @@ fn cancel_restores_the_previous_state_and_drops_the_late_response() {
     client.set_query_data(&k, |_| Some(json!("optimistic")));
     rt.advance(1000);
     let result = rt.block_on(fetch);
-    assert_eq!(result.unwrap_err().code, "cancelled");
+    assert_eq!(result.unwrap_err().kind, querent::ErrorKind::Cancelled);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("optimistic"));
     assert_eq!(
         client.get_query_state(&k).unwrap().fetch_status,
@@ -766,7 +769,7 @@ fn hydrated_errors_are_settled_failures() {
     assert_eq!(hydration::hydrate(&client, state.clone()), 1);
     let s = client.get_query_state(&k).unwrap();
     assert_eq!(s.status, QueryStatus::Error);
-    assert_eq!(s.error.unwrap().status, Some(404));
+    assert_eq!(s.error.unwrap().status(), Some(404));
     let opts = QueryOptions {
         stale_time: Some(u64::MAX),
         ..Default::default()
@@ -790,7 +793,7 @@ fn without_retry_on_mount_a_settled_error_is_not_refetched_by_a_new_observer() {
         ..Default::default()
     };
     let failed = rt.block_on(client.ensure_query_data(&k, server.fetcher(), opts.clone()));
-    assert_eq!(failed.unwrap_err().status, Some(404));
+    assert_eq!(failed.unwrap_err().status(), Some(404));
     let _o = QueryObserver::new(&client, k.clone(), server.fetcher(), opts, || {});
     rt.advance(1000);
     assert_eq!(server.calls(), 1, "the 404 is the answer");

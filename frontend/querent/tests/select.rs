@@ -150,6 +150,6 @@ fn a_selector_that_cannot_decode_the_data_reports_a_decode_error() {
         || {},
     );
     let error = observer.view().data.unwrap().unwrap_err();
-    assert_eq!(error.code, "decode");
+    assert_eq!(error.kind, querent::ErrorKind::Decode);
     rt.run_until_stalled();
 }

@@ -96,7 +96,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
             .error
             .clone()
             .unwrap_or_else(|| querent::QueryError::network("unknown"));
-        if error.status == Some(404) {
+        if error.status() == Some(404) {
             return Ok(html! {
                 <section id="post-not-found" class="not-found">
                     <h2>{ "Post not found" }</h2>

@@ -70,7 +70,7 @@ fn UserDetail(props: &UserProps) -> Html {
     let posts = use_query::<Vec<Post>>(key, fetcher, options);
     let Some(data) = user.data.clone() else {
         return match &user.error {
-            Some(e) if e.status == Some(404) => {
+            Some(e) if e.status() == Some(404) => {
                 html! { <p id="user-not-found">{ "User not found" }</p> }
             }
             Some(e) => html! { <ErrorView error={e.clone()} retry={user.refetch.clone()} /> },

@@ -424,7 +424,7 @@ pub(crate) fn delete_options(v: &DeletePost) -> MutateOptions {
 /// server in order.
 fn optimistic_edit<T>(
     scope: String,
-    detail: querent::typed::Key<T>,
+    detail: querent::typed::QuerySpec<T>,
     keys: Vec<QueryKey>,
     apply: impl Fn(&mut T) + 'static,
     put: fn(&QueryClient, &T),

@@ -13,35 +13,49 @@ pub(crate) fn qk(key: QueryKey) -> querent::QueryKey {
     querent::QueryKey::from(key.segments())
 }
 
-/// Each query's key with the type of its data: the cache is read and edited
-/// through these, never by JSON path.
+/// Each query with the type of its data: what the views' hooks take, and
+/// what the cache is read and edited through (never by JSON path).
 pub(crate) mod typed {
-    use querent::typed::Key;
-    use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, User, UserId};
+    use querent::typed::{Key, QuerySpec};
+    use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, Stats, User, UserId};
+
+    fn spec<T>(key: QueryKey) -> QuerySpec<T> {
+        QuerySpec::new(Key::new(&key), super::fetcher(key), super::options(key))
+    }
 
     /// The post list, every page fetched so far.
-    pub(crate) fn posts() -> Key<InfiniteData<Page<Post>>> {
-        Key::new(&QueryKey::Posts)
+    pub(crate) fn posts() -> QuerySpec<InfiniteData<Page<Post>>> {
+        spec(QueryKey::Posts)
     }
 
     /// One post.
-    pub(crate) fn post(id: PostId) -> Key<Post> {
-        Key::new(&QueryKey::Post(id))
+    pub(crate) fn post(id: PostId) -> QuerySpec<Post> {
+        spec(QueryKey::Post(id))
     }
 
     /// A post's comments, every page fetched so far.
-    pub(crate) fn comments(id: PostId) -> Key<InfiniteData<Page<Comment>>> {
-        Key::new(&QueryKey::Comments(id))
+    pub(crate) fn comments(id: PostId) -> QuerySpec<InfiniteData<Page<Comment>>> {
+        spec(QueryKey::Comments(id))
     }
 
     /// Every user.
-    pub(crate) fn users() -> Key<Vec<User>> {
-        Key::new(&QueryKey::Users)
+    pub(crate) fn users() -> QuerySpec<Vec<User>> {
+        spec(QueryKey::Users)
     }
 
     /// One user.
-    pub(crate) fn user(id: UserId) -> Key<User> {
-        Key::new(&QueryKey::User(id))
+    pub(crate) fn user(id: UserId) -> QuerySpec<User> {
+        spec(QueryKey::User(id))
+    }
+
+    /// A user's posts.
+    pub(crate) fn user_posts(id: UserId) -> QuerySpec<Vec<Post>> {
+        spec(QueryKey::UserPosts(id))
+    }
+
+    /// The slow aggregate.
+    pub(crate) fn deferred() -> QuerySpec<Stats> {
+        spec(QueryKey::Deferred)
     }
 }
 

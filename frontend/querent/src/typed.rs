@@ -26,7 +26,7 @@
 //! assert_eq!(client.data(&post).unwrap().title, "Hello!");
 //! ```
 
-use crate::{QueryClient, QueryKey};
+use crate::{Fetcher, QueryClient, QueryKey, QueryOptions};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -91,6 +91,52 @@ impl<T: Serialize + DeserializeOwned + 'static> Query for Key<T> {
 
     fn key(&self) -> QueryKey {
         self.key.clone()
+    }
+}
+
+/// What a hook or a loader needs of a query: its typed key, how to fetch
+/// it, and its options (TanStack's `queryOptions`). A spec is also a
+/// [`Query`], so the cache is read and edited through it.
+pub struct QuerySpec<T> {
+    /// The key, with the data's type.
+    pub key: Key<T>,
+    /// How to fetch it.
+    pub fetcher: Fetcher,
+    /// Its options (`next_page_param` makes it an infinite query).
+    pub options: QueryOptions,
+}
+
+impl<T> QuerySpec<T> {
+    /// The spec of `key`.
+    pub fn new(key: Key<T>, fetcher: Fetcher, options: QueryOptions) -> Self {
+        Self {
+            key,
+            fetcher,
+            options,
+        }
+    }
+
+    /// The untyped parts, as the JSON-keyed API takes them.
+    pub fn into_parts(self) -> (QueryKey, Fetcher, QueryOptions) {
+        (self.key.key, self.fetcher, self.options)
+    }
+}
+
+impl<T> Clone for QuerySpec<T> {
+    fn clone(&self) -> Self {
+        Self::new(
+            self.key.clone(),
+            std::rc::Rc::clone(&self.fetcher),
+            self.options.clone(),
+        )
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + 'static> Query for QuerySpec<T> {
+    type Data = T;
+
+    fn key(&self) -> QueryKey {
+        self.key.key.clone()
     }
 }
 

@@ -14,6 +14,7 @@ use crate::observer::QueryObserver;
 use crate::options::{Fetcher, NextPageParam, QueryOptions};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
 use crate::select::{Selection, Selector};
+use crate::typed::QuerySpec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -292,6 +293,44 @@ where
     let state = client.get_query_state(&key).unwrap_or_default();
     let data = selection.view_of(state.clone()).data;
     UseQueryHandle::new(&client, &key, &state, data, spec)
+}
+
+/// [`use_query`] from a [`QuerySpec`]: the data's type comes with the key,
+/// so a view cannot read a key as the wrong type. An infinite query is a
+/// spec whose options have `next_page_param`.
+#[hook]
+pub fn use_typed_query<T>(spec: QuerySpec<T>) -> UseQueryHandle<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let (key, fetcher, options) = spec.into_parts();
+    use_query::<T>(key, fetcher, options)
+}
+
+/// [`use_query_select`] from a [`QuerySpec`].
+#[hook]
+pub fn use_typed_query_select<T, S, D>(
+    spec: QuerySpec<T>,
+    deps: D,
+    select: fn(&T, &D) -> S,
+) -> UseQueryHandle<S>
+where
+    T: DeserializeOwned + 'static,
+    S: PartialEq + 'static,
+    D: PartialEq + Clone + 'static,
+{
+    let (key, fetcher, options) = spec.into_parts();
+    use_query_select(key, fetcher, options, deps, select)
+}
+
+/// [`use_suspense_query`] from a [`QuerySpec`].
+#[hook]
+pub fn use_typed_suspense_query<T>(spec: QuerySpec<T>) -> SuspensionResult<UseQueryHandle<T>>
+where
+    T: DeserializeOwned + 'static,
+{
+    let (key, fetcher, options) = spec.into_parts();
+    use_suspense_query::<T>(key, fetcher, options)
 }
 
 /// [`use_query`] for an infinite query: `next_page_param` computes the next

@@ -10,16 +10,15 @@ use crate::mutations::{
     self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
 };
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, input_value, when};
-use crate::queries;
+use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
 use querent::yew::{
-    use_infinite_query, use_mutation, use_mutation_records, use_query_select, use_suspense_query,
+    use_mutation, use_mutation_records, use_typed_query, use_typed_query_select,
+    use_typed_suspense_query,
 };
 use serde_json::Value;
-use shared::{
-    Comment, InfiniteData, NewComment, Page, Post, PostId, PostPatch, QueryKey, Route, UserId,
-};
+use shared::{Comment, NewComment, Post, PostId, PostPatch, Route, UserId};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -35,8 +34,7 @@ pub(crate) struct PostProps {
 /// again only when `created_at` changes, not when the title or body do.
 #[function_component]
 fn PostDate(props: &PostProps) -> Html {
-    let (key, fetcher, options) = queries::spec(QueryKey::Post(props.id));
-    let date = use_query_select(key, fetcher, options, (), |post: &Post, ()| {
+    let date = use_typed_query_select(typed::post(props.id), (), |post: &Post, ()| {
         when(&post.created_at)
     });
     html! { <time id="post-date">{ date.data.as_deref().cloned().unwrap_or_default() }</time> }
@@ -80,8 +78,7 @@ struct PostViewProps {
 #[function_component]
 fn PostView(props: &PostViewProps) -> HtmlResult {
     let id = props.id;
-    let (key, fetcher, options) = queries::spec(QueryKey::Post(id));
-    let post = use_suspense_query::<Post>(key, fetcher, options)?;
+    let post = use_typed_suspense_query(typed::post(id))?;
     let editing = use_state(|| false);
     let navigator = use_navigator();
     let delete = use_mutation::<DeletePost, Value, _>(DELETE_POST, mutations::delete_options);
@@ -217,12 +214,7 @@ struct CommentsProps {
 /// (from the persisted mutation queue) first, marked pending.
 #[function_component]
 fn Comments(props: &CommentsProps) -> Html {
-    let (key, fetcher, options) = queries::spec(QueryKey::Comments(props.id));
-    let next = options
-        .next_page_param
-        .clone()
-        .unwrap_or_else(|| std::rc::Rc::new(|_| None));
-    let comments = use_infinite_query::<InfiniteData<Page<Comment>>>(key, fetcher, options, next);
+    let comments = use_typed_query(typed::comments(props.id));
     let records = use_mutation_records();
     let pending: Vec<(String, CreateComment)> =
         mutations::unconfirmed::<CreateComment>(&records, CREATE_COMMENT)

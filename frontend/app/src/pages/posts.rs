@@ -3,11 +3,11 @@
 
 use crate::mutations::{self, CREATE_POST, DELETE_POST, DeletePost, PUBLISH_POST, PublishPost};
 use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
-use crate::queries;
+use crate::queries::typed;
 use crate::router::AppLink;
 use querent::MutateOptions;
-use querent::yew::{use_infinite_query, use_mutation, use_mutation_records};
-use shared::{InfiniteData, NewComment, NewPost, Page, Post, PostId, QueryKey, Route, UserId};
+use querent::yew::{use_mutation, use_mutation_records, use_typed_query};
+use shared::{NewComment, NewPost, Post, PostId, Route, UserId};
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -47,12 +47,7 @@ pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
 /// queue, so they look the same after a reload.
 #[function_component]
 fn PostList() -> Html {
-    let (key, fetcher, options) = queries::spec(QueryKey::Posts);
-    let next = options
-        .next_page_param
-        .clone()
-        .unwrap_or_else(|| std::rc::Rc::new(|_| None));
-    let list = use_infinite_query::<InfiniteData<Page<Post>>>(key, fetcher, options, next);
+    let list = use_typed_query(typed::posts());
     let records = use_mutation_records();
     // Plain creations and publish workflows (a post with its first comment).
     let creating = mutations::unconfirmed::<NewPost>(&records, CREATE_POST)

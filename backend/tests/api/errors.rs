@@ -122,7 +122,7 @@ async fn a_momentary_sqlite_write_lock_is_waited_out() {
             serde_json::json!({"name": "n", "email": "a@b.co", "body": format!("r{round}")});
         let write = app.post_json("/api/posts/2/comments", &comment);
         let release = async {
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             diesel::sql_query("ROLLBACK").execute(&mut other).unwrap();
         };
         let (res, ()) = tokio::join!(write, release);

@@ -41,7 +41,7 @@ pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
 /// post was just created with it).
 pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_new_post: bool) {
     let key = typed::comments(comment.post_id);
-    if first_of_new_post && client.data(&key).is_none() {
+    if first_of_new_post && client.get_query_data(key.key.query_key()).is_none() {
         let only = InfiniteData {
             pages: vec![Page {
                 items: vec![comment.clone()],

@@ -50,6 +50,11 @@ pub mod web;
 #[cfg(feature = "yew")]
 pub mod yew;
 
+// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 pub use client::QueryClient;
 pub use error::{ErrorKind, QueryError};
 pub use hydration::{DehydratedQuery, DehydratedState};

@@ -10,6 +10,15 @@ use std::rc::Rc;
 /// page parameter (`Value::Null` for the first page).
 pub type Fetcher = Rc<dyn Fn(FetchContext) -> LocalBoxFuture<'static, Result<Value, QueryError>>>;
 
+/// A [`Fetcher`] from an async function of the fetch's context.
+pub fn fetcher<F, Fut>(f: F) -> Fetcher
+where
+    F: Fn(FetchContext) -> Fut + 'static,
+    Fut: Future<Output = Result<Value, QueryError>> + 'static,
+{
+    Rc::new(move |ctx| Box::pin(f(ctx)))
+}
+
 /// Decides whether failed attempt number `failure_count` (1-based) may be retried.
 pub type RetryPredicate = Rc<dyn Fn(u32, &QueryError) -> bool>;
 

@@ -26,7 +26,7 @@
 //! assert_eq!(client.data(&post).unwrap().title, "Hello!");
 //! ```
 
-use crate::{Fetcher, QueryClient, QueryKey, QueryOptions};
+use crate::{Fetcher, QueryClient, QueryError, QueryKey, QueryOptions};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -140,12 +140,45 @@ impl<T: Serialize + DeserializeOwned + 'static> Query for QuerySpec<T> {
     }
 }
 
+fn decoded<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, QueryError> {
+    crate::json::decode(value)
+        .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")))
+}
+
 impl QueryClient {
     /// The cached data of `query`, decoded; `None` when nothing is cached
     /// (or what is cached is not a `Q::Data`).
     pub fn data<Q: Query>(&self, query: &Q) -> Option<Q::Data> {
         let value = self.get_query_data(&query.key())?;
         crate::json::decode(&value).ok()
+    }
+
+    /// [`QueryClient::fetch_query`] for a spec: its fresh cached data, or
+    /// fetched (joining a fetch in flight), decoded.
+    pub fn fetch_data<T>(
+        &self,
+        spec: &QuerySpec<T>,
+    ) -> impl Future<Output = Result<T, QueryError>> + 'static + use<T>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        let (key, fetcher, options) = spec.clone().into_parts();
+        let fetch = self.fetch_query(&key, fetcher, options);
+        async move { decoded(&*fetch.await?) }
+    }
+
+    /// [`QueryClient::ensure_query_data`] for a spec: cached data even if
+    /// stale, fetched only when there is none; decoded.
+    pub fn ensure_data<T>(
+        &self,
+        spec: &QuerySpec<T>,
+    ) -> impl Future<Output = Result<T, QueryError>> + 'static + use<T>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        let (key, fetcher, options) = spec.clone().into_parts();
+        let fetch = self.ensure_query_data(&key, fetcher, options);
+        async move { decoded(&*fetch.await?) }
     }
 
     /// Caches `data` as `query`'s data.

@@ -167,20 +167,6 @@ impl QueryClient {
         async move { decoded(&*fetch.await?) }
     }
 
-    /// [`QueryClient::ensure_query_data`] for a spec: cached data even if
-    /// stale, fetched only when there is none; decoded.
-    pub fn ensure_data<T>(
-        &self,
-        spec: &QuerySpec<T>,
-    ) -> impl Future<Output = Result<T, QueryError>> + 'static + use<T>
-    where
-        T: DeserializeOwned + 'static,
-    {
-        let (key, fetcher, options) = spec.clone().into_parts();
-        let fetch = self.ensure_query_data(&key, fetcher, options);
-        async move { decoded(&*fetch.await?) }
-    }
-
     /// Caches `data` as `query`'s data.
     pub fn set_data<Q: Query>(&self, query: &Q, data: &Q::Data) {
         if let Ok(value) = serde_json::to_value(data) {

@@ -2,10 +2,11 @@
 //! the prerenderer embeds it, so a page's state is exactly what the API
 //! would answer for the same key.
 
+use crate::db::repo::Cursor;
 use crate::db::{DbConn, repo};
 use crate::error::ApiError;
 use serde::Serialize;
-use shared::{Comment, DEFAULT_PAGE_SIZE, Page, Post, QueryKey, Stats, User};
+use shared::{Comment, DEFAULT_PAGE_SIZE, Page, Post, PostId, QueryKey, Stats, User};
 
 /// A query's data, serialised exactly as the API answers it.
 #[derive(Debug, Serialize)]
@@ -27,6 +28,17 @@ pub enum QueryData {
     Stats(Stats),
 }
 
+/// A page of a post's comments (the first is `["comments",id]`'s data);
+/// a missing post is `NotFound`.
+pub fn comments(
+    conn: &mut DbConn,
+    post: PostId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Page<Comment>, ApiError> {
+    repo::list_comments(conn, post, cursor, limit)?.ok_or(ApiError::NotFound("post"))
+}
+
 /// Reads `key`'s data; a missing post or user is `NotFound`.
 pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, ApiError> {
     Ok(match key {
@@ -34,10 +46,7 @@ pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, Api
         QueryKey::Post(id) => {
             QueryData::Post(repo::get_post(conn, id)?.ok_or(ApiError::NotFound("post"))?)
         }
-        QueryKey::Comments(id) => QueryData::Comments(
-            repo::list_comments(conn, id, None, DEFAULT_PAGE_SIZE)?
-                .ok_or(ApiError::NotFound("post"))?,
-        ),
+        QueryKey::Comments(id) => QueryData::Comments(comments(conn, id, None, DEFAULT_PAGE_SIZE)?),
         QueryKey::Users => QueryData::Users(repo::list_users(conn)?),
         QueryKey::User(id) => {
             QueryData::User(repo::get_user(conn, id)?.ok_or(ApiError::NotFound("user"))?)

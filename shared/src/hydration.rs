@@ -102,3 +102,13 @@ pub struct InfiniteData<T> {
     /// The cursor used for each page.
     pub page_params: Vec<Option<String>>,
 }
+
+impl<T> InfiniteData<T> {
+    /// The data of an infinite query that holds only its first page.
+    pub fn first(page: T) -> Self {
+        Self {
+            pages: vec![page],
+            page_params: vec![None],
+        }
+    }
+}

@@ -10,8 +10,8 @@ use shared::{DehydratedQuery, DehydratedState, InfiniteData, QueryKey, QueryStat
 pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryState, ApiError> {
     let data = match queries::read(conn, key, now) {
         // The client holds the paged lists as infinite queries.
-        Ok(QueryData::Posts(page)) => serde_json::to_value(first_page(page)),
-        Ok(QueryData::Comments(page)) => serde_json::to_value(first_page(page)),
+        Ok(QueryData::Posts(page)) => serde_json::to_value(InfiniteData::first(page)),
+        Ok(QueryData::Comments(page)) => serde_json::to_value(InfiniteData::first(page)),
         Ok(data) => serde_json::to_value(data),
         Err(e @ ApiError::NotFound(_)) => {
             return Ok(QueryState::Error {
@@ -26,14 +26,6 @@ pub fn load_query(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QuerySta
         data: data.map_err(ApiError::unexpected)?,
         updated_at: now,
     })
-}
-
-/// An infinite query's data holding its first page.
-fn first_page<T>(page: T) -> InfiniteData<T> {
-    InfiniteData {
-        pages: vec![page],
-        page_params: vec![None],
-    }
 }
 
 /// Loads a route's state and works out its status and title.

@@ -273,10 +273,7 @@ pub async fn list_comments(
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
     let (cursor, limit) = query.into_inner().parse()?;
-    let page = read(&state, move |c| {
-        repo::list_comments(c, id, cursor, limit)?.ok_or(ApiError::NotFound("post"))
-    })
-    .await?;
+    let page = read(&state, move |c| queries::comments(c, id, cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -42,13 +42,10 @@ pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
 pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_new_post: bool) {
     let key = typed::comments(comment.post_id);
     if first_of_new_post && client.get_query_data(key.key.query_key()).is_none() {
-        let only = InfiniteData {
-            pages: vec![Page {
-                items: vec![comment.clone()],
-                next_cursor: None,
-            }],
-            page_params: vec![None],
-        };
+        let only = InfiniteData::first(Page {
+            items: vec![comment.clone()],
+            next_cursor: None,
+        });
         client.set_data(&key, &only);
     } else {
         client.update_data(&key, |list| {

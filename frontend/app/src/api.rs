@@ -10,6 +10,7 @@
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use querent::QueryError;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::ErrorBody;
 
@@ -171,8 +172,20 @@ pub(crate) async fn get(
     result
 }
 
-/// A write with an idempotency key and an optional JSON body.
-pub(crate) async fn write(
+/// A write with an idempotency key and an optional JSON body; the answer
+/// decoded as a `T` (`()` for an empty one).
+pub(crate) async fn send<T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    idempotency_key: &str,
+    body: Option<&impl Serialize>,
+) -> Result<T, QueryError> {
+    let answer = write(method, path, idempotency_key, body).await?;
+    querent::json::decode(&answer)
+        .map_err(|e| QueryError::decode(format!("unexpected answer to {path}: {e}")))
+}
+
+async fn write(
     method: Method,
     path: &str,
     idempotency_key: &str,

@@ -34,11 +34,11 @@ pub(crate) async fn get(
 }
 
 /// Fails at once: nothing is written during a render.
-pub(crate) async fn write(
+pub(crate) async fn send<T>(
     _method: Method,
     path: &str,
     _idempotency_key: &str,
     _body: Option<&impl Serialize>,
-) -> Result<Value, QueryError> {
+) -> Result<T, QueryError> {
     Err(unavailable(path))
 }

@@ -1,10 +1,51 @@
-//! Edits of cached data shared by mutations and live events: each a closure
-//! over the typed data of a query (`queries::typed`), applied where the
-//! entity is shown.
+//! The cache reconciled with what happened on the server: a created,
+//! updated or deleted entity is applied here, in one place, whether a
+//! mutation's answer or a live event reports it. Each edit is a closure over
+//! the typed data of a query (`queries::typed`), applied where the entity is
+//! shown, and idempotent (the answer and the event of one write both come).
 
 use crate::queries::typed;
 use querent::QueryClient;
-use shared::{Comment, InfiniteData, Page, Post, PostId, User, UserId};
+use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, User, UserId};
+
+/// A post was created: first in the list, its detail cached, its author's
+/// numbers refetched.
+pub(crate) fn post_created(client: &QueryClient, post: &Post) {
+    list_insert(client, post);
+    client.set_data(&typed::post(post.id), post);
+    refresh_author(client, post.user_id);
+}
+
+/// A post changed (perhaps its author): stored everywhere it is shown.
+pub(crate) fn post_updated(client: &QueryClient, post: &Post) {
+    put_post(client, post);
+    refresh_author(client, post.user_id);
+}
+
+/// A post was deleted: gone from the list, its detail and comments dropped.
+pub(crate) fn post_deleted(client: &QueryClient, id: PostId, user_id: UserId) {
+    list_remove(client, id);
+    client.remove_queries(&QueryKey::Post(id));
+    client.remove_queries(&QueryKey::Comments(id));
+    refresh_author(client, user_id);
+}
+
+/// A comment was created: first among its post's comments.
+pub(crate) fn comment_created(client: &QueryClient, comment: &Comment) {
+    comment_insert(client, comment, false);
+}
+
+/// A user changed.
+pub(crate) fn user_updated(client: &QueryClient, user: &User) {
+    put_user(client, user);
+}
+
+/// A user's post count and post list may have changed: refetched.
+pub(crate) fn refresh_author(client: &QueryClient, user: UserId) {
+    drop(client.invalidate_queries(&QueryKey::Users));
+    drop(client.invalidate_queries(&QueryKey::User(user)));
+    drop(client.invalidate_queries(&QueryKey::UserPosts(user)));
+}
 
 /// Puts `item` first in a paged list unless a page holds one that is
 /// `same` already. Returns whether it changed the list.
@@ -30,7 +71,7 @@ fn items_mut<T>(list: &mut InfiniteData<Page<T>>) -> impl Iterator<Item = &mut T
 }
 
 /// Puts `post` first in the post list unless it is already there.
-pub(crate) fn list_insert(client: &QueryClient, post: &Post) {
+fn list_insert(client: &QueryClient, post: &Post) {
     client.update_data(&typed::posts(), |list| {
         insert_first(list, post, |p| p.id == post.id)
     });
@@ -55,7 +96,7 @@ pub(crate) fn comment_insert(client: &QueryClient, comment: &Comment, first_of_n
 }
 
 /// Replaces the listed copy of `post`.
-pub(crate) fn list_replace(client: &QueryClient, post: &Post) {
+fn list_replace(client: &QueryClient, post: &Post) {
     client.update_data(&typed::posts(), |list| {
         let mut changed = false;
         for listed in items_mut(list).filter(|p| p.id == post.id) {

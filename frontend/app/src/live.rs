@@ -34,11 +34,10 @@
 //! would add code to the wasm for nothing.
 
 use crate::cache;
-use crate::queries::qk;
 use gloo_events::EventListener;
 use querent::QueryClient;
 use querent::retryer::Backoff;
-use shared::{EventKind, QueryKey, ServerEvent};
+use shared::{EventKind, ServerEvent};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
@@ -97,29 +96,16 @@ const RECONNECT: Backoff = Backoff {
     max_ms: 30_000,
 };
 
-/// Applies one event to the cache.
+/// Applies one event to the cache (through the same functions as the
+/// mutations' answers).
 pub(crate) fn apply(client: &QueryClient, event: ServerEvent) {
     match event.kind {
-        EventKind::PostCreated(post) => {
-            cache::list_insert(client, &post);
-            drop(client.invalidate_queries(&qk(QueryKey::Users)));
-            drop(client.invalidate_queries(&qk(QueryKey::User(post.user_id))));
-            drop(client.invalidate_queries(&qk(QueryKey::UserPosts(post.user_id))));
-        }
-        EventKind::PostUpdated(post) => {
-            cache::put_post(client, &post);
-            drop(client.invalidate_queries(&qk(QueryKey::Users)));
-        }
-        EventKind::PostDeleted { id, user_id } => {
-            cache::list_remove(client, id);
-            client.remove_queries(&qk(QueryKey::Post(id)));
-            drop(client.invalidate_queries(&qk(QueryKey::Users)));
-            drop(client.invalidate_queries(&qk(QueryKey::User(user_id))));
-            drop(client.invalidate_queries(&qk(QueryKey::UserPosts(user_id))));
-        }
-        EventKind::CommentCreated(comment) => cache::comment_insert(client, &comment, false),
-        EventKind::UserUpdated(user) => cache::put_user(client, &user),
-        EventKind::Resync => drop(client.invalidate_queries(&querent::QueryKey::from(vec![]))),
+        EventKind::PostCreated(post) => cache::post_created(client, &post),
+        EventKind::PostUpdated(post) => cache::post_updated(client, &post),
+        EventKind::PostDeleted { id, user_id } => cache::post_deleted(client, id, user_id),
+        EventKind::CommentCreated(comment) => cache::comment_created(client, &comment),
+        EventKind::UserUpdated(user) => cache::user_updated(client, &user),
+        EventKind::Resync => drop(client.invalidate_queries(&querent::QueryKey::all())),
     }
 }
 

@@ -1,39 +1,28 @@
-//! The app's mutations, registered by key so a mutation queued offline can be
-//! replayed after a reload. Registry hooks reconcile the cache with the
-//! server's answer idempotently (they also run for replays, and live events
-//! may have applied the same change already); call sites add the optimistic
-//! part with a rollback context.
+//! The app's mutations, one definition each (`querent::typed::Mutation`):
+//! its key, variables, result, the call, and the cache effects that follow
+//! every settle. They are registered by key so a mutation queued offline can
+//! be replayed after a reload; the settle effects reconcile the cache with
+//! the server's answer through the same functions as live events
+//! (`cache::post_created`, ...), idempotently (they also run for replays, and
+//! the live event may have applied the same change already). Call sites add
+//! the optimistic part with a rollback snapshot.
 
 use crate::api;
 use crate::cache;
-use crate::queries::{qk, typed};
+use crate::queries::typed;
 use gloo_net::http::Method;
-use querent::mutation::{MutationContext, MutationFn, MutationRecord};
+use querent::mutation::MutationRecord;
 use querent::retryer::{Backoff, MAX_RETRY_AFTER_MS};
-use querent::{MutateOptions, MutationDefaults, MutationStatus, QueryClient};
+use querent::typed::{Call, Mutation, MutationFuture, MutationOptions, Snapshot};
+use querent::{ErrorKind, MutationStatus, QueryClient, QueryError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use shared::{
     Comment, NewComment, NewPost, Post, PostId, PostPatch, QueryKey, User, UserId, UserPatch,
 };
-use std::rc::Rc;
-
-/// `create_post` variables.
-pub(crate) const CREATE_POST: &str = "create_post";
-/// `update_post` variables: [`UpdatePost`].
-pub(crate) const UPDATE_POST: &str = "update_post";
-/// `delete_post` variables: [`DeletePost`].
-pub(crate) const DELETE_POST: &str = "delete_post";
-/// `create_comment` variables: [`CreateComment`].
-pub(crate) const CREATE_COMMENT: &str = "create_comment";
-/// `update_user` variables: [`UpdateUser`].
-pub(crate) const UPDATE_USER: &str = "update_user";
-/// `publish_post` variables: [`PublishPost`] (a workflow of two calls).
-pub(crate) const PUBLISH_POST: &str = "publish_post";
 
 /// Edit a post, or move it to another author (`patch.user_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct UpdatePost {
+pub(crate) struct PostEdit {
     /// Which.
     pub(crate) id: PostId,
     /// What changes.
@@ -44,10 +33,10 @@ pub(crate) struct UpdatePost {
     pub(crate) previous_user_id: Option<UserId>,
 }
 
-/// Publish a post together with its first comment: one user action, two API
-/// calls, one mutation (so it queues, persists and replays as a unit).
+/// A post together with its first comment: one user action, two API calls,
+/// one mutation (so it queues, persists and replays as a unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct PublishPost {
+pub(crate) struct Publication {
     /// The post.
     pub(crate) post: NewPost,
     /// Its first comment.
@@ -63,200 +52,203 @@ pub(crate) struct Published {
     pub(crate) comment: Comment,
 }
 
-/// Delete a post.
+/// A post to delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct DeletePost {
+pub(crate) struct PostDeletion {
     /// Which.
     pub(crate) id: PostId,
     /// Its author (whose count drops).
     pub(crate) user_id: UserId,
 }
 
-/// Comment on a post.
+/// A comment on a post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct CreateComment {
+pub(crate) struct CommentOnPost {
     /// Which post.
     pub(crate) post_id: PostId,
     /// The comment.
     pub(crate) comment: NewComment,
 }
 
-/// Edit a user.
+/// An edit of a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct UpdateUser {
+pub(crate) struct UserEdit {
     /// Which.
     pub(crate) id: UserId,
     /// What changes.
     pub(crate) patch: UserPatch,
 }
 
-fn function<V, F>(call: F) -> MutationFn
-where
-    V: for<'de> Deserialize<'de> + 'static,
-    F: Fn(
-            V,
-            String,
-            QueryClient,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, querent::QueryError>>>>
-        + 'static,
-{
-    Rc::new(
-        move |ctx: MutationContext| match querent::json::decode::<V>(&ctx.variables) {
-            Ok(vars) => call(vars, ctx.idempotency_key, ctx.client),
-            Err(e) => Box::pin(futures_ready(Err(querent::QueryError::invalid(
-                "invalid_variables",
-                e.to_string(),
-            )))),
-        },
-    )
+/// Creates a post.
+pub(crate) struct CreatePost;
+
+impl Mutation for CreatePost {
+    const KEY: &'static str = "create_post";
+    type Variables = NewPost;
+    type Output = Post;
+
+    fn call(&self, call: Call<NewPost>) -> MutationFuture<Post> {
+        Box::pin(async move {
+            api::send(
+                Method::POST,
+                "/api/posts",
+                &call.idempotency_key,
+                Some(&call.variables),
+            )
+            .await
+        })
+    }
+
+    fn settled(&self, client: &QueryClient, _: &NewPost, outcome: Result<&Post, &QueryError>) {
+        if let Ok(post) = outcome {
+            cache::post_created(client, post);
+        }
+    }
 }
 
-async fn futures_ready<T>(v: T) -> T {
-    v
+/// Edits (or moves) a post.
+pub(crate) struct UpdatePost;
+
+impl Mutation for UpdatePost {
+    const KEY: &'static str = "update_post";
+    type Variables = PostEdit;
+    type Output = Post;
+
+    fn call(&self, call: Call<PostEdit>) -> MutationFuture<Post> {
+        Box::pin(async move {
+            let v = call.variables;
+            let path = format!("/api/posts/{}", v.id);
+            api::send(Method::PATCH, &path, &call.idempotency_key, Some(&v.patch)).await
+        })
+    }
+
+    fn settled(&self, client: &QueryClient, v: &PostEdit, outcome: Result<&Post, &QueryError>) {
+        match outcome {
+            Ok(post) => cache::post_updated(client, post),
+            // Refused: the call site's rollback puts the cached copies
+            // back, but a replay after a reload has no call site; the
+            // server's copy is the truth either way.
+            Err(_) => {
+                drop(client.invalidate_queries(&QueryKey::Post(v.id)));
+                drop(client.invalidate_queries(&QueryKey::Posts));
+            }
+        }
+        // A move (done or refused): both authors' numbers.
+        for author in [v.previous_user_id, v.patch.user_id].into_iter().flatten() {
+            cache::refresh_author(client, author);
+        }
+    }
 }
 
-fn decoded<T: for<'de> Deserialize<'de>>(record: &MutationRecord) -> Option<T> {
-    querent::json::decode(record.data.as_ref()?).ok()
+/// Deletes a post.
+pub(crate) struct DeletePost;
+
+impl Mutation for DeletePost {
+    const KEY: &'static str = "delete_post";
+    type Variables = PostDeletion;
+    type Output = ();
+
+    fn call(&self, call: Call<PostDeletion>) -> MutationFuture<()> {
+        Box::pin(async move {
+            let path = format!("/api/posts/{}", call.variables.id);
+            api::send(Method::DELETE, &path, &call.idempotency_key, None::<&()>).await
+        })
+    }
+
+    fn settled(&self, client: &QueryClient, v: &PostDeletion, outcome: Result<&(), &QueryError>) {
+        if outcome.is_ok() {
+            cache::post_deleted(client, v.id, v.user_id);
+        }
+    }
 }
 
-fn vars<T: for<'de> Deserialize<'de>>(record: &MutationRecord) -> Option<T> {
-    querent::json::decode(&record.variables).ok()
+/// Comments on a post.
+pub(crate) struct CreateComment;
+
+impl Mutation for CreateComment {
+    const KEY: &'static str = "create_comment";
+    type Variables = CommentOnPost;
+    type Output = Comment;
+
+    fn call(&self, call: Call<CommentOnPost>) -> MutationFuture<Comment> {
+        Box::pin(async move {
+            let v = call.variables;
+            let path = format!("/api/posts/{}/comments", v.post_id);
+            api::send(Method::POST, &path, &call.idempotency_key, Some(&v.comment)).await
+        })
+    }
+
+    fn settled(
+        &self,
+        client: &QueryClient,
+        _: &CommentOnPost,
+        outcome: Result<&Comment, &QueryError>,
+    ) {
+        if let Ok(comment) = outcome {
+            cache::comment_created(client, comment);
+        }
+    }
 }
 
-fn succeeded(record: &MutationRecord) -> bool {
-    record.status == MutationStatus::Success
+/// Publishes a post with its first comment (see [`publish`]).
+pub(crate) struct PublishPost;
+
+impl Mutation for PublishPost {
+    const KEY: &'static str = "publish_post";
+    type Variables = Publication;
+    type Output = Published;
+
+    fn call(&self, call: Call<Publication>) -> MutationFuture<Published> {
+        Box::pin(publish(call.client, call.variables, call.idempotency_key))
+    }
+
+    /// A failure was cleaned up by the workflow itself (it knows which post
+    /// it withdrew); a success fills the cache so the new post opens with
+    /// its comment and no request.
+    fn settled(
+        &self,
+        client: &QueryClient,
+        _: &Publication,
+        outcome: Result<&Published, &QueryError>,
+    ) {
+        if let Ok(done) = outcome {
+            cache::post_created(client, &done.post);
+            cache::comment_insert(client, &done.comment, true);
+        }
+    }
 }
 
-fn refresh_author(client: &QueryClient, user: UserId) {
-    drop(client.invalidate_queries(&qk(QueryKey::Users)));
-    drop(client.invalidate_queries(&qk(QueryKey::User(user))));
-    drop(client.invalidate_queries(&qk(QueryKey::UserPosts(user))));
+/// Edits a user.
+pub(crate) struct UpdateUser;
+
+impl Mutation for UpdateUser {
+    const KEY: &'static str = "update_user";
+    type Variables = UserEdit;
+    type Output = User;
+
+    fn call(&self, call: Call<UserEdit>) -> MutationFuture<User> {
+        Box::pin(async move {
+            let v = call.variables;
+            let path = format!("/api/users/{}", v.id);
+            api::send(Method::PATCH, &path, &call.idempotency_key, Some(&v.patch)).await
+        })
+    }
+
+    fn settled(&self, client: &QueryClient, _: &UserEdit, outcome: Result<&User, &QueryError>) {
+        if let Ok(user) = outcome {
+            cache::user_updated(client, user);
+        }
+    }
 }
 
 /// Registers every mutation of the app.
 pub(crate) fn register(client: &QueryClient) {
-    client.register_mutation(
-        CREATE_POST,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                if let Some(post) = decoded::<Post>(record).filter(|_| succeeded(record)) {
-                    cache::list_insert(client, &post);
-                    client.set_data(&typed::post(post.id), &post);
-                    refresh_author(client, post.user_id);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: NewPost, key, _| {
-                Box::pin(
-                    async move { api::write(Method::POST, "/api/posts", &key, Some(&v)).await },
-                )
-            }))
-        },
-    );
-    client.register_mutation(
-        UPDATE_POST,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                let mut authors = vec![];
-                if let Some(post) = decoded::<Post>(record).filter(|_| succeeded(record)) {
-                    cache::put_post(client, &post);
-                    authors.push(post.user_id);
-                }
-                if let Some(v) = vars::<UpdatePost>(record) {
-                    // Refused: the call site's rollback puts the cached copies
-                    // back, but a replay after a reload has no call site; the
-                    // server's copy is the truth either way.
-                    if record.status == MutationStatus::Error {
-                        drop(client.invalidate_queries(&qk(QueryKey::Post(v.id))));
-                        drop(client.invalidate_queries(&qk(QueryKey::Posts)));
-                    }
-                    // A move (done or refused): both authors' numbers.
-                    authors.extend(v.previous_user_id);
-                    authors.extend(v.patch.user_id);
-                }
-                authors.sort_by_key(|u| u.0);
-                authors.dedup();
-                for author in authors {
-                    refresh_author(client, author);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: UpdatePost, key, _| {
-                Box::pin(async move {
-                    let path = format!("/api/posts/{}", v.id);
-                    api::write(Method::PATCH, &path, &key, Some(&v.patch)).await
-                })
-            }))
-        },
-    );
-    client.register_mutation(
-        DELETE_POST,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                if let Some(v) = vars::<DeletePost>(record).filter(|_| succeeded(record)) {
-                    cache::list_remove(client, v.id);
-                    client.remove_queries(&qk(QueryKey::Post(v.id)));
-                    client.remove_queries(&qk(QueryKey::Comments(v.id)));
-                    refresh_author(client, v.user_id);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: DeletePost, key, _| {
-                Box::pin(async move {
-                    let path = format!("/api/posts/{}", v.id);
-                    api::write(Method::DELETE, &path, &key, None::<&()>).await
-                })
-            }))
-        },
-    );
-    client.register_mutation(
-        CREATE_COMMENT,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                if let Some(comment) = decoded::<Comment>(record).filter(|_| succeeded(record)) {
-                    cache::comment_insert(client, &comment, false);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: CreateComment, key, _| {
-                Box::pin(async move {
-                    let path = format!("/api/posts/{}/comments", v.post_id);
-                    api::write(Method::POST, &path, &key, Some(&v.comment)).await
-                })
-            }))
-        },
-    );
-    client.register_mutation(
-        PUBLISH_POST,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                // A failure was cleaned up by the workflow itself (it knows
-                // which post it withdrew); a success fills the cache so the
-                // new post opens with its comment and no request.
-                if let Some(done) = decoded::<Published>(record).filter(|_| succeeded(record)) {
-                    cache::list_insert(client, &done.post);
-                    cache::put_post(client, &done.post);
-                    cache::comment_insert(client, &done.comment, true);
-                    refresh_author(client, done.post.user_id);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: PublishPost, key, client| {
-                Box::pin(publish(client, v, key))
-            }))
-        },
-    );
-    client.register_mutation(
-        UPDATE_USER,
-        MutationDefaults {
-            on_settled: Some(Rc::new(|client, record| {
-                if let Some(user) = decoded::<User>(record).filter(|_| succeeded(record)) {
-                    cache::put_user(client, &user);
-                }
-            })),
-            ..MutationDefaults::new(function(|v: UpdateUser, key, _| {
-                Box::pin(async move {
-                    let path = format!("/api/users/{}", v.id);
-                    api::write(Method::PATCH, &path, &key, Some(&v.patch)).await
-                })
-            }))
-        },
-    );
+    client.register_mutation(CreatePost);
+    client.register_mutation(UpdatePost);
+    client.register_mutation(DeletePost);
+    client.register_mutation(CreateComment);
+    client.register_mutation(PublishPost);
+    client.register_mutation(UpdateUser);
 }
 
 /// The steps of [`PublishPost`]. Each call's idempotency key is derived from
@@ -275,20 +267,18 @@ pub(crate) fn register(client: &QueryClient) {
 ///   it never ends with half of it applied.
 async fn publish(
     client: QueryClient,
-    v: PublishPost,
+    v: Publication,
     key: String,
-) -> Result<Value, querent::QueryError> {
-    let created = api::write(
+) -> Result<Published, QueryError> {
+    let post: Post = api::send(
         Method::POST,
         "/api/posts",
         &format!("{key}:post"),
         Some(&v.post),
     )
     .await?;
-    let post: Post =
-        querent::json::decode(&created).map_err(|e| querent::QueryError::decode(e.to_string()))?;
     let path = format!("/api/posts/{}/comments", post.id);
-    match api::write(
+    match api::send(
         Method::POST,
         &path,
         &format!("{key}:comment"),
@@ -296,13 +286,13 @@ async fn publish(
     )
     .await
     {
-        Ok(comment) => Ok(serde_json::json!({ "post": created, "comment": comment })),
-        Err(e) if e.kind == querent::ErrorKind::Network => Err(e),
+        Ok(comment) => Ok(Published { post, comment }),
+        Err(e) if e.kind == ErrorKind::Network => Err(e),
         Err(e) => {
             withdraw(&client, &post, &key).await?;
             // Withdrawn: final, whatever `Retry-After` the comment's answer
             // carried (resending would publish the post again).
-            Err(querent::QueryError {
+            Err(QueryError {
                 message: format!("{} (the post was withdrawn)", e.message),
                 retry_after_ms: None,
                 ..e
@@ -319,22 +309,22 @@ const WITHDRAW: Backoff = Backoff {
 
 /// Compensates a published post: deletes it (retrying server errors with
 /// backoff) and removes it from the cache.
-async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), querent::QueryError> {
+async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), QueryError> {
     let path = format!("/api/posts/{}", post.id);
     let mut attempts = 0;
     loop {
-        match api::write(
+        let sent: Result<(), _> = api::send(
             Method::DELETE,
             &path,
             &format!("{key}:withdraw"),
             None::<&()>,
         )
-        .await
-        {
-            Ok(_) => break,
+        .await;
+        match sent {
+            Ok(()) => break,
             Err(e) if e.status() == Some(404) => break,
-            Err(e) if e.kind == querent::ErrorKind::Network || attempts >= 5 => {
-                return Err(querent::QueryError::network(format!(
+            Err(e) if e.kind == ErrorKind::Network || attempts >= 5 => {
+                return Err(QueryError::network(format!(
                     "the post could not be withdrawn yet: {e}"
                 )));
             }
@@ -349,111 +339,85 @@ async fn withdraw(client: &QueryClient, post: &Post, key: &str) -> Result<(), qu
             }
         }
     }
-    cache::list_remove(client, post.id);
-    client.remove_queries(&qk(QueryKey::Post(post.id)));
-    client.remove_queries(&qk(QueryKey::Comments(post.id)));
-    refresh_author(client, post.user_id);
+    cache::post_deleted(client, post.id, post.user_id);
     Ok(())
 }
 
-/// Snapshots of the given keys, to roll back to.
-fn snapshot(client: &QueryClient, keys: &[QueryKey]) -> Value {
-    Value::Array(
-        keys.iter()
-            .map(|k| {
-                serde_json::json!({
-                    "key": k,
-                    "data": client.get_query_data(&qk(*k)).map(|d| (*d).clone()),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn restore(client: &QueryClient, context: &Value) {
-    for entry in context.as_array().into_iter().flatten() {
-        let (Ok(key), Some(data)) = (
-            querent::json::decode::<QueryKey>(&entry["key"]),
-            entry.get("data").filter(|d| !d.is_null()),
-        ) else {
-            continue;
-        };
-        client.set_query_data(&qk(key), |_| Some(data.clone()));
+/// Cancels the fetches of `keys` in flight (a late answer must not
+/// overwrite the optimistic update) and snapshots their data.
+fn hold(client: &QueryClient, keys: &[QueryKey]) -> Snapshot {
+    for key in keys {
+        client.cancel_queries(key);
     }
+    client.snapshot(keys)
 }
 
-type OnError = Box<dyn FnOnce(&QueryClient, &querent::QueryError, &Value, &Value)>;
-
-fn rollback_on_error() -> Option<OnError> {
-    Some(Box::new(
-        |client: &QueryClient, _e: &querent::QueryError, _v: &Value, context: &Value| {
-            restore(client, context)
-        },
-    ))
+fn roll_back<M: Mutation>(options: MutationOptions<M, Snapshot>) -> MutationOptions<M, Snapshot> {
+    MutationOptions {
+        on_error: Some(Box::new(|client, _, _, snapshot: &Snapshot| {
+            snapshot.restore(client)
+        })),
+        ..options
+    }
 }
 
 /// Optimistic delete: gone from the list and the detail, the author's count
 /// drops at once; all of it comes back if the server refuses.
-pub(crate) fn delete_options(v: &DeletePost) -> MutateOptions {
+pub(crate) fn delete_options(v: &PostDeletion) -> MutationOptions<DeletePost, Snapshot> {
     let v = v.clone();
-    MutateOptions {
-        on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
-            let keys = [
-                QueryKey::Posts,
-                QueryKey::Post(v.id),
-                QueryKey::Users,
-                QueryKey::User(v.user_id),
-            ];
-            for k in keys {
-                client.cancel_queries(&qk(k));
-            }
-            let context = snapshot(client, &keys);
+    roll_back(MutationOptions {
+        on_mutate: Some(Box::new(move |client: &QueryClient, _: &PostDeletion| {
+            let snapshot = hold(
+                client,
+                &[
+                    QueryKey::Posts,
+                    QueryKey::Post(v.id),
+                    QueryKey::Users,
+                    QueryKey::User(v.user_id),
+                ],
+            );
             cache::list_remove(client, v.id);
             cache::adjust_post_count(client, v.user_id, -1);
-            client.remove_queries(&qk(QueryKey::Post(v.id)));
-            context
+            client.remove_queries(&QueryKey::Post(v.id));
+            snapshot
         })),
-        on_error: rollback_on_error(),
-        ..MutateOptions::default()
-    }
+        ..MutationOptions::default()
+    })
 }
 
 /// An optimistic edit of one cached entity: `apply` changes the cached copy
 /// at once (stored everywhere by `put`); the snapshot of `keys` (whose
-/// fetches in flight are cancelled) is the rollback context. Edits of one entity share a scope, so they reach the
-/// server in order.
-fn optimistic_edit<T>(
+/// fetches in flight are cancelled) is the rollback context. Edits of one
+/// entity share a scope, so they reach the server in order.
+fn optimistic_edit<M, T>(
     scope: String,
     detail: querent::typed::QuerySpec<T>,
     keys: Vec<QueryKey>,
-    apply: impl Fn(&mut T) + 'static,
+    apply: impl Fn(&QueryClient, &mut T) + 'static,
     put: fn(&QueryClient, &T),
-) -> MutateOptions
+) -> MutationOptions<M, Snapshot>
 where
+    M: Mutation,
     T: Serialize + for<'de> Deserialize<'de> + 'static,
 {
-    MutateOptions {
+    roll_back(MutationOptions {
         scope: Some(scope),
-        on_mutate: Some(Box::new(move |client: &QueryClient, _vars: &Value| {
-            for k in &keys {
-                client.cancel_queries(&qk(*k));
-            }
-            let context = snapshot(client, &keys);
+        on_mutate: Some(Box::new(move |client: &QueryClient, _: &M::Variables| {
+            let snapshot = hold(client, &keys);
             if let Some(mut entity) = client.data(&detail) {
-                apply(&mut entity);
+                apply(client, &mut entity);
                 put(client, &entity);
             }
-            context
+            snapshot
         })),
-        on_error: rollback_on_error(),
-        ..MutateOptions::default()
-    }
+        ..MutationOptions::default()
+    })
 }
 
 /// Optimistic post edit. A move to another author also moves one from the
 /// previous author's `post_count` to the new one's at once; a refusal puts
 /// the post and both counts back.
-pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
+pub(crate) fn update_post_options(v: &PostEdit) -> MutationOptions<UpdatePost, Snapshot> {
     let patch = v.patch.clone();
     let moved = match (v.patch.user_id, v.previous_user_id) {
         (Some(to), Some(from)) if to != from => Some((from, to)),
@@ -463,11 +427,11 @@ pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
     if let Some((from, to)) = moved {
         keys.extend([QueryKey::Users, QueryKey::User(from), QueryKey::User(to)]);
     }
-    let mut options = optimistic_edit(
+    optimistic_edit(
         format!("post-{}", v.id),
         typed::post(v.id),
         keys,
-        move |post: &mut Post| {
+        move |client: &QueryClient, post: &mut Post| {
             if let Some(t) = &patch.title {
                 post.title = t.trim().to_owned();
             }
@@ -477,29 +441,23 @@ pub(crate) fn update_post_options(v: &UpdatePost) -> MutateOptions {
             if let Some(u) = patch.user_id {
                 post.user_id = u;
             }
+            if let Some((from, to)) = moved {
+                cache::adjust_post_count(client, from, -1);
+                cache::adjust_post_count(client, to, 1);
+            }
         },
         cache::put_post,
-    );
-    if let Some((from, to)) = moved {
-        let edit = options.on_mutate.take();
-        options.on_mutate = Some(Box::new(move |client: &QueryClient, vars: &Value| {
-            let context = edit.map_or(Value::Null, |f| f(client, vars));
-            cache::adjust_post_count(client, from, -1);
-            cache::adjust_post_count(client, to, 1);
-            context
-        }));
-    }
-    options
+    )
 }
 
 /// Optimistic user edit.
-pub(crate) fn update_user_options(v: &UpdateUser) -> MutateOptions {
+pub(crate) fn update_user_options(v: &UserEdit) -> MutationOptions<UpdateUser, Snapshot> {
     let patch = v.patch.clone();
     optimistic_edit(
         format!("user-{}", v.id),
         typed::user(v.id),
         vec![QueryKey::User(v.id), QueryKey::Users],
-        move |user: &mut User| {
+        move |_: &QueryClient, user: &mut User| {
             if let Some(n) = &patch.name {
                 user.name = n.trim().to_owned();
             }
@@ -511,25 +469,13 @@ pub(crate) fn update_user_options(v: &UpdateUser) -> MutateOptions {
     )
 }
 
-/// Unconfirmed mutations of `key`, decoded.
-pub(crate) fn unconfirmed<V: for<'de> Deserialize<'de>>(
-    records: &[MutationRecord],
-    key: &str,
-) -> Vec<(String, V)> {
+/// Unconfirmed calls of `M`: their idempotency keys and variables.
+pub(crate) fn unconfirmed<M: Mutation>(records: &[MutationRecord]) -> Vec<(String, M::Variables)> {
     records
         .iter()
-        .filter(|r| r.mutation_key == key && r.is_unsettled())
-        .filter_map(|r| Some((r.idempotency_key.clone(), vars::<V>(r)?)))
+        .filter(|r| r.is_unsettled())
+        .filter_map(|r| Some((r.idempotency_key.clone(), r.variables_of::<M>()?)))
         .collect()
-}
-
-/// The latest failed mutation of any of `keys`, if it is newer than any
-/// success of them.
-pub(crate) fn last_failure(
-    records: &[MutationRecord],
-    keys: &[&str],
-) -> Option<querent::QueryError> {
-    last_failure_of(records, |r| keys.contains(&r.mutation_key.as_str()))
 }
 
 /// The latest failed mutation among those `which` picks, if it is newer than
@@ -537,7 +483,7 @@ pub(crate) fn last_failure(
 pub(crate) fn last_failure_of(
     records: &[MutationRecord],
     which: impl Fn(&MutationRecord) -> bool,
-) -> Option<querent::QueryError> {
+) -> Option<QueryError> {
     records
         .iter()
         .rev()

@@ -8,11 +8,6 @@ use serde_json::Value;
 use shared::{DEFAULT_PAGE_SIZE, QueryKey};
 use std::rc::Rc;
 
-/// The cache key of a shared key (same canonical JSON array).
-pub(crate) fn qk(key: QueryKey) -> querent::QueryKey {
-    querent::QueryKey::from(key.segments())
-}
-
 /// Each query with the type of its data: what the views' hooks take, and
 /// what the cache is read and edited through (never by JSON path).
 pub(crate) mod typed {
@@ -106,7 +101,8 @@ pub(crate) fn options(key: QueryKey) -> QueryOptions {
     }
 }
 
-/// Fetcher and options together, as hooks and loaders take them.
+/// Key, fetcher and options of any query, untyped: for the route loaders
+/// and the streamed adoption, which handle queries of every type alike.
 pub(crate) fn spec(key: QueryKey) -> (querent::QueryKey, Fetcher, QueryOptions) {
-    (qk(key), fetcher(key), options(key))
+    (querent::QueryKey::of(&key), fetcher(key), options(key))
 }

@@ -13,6 +13,7 @@ use crate::query::{Action, QueryState, reduce};
 use crate::retryer::{MAX_RETRY_AFTER_MS, backoff_ms};
 use crate::signal::Signal;
 use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture, Shared};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -452,7 +453,17 @@ impl QueryClient {
         at: i64,
     ) -> Option<Rc<Value>> {
         let current = self.get_query_data(key);
-        if let Some(new) = updater(current.as_deref()) {
+        self.set_query_data_with(key, |_| updater(current.as_deref()).map(Rc::new), at)
+    }
+
+    fn set_query_data_with(
+        &self,
+        key: &QueryKey,
+        updater: impl FnOnce(Option<&Rc<Value>>) -> Option<Rc<Value>>,
+        at: i64,
+    ) -> Option<Rc<Value>> {
+        let current = self.get_query_data(key);
+        if let Some(new) = updater(current.as_ref()) {
             self.register(key, None, None);
             if let Some(flight) = self
                 .inner
@@ -464,15 +475,16 @@ impl QueryClient {
             {
                 flight.superseded = true;
             }
-            self.dispatch(
-                key,
-                Action::SetData {
-                    data: Rc::new(new),
-                    at,
-                },
-            );
+            self.dispatch(key, Action::SetData { data: new, at });
         }
         self.get_query_data(key)
+    }
+
+    /// Puts `data` back as the query's data, now (a rollback; no copy).
+    /// Like [`QueryClient::set_query_data`], a refetch in flight does not
+    /// overwrite it.
+    pub(crate) fn put_query_data(&self, key: &QueryKey, data: Rc<Value>) {
+        self.set_query_data_with(key, |_| Some(data), self.now());
     }
 
     /// Sets shared data with its timestamp (hydration: no copy).
@@ -487,7 +499,7 @@ impl QueryClient {
         self.dispatch(key, Action::Error { error, at });
     }
 
-    fn matching(&self, prefix: &QueryKey) -> Vec<QueryKey> {
+    pub(crate) fn matching(&self, prefix: &QueryKey) -> Vec<QueryKey> {
         self.inner
             .queries
             .borrow()
@@ -512,11 +524,11 @@ impl QueryClient {
     /// runner.block_on(client.invalidate_queries(&QueryKey::from(vec![json!("post")])));
     /// assert!(client.is_stale(&post));
     /// ```
-    pub fn invalidate_queries(
+    pub fn invalidate_queries<K: Serialize + ?Sized>(
         &self,
-        prefix: &QueryKey,
-    ) -> impl Future<Output = ()> + 'static + use<> {
-        let keys = self.matching(prefix);
+        prefix: &K,
+    ) -> LocalBoxFuture<'static, ()> {
+        let keys = self.matching(&QueryKey::of(prefix));
         let mut refetches = vec![];
         for key in keys {
             self.dispatch(&key, Action::Invalidate);
@@ -524,11 +536,11 @@ impl QueryClient {
                 refetches.push(self.refetch(&key));
             }
         }
-        async move {
+        Box::pin(async move {
             for r in refetches {
                 let _ = r.await;
             }
-        }
+        })
     }
 
     fn is_active(&self, key: &QueryKey) -> bool {
@@ -567,8 +579,8 @@ impl QueryClient {
     /// assert_eq!(runner.block_on(fetch).unwrap_err().kind, querent::ErrorKind::Cancelled);
     /// assert_eq!(*client.get_query_data(&key).unwrap(), json!(["optimistic"]));
     /// ```
-    pub fn cancel_queries(&self, prefix: &QueryKey) {
-        for key in self.matching(prefix) {
+    pub fn cancel_queries<K: Serialize + ?Sized>(&self, prefix: &K) {
+        for key in self.matching(&QueryKey::of(prefix)) {
             let taken = self
                 .inner
                 .queries
@@ -594,9 +606,10 @@ impl QueryClient {
     /// client.remove_queries(&QueryKey::from(vec![json!("post")]));
     /// assert!(client.get_query_state(&key).is_none());
     /// ```
-    pub fn remove_queries(&self, prefix: &QueryKey) {
-        self.cancel_queries(prefix);
-        for key in self.matching(prefix) {
+    pub fn remove_queries<K: Serialize + ?Sized>(&self, prefix: &K) {
+        let prefix = QueryKey::of(prefix);
+        self.cancel_queries(&prefix);
+        for key in self.matching(&prefix) {
             let listeners = self
                 .inner
                 .queries
@@ -613,9 +626,10 @@ impl QueryClient {
 
     /// Returns every query under `prefix` to its initial state and refetches
     /// the active ones.
-    pub fn reset_queries(&self, prefix: &QueryKey) -> impl Future<Output = ()> + 'static + use<> {
-        self.cancel_queries(prefix);
-        let keys = self.matching(prefix);
+    pub fn reset_queries<K: Serialize + ?Sized>(&self, prefix: &K) -> LocalBoxFuture<'static, ()> {
+        let prefix = QueryKey::of(prefix);
+        self.cancel_queries(&prefix);
+        let keys = self.matching(&prefix);
         for key in &keys {
             self.dispatch(key, Action::Reset);
         }
@@ -624,11 +638,11 @@ impl QueryClient {
             .filter(|k| self.is_active(k))
             .map(|k| self.refetch(k))
             .collect();
-        async move {
+        Box::pin(async move {
             for r in refetches {
                 let _ = r.await;
             }
-        }
+        })
     }
 
     /// Removes everything.

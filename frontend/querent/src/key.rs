@@ -36,6 +36,30 @@ impl QueryKey {
         &self.canonical
     }
 
+    /// The key of anything that serialises to a JSON array: a `QueryKey`,
+    /// a typed [`Key`](crate::typed::Key) or
+    /// [`QuerySpec`](crate::typed::QuerySpec), a tuple, or an app's own key
+    /// type. Methods taking a key prefix take any of these.
+    ///
+    /// ```
+    /// # use querent::QueryKey;
+    /// assert_eq!(QueryKey::of(&("post", 3)).canonical(), r#"["post",3]"#);
+    /// ```
+    ///
+    /// # Panics
+    /// If `key` does not serialise to a JSON array (a programming error).
+    pub fn of<K: Serialize + ?Sized>(key: &K) -> Self {
+        match serde_json::to_value(key) {
+            Ok(Value::Array(segments)) => Self::from(segments),
+            other => panic!("a query key serialises to a JSON array, not {other:?}"),
+        }
+    }
+
+    /// The empty key: the prefix of every key (to invalidate everything).
+    pub fn all() -> Self {
+        Self::from(vec![])
+    }
+
     /// Parses canonical text (any JSON array).
     ///
     /// ```

@@ -2,7 +2,8 @@
 //! survives reloads and replays exactly once.
 //!
 //! A mutation's function is not passed per call but looked up by the
-//! mutation's key in a registry ([`QueryClient::register_mutation`]). That is
+//! mutation's key in a registry ([`QueryClient::register_mutation_json`]; typed mutations,
+//! [`crate::typed::Mutation`], are registered through it). That is
 //! what lets a mutation made offline be persisted as plain data (key,
 //! variables, idempotency key) and replayed after a reload, when no closure
 //! from before the reload exists any more.
@@ -167,7 +168,7 @@ impl QueryClient {
 
     /// Registers the function (and defaults) for a mutation key. Mutations of
     /// that key waiting for it (restored before registration) resume.
-    pub fn register_mutation(&self, mutation_key: &str, defaults: MutationDefaults) {
+    pub fn register_mutation_json(&self, mutation_key: &str, defaults: MutationDefaults) {
         self.store(|s| s.registry.insert(mutation_key.to_owned(), defaults));
         self.inner().registered.notify();
     }
@@ -209,11 +210,11 @@ impl QueryClient {
     ///     // Send ctx.variables with the header Idempotency-Key: ctx.idempotency_key
     ///     Ok(json!({"saved": ctx.variables}))
     /// }));
-    /// client.register_mutation("add_todo", MutationDefaults::new(save));
+    /// client.register_mutation_json("add_todo", MutationDefaults::new(save));
     /// let todos = QueryKey::from(vec![json!("todos")]);
     /// client.set_query_data(&todos, |_| Some(json!([])));
     /// let list = todos.clone();
-    /// let done = client.mutate("add_todo", json!("milk"), MutateOptions {
+    /// let done = client.mutate_json("add_todo", json!("milk"), MutateOptions {
     ///     on_mutate: Some(Box::new(move |client: &QueryClient, vars: &Value| {
     ///         let before = client.get_query_data(&list).map(|d| (*d).clone());
     ///         client.set_query_data(&list, |old| {
@@ -228,7 +229,7 @@ impl QueryClient {
     /// assert_eq!(*client.get_query_data(&todos).unwrap(), json!(["milk"]));
     /// assert!(runner.block_on(done).is_ok());
     /// ```
-    pub fn mutate(
+    pub fn mutate_json(
         &self,
         mutation_key: &str,
         variables: Value,

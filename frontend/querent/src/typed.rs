@@ -31,6 +31,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
+mod mutation;
+pub use mutation::{Call, Mutation, MutationFuture, MutationOptions, Snapshot};
+
 /// A query whose key knows the type of its data.
 pub trait Query {
     /// What the query holds (for an infinite query, all its pages).
@@ -54,10 +57,7 @@ impl<T> Key<T> {
     /// If `key` does not serialise to a JSON array: a programming error,
     /// caught the first time the key is made.
     pub fn new(key: &impl Serialize) -> Self {
-        match serde_json::to_value(key) {
-            Ok(serde_json::Value::Array(segments)) => Self::from_key(QueryKey::from(segments)),
-            other => panic!("a query key serialises to a JSON array, not {other:?}"),
-        }
+        Self::from_key(QueryKey::of(key))
     }
 
     /// Types an untyped key.
@@ -71,6 +71,14 @@ impl<T> Key<T> {
     /// The untyped key.
     pub fn query_key(&self) -> &QueryKey {
         &self.key
+    }
+}
+
+/// A key serialises as its canonical array, so it names a prefix too
+/// (`client.invalidate_queries(&key)`).
+impl<T> Serialize for Key<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.key.serialize(s)
     }
 }
 
@@ -119,6 +127,13 @@ impl<T> QuerySpec<T> {
     /// The untyped parts, as the JSON-keyed API takes them.
     pub fn into_parts(self) -> (QueryKey, Fetcher, QueryOptions) {
         (self.key.key, self.fetcher, self.options)
+    }
+}
+
+/// A spec serialises as its key.
+impl<T> Serialize for QuerySpec<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.key.serialize(s)
     }
 }
 

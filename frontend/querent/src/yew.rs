@@ -9,13 +9,12 @@
 use crate::client::{CacheEvent, QueryClient};
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::mutation::{MutateOptions, MutationStatus};
+use crate::mutation::MutationStatus;
 use crate::observer::QueryObserver;
 use crate::options::{Fetcher, NextPageParam, QueryOptions};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
 use crate::select::{Selection, Selector};
-use crate::typed::QuerySpec;
-use serde::Serialize;
+use crate::typed::{Mutation, MutationOptions, QuerySpec};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
@@ -417,37 +416,35 @@ impl<V, R> UseMutationHandle<V, R> {
     }
 }
 
-#[derive(Clone, PartialEq)]
-struct MutationView {
+struct MutationView<R> {
     status: Option<MutationStatus>,
-    data: Option<Rc<Value>>,
+    data: Option<Rc<R>>,
     error: Option<QueryError>,
 }
 
-/// Runs the mutation registered as `mutation_key` (see
+/// Runs mutations of `M` (registered with
 /// [`QueryClient::register_mutation`]). `options(&variables)` builds each
 /// call's scope and callbacks (`on_mutate` for the optimistic update,
-/// `on_error` to roll back with its context, …).
+/// `on_error` to roll back with its context, ...).
 #[hook]
-pub fn use_mutation<V, R, F>(mutation_key: &'static str, options: F) -> UseMutationHandle<V, R>
+pub fn use_mutation<M, C, F>(options: F) -> UseMutationHandle<M::Variables, M::Output>
 where
-    V: Serialize + 'static,
-    R: DeserializeOwned + 'static,
-    F: Fn(&V) -> MutateOptions + 'static,
+    M: Mutation,
+    C: Default + 'static,
+    F: Fn(&M::Variables) -> MutationOptions<M, C> + 'static,
 {
     let client = use_query_client();
-    let view = use_state(|| MutationView {
+    let view = use_state(|| MutationView::<M::Output> {
         status: None,
         data: None,
         error: None,
     });
-    type OptionsFn<V> = Rc<dyn Fn(&V) -> MutateOptions>;
-    let latest: Rc<RefCell<Option<OptionsFn<V>>>> = use_mut_ref(|| None);
+    type OptionsFn<M, C> = Rc<dyn Fn(&<M as Mutation>::Variables) -> MutationOptions<M, C>>;
+    let latest: Rc<RefCell<Option<OptionsFn<M, C>>>> = use_mut_ref(|| None);
     *latest.borrow_mut() = Some(Rc::new(options));
     let mutate = {
         let (client, view) = (client.clone(), view.clone());
-        use_callback((), move |variables: V, ()| {
-            let json = serde_json::to_value(&variables).unwrap_or(Value::Null);
+        use_callback((), move |variables: M::Variables, ()| {
             let options = latest
                 .borrow()
                 .as_ref()
@@ -462,13 +459,13 @@ where
                 data: None,
                 error: None,
             });
-            let done = client.mutate(mutation_key, json, options);
+            let done = client.mutate_with(variables, options);
             let view = view.clone();
             client.platform().spawn(Box::pin(async move {
                 view.set(match done.await {
                     Ok(data) => MutationView {
                         status: Some(MutationStatus::Success),
-                        data: Some(data),
+                        data: Some(Rc::new(data)),
                         error: None,
                     },
                     Err(error) => MutationView {
@@ -482,10 +479,7 @@ where
     };
     UseMutationHandle {
         status: view.status,
-        data: view
-            .data
-            .as_ref()
-            .and_then(|d| R::deserialize(d.as_ref()).ok().map(Rc::new)),
+        data: view.data.clone(),
         error: view.error.clone(),
         mutate,
     }

@@ -79,7 +79,7 @@ fn todo_list(client: &QueryClient) -> Value {
 fn optimistic_update_shows_at_once_and_is_kept_on_success() {
     let (client, _server, mut rt) = setup();
     let api = Api::default();
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
@@ -90,7 +90,7 @@ fn optimistic_update_shows_at_once_and_is_kept_on_success() {
     options.on_success = Some(Box::new(move |client: &QueryClient, _d, _v, _c| {
         seen.set(client.pending_mutations());
     }));
-    let done = client.mutate("add_todo", json!({"title": "b"}), options);
+    let done = client.mutate_json("add_todo", json!({"title": "b"}), options);
     assert_eq!(
         todo_list(&client),
         json!(["a", "b"]),
@@ -120,7 +120,7 @@ fn a_local_failure_ends_the_mutation_at_once() {
         let (client, _server, mut rt) = setup();
         let api = Api::default();
         api.fail_next.borrow_mut().push(failure.clone());
-        client.register_mutation(
+        client.register_mutation_json(
             "add_todo",
             MutationDefaults {
                 retry: 3,
@@ -128,7 +128,7 @@ fn a_local_failure_ends_the_mutation_at_once() {
             },
         );
         client.set_query_data(&todos(), |_| Some(json!(["a"])));
-        let done = client.mutate("add_todo", json!({"title": "b"}), optimistic("b"));
+        let done = client.mutate_json("add_todo", json!({"title": "b"}), optimistic("b"));
         let result = rt.block_on(done);
         assert_eq!(result.unwrap_err().kind, failure.kind);
         assert_eq!(api.requests.borrow().len(), 1, "tried once");
@@ -145,7 +145,7 @@ fn a_server_error_rolls_back_with_the_context() {
     let (client, _server, mut rt) = setup();
     let api = Api::default();
     api.fail_next.borrow_mut().push(server_error());
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
@@ -156,7 +156,7 @@ fn a_server_error_rolls_back_with_the_context() {
     options.on_settled = Some(Box::new(move |_c, result, _v, _ctx| {
         *s.borrow_mut() = Some(result.is_ok());
     }));
-    let done = client.mutate("add_todo", json!({"title": "b"}), options);
+    let done = client.mutate_json("add_todo", json!({"title": "b"}), options);
     assert_eq!(todo_list(&client), json!(["a", "b"]));
     let result = rt.block_on(done);
     assert_eq!(result.unwrap_err().status(), Some(500));
@@ -175,7 +175,7 @@ fn a_server_error_rolls_back_with_the_context() {
 fn mutations_in_one_scope_run_one_at_a_time_in_order() {
     let (client, _server, mut rt) = setup();
     let api = Api::default();
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
@@ -183,9 +183,9 @@ fn mutations_in_one_scope_run_one_at_a_time_in_order() {
         scope: Some("todos".into()),
         ..optimistic(title)
     };
-    let a = client.mutate("add_todo", json!("a"), scoped("a"));
-    let b = client.mutate("add_todo", json!("b"), scoped("b"));
-    let c = client.mutate("add_todo", json!("c"), MutateOptions::default());
+    let a = client.mutate_json("add_todo", json!("a"), scoped("a"));
+    let b = client.mutate_json("add_todo", json!("b"), scoped("b"));
+    let c = client.mutate_json("add_todo", json!("c"), MutateOptions::default());
     rt.run_until_stalled();
     let started: Vec<Value> = api.requests.borrow().iter().map(|r| r.0.clone()).collect();
     assert_eq!(
@@ -207,14 +207,14 @@ fn mutations_in_one_scope_run_one_at_a_time_in_order() {
 fn offline_mutations_pause_then_replay_in_order_when_back_online() {
     let (client, _server, mut rt) = setup();
     let api = Api::default();
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
     client.set_query_data(&todos(), |_| Some(json!([])));
     client.set_online(false);
-    let first = client.mutate("add_todo", json!("first"), optimistic("first"));
-    let second = client.mutate("add_todo", json!("second"), optimistic("second"));
+    let first = client.mutate_json("add_todo", json!("first"), optimistic("first"));
+    let second = client.mutate_json("add_todo", json!("second"), optimistic("second"));
     rt.advance(60_000);
     assert!(api.requests.borrow().is_empty(), "nothing is sent offline");
     assert_eq!(
@@ -261,8 +261,8 @@ fn a_lost_response_is_replayed_with_the_same_idempotency_key() {
             })
         })
     };
-    client.register_mutation("add_todo", MutationDefaults::new(applied_then_lost));
-    let done = client.mutate("add_todo", json!("once"), MutateOptions::default());
+    client.register_mutation_json("add_todo", MutationDefaults::new(applied_then_lost));
+    let done = client.mutate_json("add_todo", json!("once"), MutateOptions::default());
     let result = rt.block_on(done);
     assert!(result.is_ok());
     let requests = api.requests.borrow();
@@ -284,14 +284,14 @@ fn unconfirmed_mutations_survive_a_reload_and_replay_exactly_once() {
     // First page life: offline, two mutations, then the tab is closed.
     let keys = {
         let (client, _server, mut rt) = setup();
-        client.register_mutation(
+        client.register_mutation_json(
             "add_todo",
             MutationDefaults::new(api.function(client.platform())),
         );
         let handle = querent::persist::persist(&client, Rc::new(storage.clone()), options.clone());
         client.set_online(false);
-        drop(client.mutate("add_todo", json!("one"), MutateOptions::default()));
-        drop(client.mutate("add_todo", json!("two"), MutateOptions::default()));
+        drop(client.mutate_json("add_todo", json!("one"), MutateOptions::default()));
+        drop(client.mutate_json("add_todo", json!("two"), MutateOptions::default()));
         rt.advance(10);
         handle.flush();
         client
@@ -321,7 +321,7 @@ fn unconfirmed_mutations_survive_a_reload_and_replay_exactly_once() {
         api.requests.borrow().is_empty(),
         "no function yet: waits, keeps them"
     );
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
@@ -350,7 +350,7 @@ fn registry_hooks_run_for_replayed_mutations() {
         assert_eq!(record.status, MutationStatus::Success);
         seen.set(seen.get() + 1);
     }));
-    client.register_mutation("add_todo", defaults);
+    client.register_mutation_json("add_todo", defaults);
     let record = querent::MutationRecord {
         id: 1,
         mutation_key: "add_todo".into(),
@@ -378,12 +378,12 @@ fn a_busy_server_is_asked_again_after_its_retry_after_and_applies_once() {
     let api = Api::default();
     api.fail_next.borrow_mut().extend([busy(), busy()]);
     // No retries of server errors configured: Retry-After still counts.
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
     let start = rt.now();
-    let result = rt.block_on(client.mutate("add_todo", json!("x"), MutateOptions::default()));
+    let result = rt.block_on(client.mutate_json("add_todo", json!("x"), MutateOptions::default()));
     assert_eq!(result.unwrap()["saved"], "x");
     let requests = api.requests.borrow();
     assert_eq!(requests.len(), 3, "two busy answers, then success");
@@ -406,12 +406,12 @@ fn a_server_that_stays_busy_ends_in_the_error_after_bounded_retries() {
     api.fail_next
         .borrow_mut()
         .extend(std::iter::repeat_n(busy(), 10));
-    client.register_mutation(
+    client.register_mutation_json(
         "add_todo",
         MutationDefaults::new(api.function(client.platform())),
     );
     client.set_query_data(&todos(), |_| Some(json!(["a"])));
-    let result = rt.block_on(client.mutate("add_todo", json!("b"), optimistic("b")));
+    let result = rt.block_on(client.mutate_json("add_todo", json!("b"), optimistic("b")));
     assert_eq!(result.unwrap_err().code, "unavailable");
     assert_eq!(
         api.requests.borrow().len(),

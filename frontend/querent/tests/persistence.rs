@@ -117,7 +117,7 @@ fn a_queued_mutation_is_stored_before_it_is_shown_as_pending() {
         })),
         ..Default::default()
     };
-    drop(client.mutate("add", json!("kept"), mutate_options));
+    drop(client.mutate_json("add", json!("kept"), mutate_options));
     assert!(seen_in_storage.get(), "stored before on_mutate ran");
     assert_eq!(client.pending_mutations(), 1);
     let writes = handle.writes();
@@ -177,7 +177,7 @@ fn data_older_than_max_age_is_dropped_but_pending_mutations_are_kept() {
         let handle = persist::persist(&client, Rc::new(storage.clone()), options());
         client.set_query_data(&key(json!(["post", 1])), |_| Some(json!(1)));
         client.set_online(false);
-        drop(client.mutate("add", json!("x"), querent::MutateOptions::default()));
+        drop(client.mutate_json("add", json!("x"), querent::MutateOptions::default()));
         rt.advance(10);
         handle.flush();
     }
@@ -276,7 +276,7 @@ fn tabs_keep_each_others_queued_mutations() {
     let (tab_a, _s, mut rt_a) = setup();
     let handle_a = persist::persist(&tab_a, Rc::new(storage.clone()), options());
     tab_a.set_online(false);
-    drop(tab_a.mutate("add", json!("from a"), querent::MutateOptions::default()));
+    drop(tab_a.mutate_json("add", json!("from a"), querent::MutateOptions::default()));
     rt_a.advance(10);
     handle_a.flush();
 
@@ -286,7 +286,7 @@ fn tabs_keep_each_others_queued_mutations() {
     rt_b.advance(1);
     let handle_b = persist::persist(&tab_b, Rc::new(storage.clone()), options());
     tab_b.set_online(false);
-    drop(tab_b.mutate("add", json!("from b"), querent::MutateOptions::default()));
+    drop(tab_b.mutate_json("add", json!("from b"), querent::MutateOptions::default()));
     tab_b.set_query_data(&key(json!(["post", 1])), |_| Some(json!(1)));
     rt_b.advance(10);
     handle_b.flush();
@@ -319,7 +319,7 @@ fn tabs_keep_each_others_queued_mutations() {
 
     // A's mutation is confirmed: A's next write drops it, and B's next write
     // does not bring it back.
-    tab_a.register_mutation(
+    tab_a.register_mutation_json(
         "add",
         querent::MutationDefaults::new(Rc::new(|ctx: querent::mutation::MutationContext| {
             Box::pin(async move { Ok(ctx.variables) })
@@ -345,7 +345,7 @@ fn an_open_tab_takes_over_another_tabs_offline_queue() {
     let (tab_a, _s, mut rt_a) = setup();
     let handle_a = persist::persist(&tab_a, Rc::new(storage.clone()), options());
     tab_a.set_online(false);
-    drop(tab_a.mutate(
+    drop(tab_a.mutate_json(
         "add",
         json!("queued in a"),
         querent::MutateOptions::default(),
@@ -362,7 +362,7 @@ fn an_open_tab_takes_over_another_tabs_offline_queue() {
     tab_b.set_online(false);
     let sent = Rc::new(std::cell::RefCell::new(vec![]));
     let log = sent.clone();
-    tab_b.register_mutation(
+    tab_b.register_mutation_json(
         "add",
         querent::MutationDefaults::new(Rc::new(move |ctx: querent::mutation::MutationContext| {
             log.borrow_mut()

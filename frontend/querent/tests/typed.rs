@@ -56,3 +56,147 @@ fn data_of_another_type_is_left_alone() {
         json!({"not": "a list"})
     );
 }
+
+// ----- typed mutations -------------------------------------------------
+
+mod mutations {
+    use querent::mutation::MutationRecord;
+    use querent::typed::{Call, Key, Mutation, MutationFuture, MutationOptions, Snapshot};
+    use querent::{MutationStatus, QueryClient, QueryError};
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Rename {
+        id: i64,
+        name: String,
+    }
+
+    /// A fake server: renames what it is told unless told to refuse; each
+    /// settle's outcome is logged as the definition's effect.
+    #[derive(Clone, Default)]
+    struct RenameUser {
+        refuse: Rc<RefCell<Option<QueryError>>>,
+        settled: Rc<RefCell<Vec<Result<String, String>>>>,
+    }
+
+    impl Mutation for RenameUser {
+        const KEY: &'static str = "rename_user";
+        type Variables = Rename;
+        type Output = String;
+
+        fn call(&self, call: Call<Rename>) -> MutationFuture<String> {
+            let refused = self.refuse.borrow_mut().take();
+            Box::pin(async move {
+                match refused {
+                    Some(error) => Err(error),
+                    None => Ok(call.variables.name),
+                }
+            })
+        }
+
+        fn settled(&self, client: &QueryClient, v: &Rename, outcome: Result<&String, &QueryError>) {
+            self.settled
+                .borrow_mut()
+                .push(outcome.cloned().map_err(|e| e.code.clone()));
+            if let Ok(name) = outcome {
+                client.set_data(&user(v.id), name);
+            }
+        }
+    }
+
+    fn user(id: i64) -> Key<String> {
+        Key::new(&("user", id))
+    }
+
+    fn optimistic() -> MutationOptions<RenameUser, Snapshot> {
+        MutationOptions {
+            on_mutate: Some(Box::new(|client: &QueryClient, v: &Rename| {
+                client.cancel_queries(&user(v.id));
+                let snapshot = client.snapshot(&[user(v.id)]);
+                client.set_data(&user(v.id), &v.name);
+                snapshot
+            })),
+            on_error: Some(Box::new(|client, _, _, snapshot: &Snapshot| {
+                snapshot.restore(client)
+            })),
+            ..MutationOptions::default()
+        }
+    }
+
+    fn rename(name: &str) -> Rename {
+        Rename {
+            id: 1,
+            name: name.to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_optimistic_rename_shows_at_once_and_a_refusal_rolls_it_back() {
+        let (platform, mut runner) = querent::testing::FakePlatform::new();
+        let client = QueryClient::new(platform);
+        let server = RenameUser::default();
+        client.register_mutation(server.clone());
+        client.set_data(&user(1), &"Ann".to_owned());
+
+        let done = client.mutate_with(rename("Bea"), optimistic());
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"), "at once");
+        assert_eq!(runner.block_on(done).unwrap(), "Bea");
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"));
+
+        *server.refuse.borrow_mut() = Some(QueryError::http(422, "too_long", "too long"));
+        let done = client.mutate_with(rename("Cyd"), optimistic());
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Cyd"));
+        assert_eq!(runner.block_on(done).unwrap_err().code, "too_long");
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"), "rolled back");
+        assert_eq!(
+            *server.settled.borrow(),
+            [Ok("Bea".to_owned()), Err("too_long".to_owned())],
+            "the definition's effects ran after each settle, with typed outcomes"
+        );
+    }
+
+    fn record(variables: serde_json::Value) -> MutationRecord {
+        MutationRecord {
+            id: 1,
+            mutation_key: RenameUser::KEY.to_owned(),
+            variables,
+            idempotency_key: "k".into(),
+            scope: None,
+            status: MutationStatus::Paused,
+            submitted_at: 0,
+            failure_count: 0,
+            data: None,
+            error: None,
+        }
+    }
+
+    /// After a reload only the key and JSON variables of a queued mutation
+    /// are left: the replay runs through the same typed definition, and
+    /// variables of another shape end in a decode error, never a call.
+    #[test]
+    fn a_replay_runs_the_definition_and_bad_variables_are_refused() {
+        let (platform, mut runner) = querent::testing::FakePlatform::new();
+        let client = QueryClient::new(platform);
+        let server = RenameUser::default();
+        client.register_mutation(server.clone());
+        client.restore_mutations(vec![record(json!({"id": 1, "name": "Dee"}))]);
+        runner.run_until_stalled();
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Dee"));
+        let replayed = client.mutations().pop().unwrap();
+        assert!(replayed.is::<RenameUser>());
+        assert_eq!(replayed.variables_of::<RenameUser>(), Some(rename("Dee")));
+
+        let mut bad = record(json!({"id": "one"}));
+        bad.idempotency_key = "k2".into();
+        client.restore_mutations(vec![bad]);
+        runner.run_until_stalled();
+        let failed = client.mutations().pop().unwrap();
+        assert_eq!(failed.status, MutationStatus::Error);
+        assert_eq!(failed.error.unwrap().kind, querent::ErrorKind::Decode);
+        assert_eq!(server.settled.borrow().len(), 1, "never called nor settled");
+        assert_eq!(client.data(&user(1)).as_deref(), Some("Dee"));
+    }
+}

@@ -6,9 +6,7 @@
 //! they never block, a skeleton shows while they load; they come a page at
 //! a time, newest first, with the form above them.
 
-use crate::mutations::{
-    self, CREATE_COMMENT, CreateComment, DELETE_POST, DeletePost, UPDATE_POST, UpdatePost,
-};
+use crate::mutations::{self, CommentOnPost, CreateComment, PostDeletion, PostEdit, UpdatePost};
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, input_value, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
@@ -17,8 +15,7 @@ use querent::yew::{
     use_mutation, use_mutation_records, use_typed_query, use_typed_query_select,
     use_typed_suspense_query,
 };
-use serde_json::Value;
-use shared::{Comment, NewComment, Post, PostId, PostPatch, Route, UserId};
+use shared::{NewComment, Post, PostId, PostPatch, Route, UserId};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -81,12 +78,11 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     let post = use_typed_suspense_query(typed::post(id))?;
     let editing = use_state(|| false);
     let navigator = use_navigator();
-    let delete = use_mutation::<DeletePost, Value, _>(DELETE_POST, mutations::delete_options);
+    let delete = use_mutation(mutations::delete_options);
     let records = use_mutation_records();
     // The form closes on save; a refused edit (rolled back) is said here.
     let save_failure = mutations::last_failure_of(&records, |r| {
-        r.mutation_key == UPDATE_POST
-            && querent::json::decode::<UpdatePost>(&r.variables).is_ok_and(|v| v.id == id)
+        r.variables_of::<UpdatePost>().is_some_and(|v| v.id == id)
     });
     if post.status == QueryStatus::Error && post.data.is_none() {
         let error = post
@@ -109,7 +105,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     let ondelete = {
         let (mutate, data) = (delete.mutate.clone(), data.clone());
         Callback::from(move |_| {
-            mutate.emit(DeletePost {
+            mutate.emit(PostDeletion {
                 id: data.id,
                 user_id: data.user_id,
             });
@@ -160,7 +156,7 @@ fn EditPost(props: &EditPostProps) -> Html {
     let title = use_state(|| props.post.title.clone());
     let body = use_state(|| props.post.body.clone());
     let author = use_state(|| props.post.user_id.0);
-    let update = use_mutation::<UpdatePost, Post, _>(UPDATE_POST, mutations::update_post_options);
+    let update = use_mutation(mutations::update_post_options);
     let onsubmit = {
         let (title, body, author, id, previous, done, mutate) = (
             title.clone(),
@@ -174,7 +170,7 @@ fn EditPost(props: &EditPostProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let moved = (*author != previous.0).then_some(UserId(*author));
-            mutate.emit(UpdatePost {
+            mutate.emit(PostEdit {
                 id,
                 patch: PostPatch {
                     title: Some((*title).clone()),
@@ -216,11 +212,10 @@ struct CommentsProps {
 fn Comments(props: &CommentsProps) -> Html {
     let comments = use_typed_query(typed::comments(props.id));
     let records = use_mutation_records();
-    let pending: Vec<(String, CreateComment)> =
-        mutations::unconfirmed::<CreateComment>(&records, CREATE_COMMENT)
-            .into_iter()
-            .filter(|(_, c)| c.post_id == props.id)
-            .collect();
+    let pending: Vec<(String, CommentOnPost)> = mutations::unconfirmed::<CreateComment>(&records)
+        .into_iter()
+        .filter(|(_, c)| c.post_id == props.id)
+        .collect();
     let list = match (&comments.data, &comments.error) {
         (Some(data), _) => {
             let shown = || data.pages.iter().flat_map(|p| p.items.iter());
@@ -274,7 +269,7 @@ fn CommentForm(props: &CommentsProps) -> Html {
     let name = use_state(String::new);
     let email = use_state(String::new);
     let body = use_state(String::new);
-    let create = use_mutation::<CreateComment, Comment, _>(CREATE_COMMENT, |_| Default::default());
+    let create = use_mutation::<CreateComment, (), _>(|_| Default::default());
     let onsubmit = {
         let (name, email, body, post_id, mutate) = (
             name.clone(),
@@ -285,7 +280,7 @@ fn CommentForm(props: &CommentsProps) -> Html {
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            mutate.emit(CreateComment {
+            mutate.emit(CommentOnPost {
                 post_id,
                 comment: NewComment {
                     name: (*name).clone(),

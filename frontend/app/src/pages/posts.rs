@@ -1,13 +1,12 @@
 //! `/posts` and `/posts/{id}`: the infinite list with the add-post form, and
 //! the open post (or "Select a post.").
 
-use crate::mutations::{self, CREATE_POST, DELETE_POST, DeletePost, PUBLISH_POST, PublishPost};
+use crate::mutations::{self, CreatePost, DeletePost, Publication, PublishPost};
 use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
 use crate::queries::typed;
 use crate::router::AppLink;
-use querent::MutateOptions;
 use querent::yew::{use_mutation, use_mutation_records, use_typed_query};
-use shared::{NewComment, NewPost, Post, PostId, Route, UserId};
+use shared::{NewComment, NewPost, PostId, Route, UserId};
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -50,15 +49,15 @@ fn PostList() -> Html {
     let list = use_typed_query(typed::posts());
     let records = use_mutation_records();
     // Plain creations and publish workflows (a post with its first comment).
-    let creating = mutations::unconfirmed::<NewPost>(&records, CREATE_POST)
+    let creating = mutations::unconfirmed::<CreatePost>(&records)
         .into_iter()
         .map(|(k, post)| (k, post, false))
         .chain(
-            mutations::unconfirmed::<PublishPost>(&records, PUBLISH_POST)
+            mutations::unconfirmed::<PublishPost>(&records)
                 .into_iter()
                 .map(|(k, p)| (k, p.post, true)),
         );
-    let deleting: HashSet<PostId> = mutations::unconfirmed::<DeletePost>(&records, DELETE_POST)
+    let deleting: HashSet<PostId> = mutations::unconfirmed::<DeletePost>(&records)
         .into_iter()
         .map(|(_, d)| d.id)
         .collect();
@@ -168,12 +167,11 @@ fn NewPostForm() -> Html {
     let comment_email = use_state(String::new);
     let comment_body = use_state(String::new);
     let local_error = use_state(|| None::<String>);
-    let create = use_mutation::<NewPost, Post, _>(CREATE_POST, |_| MutateOptions::default());
-    let publish = use_mutation::<PublishPost, mutations::Published, _>(PUBLISH_POST, |_| {
-        MutateOptions::default()
-    });
+    let create = use_mutation::<CreatePost, (), _>(|_| Default::default());
+    let publish = use_mutation::<PublishPost, (), _>(|_| Default::default());
     let records = use_mutation_records();
-    let failure = mutations::last_failure(&records, &[CREATE_POST, PUBLISH_POST]);
+    let failure =
+        mutations::last_failure_of(&records, |r| r.is::<CreatePost>() || r.is::<PublishPost>());
     let onsubmit = {
         let fields = (
             title.clone(),
@@ -209,7 +207,7 @@ fn NewPostForm() -> Html {
                 body: (**body).clone(),
             };
             if with_comment {
-                publish.emit(PublishPost {
+                publish.emit(Publication {
                     post,
                     comment: NewComment {
                         name: (**c_name).clone(),

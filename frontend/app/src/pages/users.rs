@@ -1,7 +1,7 @@
 //! `/users` and `/users/{id}`: names, post counts and last activity kept
 //! current by server events; a profile with the user's posts and an edit form.
 
-use crate::mutations::{self, UPDATE_USER, UpdateUser};
+use crate::mutations::{self, UserEdit};
 use crate::pages::{ErrorView, input_value, when};
 use crate::queries::typed;
 use crate::router::{AppLink, use_route_prefetch};
@@ -107,7 +107,7 @@ struct EditUserProps {
 fn EditUser(props: &EditUserProps) -> Html {
     let name = use_state(|| props.user.name.clone());
     let email = use_state(|| props.user.email.clone());
-    let update = use_mutation::<UpdateUser, User, _>(UPDATE_USER, mutations::update_user_options);
+    let update = use_mutation(mutations::update_user_options);
     let onsubmit = {
         let (name, email, id, mutate) = (
             name.clone(),
@@ -117,7 +117,7 @@ fn EditUser(props: &EditUserProps) -> Html {
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            mutate.emit(UpdateUser {
+            mutate.emit(UserEdit {
                 id,
                 patch: UserPatch {
                     name: Some((*name).clone()),

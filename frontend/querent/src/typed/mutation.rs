@@ -1,0 +1,274 @@
+//! Typed mutations: one definition per mutation.
+//!
+//! A [`Mutation`] is everything about one kind of write: its registry key,
+//! the type of its variables and of its result, the call, and the cache
+//! effects that follow every settle. It is registered once
+//! ([`QueryClient::register_mutation`]); calls name the type
+//! ([`QueryClient::mutate`], [`QueryClient::mutate_with`]), so a mutation cannot be called with the
+//! wrong variables, and one queued offline and replayed after a reload
+//! (when only its key and JSON variables survive) runs through the same
+//! definition.
+
+use crate::mutation::{MutateOptions, MutationContext, MutationDefaults, MutationRecord};
+use crate::{QueryClient, QueryError, QueryKey};
+use futures::future::LocalBoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// What a mutation's call receives.
+pub struct Call<V> {
+    /// The variables.
+    pub variables: V,
+    /// Send as `Idempotency-Key`; the same on every attempt and replay.
+    pub idempotency_key: String,
+    /// The client, e.g. to read cached data.
+    pub client: QueryClient,
+}
+
+/// What a mutation's call returns: its answer, later.
+pub type MutationFuture<T> = LocalBoxFuture<'static, Result<T, QueryError>>;
+
+/// One kind of write.
+///
+/// ```
+/// use querent::typed::{Call, Mutation, MutationFuture};
+/// use querent::QueryClient;
+///
+/// struct AddTodo;
+///
+/// impl Mutation for AddTodo {
+///     const KEY: &'static str = "add_todo";
+///     type Variables = String;
+///     type Output = u64;
+///
+///     fn call(&self, call: Call<String>) -> MutationFuture<u64> {
+///         // POST call.variables with `Idempotency-Key: call.idempotency_key`.
+///         Box::pin(async move { Ok(call.variables.len() as u64) })
+///     }
+/// }
+///
+/// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+/// let client = QueryClient::new(platform);
+/// client.register_mutation(AddTodo);
+/// let id = runner.block_on(client.mutate::<AddTodo>("milk".into()));
+/// assert_eq!(id.unwrap(), 4);
+/// ```
+pub trait Mutation: 'static {
+    /// The registry key. Persisted with mutations queued offline, so it
+    /// stays the same across versions of the app.
+    const KEY: &'static str;
+    /// Retries after a server error (network failures are always retried,
+    /// once the app is online; a `Retry-After` is always honoured).
+    const RETRY: u32 = 0;
+    /// What it is called with.
+    type Variables: Serialize + DeserializeOwned + 'static;
+    /// What the server answers.
+    type Output: Serialize + DeserializeOwned + 'static;
+
+    /// Sends it.
+    fn call(&self, call: Call<Self::Variables>) -> MutationFuture<Self::Output>;
+
+    /// Reconciles the cache with the outcome. Runs after every settle,
+    /// also of mutations replayed after a reload (when no call site's
+    /// callbacks exist any more), so it must be idempotent.
+    fn settled(
+        &self,
+        client: &QueryClient,
+        variables: &Self::Variables,
+        outcome: Result<&Self::Output, &QueryError>,
+    ) {
+        let _ = (client, variables, outcome);
+    }
+}
+
+type OnMutate<V, C> = Box<dyn FnOnce(&QueryClient, &V) -> C>;
+type OnSuccess<M, C> =
+    Box<dyn FnOnce(&QueryClient, &<M as Mutation>::Output, &<M as Mutation>::Variables, &C)>;
+type OnError<V, C> = Box<dyn FnOnce(&QueryClient, &QueryError, &V, &C)>;
+
+/// One call's options: its scope and TanStack's lifecycle callbacks.
+/// `on_mutate` runs at once (also offline) and returns the context the
+/// others get, typically a [`Snapshot`] to roll back to.
+pub struct MutationOptions<M: Mutation, C = ()> {
+    /// Serialise with other mutations of this scope.
+    pub scope: Option<String>,
+    /// The optimistic update; returns the context.
+    pub on_mutate: Option<OnMutate<M::Variables, C>>,
+    /// After success.
+    pub on_success: Option<OnSuccess<M, C>>,
+    /// After a final failure (roll back here).
+    pub on_error: Option<OnError<M::Variables, C>>,
+}
+
+impl<M: Mutation, C> Default for MutationOptions<M, C> {
+    fn default() -> Self {
+        Self {
+            scope: None,
+            on_mutate: None,
+            on_success: None,
+            on_error: None,
+        }
+    }
+}
+
+/// The cached data of some queries as it was, to put back: an optimistic
+/// update's rollback context. Holds the cached values themselves (shared,
+/// not copied).
+#[derive(Default, Clone)]
+pub struct Snapshot {
+    saved: Vec<(QueryKey, Option<Rc<Value>>)>,
+}
+
+impl Snapshot {
+    /// Puts every saved query's data back (a query that had none is left
+    /// as it is now).
+    pub fn restore(&self, client: &QueryClient) {
+        for (key, data) in &self.saved {
+            if let Some(data) = data {
+                client.put_query_data(key, Rc::clone(data));
+            }
+        }
+    }
+}
+
+impl MutationRecord {
+    /// Whether this is a call of `M`.
+    pub fn is<M: Mutation>(&self) -> bool {
+        self.mutation_key == M::KEY
+    }
+
+    /// Its variables, if it is a call of `M`.
+    pub fn variables_of<M: Mutation>(&self) -> Option<M::Variables> {
+        self.is::<M>()
+            .then(|| crate::json::decode(&self.variables).ok())
+            .flatten()
+    }
+}
+
+fn encoded(value: &impl Serialize) -> Result<Value, QueryError> {
+    serde_json::to_value(value).map_err(|e| QueryError::decode(e.to_string()))
+}
+
+fn decoded<T: DeserializeOwned>(value: &Value) -> Result<T, QueryError> {
+    crate::json::decode(value).map_err(|e| QueryError::decode(format!("unexpected shape: {e}")))
+}
+
+impl QueryClient {
+    /// Registers `mutation` under its key. Mutations of that key waiting
+    /// for it (restored before registration) resume.
+    pub fn register_mutation<M: Mutation>(&self, mutation: M) {
+        let mutation = Rc::new(mutation);
+        let call = Rc::clone(&mutation);
+        let mutation_fn = Rc::new(move |ctx: MutationContext| {
+            let variables = match decoded::<M::Variables>(&ctx.variables) {
+                Ok(v) => v,
+                Err(e) => return Box::pin(futures::future::ready(Err(e))) as LocalBoxFuture<'_, _>,
+            };
+            let sent = call.call(Call {
+                variables,
+                idempotency_key: ctx.idempotency_key,
+                client: ctx.client,
+            });
+            Box::pin(async move { encoded(&sent.await?) })
+        });
+        let on_settled = Rc::new(move |client: &QueryClient, record: &MutationRecord| {
+            let Ok(variables) = decoded::<M::Variables>(&record.variables) else {
+                return;
+            };
+            let output = record.data.as_ref().map(decoded::<M::Output>);
+            match (output, &record.error) {
+                (Some(Ok(data)), _) => mutation.settled(client, &variables, Ok(&data)),
+                (_, Some(error)) => mutation.settled(client, &variables, Err(error)),
+                (Some(Err(error)), None) => mutation.settled(client, &variables, Err(&error)),
+                (None, None) => {}
+            }
+        });
+        self.register_mutation_json(
+            M::KEY,
+            MutationDefaults {
+                mutation_fn,
+                retry: M::RETRY,
+                on_settled: Some(on_settled),
+            },
+        );
+    }
+
+    /// Runs `M` with `variables`, in the background (whether or not the
+    /// future is awaited): at once when online, otherwise paused until
+    /// then (see [`QueryClient::mutate_json`]).
+    pub fn mutate<M: Mutation>(
+        &self,
+        variables: M::Variables,
+    ) -> LocalBoxFuture<'static, Result<M::Output, QueryError>> {
+        self.mutate_with::<M, ()>(variables, MutationOptions::default())
+    }
+
+    /// [`QueryClient::mutate`] with a scope and callbacks: `on_mutate`
+    /// runs before this returns, and its context goes to the others.
+    pub fn mutate_with<M: Mutation, C: Default + 'static>(
+        &self,
+        variables: M::Variables,
+        options: MutationOptions<M, C>,
+    ) -> LocalBoxFuture<'static, Result<M::Output, QueryError>> {
+        let json = match encoded(&variables) {
+            Ok(json) => json,
+            Err(e) => return Box::pin(futures::future::ready(Err(e))),
+        };
+        let context: Rc<RefCell<C>> = Rc::default();
+        let variables = Rc::new(variables);
+        let on_mutate = options.on_mutate.map(|f| {
+            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+            Box::new(move |client: &QueryClient, _: &Value| {
+                *context.borrow_mut() = f(client, &variables);
+                Value::Null
+            }) as Box<dyn FnOnce(&QueryClient, &Value) -> Value>
+        });
+        let on_success = options.on_success.map(|f| {
+            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+            Box::new(
+                move |client: &QueryClient, data: &Value, _: &Value, _: &Value| {
+                    if let Ok(data) = decoded::<M::Output>(data) {
+                        f(client, &data, &variables, &context.borrow());
+                    }
+                },
+            ) as Box<dyn FnOnce(&QueryClient, &Value, &Value, &Value)>
+        });
+        let on_error = options.on_error.map(|f| {
+            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+            Box::new(
+                move |client: &QueryClient, error: &QueryError, _: &Value, _: &Value| {
+                    f(client, error, &variables, &context.borrow());
+                },
+            ) as Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>
+        });
+        let done = self.mutate_json(
+            M::KEY,
+            json,
+            MutateOptions {
+                scope: options.scope,
+                on_mutate,
+                on_success,
+                on_error,
+                on_settled: None,
+            },
+        );
+        Box::pin(async move { decoded(&*done.await?) })
+    }
+
+    /// The cached data of every query under each of `prefixes`, to put
+    /// back with [`Snapshot::restore`].
+    pub fn snapshot<K: Serialize>(&self, prefixes: &[K]) -> Snapshot {
+        let saved = prefixes
+            .iter()
+            .flat_map(|prefix| self.matching(&QueryKey::of(prefix)))
+            .map(|key| {
+                let data = self.get_query_data(&key);
+                (key, data)
+            })
+            .collect();
+        Snapshot { saved }
+    }
+}

@@ -2,10 +2,10 @@
 //! from the shared `QueryKey`, so loaders, hooks and the server agree.
 
 use crate::api;
-use querent::options::FetchContext;
+use querent::options::{FetchContext, next_page};
 use querent::{Fetcher, QueryOptions};
-use serde_json::Value;
-use shared::{DEFAULT_PAGE_SIZE, QueryKey};
+use serde::de::IgnoredAny;
+use shared::{DEFAULT_PAGE_SIZE, Page, QueryKey};
 use std::rc::Rc;
 
 /// Each query with the type of its data: what the views' hooks take, and
@@ -55,18 +55,18 @@ pub(crate) mod typed {
 }
 
 /// `base` with the page size, and the cursor of the page asked for.
-fn paged(base: &str, page_param: &Value) -> String {
-    match page_param.as_str() {
+fn paged(base: &str, ctx: &FetchContext) -> String {
+    match ctx.page_param_as::<String>() {
         Some(cursor) => format!("{base}?limit={DEFAULT_PAGE_SIZE}&cursor={cursor}"),
         None => format!("{base}?limit={DEFAULT_PAGE_SIZE}"),
     }
 }
 
-fn path(key: QueryKey, page_param: &Value) -> String {
+fn path(key: QueryKey, ctx: &FetchContext) -> String {
     match key {
-        QueryKey::Posts => paged("/api/posts", page_param),
+        QueryKey::Posts => paged("/api/posts", ctx),
         QueryKey::Post(id) => format!("/api/posts/{id}"),
-        QueryKey::Comments(id) => paged(&format!("/api/posts/{id}/comments"), page_param),
+        QueryKey::Comments(id) => paged(&format!("/api/posts/{id}/comments"), ctx),
         QueryKey::Users => "/api/users".into(),
         QueryKey::User(id) => format!("/api/users/{id}"),
         QueryKey::UserPosts(id) => format!("/api/users/{id}/posts"),
@@ -77,7 +77,7 @@ fn path(key: QueryKey, page_param: &Value) -> String {
 /// Fetches `key` from the API.
 pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
     Rc::new(move |ctx: FetchContext| {
-        let path = path(key, &ctx.page_param);
+        let path = path(key, &ctx);
         Box::pin(async move { api::get(&path, &ctx).await })
     })
 }
@@ -87,8 +87,8 @@ pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
 pub(crate) fn options(key: QueryKey) -> QueryOptions {
     match key {
         QueryKey::Posts | QueryKey::Comments(_) => QueryOptions {
-            next_page_param: Some(Rc::new(|page: &Value| {
-                page["next_cursor"].as_str().map(Value::from)
+            next_page_param: Some(next_page(|page: &Page<IgnoredAny>| {
+                page.next_cursor.clone()
             })),
             ..QueryOptions::default()
         },

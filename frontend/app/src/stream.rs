@@ -10,7 +10,7 @@
 //! the API after all when the document ended without the state.
 
 use crate::queries;
-use querent::hydration::{DehydratedQueryState, DehydratedState};
+use querent::hydration::DehydratedState;
 use querent::{Fetcher, QueryClient, QueryError};
 use serde_json::Value;
 use shared::STREAMED_STATE_PREFIX;
@@ -90,16 +90,7 @@ async fn streamed(key: &querent::QueryKey) -> Option<Result<Value, QueryError>> 
         .queries
         .into_iter()
         .find(|q| &q.key == key)?;
-    Some(match query.state {
-        DehydratedQueryState::Success { data, .. } => Ok(Rc::unwrap_or_clone(data)),
-        DehydratedQueryState::Error {
-            error, http_status, ..
-        } => Err(QueryError::http(
-            http_status,
-            error["error"]["code"].as_str().unwrap_or("error"),
-            error["error"]["message"].as_str().unwrap_or(""),
-        )),
-    })
+    Some(query.state.into_result().map(Rc::unwrap_or_clone))
 }
 
 /// Starts each of `pending` (keys of the embedded state) as a fetch that

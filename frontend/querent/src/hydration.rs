@@ -133,7 +133,26 @@ impl DehydratedQueryState {
         }
     }
 
-    fn updated_at(&self) -> i64 {
+    /// The data, or the failure as a [`QueryError`] (the API's error code
+    /// and message, with its status).
+    pub fn into_result(self) -> Result<Rc<Value>, QueryError> {
+        match self {
+            Self::Success { data, .. } => Ok(data),
+            Self::Error {
+                error, http_status, ..
+            } => {
+                let field = |name: &str| error["error"][name].as_str().map(str::to_owned);
+                Err(QueryError::http(
+                    http_status,
+                    field("code").unwrap_or_else(|| "error".to_owned()),
+                    field("message").unwrap_or_default(),
+                ))
+            }
+        }
+    }
+
+    /// When it was fetched, or failed.
+    pub fn updated_at(&self) -> i64 {
         match self {
             Self::Success { updated_at, .. } | Self::Error { updated_at, .. } => *updated_at,
         }
@@ -199,26 +218,10 @@ pub fn hydrate(client: &QueryClient, state: DehydratedState) -> usize {
         if query.state.updated_at() <= current_at {
             continue;
         }
-        match query.state {
-            DehydratedQueryState::Success { data, updated_at } => {
-                client.set_query_data_rc(&query.key, data, updated_at);
-            }
-            DehydratedQueryState::Error {
-                error,
-                http_status,
-                updated_at,
-            } => {
-                let code = error["error"]["code"]
-                    .as_str()
-                    .unwrap_or("error")
-                    .to_owned();
-                let message = error["error"]["message"].as_str().unwrap_or("").to_owned();
-                client.set_query_error_at(
-                    &query.key,
-                    QueryError::http(http_status, code, message),
-                    updated_at,
-                );
-            }
+        let updated_at = query.state.updated_at();
+        match query.state.into_result() {
+            Ok(data) => client.set_query_data_rc(&query.key, data, updated_at),
+            Err(error) => client.set_query_error_at(&query.key, error, updated_at),
         }
         applied += 1;
     }

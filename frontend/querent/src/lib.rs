@@ -27,17 +27,23 @@
 pub mod client;
 #[cfg(feature = "yew")]
 pub mod devtools;
+mod environment;
 pub mod error;
+mod fetch;
+mod filters;
 pub mod hydration;
+mod infinite;
 pub mod json;
 pub mod key;
 pub mod metrics;
 pub mod mutation;
+mod mutation_cache;
 pub mod observer;
 pub mod options;
 pub mod persist;
 pub mod platform;
 pub mod query;
+mod query_cache;
 pub mod render;
 pub mod retryer;
 pub mod select;

@@ -1,12 +1,14 @@
 //! Mutations: optimistic updates, rollback, scopes, and an offline queue that
 //! survives reloads and replays exactly once.
 //!
+//! This is the JSON layer; apps define [`crate::typed::Mutation`]s, which
+//! are registered and run through it.
+//!
 //! A mutation's function is not passed per call but looked up by the
-//! mutation's key in a registry ([`QueryClient::register_mutation_json`]; typed mutations,
-//! [`crate::typed::Mutation`], are registered through it). That is
-//! what lets a mutation made offline be persisted as plain data (key,
-//! variables, idempotency key) and replayed after a reload, when no closure
-//! from before the reload exists any more.
+//! mutation's key in a registry ([`QueryClient::register_mutation_json`]).
+//! That is what lets a mutation made offline be persisted as plain data
+//! (key, variables, idempotency key) and replayed after a reload, when no
+//! closure from before the reload exists any more.
 //!
 //! Each mutation gets an idempotency key when created and sends the same key
 //! on every attempt and every replay, so a server that honours
@@ -14,11 +16,11 @@
 
 use crate::client::{CacheEvent, QueryClient};
 use crate::error::{ErrorKind, QueryError};
-use crate::retryer::{MAX_RETRY_AFTER_MS, RETRY_AFTER_ATTEMPTS, backoff_ms};
+use crate::mutation_cache::Tail;
+use crate::retryer::{self, Progress, RetryPolicy};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// Runs a mutation against the server.
@@ -141,27 +143,12 @@ pub struct MutateOptions {
     pub on_settled: Option<OnSettled>,
 }
 
-type Tail = Shared<LocalBoxFuture<'static, ()>>;
-
-#[derive(Default)]
-pub(crate) struct MutationStore {
-    records: BTreeMap<u64, MutationRecord>,
-    registry: HashMap<String, MutationDefaults>,
-    scope_tails: HashMap<String, Tail>,
-    replay_tail: Option<Tail>,
-}
-
 /// How long a settled mutation stays visible (devtools) before it is dropped.
 const SETTLED_GC_MS: u64 = 5 * 60_000;
 
 impl QueryClient {
-    fn store<R>(&self, f: impl FnOnce(&mut MutationStore) -> R) -> R {
-        f(&mut self.inner().mutations.borrow_mut())
-    }
-
     fn update_record(&self, id: u64, f: impl FnOnce(&mut MutationRecord)) {
-        let changed = self.store(|s| s.records.get_mut(&id).map(f).is_some());
-        if changed {
+        if self.mutation_cache().update(id, f) {
             self.emit(&CacheEvent::Mutation(id));
         }
     }
@@ -169,18 +156,17 @@ impl QueryClient {
     /// Registers the function (and defaults) for a mutation key. Mutations of
     /// that key waiting for it (restored before registration) resume.
     pub fn register_mutation_json(&self, mutation_key: &str, defaults: MutationDefaults) {
-        self.store(|s| s.registry.insert(mutation_key.to_owned(), defaults));
-        self.inner().registered.notify();
+        self.mutation_cache().register(mutation_key, defaults);
     }
 
     /// Every known mutation, oldest first.
     pub fn mutations(&self) -> Vec<MutationRecord> {
-        self.store(|s| s.records.values().cloned().collect())
+        self.mutation_cache().records()
     }
 
     /// Mutations not yet confirmed by the server (for a "pending" badge).
     pub fn pending_mutations(&self) -> usize {
-        self.store(|s| s.records.values().filter(|r| r.is_unsettled()).count())
+        self.mutation_cache().unsettled()
     }
 
     fn new_idempotency_key(&self) -> String {
@@ -252,7 +238,7 @@ impl QueryClient {
             data: None,
             error: None,
         };
-        self.store(|s| s.records.insert(id, record));
+        self.mutation_cache().insert(record);
         self.emit(&CacheEvent::Mutation(id));
         let context = match options.on_mutate {
             Some(on_mutate) => on_mutate(self, &variables),
@@ -275,18 +261,13 @@ impl QueryClient {
         records.sort_by_key(|r| (r.submitted_at, r.id));
         let mut adopted = 0;
         for mut record in records.into_iter().filter(MutationRecord::is_unsettled) {
-            let known = self.store(|s| {
-                s.records
-                    .values()
-                    .any(|r| r.idempotency_key == record.idempotency_key)
-            });
-            if known {
+            if self.mutation_cache().knows(&record.idempotency_key) {
                 continue;
             }
             record.id = self.next_id();
             record.status = MutationStatus::Paused;
             let id = record.id;
-            self.store(|s| s.records.insert(id, record));
+            self.mutation_cache().insert(record);
             self.emit(&CacheEvent::Mutation(id));
             // Replayed mutations keep their original order.
             drop(self.schedule_with(id, None, true));
@@ -312,17 +293,10 @@ impl QueryClient {
         callbacks: Option<Callbacks>,
         in_replay_order: bool,
     ) -> Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>> {
-        let scope = self.store(|s| s.records.get(&id).and_then(|r| r.scope.clone()));
-        let (after_scope, after_replay) = self.store(|s| {
-            (
-                scope.as_ref().and_then(|sc| s.scope_tails.get(sc).cloned()),
-                if in_replay_order {
-                    s.replay_tail.clone()
-                } else {
-                    None
-                },
-            )
-        });
+        let scope = self.mutation_cache().record(id).and_then(|r| r.scope);
+        let (after_scope, after_replay) = self
+            .mutation_cache()
+            .waits_for(scope.as_deref(), in_replay_order);
         let client = self.clone();
         let run = async move {
             if let Some(t) = after_scope {
@@ -338,14 +312,7 @@ impl QueryClient {
         .boxed_local()
         .shared();
         let tail: Tail = run.clone().map(drop).boxed_local().shared();
-        self.store(|s| {
-            if let Some(sc) = scope {
-                s.scope_tails.insert(sc, tail.clone());
-            }
-            if in_replay_order {
-                s.replay_tail = Some(tail);
-            }
-        });
+        self.mutation_cache().enqueue(scope, in_replay_order, tail);
         let driver = run.clone();
         self.platform().spawn(Box::pin(async move {
             let _ = driver.await;
@@ -354,78 +321,56 @@ impl QueryClient {
     }
 
     async fn execute(&self, id: u64) -> Result<Value, QueryError> {
-        let Some(record) = self.store(|s| s.records.get(&id).cloned()) else {
+        let Some(record) = self.mutation_cache().record(id) else {
             return Err(QueryError::local(
                 ErrorKind::Cancelled,
                 "the mutation was removed",
             ));
         };
-        let mut failures = 0u32;
-        let mut busy = 0u32;
-        loop {
-            let defaults = self.store(|s| s.registry.get(&record.mutation_key).cloned());
-            let Some(defaults) = defaults else {
-                // Restored before the app registered it: wait, never drop.
-                self.update_record(id, |r| {
-                    r.status = MutationStatus::Paused;
-                    r.error = Some(QueryError::local(
-                        ErrorKind::Unregistered,
-                        format!(
-                            "no mutation function is registered for `{}` yet",
-                            r.mutation_key
-                        ),
-                    ));
-                });
-                let _ = self.inner().registered.wait().await;
-                continue;
-            };
-            while !self.is_online() {
-                self.update_record(id, |r| r.status = MutationStatus::Paused);
-                let _ = self.inner().resumed.wait().await;
-            }
-            self.update_record(id, |r| {
-                r.status = MutationStatus::Pending;
-                r.error = None;
-            });
-            let attempt = (defaults.mutation_fn)(MutationContext {
+        let defaults = self.registered_defaults(id, &record.mutation_key).await;
+        let attempt = || {
+            (defaults.mutation_fn)(MutationContext {
                 variables: record.variables.clone(),
                 idempotency_key: record.idempotency_key.clone(),
                 client: self.clone(),
             })
-            .await;
-            match attempt {
-                Ok(data) => return Ok(data),
-                Err(error) => {
-                    failures += 1;
-                    self.update_record(id, |r| r.failure_count = failures);
-                    if error.kind == ErrorKind::Network {
-                        // No answer: it may or may not have been applied.
-                        // Replaying with the same idempotency key is safe, so
-                        // wait (backoff, or the network coming back) and retry.
-                        self.update_record(id, |r| {
-                            r.status = MutationStatus::Paused;
-                            r.error = Some(error.clone());
-                        });
-                        let wait = self.platform().sleep(backoff_ms(failures - 1));
-                        let back = self.inner().resumed.wait();
-                        futures::future::select(wait, back).await;
-                        continue;
-                    }
-                    if let Some(ms) = error.retry_after_ms
-                        && busy < RETRY_AFTER_ATTEMPTS
-                    {
-                        // The server was busy and said when to come back;
-                        // the same idempotency key makes the resend safe.
-                        busy += 1;
-                        self.platform().sleep(ms.min(MAX_RETRY_AFTER_MS)).await;
-                        continue;
-                    }
-                    if failures > defaults.retry || !error.is_retryable() {
-                        return Err(error);
-                    }
-                    self.platform().sleep(backoff_ms(failures - 1)).await;
+        };
+        let progress = |progress: Progress<'_>| match progress {
+            Progress::Paused(error) => self.update_record(id, |r| {
+                r.status = MutationStatus::Paused;
+                if let Some(error) = error {
+                    r.error = Some(error.clone());
                 }
+            }),
+            Progress::Attempt => self.update_record(id, |r| {
+                r.status = MutationStatus::Pending;
+                r.error = None;
+            }),
+            Progress::Failed { failures, .. } => {
+                self.update_record(id, |r| r.failure_count = failures);
             }
+            Progress::Resumed => {}
+        };
+        let policy = RetryPolicy::mutation(defaults.retry);
+        let platform = self.platform();
+        retryer::run(&*platform, self.environment(), &policy, attempt, progress).await
+    }
+
+    /// The function registered for `key`. A mutation restored before the
+    /// app registered it waits (paused), never dropped.
+    async fn registered_defaults(&self, id: u64, key: &str) -> MutationDefaults {
+        loop {
+            if let Some(defaults) = self.mutation_cache().defaults(key) {
+                return defaults;
+            }
+            self.update_record(id, |r| {
+                r.status = MutationStatus::Paused;
+                r.error = Some(QueryError::local(
+                    ErrorKind::Unregistered,
+                    format!("no mutation function is registered for `{key}` yet"),
+                ));
+            });
+            self.mutation_cache().next_registration().await;
         }
     }
 
@@ -433,7 +378,7 @@ impl QueryClient {
     /// a view showing unconfirmed mutations never sees the mutation gone
     /// before the cache holds its result.
     fn settle(&self, id: u64, result: &Result<Value, QueryError>, callbacks: Option<Callbacks>) {
-        let Some(mut record) = self.store(|s| s.records.get(&id).cloned()) else {
+        let Some(mut record) = self.mutation_cache().record(id) else {
             return;
         };
         match result {
@@ -465,11 +410,10 @@ impl QueryClient {
                 f(self, result.as_ref(), vars, &cb.context);
             }
         }
-        let hook = self.store(|s| {
-            s.registry
-                .get(&record.mutation_key)
-                .and_then(|d| d.on_settled.clone())
-        });
+        let hook = self
+            .mutation_cache()
+            .defaults(&record.mutation_key)
+            .and_then(|d| d.on_settled);
         if let Some(hook) = hook {
             hook(self, &record);
         }
@@ -478,7 +422,7 @@ impl QueryClient {
         let sleep = self.platform().sleep(SETTLED_GC_MS);
         self.platform().spawn(Box::pin(async move {
             sleep.await;
-            client.store(|s| s.records.remove(&id));
+            client.mutation_cache().remove(id);
             client.emit(&CacheEvent::Mutation(id));
         }));
     }

@@ -3,6 +3,8 @@
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use futures::future::LocalBoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -17,6 +19,29 @@ where
     Fut: Future<Output = Result<Value, QueryError>> + 'static,
 {
     Rc::new(move |ctx| Box::pin(f(ctx)))
+}
+
+/// A [`NextPageParam`] over typed pages: `next(&page)` is the parameter of
+/// the page after `page` (`None`: it is the last). A page that is not a `P`
+/// has no next page.
+///
+/// ```
+/// use serde::Deserialize;
+/// #[derive(Deserialize)]
+/// struct Page { next_cursor: Option<String> }
+/// let next = querent::options::next_page(|page: &Page| page.next_cursor.clone());
+/// assert_eq!(next(&serde_json::json!({"items": [], "next_cursor": "b"})), Some("b".into()));
+/// assert_eq!(next(&serde_json::json!({"items": [], "next_cursor": null})), None);
+/// ```
+pub fn next_page<P, C>(next: impl Fn(&P) -> Option<C> + 'static) -> NextPageParam
+where
+    P: DeserializeOwned,
+    C: Serialize,
+{
+    Rc::new(move |page: &Value| {
+        let page: P = crate::json::decode(page).ok()?;
+        serde_json::to_value(next(&page)?).ok()
+    })
 }
 
 /// Decides whether failed attempt number `failure_count` (1-based) may be retried.
@@ -41,6 +66,12 @@ impl FetchContext {
     /// A context for `key` (and `page_param` of an infinite query).
     pub fn new(key: QueryKey, page_param: Value) -> Self {
         Self::reporting(key, page_param, Rc::default())
+    }
+
+    /// The page parameter as a `C` (`None` for the first page, or when it
+    /// is not a `C`).
+    pub fn page_param_as<C: DeserializeOwned>(&self) -> Option<C> {
+        crate::json::decode(&self.page_param).ok()
     }
 
     pub(crate) fn reporting(

@@ -1,6 +1,14 @@
-//! Retry schedules: exponential backoff, capped, optionally jittered. One
-//! type for the engine's queries and mutations and for an app's own loops
-//! (a live-update stream reconnecting, a compensating request).
+//! Retrying: the schedule (exponential backoff, capped, optionally
+//! jittered; [`Backoff`] is offered to an app's own loops, such as a
+//! live-update stream reconnecting) and the one loop that runs the attempts
+//! of queries and mutations alike, with the rules that tell them apart in
+//! a [`RetryPolicy`].
+
+use crate::environment::Environment;
+use crate::error::{ErrorKind, QueryError};
+use crate::options::RetryPredicate;
+use crate::platform::Platform;
+use futures::future::LocalBoxFuture;
 
 /// Exponential backoff: `base_ms * 2^attempt`, at most `max_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +21,12 @@ pub struct Backoff {
 
 impl Backoff {
     /// Queries' and mutations' schedule: 1 s doubling to 30 s.
+    ///
+    /// ```
+    /// use querent::retryer::Backoff;
+    /// let delays = [0, 1, 2, 5, 20].map(|n| Backoff::DEFAULT.delay_ms(n));
+    /// assert_eq!(delays, [1000, 2000, 4000, 30000, 30000]);
+    /// ```
     pub const DEFAULT: Backoff = Backoff {
         base_ms: 1000,
         max_ms: 30_000,
@@ -46,17 +60,6 @@ impl Backoff {
     }
 }
 
-/// Delay before retry number `attempt` (0-based) of a query or mutation:
-/// `min(1000 * 2^attempt, 30000)` ms.
-///
-/// ```
-/// use querent::retryer::backoff_ms;
-/// assert_eq!([0, 1, 2, 5, 20].map(backoff_ms), [1000, 2000, 4000, 30000, 30000]);
-/// ```
-pub fn backoff_ms(attempt: u32) -> u64 {
-    Backoff::DEFAULT.delay_ms(attempt)
-}
-
 /// The longest `Retry-After` honoured (ms): a server asking for more is
 /// asked again after this long.
 pub const MAX_RETRY_AFTER_MS: u64 = 30_000;
@@ -65,3 +68,138 @@ pub const MAX_RETRY_AFTER_MS: u64 = 30_000;
 /// before its error is final. Mutations send an idempotency key, so a resend
 /// can never apply twice.
 pub const RETRY_AFTER_ATTEMPTS: u32 = 3;
+
+/// How the attempts of one fetch or mutation are retried.
+pub(crate) struct RetryPolicy {
+    /// Retries after a failure that `retry_if` allows.
+    pub(crate) retries: u32,
+    /// Whether failure number `n` (1-based) may be retried.
+    pub(crate) retry_if: RetryPredicate,
+    /// A failure without an answer is retried without limit, pausing
+    /// until the network is back (mutations: their idempotency key makes a
+    /// resend safe, and a write acknowledged to the user is never dropped).
+    pub(crate) network_unbounded: bool,
+    /// An answer with `Retry-After` is resent this many times whatever
+    /// `retries` says (mutations, again thanks to the idempotency key).
+    pub(crate) busy_resends: u32,
+    /// Retries also wait while the window is hidden (queries).
+    pub(crate) wait_for_focus: bool,
+}
+
+impl RetryPolicy {
+    /// A query's: `retries` allowed by `retry_if`, waiting for focus.
+    pub(crate) fn query(retries: u32, retry_if: RetryPredicate) -> Self {
+        Self {
+            retries,
+            retry_if,
+            network_unbounded: false,
+            busy_resends: 0,
+            wait_for_focus: true,
+        }
+    }
+
+    /// A mutation's: `retries` of retryable server errors, network failures
+    /// until they get an answer, `Retry-After` a bounded number of times.
+    pub(crate) fn mutation(retries: u32) -> Self {
+        Self {
+            retries,
+            retry_if: std::rc::Rc::new(|_, e: &QueryError| e.is_retryable()),
+            network_unbounded: true,
+            busy_resends: RETRY_AFTER_ATTEMPTS,
+            wait_for_focus: false,
+        }
+    }
+
+    /// The wait before the next attempt after failure number `failures`,
+    /// or `None` to give up. `busy` counts the `Retry-After` resends.
+    fn next_delay(&self, failures: u32, busy: &mut u32, error: &QueryError) -> Option<u64> {
+        let backoff = Backoff::DEFAULT.delay_ms(failures - 1);
+        if self.network_unbounded && error.kind == ErrorKind::Network {
+            return Some(backoff);
+        }
+        if let Some(ms) = error.retry_after_ms
+            && *busy < self.busy_resends
+        {
+            *busy += 1;
+            return Some(ms.min(MAX_RETRY_AFTER_MS));
+        }
+        if failures > self.retries || !(self.retry_if)(failures, error) {
+            return None;
+        }
+        // A busy server's `Retry-After` replaces the backoff.
+        Some(
+            error
+                .retry_after_ms
+                .map_or(backoff, |ms| ms.min(MAX_RETRY_AFTER_MS)),
+        )
+    }
+}
+
+/// What the loop tells its owner (a query's state, a mutation's record).
+pub(crate) enum Progress<'e> {
+    /// An attempt starts.
+    Attempt,
+    /// Waiting for the network; with the failure that made it wait.
+    Paused(Option<&'e QueryError>),
+    /// The wait is over.
+    Resumed,
+    /// Attempt number `failures` failed; another follows if `retrying`.
+    Failed {
+        failures: u32,
+        error: &'e QueryError,
+        retrying: bool,
+    },
+}
+
+/// Runs `attempt` until it succeeds or `policy` gives up, waiting for the
+/// network before each attempt.
+pub(crate) async fn run<T>(
+    platform: &dyn Platform,
+    environment: &Environment,
+    policy: &RetryPolicy,
+    mut attempt: impl FnMut() -> LocalBoxFuture<'static, Result<T, QueryError>>,
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<T, QueryError> {
+    let mut failures = 0u32;
+    let mut busy = 0u32;
+    loop {
+        if !environment.is_online() {
+            progress(Progress::Paused(None));
+            environment.until_online().await;
+            progress(Progress::Resumed);
+        }
+        progress(Progress::Attempt);
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        failures += 1;
+        let delay = policy.next_delay(failures, &mut busy, &error);
+        progress(Progress::Failed {
+            failures,
+            error: &error,
+            retrying: delay.is_some(),
+        });
+        let Some(delay) = delay else {
+            return Err(error);
+        };
+        if policy.network_unbounded && error.kind == ErrorKind::Network {
+            // No answer: it may or may not have been applied. Wait for the
+            // backoff or the network coming back, whichever is first.
+            progress(Progress::Paused(Some(&error)));
+            let back = Box::pin(environment.resumed());
+            futures::future::select(platform.sleep(delay), back).await;
+            continue;
+        }
+        platform.sleep(delay).await;
+        if policy.wait_for_focus {
+            while !(environment.is_online() && environment.is_focused()) {
+                if !environment.is_online() {
+                    progress(Progress::Paused(None));
+                }
+                environment.resumed().await;
+            }
+            progress(Progress::Resumed);
+        }
+    }
+}

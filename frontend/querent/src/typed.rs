@@ -27,8 +27,8 @@
 //! ```
 
 use crate::{Fetcher, QueryClient, QueryError, QueryKey, QueryOptions};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 
 mod mutation;
@@ -153,6 +153,16 @@ impl<T: Serialize + DeserializeOwned + 'static> Query for QuerySpec<T> {
     fn key(&self) -> QueryKey {
         self.key.key.clone()
     }
+}
+
+/// The data of an infinite query: the pages fetched so far and the
+/// parameter each was fetched with (`null` for the first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InfiniteData<P> {
+    /// The pages, in order.
+    pub pages: Vec<P>,
+    /// Each page's parameter.
+    pub page_params: Vec<serde_json::Value>,
 }
 
 fn decoded<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, QueryError> {

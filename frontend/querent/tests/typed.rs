@@ -175,7 +175,7 @@ mod mutations {
 
     /// After a reload only the key and JSON variables of a queued mutation
     /// are left: the replay runs through the same typed definition, and
-    /// variables of another shape end in a decode error, never a call.
+    /// variables of another shape end in an `Invalid` error, never a call.
     #[test]
     fn a_replay_runs_the_definition_and_bad_variables_are_refused() {
         let (platform, mut runner) = querent::testing::FakePlatform::new();
@@ -195,7 +195,7 @@ mod mutations {
         runner.run_until_stalled();
         let failed = client.mutations().pop().unwrap();
         assert_eq!(failed.status, MutationStatus::Error);
-        assert_eq!(failed.error.unwrap().kind, querent::ErrorKind::Decode);
+        assert_eq!(failed.error.unwrap().kind, querent::ErrorKind::Invalid);
         assert_eq!(server.settled.borrow().len(), 1, "never called nor settled");
         assert_eq!(client.data(&user(1)).as_deref(), Some("Dee"));
     }

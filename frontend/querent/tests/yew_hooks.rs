@@ -5,8 +5,10 @@
 #![cfg(all(target_arch = "wasm32", feature = "web", feature = "yew"))]
 
 use gloo_timers::future::TimeoutFuture;
+use querent::options::next_page;
+use querent::typed::{InfiniteData, Key, QuerySpec};
 use querent::web::WebPlatform;
-use querent::yew::{QueryClientProvider, use_infinite_query, use_is_fetching, use_query};
+use querent::yew::{QueryClientProvider, use_is_fetching, use_query};
 use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
 use serde_json::{Value, json};
 use std::cell::Cell;
@@ -50,7 +52,8 @@ fn Child(props: &ChildProps) -> Html {
 
 #[function_component]
 fn Greeting() -> Html {
-    let query = use_query::<Value>(key(), fetcher(), QueryOptions::default());
+    let spec = QuerySpec::<Value>::new(Key::from_key(key()), fetcher(), QueryOptions::default());
+    let query = use_query(spec);
     let fetching = use_is_fetching();
     html! {
         <>
@@ -203,18 +206,24 @@ fn pages_fetcher() -> Fetcher {
     })
 }
 
+#[derive(serde::Deserialize, serde::Serialize)]
+struct NumberPage {
+    next_cursor: Option<i64>,
+}
+
 #[function_component]
 fn Pages() -> Html {
-    let next: querent::options::NextPageParam = Rc::new(|page: &Value| {
-        let next = page["next_cursor"].clone();
-        (!next.is_null()).then_some(next)
-    });
-    let list =
-        use_infinite_query::<Value>(pages_key(), pages_fetcher(), QueryOptions::default(), next);
-    let pages = list
-        .data
-        .as_ref()
-        .map_or(0, |d| d["pages"].as_array().map_or(0, Vec::len));
+    let options = QueryOptions {
+        next_page_param: Some(next_page(|page: &NumberPage| page.next_cursor)),
+        ..QueryOptions::default()
+    };
+    let spec = QuerySpec::<InfiniteData<NumberPage>>::new(
+        Key::from_key(pages_key()),
+        pages_fetcher(),
+        options,
+    );
+    let list = use_query(spec);
+    let pages = list.data.as_ref().map_or(0, |d| d.pages.len());
     html! {
         <>
             <span id="pages">{ pages }</span>

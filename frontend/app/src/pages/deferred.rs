@@ -1,14 +1,14 @@
 //! `/deferred`: slow data streams in while the page stays interactive.
 
 use crate::queries::typed;
-use querent::yew::use_typed_query;
+use querent::yew::use_query;
 use yew::prelude::*;
 
 /// The page.
 #[function_component]
 pub(crate) fn Deferred() -> Html {
     let count = use_state(|| 0);
-    let stats = use_typed_query(typed::deferred());
+    let stats = use_query(typed::deferred());
     let increment = {
         let count = count.clone();
         Callback::from(move |_| count.set(*count + 1))

@@ -10,7 +10,7 @@ pub(crate) mod users;
 use crate::queries::typed;
 use crate::router::AppLink;
 use querent::QueryError;
-use querent::yew::{use_typed_query, use_typed_query_select};
+use querent::yew::{use_query, use_query_select};
 use shared::{Route, User, UserId};
 use yew::prelude::*;
 
@@ -53,7 +53,7 @@ pub(crate) struct AuthorSelectProps {
 /// author is offered.
 #[function_component]
 pub(crate) fn AuthorSelect(props: &AuthorSelectProps) -> Html {
-    let users = use_typed_query(typed::users());
+    let users = use_query(typed::users());
     let onchange = props.onchange.clone();
     let value = props.value;
     let option = |id: i64, name: String| {
@@ -86,7 +86,7 @@ pub(crate) struct AuthorNameProps {
 /// the list is there.
 #[function_component]
 pub(crate) fn AuthorName(props: &AuthorNameProps) -> Html {
-    let name = use_typed_query_select(typed::users(), props.id, |users: &Vec<User>, id| {
+    let name = use_query_select(typed::users(), props.id, |users: &Vec<User>, id| {
         users.iter().find(|u| u.id == *id).map(|u| u.name.clone())
     });
     let text = name

@@ -12,8 +12,7 @@ use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
 use querent::yew::{
-    use_mutation, use_mutation_records, use_typed_query, use_typed_query_select,
-    use_typed_suspense_query,
+    use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
 };
 use shared::{NewComment, Post, PostId, PostPatch, Route, UserId};
 use yew::prelude::*;
@@ -31,7 +30,7 @@ pub(crate) struct PostProps {
 /// again only when `created_at` changes, not when the title or body do.
 #[function_component]
 fn PostDate(props: &PostProps) -> Html {
-    let date = use_typed_query_select(typed::post(props.id), (), |post: &Post, ()| {
+    let date = use_query_select(typed::post(props.id), (), |post: &Post, ()| {
         when(&post.created_at)
     });
     html! { <time id="post-date">{ date.data.as_deref().cloned().unwrap_or_default() }</time> }
@@ -75,7 +74,7 @@ struct PostViewProps {
 #[function_component]
 fn PostView(props: &PostViewProps) -> HtmlResult {
     let id = props.id;
-    let post = use_typed_suspense_query(typed::post(id))?;
+    let post = use_suspense_query(typed::post(id))?;
     let editing = use_state(|| false);
     let navigator = use_navigator();
     let delete = use_mutation(mutations::delete_options);
@@ -210,7 +209,7 @@ struct CommentsProps {
 /// (from the persisted mutation queue) first, marked pending.
 #[function_component]
 fn Comments(props: &CommentsProps) -> Html {
-    let comments = use_typed_query(typed::comments(props.id));
+    let comments = use_query(typed::comments(props.id));
     let records = use_mutation_records();
     let pending: Vec<(String, CommentOnPost)> = mutations::unconfirmed::<CreateComment>(&records)
         .into_iter()

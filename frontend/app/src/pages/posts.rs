@@ -5,7 +5,7 @@ use crate::mutations::{self, CreatePost, DeletePost, Publication, PublishPost};
 use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
 use crate::queries::typed;
 use crate::router::AppLink;
-use querent::yew::{use_mutation, use_mutation_records, use_typed_query};
+use querent::yew::{use_mutation, use_mutation_records, use_query};
 use shared::{NewComment, NewPost, PostId, Route, UserId};
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
@@ -46,7 +46,7 @@ pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
 /// queue, so they look the same after a reload.
 #[function_component]
 fn PostList() -> Html {
-    let list = use_typed_query(typed::posts());
+    let list = use_query(typed::posts());
     let records = use_mutation_records();
     // Plain creations and publish workflows (a post with its first comment).
     let creating = mutations::unconfirmed::<CreatePost>(&records)

@@ -5,7 +5,7 @@ use crate::mutations::{self, UserEdit};
 use crate::pages::{ErrorView, input_value, when};
 use crate::queries::typed;
 use crate::router::{AppLink, use_route_prefetch};
-use querent::yew::{use_mutation, use_typed_query};
+use querent::yew::{use_mutation, use_query};
 use shared::{Route, User, UserId, UserPatch};
 use yew::prelude::*;
 
@@ -19,7 +19,7 @@ pub(crate) struct UsersPageProps {
 /// The users layout.
 #[function_component]
 pub(crate) fn UsersPage(props: &UsersPageProps) -> Html {
-    let users = use_typed_query(typed::users());
+    let users = use_query(typed::users());
     let list = match (&users.data, &users.error) {
         (Some(list), _) => html! {
             <ul id="user-list" class="user-list">
@@ -63,8 +63,8 @@ struct UserProps {
 #[function_component]
 fn UserDetail(props: &UserProps) -> Html {
     use_route_prefetch(Route::User(props.id));
-    let user = use_typed_query(typed::user(props.id));
-    let posts = use_typed_query(typed::user_posts(props.id));
+    let user = use_query(typed::user(props.id));
+    let posts = use_query(typed::user_posts(props.id));
     let Some(data) = user.data.clone() else {
         return match &user.error {
             Some(e) if e.status() == Some(404) => {

@@ -148,8 +148,10 @@ impl MutationRecord {
     }
 }
 
-fn encoded(value: &impl Serialize) -> Result<Value, QueryError> {
-    serde_json::to_value(value).map_err(|e| QueryError::decode(e.to_string()))
+/// Variables that do not encode, or a stored call's that no longer decode:
+/// nothing is sent.
+fn invalid(e: serde_json::Error) -> QueryError {
+    QueryError::invalid("invalid_variables", e.to_string())
 }
 
 fn decoded<T: DeserializeOwned>(value: &Value) -> Result<T, QueryError> {
@@ -163,16 +165,22 @@ impl QueryClient {
         let mutation = Rc::new(mutation);
         let call = Rc::clone(&mutation);
         let mutation_fn = Rc::new(move |ctx: MutationContext| {
-            let variables = match decoded::<M::Variables>(&ctx.variables) {
+            let variables = match crate::json::decode::<M::Variables>(&ctx.variables) {
                 Ok(v) => v,
-                Err(e) => return Box::pin(futures::future::ready(Err(e))) as LocalBoxFuture<'_, _>,
+                Err(e) => {
+                    return Box::pin(futures::future::ready(Err(invalid(e))))
+                        as LocalBoxFuture<'_, _>;
+                }
             };
             let sent = call.call(Call {
                 variables,
                 idempotency_key: ctx.idempotency_key,
                 client: ctx.client,
             });
-            Box::pin(async move { encoded(&sent.await?) })
+            Box::pin(async move {
+                let output = sent.await?;
+                serde_json::to_value(&output).map_err(|e| QueryError::decode(e.to_string()))
+            })
         });
         let on_settled = Rc::new(move |client: &QueryClient, record: &MutationRecord| {
             let Ok(variables) = decoded::<M::Variables>(&record.variables) else {
@@ -213,9 +221,9 @@ impl QueryClient {
         variables: M::Variables,
         options: MutationOptions<M, C>,
     ) -> LocalBoxFuture<'static, Result<M::Output, QueryError>> {
-        let json = match encoded(&variables) {
+        let json = match serde_json::to_value(&variables) {
             Ok(json) => json,
-            Err(e) => return Box::pin(futures::future::ready(Err(e))),
+            Err(e) => return Box::pin(futures::future::ready(Err(invalid(e)))),
         };
         let context: Rc<RefCell<C>> = Rc::default();
         let variables = Rc::new(variables);

@@ -1,0 +1,345 @@
+//! The fetch path: reading through the cache, starting or joining a fetch,
+//! running its attempts through the retryer, and applying its answer unless
+//! it was cancelled or a write came after it started.
+
+use crate::QueryClient;
+use crate::error::{ErrorKind, QueryError};
+use crate::infinite;
+use crate::key::QueryKey;
+use crate::options::{FetchContext, Fetcher, NextPageParam, QueryOptions, Resolved};
+use crate::query::Action;
+use crate::query_cache::{FetchResult, InFlight, Mode, SharedFetch};
+use crate::retryer::{self, Progress, RetryPolicy};
+use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture};
+use serde_json::Value;
+use std::cell::Cell;
+use std::rc::Rc;
+
+impl QueryClient {
+    /// Returns fresh cached data, or fetches (joining a fetch in flight).
+    pub fn fetch_query(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.register(key, Some(fetcher), Some(options));
+        let cached = if self.is_stale(key) {
+            None
+        } else {
+            self.get_query_data(key)
+        };
+        self.read_or_fetch(key, cached)
+    }
+
+    /// Returns cached data even if stale (a route loader's "must be present
+    /// before render"); fetches only when there is none.
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("post"), json!(1)]);
+    /// client.set_query_data(&key, |_| Some(json!("cached")));
+    /// let never: Fetcher = Rc::new(|_| unreachable!("cached data is used"));
+    /// let data = runner.block_on(client.ensure_query_data(&key, never, QueryOptions::default()));
+    /// assert_eq!(*data.unwrap(), json!("cached"));
+    /// ```
+    pub fn ensure_query_data(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.register(key, Some(fetcher), Some(options));
+        let cached = self.get_query_data(key);
+        self.read_or_fetch(key, cached)
+    }
+
+    fn read_or_fetch(
+        &self,
+        key: &QueryKey,
+        cached: Option<Rc<Value>>,
+    ) -> LocalBoxFuture<'static, FetchResult> {
+        self.record_read(cached.is_some());
+        match cached {
+            Some(data) => Box::pin(futures::future::ready(Ok(data))),
+            None => Box::pin(self.fetch(key, Mode::Refetch)),
+        }
+    }
+
+    /// Starts fetching if the data is missing or stale; never fails and never
+    /// needs awaiting (the fetch runs in the background either way).
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("users")]);
+    /// let fetcher: Fetcher = Rc::new(|_| Box::pin(async { Ok(json!([1, 2])) }));
+    /// client.prefetch_query(&key, fetcher, QueryOptions::default());
+    /// runner.run_until_stalled();
+    /// assert_eq!(*client.get_query_data(&key).unwrap(), json!([1, 2]));
+    /// ```
+    pub fn prefetch_query(&self, key: &QueryKey, fetcher: Fetcher, options: QueryOptions) {
+        self.register(key, Some(fetcher), Some(options));
+        let stale = self.is_stale(key);
+        self.record_read(!stale);
+        if stale {
+            drop(self.fetch(key, Mode::Refetch));
+        }
+    }
+
+    /// Fetches now with the query's registered fetcher, whatever its age,
+    /// joining a fetch already in flight.
+    pub fn refetch(&self, key: &QueryKey) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch(key, Mode::Refetch)
+    }
+
+    /// Infinite query: fetches and appends the next page (no-op when the last
+    /// page has no next page parameter).
+    pub fn fetch_next_page(
+        &self,
+        key: &QueryKey,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch(key, Mode::NextPage)
+    }
+
+    /// Infinite query, with its fetcher and options registered first (so it
+    /// works on a query that only hydration or a restore put in the cache):
+    /// fetches and appends the next page.
+    pub fn fetch_next_page_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch_with(key, fetcher, options, Mode::NextPage)
+    }
+
+    /// Fetches now with `fetcher` and `options` (registered for the key
+    /// first), joining a fetch already in flight.
+    pub fn refetch_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch_with(key, fetcher, options, Mode::Refetch)
+    }
+
+    fn fetch_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+        mode: Mode,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.register(key, Some(fetcher), Some(options));
+        self.fetch(key, mode)
+    }
+
+    /// Infinite query: whether the last loaded page has a next page, by the
+    /// options last registered for the key.
+    pub fn has_next_page(&self, key: &QueryKey) -> bool {
+        self.next_page_exists(key, self.resolved(key).next_page_param)
+    }
+
+    /// Infinite query: whether the last loaded page has a next page for an
+    /// observer with `options`. A hydrated or restored infinite query has
+    /// its pages before any observer has registered how to page them; the
+    /// observer's own `next_page_param` decides.
+    pub fn has_next_page_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
+        let next = self.resolve(options).next_page_param;
+        self.next_page_exists(key, next)
+    }
+
+    fn next_page_exists(&self, key: &QueryKey, next: Option<NextPageParam>) -> bool {
+        next.is_some_and(|next| infinite::has_next_page(self.get_query_data(key).as_deref(), &next))
+    }
+
+    /// Starts (or joins) a fetch. The fetch runs in the background whether
+    /// or not the returned future is awaited.
+    pub(crate) fn fetch(
+        &self,
+        key: &QueryKey,
+        mode: Mode,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        match self.cache().in_flight(key) {
+            // In-flight de-duplication; a next-page request waits for a
+            // running refetch rather than racing it.
+            Some((future, running)) if running == mode || mode == Mode::Refetch => future,
+            Some((future, _)) => {
+                let client = self.clone();
+                let key = key.clone();
+                async move {
+                    let _ = future.await;
+                    client.fetch(&key, Mode::NextPage).await
+                }
+                .boxed_local()
+                .shared()
+            }
+            None => self.start_fetch(key, mode),
+        }
+    }
+
+    fn start_fetch(&self, key: &QueryKey, mode: Mode) -> SharedFetch {
+        let Some(fetcher) = self.cache().fetcher(key) else {
+            let error = QueryError::local(
+                ErrorKind::Unregistered,
+                format!("no fetcher is registered for {key}"),
+            );
+            return futures::future::ready(Err(error)).boxed_local().shared();
+        };
+        let options = self.resolved(key);
+        let before = self.get_query_state(key).unwrap_or_default();
+        let id = self.next_id();
+        self.with_metrics(|m| m.fetches += 1);
+        self.dispatch(key, Action::Fetch);
+
+        let (abort, registration) = AbortHandle::new_pair();
+        let run = self
+            .clone()
+            .run_fetch(key.clone(), id, fetcher, options, mode);
+        let cancelled_key = key.clone();
+        let future: SharedFetch = Abortable::new(run, registration)
+            .map(move |r| {
+                r.unwrap_or_else(|_| {
+                    Err(QueryError::local(
+                        ErrorKind::Cancelled,
+                        format!("the fetch of {cancelled_key} was cancelled"),
+                    ))
+                })
+            })
+            .boxed_local()
+            .shared();
+        self.cache()
+            .begin(key, InFlight::new(id, future.clone(), abort, before, mode));
+        // Drive it to completion even if nobody awaits it.
+        let driver = future.clone();
+        self.platform().spawn(Box::pin(async move {
+            let _ = driver.await;
+        }));
+        future
+    }
+
+    /// Fetch `id` of `key`: its attempts, then its answer applied unless
+    /// it was cancelled meanwhile or a write came after it started.
+    async fn run_fetch(
+        self,
+        key: QueryKey,
+        id: u64,
+        fetcher: Fetcher,
+        options: Resolved,
+        mode: Mode,
+    ) -> FetchResult {
+        let started = self.now();
+        let result = self.attempts(&key, fetcher, &options, mode).await;
+        let elapsed = self.now().saturating_sub(started).max(0) as u64;
+        self.with_metrics(|m| m.record_settled(elapsed, result.is_err()));
+        if !self.cache().is_current(&key, id) {
+            // Cancelled or removed meanwhile: the result is not applied.
+            return result.map(Rc::new);
+        }
+        if result.is_ok() && self.cache().superseded(&key, id) {
+            return self.refetch_after_write(&key, id).await;
+        }
+        let at = self.now();
+        let outcome = match result {
+            Ok(data) => {
+                let data = Rc::new(data);
+                self.dispatch(&key, Action::Success { data, at });
+                Ok(self.get_query_data(&key).unwrap_or_default())
+            }
+            Err(error) => {
+                let action = Action::Error {
+                    error: error.clone(),
+                    at,
+                };
+                self.dispatch(&key, action);
+                Err(error)
+            }
+        };
+        self.cache().end(&key, id);
+        outcome
+    }
+
+    /// Ends fetch `id` of `key` without applying its answer (a write came
+    /// after it started): the query is stale, and fetched again if active.
+    async fn refetch_after_write(&self, key: &QueryKey, id: u64) -> FetchResult {
+        self.cache().end(key, id);
+        self.dispatch(key, Action::Invalidate);
+        if self.is_active(key) {
+            return self.fetch(key, Mode::Refetch).await;
+        }
+        self.get_query_data(key).ok_or_else(|| {
+            QueryError::local(
+                ErrorKind::Superseded,
+                format!("{key} was written while it was fetched"),
+            )
+        })
+    }
+
+    /// Runs the fetcher through the retryer; the query's state follows
+    /// (failures while retrying, paused while offline).
+    async fn attempts(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: &Resolved,
+        mode: Mode,
+    ) -> Result<Value, QueryError> {
+        let current = self.get_query_data(key);
+        let policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
+        let next = options.next_page_param.clone();
+        let attempt = || self.attempt(key, &fetcher, next.clone(), mode, current.clone());
+        let progress = |progress: Progress<'_>| match progress {
+            Progress::Paused(_) => self.dispatch(key, Action::Pause),
+            Progress::Resumed => self.dispatch(key, Action::Continue),
+            Progress::Failed {
+                error,
+                retrying: true,
+                ..
+            } => self.dispatch(key, Action::Failed(error.clone())),
+            Progress::Failed { .. } | Progress::Attempt => {}
+        };
+        let platform = self.platform();
+        retryer::run(&*platform, self.environment(), &policy, attempt, progress).await
+    }
+
+    /// One attempt: the fetcher (every page of an infinite query), with the
+    /// revalidations it reports counted.
+    fn attempt(
+        &self,
+        key: &QueryKey,
+        fetcher: &Fetcher,
+        next: Option<NextPageParam>,
+        mode: Mode,
+        current: Option<Rc<Value>>,
+    ) -> LocalBoxFuture<'static, Result<Value, QueryError>> {
+        let (client, key, fetcher) = (self.clone(), key.clone(), Rc::clone(fetcher));
+        Box::pin(async move {
+            let revalidated = Rc::new(Cell::new((0, 0)));
+            let context =
+                |param| FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated));
+            let result = match &next {
+                Some(next) => {
+                    infinite::fetch(&context, &fetcher, next, mode, current.as_deref()).await
+                }
+                None => fetcher(context(Value::Null)).await,
+            };
+            let (not_modified, bytes_saved) = revalidated.get();
+            if not_modified > 0 {
+                client.with_metrics(|m| {
+                    m.not_modified += not_modified;
+                    m.bytes_saved += bytes_saved;
+                });
+            }
+            result
+        })
+    }
+}

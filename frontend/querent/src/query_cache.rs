@@ -1,0 +1,336 @@
+//! The query cache: every query's entry (state, options, fetcher,
+//! observers, the fetch in flight, its gc generation) behind one `RefCell`.
+//!
+//! It only stores and reduces. It never calls a listener or spawns anything:
+//! a change returns the observers to tell, and the client tells them once
+//! no borrow is held (so listeners may call back into the client).
+
+use crate::error::QueryError;
+use crate::key::QueryKey;
+use crate::options::{Fetcher, QueryOptions, Resolved};
+use crate::query::{Action, QueryState, reduce};
+use futures::future::{AbortHandle, LocalBoxFuture, Shared};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub(crate) type FetchResult = Result<Rc<Value>, QueryError>;
+pub(crate) type SharedFetch = Shared<LocalBoxFuture<'static, FetchResult>>;
+pub(crate) type Listener = Rc<dyn Fn()>;
+
+/// What a fetch should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Fetch the data (for an infinite query: refetch every loaded page).
+    Refetch,
+    /// Infinite query: append the next page.
+    NextPage,
+}
+
+/// A fetch in flight.
+pub(crate) struct InFlight {
+    pub(crate) id: u64,
+    pub(crate) future: SharedFetch,
+    pub(crate) abort: AbortHandle,
+    /// The state before it, for a cancellation to return to.
+    pub(crate) before: QueryState,
+    pub(crate) mode: Mode,
+    /// Data was written while this refetch ran: its answer may predate the
+    /// write, so it is not applied.
+    superseded: bool,
+}
+
+impl InFlight {
+    pub(crate) fn new(
+        id: u64,
+        future: SharedFetch,
+        abort: AbortHandle,
+        before: QueryState,
+        mode: Mode,
+    ) -> Self {
+        Self {
+            id,
+            future,
+            abort,
+            before,
+            mode,
+            superseded: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    state: QueryState,
+    options: QueryOptions,
+    fetcher: Option<Fetcher>,
+    observers: Vec<(u64, Listener)>,
+    in_flight: Option<InFlight>,
+    gc_generation: u64,
+}
+
+impl Entry {
+    /// The resolved options of an active query (observed, fetchable,
+    /// enabled): the ones invalidation and focus/reconnect refetch.
+    fn active_options(&self, defaults: &QueryOptions) -> Option<Resolved> {
+        let o = self.options.resolve(defaults);
+        (!self.observers.is_empty() && self.fetcher.is_some() && o.enabled).then_some(o)
+    }
+}
+
+/// One row of [`crate::QueryClient::queries`].
+#[derive(Debug, Clone)]
+pub struct QuerySummary {
+    /// The key.
+    pub key: QueryKey,
+    /// Its state.
+    pub state: QueryState,
+    /// How many observers (mounted hooks) it has.
+    pub observers: usize,
+    /// Stale by its options at the time of the call.
+    pub is_stale: bool,
+}
+
+/// Every query, by key.
+#[derive(Default)]
+pub(crate) struct QueryCache {
+    entries: RefCell<HashMap<QueryKey, Entry>>,
+}
+
+impl QueryCache {
+    fn read<R>(&self, key: &QueryKey, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.entries.borrow().get(key).map(f)
+    }
+
+    fn write<R>(&self, key: &QueryKey, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        self.entries.borrow_mut().get_mut(key).map(f)
+    }
+
+    pub(crate) fn data(&self, key: &QueryKey) -> Option<Rc<Value>> {
+        self.read(key, |e| e.state.data.clone()).flatten()
+    }
+
+    pub(crate) fn state(&self, key: &QueryKey) -> Option<QueryState> {
+        self.read(key, |e| e.state.clone())
+    }
+
+    /// The query's options (the defaults' when it has none).
+    pub(crate) fn options(&self, key: &QueryKey) -> QueryOptions {
+        self.read(key, |e| e.options.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn fetcher(&self, key: &QueryKey) -> Option<Fetcher> {
+        self.read(key, |e| e.fetcher.clone()).flatten()
+    }
+
+    /// Creates the entry if missing (returns whether it did), and records
+    /// the latest fetcher and options for it.
+    pub(crate) fn register(
+        &self,
+        key: &QueryKey,
+        fetcher: Option<Fetcher>,
+        options: Option<QueryOptions>,
+    ) -> bool {
+        let mut entries = self.entries.borrow_mut();
+        let mut created = false;
+        let entry = entries.entry(key.clone()).or_insert_with(|| {
+            created = true;
+            Entry::default()
+        });
+        if let Some(f) = fetcher {
+            entry.fetcher = Some(f);
+        }
+        if let Some(o) = options {
+            entry.options = o;
+        }
+        created
+    }
+
+    /// Applies `action`; returns the observers to tell, or `None` when the
+    /// state did not change (or the query does not exist).
+    pub(crate) fn reduce(&self, key: &QueryKey, action: Action) -> Option<Vec<Listener>> {
+        self.write(key, |entry| {
+            let next = reduce(&entry.state, action);
+            if same_state(&entry.state, &next) {
+                return None;
+            }
+            entry.state = next;
+            Some(entry.observers.iter().map(|(_, l)| Rc::clone(l)).collect())
+        })
+        .flatten()
+    }
+
+    /// Adds an observer (which also postpones any scheduled gc).
+    pub(crate) fn observe(&self, key: &QueryKey, id: u64, listener: Listener) {
+        self.write(key, |entry| {
+            entry.observers.push((id, listener));
+            entry.gc_generation += 1;
+        });
+    }
+
+    /// Removes an observer; returns whether none is left.
+    pub(crate) fn unobserve(&self, key: &QueryKey, id: u64) -> bool {
+        self.write(key, |entry| {
+            entry.observers.retain(|(i, _)| *i != id);
+            entry.observers.is_empty()
+        })
+        .unwrap_or(false)
+    }
+
+    /// A new gc generation for the query (a gc scheduled earlier no longer
+    /// applies).
+    pub(crate) fn next_gc_generation(&self, key: &QueryKey) -> Option<u64> {
+        self.write(key, |entry| {
+            entry.gc_generation += 1;
+            entry.gc_generation
+        })
+    }
+
+    /// Whether the gc of `generation` may remove the query: nothing newer
+    /// happened to it, it is unobserved and not fetching.
+    pub(crate) fn collectable(&self, key: &QueryKey, generation: u64) -> bool {
+        self.read(key, |e| {
+            e.gc_generation == generation && e.observers.is_empty() && e.in_flight.is_none()
+        })
+        .unwrap_or(false)
+    }
+
+    /// Removes the query; returns its observers (to tell), `None` if it
+    /// did not exist.
+    pub(crate) fn remove(&self, key: &QueryKey) -> Option<Vec<Listener>> {
+        let entry = self.entries.borrow_mut().remove(key)?;
+        Some(entry.observers.into_iter().map(|(_, l)| l).collect())
+    }
+
+    /// The keys under `prefix`.
+    pub(crate) fn matching(&self, prefix: &QueryKey) -> Vec<QueryKey> {
+        let entries = self.entries.borrow();
+        entries
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// How many queries are fetching (or paused).
+    pub(crate) fn fetching(&self) -> usize {
+        let entries = self.entries.borrow();
+        entries.values().filter(|e| e.state.is_fetching()).count()
+    }
+
+    /// Every query, sorted by key.
+    pub(crate) fn summaries(&self, defaults: &QueryOptions, now: i64) -> Vec<QuerySummary> {
+        let entries = self.entries.borrow();
+        let mut out: Vec<QuerySummary> = entries
+            .iter()
+            .map(|(key, e)| QuerySummary {
+                key: key.clone(),
+                is_stale: e
+                    .state
+                    .is_stale(e.options.resolve(defaults).stale_time, now),
+                state: e.state.clone(),
+                observers: e.observers.len(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// Whether the query is active (observed, fetchable, enabled).
+    pub(crate) fn is_active(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
+        self.read(key, |e| e.active_options(defaults).is_some())
+            .unwrap_or(false)
+    }
+
+    /// The active queries, not fetching, stale by their options, that
+    /// `wanted` picks by their options.
+    pub(crate) fn stale_active(
+        &self,
+        defaults: &QueryOptions,
+        now: i64,
+        wanted: impl Fn(&Resolved) -> bool,
+    ) -> Vec<QueryKey> {
+        let entries = self.entries.borrow();
+        entries
+            .iter()
+            .filter(|(_, e)| {
+                e.active_options(defaults).is_some_and(|o| {
+                    wanted(&o) && e.in_flight.is_none() && e.state.is_stale(o.stale_time, now)
+                })
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    // ----- the fetch in flight -------------------------------------------
+
+    /// The fetch in flight, and what it does.
+    pub(crate) fn in_flight(&self, key: &QueryKey) -> Option<(SharedFetch, Mode)> {
+        self.read(key, |e| {
+            e.in_flight.as_ref().map(|f| (f.future.clone(), f.mode))
+        })
+        .flatten()
+    }
+
+    pub(crate) fn begin(&self, key: &QueryKey, flight: InFlight) {
+        self.write(key, |e| e.in_flight = Some(flight));
+    }
+
+    pub(crate) fn take_in_flight(&self, key: &QueryKey) -> Option<InFlight> {
+        self.write(key, |e| e.in_flight.take()).flatten()
+    }
+
+    /// Whether fetch `id` is still the query's fetch in flight.
+    pub(crate) fn is_current(&self, key: &QueryKey, id: u64) -> bool {
+        self.read(key, |e| e.in_flight.as_ref().is_some_and(|f| f.id == id))
+            .unwrap_or(false)
+    }
+
+    /// Ends fetch `id` (if it is still the one in flight).
+    pub(crate) fn end(&self, key: &QueryKey, id: u64) {
+        self.write(key, |e| {
+            if e.in_flight.as_ref().is_some_and(|f| f.id == id) {
+                e.in_flight = None;
+            }
+        });
+    }
+
+    /// Data is being written: a refetch in flight must not overwrite it.
+    pub(crate) fn supersede(&self, key: &QueryKey) {
+        self.write(key, |e| {
+            if let Some(flight) = e.in_flight.as_mut().filter(|f| f.mode == Mode::Refetch) {
+                flight.superseded = true;
+            }
+        });
+    }
+
+    /// Whether data was written while fetch `id` ran.
+    pub(crate) fn superseded(&self, key: &QueryKey, id: u64) -> bool {
+        self.read(key, |e| {
+            e.in_flight
+                .as_ref()
+                .is_some_and(|f| f.id == id && f.superseded)
+        })
+        .unwrap_or(false)
+    }
+}
+
+/// Field-by-field comparison with data compared by pointer (cheap; the
+/// reducer already shares equal data).
+fn same_state(a: &QueryState, b: &QueryState) -> bool {
+    let same_data = match (&a.data, &b.data) {
+        (Some(x), Some(y)) => Rc::ptr_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    same_data
+        && a.data_updated_at == b.data_updated_at
+        && a.error == b.error
+        && a.error_updated_at == b.error_updated_at
+        && a.failure_count == b.failure_count
+        && a.failure_reason == b.failure_reason
+        && a.status == b.status
+        && a.fetch_status == b.fetch_status
+        && a.is_invalidated == b.is_invalidated
+}

@@ -10,17 +10,17 @@ use querent::hydration::{self, DehydratedState};
 use querent::persist::{self, MemoryStorage, PersistOptions, Storage};
 use querent::testing::FakePlatform;
 use querent::{QueryClient, QueryKey};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::rc::Rc;
 use std::time::Instant;
 
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
+
+use fixture::{median, post};
+
 const QUERIES: usize = 10_000;
 const RUNS: usize = 7;
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 fn time(mut f: impl FnMut()) -> f64 {
     let runs: Vec<f64> = (0..RUNS)
@@ -33,15 +33,6 @@ fn time(mut f: impl FnMut()) -> f64 {
     median(runs)
 }
 
-fn post(i: usize) -> Value {
-    json!({
-        "id": i, "user_id": i % 10 + 1,
-        "title": format!("Post number {i} with a title of ordinary length"),
-        "body": "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. ".repeat(6),
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
-    })
-}
-
 fn keys() -> Vec<QueryKey> {
     (0..QUERIES)
         .map(|i| QueryKey::from(vec![json!("post"), json!(i)]))
@@ -51,13 +42,7 @@ fn keys() -> Vec<QueryKey> {
 /// About 1 MB of dehydrated state: 1,250 posts of ~800 bytes.
 fn one_megabyte_state() -> String {
     let (platform, _runner) = FakePlatform::new();
-    let client = QueryClient::new(platform);
-    for i in 0..1250 {
-        client.set_query_data(&QueryKey::from(vec![json!("post"), json!(i)]), |_| {
-            Some(post(i))
-        });
-    }
-    serde_json::to_string(&hydration::dehydrate(&client)).expect("serialise")
+    fixture::one_megabyte_state(&QueryClient::new(platform))
 }
 
 fn main() {

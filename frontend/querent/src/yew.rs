@@ -7,8 +7,7 @@
 //! same `Rc`, and children that take it as a prop do not re-render.
 
 use crate::client::{CacheEvent, QueryClient};
-use crate::key::QueryKey;
-use crate::options::{Fetcher, QueryOptions};
+use crate::typed::QuerySpec;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -128,12 +127,8 @@ pub struct IntentHandlers {
 /// Prefetch-on-intent for links: see [`IntentHandlers`]. TanStack Router's
 /// default intent delay is 50 ms.
 #[hook]
-pub fn use_prefetch_on_intent(
-    key: QueryKey,
-    fetcher: Fetcher,
-    options: QueryOptions,
-    delay_ms: u64,
-) -> IntentHandlers {
+pub fn use_prefetch_on_intent<T: 'static>(spec: QuerySpec<T>, delay_ms: u64) -> IntentHandlers {
+    let (key, fetcher, options) = spec.into_parts();
     let client = use_query_client();
     let generation: Rc<Cell<u64>> = use_memo((), |()| Cell::new(0));
     let start = {

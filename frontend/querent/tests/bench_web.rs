@@ -4,12 +4,15 @@
 
 #![cfg(target_arch = "wasm32")]
 
+use querent::QueryClient;
 use querent::hydration::{self, DehydratedState};
 use querent::persist::{self, PersistOptions, Restored, Storage};
 use querent::web::{LocalStorage, WebPlatform};
-use querent::{QueryClient, QueryKey};
-use serde_json::{Value, json};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+mod fixture;
+
+use fixture::median;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -21,29 +24,9 @@ fn now() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn post(i: usize) -> Value {
-    json!({
-        "id": i, "user_id": i % 10 + 1,
-        "title": format!("Post number {i} with a title of ordinary length"),
-        "body": "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. ".repeat(6),
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
-    })
-}
-
 /// ~1.2 MB: 1,250 posts, like the native benchmark.
 fn state_text() -> String {
-    let client = QueryClient::new(WebPlatform::default());
-    for i in 0..1250 {
-        client.set_query_data(&QueryKey::from(vec![json!("post"), json!(i)]), |_| {
-            Some(post(i))
-        });
-    }
-    serde_json::to_string(&hydration::dehydrate(&client)).unwrap()
+    fixture::one_megabyte_state(&QueryClient::new(WebPlatform::default()))
 }
 
 #[wasm_bindgen_test]

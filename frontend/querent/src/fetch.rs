@@ -23,13 +23,7 @@ impl QueryClient {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
-        self.register(key, Some(fetcher), Some(options));
-        let cached = if self.is_stale(key) {
-            None
-        } else {
-            self.get_query_data(key)
-        };
-        self.read_or_fetch(key, cached)
+        self.read_through(key, fetcher, options, true)
     }
 
     /// Returns cached data even if stale (a route loader's "must be present
@@ -53,16 +47,23 @@ impl QueryClient {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
-        self.register(key, Some(fetcher), Some(options));
-        let cached = self.get_query_data(key);
-        self.read_or_fetch(key, cached)
+        self.read_through(key, fetcher, options, false)
     }
 
-    fn read_or_fetch(
+    /// The cached data (only if fresh, with `fresh_only`), else a fetch.
+    fn read_through(
         &self,
         key: &QueryKey,
-        cached: Option<Rc<Value>>,
+        fetcher: Fetcher,
+        options: QueryOptions,
+        fresh_only: bool,
     ) -> LocalBoxFuture<'static, FetchResult> {
+        self.register(key, Some(fetcher), Some(options));
+        let cached = if fresh_only && self.is_stale(key) {
+            None
+        } else {
+            self.get_query_data(key)
+        };
         self.record_read(cached.is_some());
         match cached {
             Some(data) => Box::pin(futures::future::ready(Ok(data))),

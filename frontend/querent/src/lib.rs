@@ -1,10 +1,15 @@
 //! # querent
 //!
 //! Asynchronous server state for Rust single-page apps, modelled on TanStack
-//! Query v5: a cache of queries keyed by a canonical JSON key, with in-flight
-//! de-duplication, structural sharing, staleness, retries with backoff,
-//! refetch on focus / reconnect / interval, garbage collection, hydration from
-//! server-embedded state, and metrics.
+//! Query v5: a cache of queries with in-flight de-duplication, structural
+//! sharing, staleness, retries with backoff, refetch on focus / reconnect /
+//! interval, garbage collection, hydration from server-embedded state,
+//! mutations that persist and replay exactly once, and metrics.
+//!
+//! Typed end to end ([`typed`]): a query's key knows the type of its data,
+//! and a mutation is one definition (its variables, result, call and cache
+//! effects). Underneath, the cache keeps JSON under a canonical key, which
+//! is what hydration, persistence and the devtools read.
 //!
 //! The core knows nothing of Yew or the browser: time, timers and task
 //! spawning come from a [`Platform`], and focus and connectivity are told to
@@ -12,13 +17,13 @@
 //! with a fake clock (see the `test-util` feature).
 //!
 //! ```
-//! use querent::{QueryClient, QueryKey, QueryOptions};
-//! use serde_json::json;
+//! use querent::QueryClient;
+//! use querent::typed::Key;
 //! # let (platform, mut runner) = querent::testing::FakePlatform::new();
 //! let client = QueryClient::new(platform);
-//! let key = QueryKey::from(vec![json!("post"), json!(1)]);
-//! client.set_query_data(&key, |_| Some(json!({"id": 1, "title": "Hello"})));
-//! assert_eq!(client.get_query_data(&key).unwrap()["title"], "Hello");
+//! let title = Key::<String>::new(&("title", 1));
+//! client.set_data(&title, &"Hello".to_owned());
+//! assert_eq!(client.data(&title).unwrap(), "Hello");
 //! # runner.run_until_stalled();
 //! ```
 

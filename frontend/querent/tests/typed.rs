@@ -111,7 +111,8 @@ mod mutations {
         Key::new(&("user", id))
     }
 
-    fn optimistic() -> MutationOptions<RenameUser, Snapshot> {
+    fn optimistic(log: &Rc<RefCell<Vec<String>>>) -> MutationOptions<RenameUser, Snapshot> {
+        let log = Rc::clone(log);
         MutationOptions {
             on_mutate: Some(Box::new(|client: &QueryClient, v: &Rename| {
                 client.cancel_queries(&user(v.id));
@@ -121,6 +122,10 @@ mod mutations {
             })),
             on_error: Some(Box::new(|client, _, _, snapshot: &Snapshot| {
                 snapshot.restore(client)
+            })),
+            on_settled: Some(Box::new(move |_, outcome, v, _| {
+                let seen = outcome.map_or_else(|e| e.code.clone(), Clone::clone);
+                log.borrow_mut().push(format!("{}: {seen}", v.name));
             })),
             ..MutationOptions::default()
         }
@@ -141,13 +146,14 @@ mod mutations {
         client.register_mutation(server.clone());
         client.set_data(&user(1), &"Ann".to_owned());
 
-        let done = client.mutate_with(rename("Bea"), optimistic());
+        let log = Rc::default();
+        let done = client.mutate_with(rename("Bea"), optimistic(&log));
         assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"), "at once");
         assert_eq!(runner.block_on(done).unwrap(), "Bea");
         assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"));
 
         *server.refuse.borrow_mut() = Some(QueryError::http(422, "too_long", "too long"));
-        let done = client.mutate_with(rename("Cyd"), optimistic());
+        let done = client.mutate_with(rename("Cyd"), optimistic(&log));
         assert_eq!(client.data(&user(1)).as_deref(), Some("Cyd"));
         assert_eq!(runner.block_on(done).unwrap_err().code, "too_long");
         assert_eq!(client.data(&user(1)).as_deref(), Some("Bea"), "rolled back");
@@ -155,6 +161,11 @@ mod mutations {
             *server.settled.borrow(),
             [Ok("Bea".to_owned()), Err("too_long".to_owned())],
             "the definition's effects ran after each settle, with typed outcomes"
+        );
+        assert_eq!(
+            *log.borrow(),
+            ["Bea: Bea", "Cyd: too_long"],
+            "and the call's"
         );
     }
 

@@ -88,6 +88,14 @@ type OnMutate<V, C> = Box<dyn FnOnce(&QueryClient, &V) -> C>;
 type OnSuccess<M, C> =
     Box<dyn FnOnce(&QueryClient, &<M as Mutation>::Output, &<M as Mutation>::Variables, &C)>;
 type OnError<V, C> = Box<dyn FnOnce(&QueryClient, &QueryError, &V, &C)>;
+type OnSettled<M, C> = Box<
+    dyn FnOnce(
+        &QueryClient,
+        Result<&<M as Mutation>::Output, &QueryError>,
+        &<M as Mutation>::Variables,
+        &C,
+    ),
+>;
 
 /// One call's options: its scope and TanStack's lifecycle callbacks.
 /// `on_mutate` runs at once (also offline) and returns the context the
@@ -101,6 +109,8 @@ pub struct MutationOptions<M: Mutation, C = ()> {
     pub on_success: Option<OnSuccess<M, C>>,
     /// After a final failure (roll back here).
     pub on_error: Option<OnError<M::Variables, C>>,
+    /// After either.
+    pub on_settled: Option<OnSettled<M, C>>,
 }
 
 impl<M: Mutation, C> Default for MutationOptions<M, C> {
@@ -110,6 +120,7 @@ impl<M: Mutation, C> Default for MutationOptions<M, C> {
             on_mutate: None,
             on_success: None,
             on_error: None,
+            on_settled: None,
         }
     }
 }
@@ -119,7 +130,7 @@ impl<M: Mutation, C> Default for MutationOptions<M, C> {
 /// not copied).
 #[derive(Default, Clone)]
 pub struct Snapshot {
-    saved: Vec<(QueryKey, Option<Rc<Value>>)>,
+    saved: Vec<(QueryKey, Rc<Value>)>,
 }
 
 impl Snapshot {
@@ -127,9 +138,7 @@ impl Snapshot {
     /// as it is now).
     pub fn restore(&self, client: &QueryClient) {
         for (key, data) in &self.saved {
-            if let Some(data) = data {
-                client.put_query_data(key, Rc::clone(data));
-            }
+            client.put_query_data(key, Rc::clone(data));
         }
     }
 }
@@ -252,6 +261,19 @@ impl QueryClient {
                 },
             ) as Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>
         });
+        let on_settled = options.on_settled.map(|f| {
+            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+            Box::new(
+                move |client: &QueryClient,
+                      result: Result<&Value, &QueryError>,
+                      _: &Value,
+                      _: &Value| {
+                    let decoded = result.map_err(Clone::clone).and_then(decoded::<M::Output>);
+                    f(client, decoded.as_ref(), &variables, &context.borrow());
+                },
+            )
+                as Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Value, &Value)>
+        });
         let done = self.mutate_json(
             M::KEY,
             json,
@@ -260,7 +282,7 @@ impl QueryClient {
                 on_mutate,
                 on_success,
                 on_error,
-                on_settled: None,
+                on_settled,
             },
         );
         Box::pin(async move { decoded(&*done.await?) })
@@ -272,9 +294,9 @@ impl QueryClient {
         let saved = prefixes
             .iter()
             .flat_map(|prefix| self.matching(&QueryKey::of(prefix)))
-            .map(|key| {
-                let data = self.get_query_data(&key);
-                (key, data)
+            .filter_map(|key| {
+                let data = self.get_query_data(&key)?;
+                Some((key, data))
             })
             .collect();
         Snapshot { saved }

@@ -9,6 +9,7 @@ use crate::write::now_ms;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::Route;
+use std::sync::Arc;
 
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -16,23 +17,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     let path = req.path();
     if let Some(asset) = state.pages.asset(path) {
-        let cache = if asset.immutable {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        let mut response = HttpResponse::Ok();
-        response
-            .content_type(asset.content_type.as_str())
-            .insert_header((header::CACHE_CONTROL, cache));
-        let body = reuse::negotiate(
-            &req,
-            &mut response,
-            &asset.bytes,
-            asset.brotli.get(),
-            asset.gzip.get(),
-        );
-        return Ok(response.body(body));
+        return Ok(asset_response(&req, asset));
     }
     let route = Route::parse(path);
     if route == Route::Redirect {
@@ -40,58 +25,14 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .insert_header((header::LOCATION, Route::Posts.path()))
             .finish());
     }
-    let deferred = route.loader().deferred;
-    let cache_key =
-        (route != Route::NotFound && state.settings.reuse_responses).then(|| route.path());
-    // Read before the data: a page rendered after this is at least this new.
-    let version = state.hub.data_version();
-    let cached = cache_key
-        .as_deref()
-        .and_then(|k| state.page_cache.get(k, version));
-    let page = match cached {
-        Some(page) => page,
-        None => {
-            let db = state.db.clone();
-            let now = now_ms();
-            let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
-                let mut conn = db.conn()?;
-                pages::prerender(&mut conn, route, now)
-            })
-            .await??;
-            let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;
-            let body = if state.pages.is_app() && state.settings.server_render {
-                render_body(path, &json, now).await
-            } else {
-                None
-            };
-            let html = state.pages.render(
-                &title,
-                route.description(),
-                &json,
-                version.1,
-                body.as_deref().map(|html| (path, html)),
-                !deferred.is_empty(),
-            );
-            let page = std::sync::Arc::new(pages::Rendered {
-                status,
-                brotli: pages::brotli_bytes(html.as_bytes(), 5),
-                etag: reuse::etag(html.as_bytes()),
-                html: html.into(),
-                version,
-                rendered_at: std::time::Instant::now(),
-            });
-            if let Some(key) = cache_key {
-                state.page_cache.put(key, std::sync::Arc::clone(&page));
-            }
-            page
-        }
-    };
+    let page = rendered(&state, route, path).await?;
     let mut response =
         HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK));
     response
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+    let deferred = route.loader().deferred;
     if !deferred.is_empty() && req.method() == Method::GET {
         let coding = streamed::Coding::accepted_by(&req);
         response
@@ -118,6 +59,79 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     let body = reuse::negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
+}
+
+/// A static file of the SPA: hashed names are immutable, the rest revalidated.
+fn asset_response(req: &HttpRequest, asset: &pages::Asset) -> HttpResponse {
+    let cache = if asset.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(asset.content_type.as_str())
+        .insert_header((header::CACHE_CONTROL, cache));
+    let body = reuse::negotiate(
+        req,
+        &mut response,
+        &asset.bytes,
+        asset.brotli.get(),
+        asset.gzip.get(),
+    );
+    response.body(body)
+}
+
+/// The page of `route`: from the page cache while the data has not changed
+/// since it was rendered, else loaded, rendered and cached.
+async fn rendered(
+    state: &AppState,
+    route: Route,
+    path: &str,
+) -> Result<Arc<pages::Rendered>, ApiError> {
+    let cache_key =
+        (route != Route::NotFound && state.settings.reuse_responses).then(|| route.path());
+    // Read before the data: a page rendered after this is at least this new.
+    let version = state.hub.data_version();
+    if let Some(page) = cache_key
+        .as_deref()
+        .and_then(|k| state.page_cache.get(k, version))
+    {
+        return Ok(page);
+    }
+    let db = state.db.clone();
+    let now = now_ms();
+    let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
+        let mut conn = db.conn()?;
+        pages::prerender(&mut conn, route, now)
+    })
+    .await??;
+    let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;
+    let body = if state.pages.is_app() && state.settings.server_render {
+        render_body(path, &json, now).await
+    } else {
+        None
+    };
+    let html = state.pages.render(
+        &title,
+        route.description(),
+        &json,
+        version.1,
+        body.as_deref().map(|html| (path, html)),
+        !route.loader().deferred.is_empty(),
+    );
+    let page = Arc::new(pages::Rendered {
+        status,
+        brotli: pages::brotli_bytes(html.as_bytes(), 5),
+        etag: reuse::etag(html.as_bytes()),
+        html: html.into(),
+        version,
+        rendered_at: std::time::Instant::now(),
+    });
+    if let Some(key) = cache_key {
+        state.page_cache.put(key, Arc::clone(&page));
+    }
+    Ok(page)
 }
 
 /// The longest a page's server render may take. Renders read only the

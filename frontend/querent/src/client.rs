@@ -156,7 +156,7 @@ impl QueryClient {
     }
 
     pub(crate) fn resolved(&self, key: &QueryKey) -> Resolved {
-        self.cache().options(key).resolve(&self.inner.defaults)
+        self.resolve(&self.cache().options(key))
     }
 
     /// Creates the entry if missing (scheduling its gc), and records the
@@ -335,29 +335,25 @@ impl QueryClient {
         at: i64,
     ) -> Option<Rc<Value>> {
         let current = self.get_query_data(key);
-        self.set_query_data_with(key, |_| updater(current.as_deref()).map(Rc::new), at)
-    }
-
-    fn set_query_data_with(
-        &self,
-        key: &QueryKey,
-        updater: impl FnOnce(Option<&Rc<Value>>) -> Option<Rc<Value>>,
-        at: i64,
-    ) -> Option<Rc<Value>> {
-        let current = self.get_query_data(key);
-        if let Some(new) = updater(current.as_ref()) {
-            self.register(key, None, None);
-            self.cache().supersede(key);
-            self.dispatch(key, Action::SetData { data: new, at });
+        if let Some(new) = updater(current.as_deref()) {
+            self.write_data(key, Rc::new(new), at);
         }
         self.get_query_data(key)
+    }
+
+    /// Stores `data` as written at `at`; a refetch in flight no longer
+    /// overwrites it.
+    fn write_data(&self, key: &QueryKey, data: Rc<Value>, at: i64) {
+        self.register(key, None, None);
+        self.cache().supersede(key);
+        self.dispatch(key, Action::SetData { data, at });
     }
 
     /// Puts `data` back as the query's data, now (a rollback; no copy).
     /// Like [`QueryClient::set_query_data`], a refetch in flight does not
     /// overwrite it.
     pub(crate) fn put_query_data(&self, key: &QueryKey, data: Rc<Value>) {
-        self.set_query_data_with(key, |_| Some(data), self.now());
+        self.write_data(key, data, self.now());
     }
 
     /// Sets shared data with its timestamp (hydration: no copy).

@@ -44,6 +44,11 @@ where
     })
 }
 
+/// The default retry rule: [`QueryError::is_retryable`], whatever the count.
+pub(crate) fn retry_if_retryable() -> RetryPredicate {
+    Rc::new(|_, e: &QueryError| e.is_retryable())
+}
+
 /// Decides whether failed attempt number `failure_count` (1-based) may be retried.
 pub type RetryPredicate = Rc<dyn Fn(u32, &QueryError) -> bool>;
 
@@ -160,7 +165,7 @@ impl QueryOptions {
             .retry_if
             .clone()
             .or_else(|| defaults.retry_if.clone())
-            .unwrap_or_else(|| Rc::new(|_, e: &QueryError| e.is_retryable()));
+            .unwrap_or_else(retry_if_retryable);
         Resolved {
             stale_time: self
                 .stale_time

@@ -103,7 +103,7 @@ impl RetryPolicy {
     pub(crate) fn mutation(retries: u32) -> Self {
         Self {
             retries,
-            retry_if: std::rc::Rc::new(|_, e: &QueryError| e.is_retryable()),
+            retry_if: crate::options::retry_if_retryable(),
             network_unbounded: true,
             busy_resends: RETRY_AFTER_ATTEMPTS,
             wait_for_focus: false,

@@ -70,11 +70,7 @@ impl<S: 'static> Selector<S> {
     /// A selector over the data decoded as `T`; data of another shape gives
     /// an error with code `decode`.
     pub fn typed<T: DeserializeOwned>(f: impl Fn(&T) -> S + 'static) -> Self {
-        Self::new(move |value| {
-            T::deserialize(value)
-                .map(|data| f(&data))
-                .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")))
-        })
+        Self::new(move |value| crate::typed::decoded(value).map(|data: T| f(&data)))
     }
 }
 

@@ -165,7 +165,8 @@ pub struct InfiniteData<P> {
     pub page_params: Vec<serde_json::Value>,
 }
 
-fn decoded<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, QueryError> {
+/// `value` as a `T`, or a `Decode` error.
+pub(crate) fn decoded<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, QueryError> {
     crate::json::decode(value)
         .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")))
 }

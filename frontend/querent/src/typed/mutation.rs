@@ -9,6 +9,7 @@
 //! (when only its key and JSON variables survive) runs through the same
 //! definition.
 
+use super::decoded;
 use crate::mutation::{MutateOptions, MutationContext, MutationDefaults, MutationRecord};
 use crate::{QueryClient, QueryError, QueryKey};
 use futures::future::LocalBoxFuture;
@@ -161,10 +162,6 @@ impl MutationRecord {
 /// nothing is sent.
 fn invalid(e: serde_json::Error) -> QueryError {
     QueryError::invalid("invalid_variables", e.to_string())
-}
-
-fn decoded<T: DeserializeOwned>(value: &Value) -> Result<T, QueryError> {
-    crate::json::decode(value).map_err(|e| QueryError::decode(format!("unexpected shape: {e}")))
 }
 
 impl QueryClient {

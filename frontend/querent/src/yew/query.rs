@@ -87,9 +87,7 @@ fn decode<T: DeserializeOwned>(
     {
         return decoded.clone();
     }
-    let decoded = T::deserialize(data.as_ref())
-        .map(Rc::new)
-        .map_err(|e| QueryError::decode(format!("unexpected data shape: {e}")));
+    let decoded = crate::typed::decoded::<T>(data).map(Rc::new);
     *cache = Some((Rc::clone(data), decoded.clone()));
     decoded
 }

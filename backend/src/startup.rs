@@ -184,6 +184,13 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
                 crate::openapi::api_scope()
                     .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers)),
             )
+            // The app's forms posted by the browser itself (see routes::forms).
+            .service(
+                web::resource("/{tail:.*}")
+                    .guard(actix_web::guard::Post())
+                    .app_data(web::PayloadConfig::new(max_body + 1))
+                    .route(web::post().to(routes::forms::submit)),
+            )
             .default_service(web::to(routes::pages::page))
     })
     // Before `listen`: the listener's services capture the hook when created.

@@ -43,10 +43,19 @@ impl IdempotencyKey {
             )
         };
         let text = value.to_str().map_err(|_| bad())?;
-        if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(bad());
-        }
-        Ok(Some(Self(text.to_owned())))
+        Self::parse(text).map(Some).ok_or_else(bad)
+    }
+
+    /// A key from text (a form's hidden field), if it is a valid one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid =
+            !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_graphic());
+        valid.then(|| Self(text.to_owned()))
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod dto;
 pub mod error;
 pub mod events;
+pub mod forms;
 pub mod hydration;
 pub mod ids;
 pub mod query_key;
@@ -19,6 +20,7 @@ pub mod time;
 pub use dto::*;
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{EventKind, ServerEvent};
+pub use forms::{FORMS_ELEMENT_ID, FormAction, FormState, RefusedForm};
 pub use hydration::{
     DehydratedQuery, DehydratedState, InfiniteData, QueryState, STATE_ELEMENT_ID,
     STREAMED_STATE_PREFIX,

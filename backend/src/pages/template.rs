@@ -13,6 +13,14 @@ const FALLBACK_INDEX: &str = "<!doctype html><html lang=\"en\"><head><meta chars
 <title>app</title></head><body><p>The single-page app is not built yet: run \
 <code>cargo xtask run</code>, or point <code>--dist</code> at Trunk's output.</p></body></html>";
 
+/// The JSON a page embeds, as `serde_json` wrote it: its query state and
+/// its forms' state.
+#[derive(Clone, Copy)]
+pub struct Embedded<'a> {
+    pub state: &'a str,
+    pub forms: &'a str,
+}
+
 /// The index template and the static files.
 pub struct Pages {
     before_title: String,
@@ -218,7 +226,7 @@ impl Pages {
         &self,
         title: &str,
         description: &str,
-        state_json: &str,
+        embedded: Embedded<'_>,
         last_event_id: i64,
         body: Option<(&str, &str)>,
         streamed: bool,
@@ -232,13 +240,15 @@ impl Pages {
                 part.to_owned()
             }
         };
-        let json = escape_json_for_html(state_json);
+        let json = escape_json_for_html(embedded.state);
+        let forms = escape_json_for_html(embedded.forms);
         let mut out = String::with_capacity(
             self.before_title.len()
                 + self.between.len()
                 + self.head_to_body.len()
                 + self.after_body.len()
                 + json.len()
+                + forms.len()
                 + body.map_or(self.body.len(), |(_, html)| html.len())
                 + 256,
         );
@@ -258,6 +268,10 @@ impl Pages {
         out.push_str(STATE_ELEMENT_ID);
         out.push_str("\">");
         out.push_str(&json);
+        out.push_str("</script><script type=\"application/json\" id=\"");
+        out.push_str(shared::FORMS_ELEMENT_ID);
+        out.push_str("\">");
+        out.push_str(&forms);
         out.push_str("</script>");
         out.push_str(&self.head_to_body);
         match body {
@@ -306,7 +320,17 @@ mod tests {
         let html = "<html><head><meta name=\"description\" content=\"x\"><title>T</title>\
                     <script type=\"module\">init()</script></head><body></body></html>";
         let pages = Pages::from_template(html, HashMap::new());
-        let out = pages.render("A <b>", "d", "{}", 42, None, false);
+        let out = pages.render(
+            "A <b>",
+            "d",
+            Embedded {
+                state: "{}",
+                forms: "{}",
+            },
+            42,
+            None,
+            false,
+        );
         assert!(out.contains("<meta name=\"live-last-event-id\" content=\"42\">"));
         assert!(out.contains("<title>A &lt;b&gt;</title>"));
         assert_eq!(out.matches("name=\"description\"").count(), 1);
@@ -314,7 +338,17 @@ mod tests {
         assert!(out.contains("<meta name=\"live-transport\" content=\"sse\">"));
         let ws = Pages::from_template(html, HashMap::new())
             .with_live_transport(crate::config::LiveTransport::Websocket)
-            .render("t", "d", "{}", 0, None, false);
+            .render(
+                "t",
+                "d",
+                Embedded {
+                    state: "{}",
+                    forms: "{}",
+                },
+                0,
+                None,
+                false,
+            );
         assert!(ws.contains("<meta name=\"live-transport\" content=\"websocket\">"));
         assert!(out.ends_with("</head><body></body></html>"), "{out}");
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
@@ -329,7 +363,10 @@ mod tests {
         let out = pages.render(
             "t",
             "d",
-            "{}",
+            Embedded {
+                state: "{}",
+                forms: "{}",
+            },
             0,
             Some(("/posts/\"1", "<main>hi</main>")),
             false,
@@ -340,7 +377,17 @@ mod tests {
             ),
             "{out}"
         );
-        let out = pages.render("t", "d", "{}", 0, None, false);
+        let out = pages.render(
+            "t",
+            "d",
+            Embedded {
+                state: "{}",
+                forms: "{}",
+            },
+            0,
+            None,
+            false,
+        );
         assert!(
             out.ends_with("<body class=\"x\"><p>none</p></body>\n</html>"),
             "{out}"
@@ -355,7 +402,10 @@ mod tests {
         let plain = pages.render(
             "t",
             "d",
-            "{}",
+            Embedded {
+                state: "{}",
+                forms: "{}",
+            },
             0,
             Some(("/deferred", "<main>x</main>")),
             false,
@@ -365,7 +415,10 @@ mod tests {
         let streamed = pages.render(
             "t",
             "d",
-            "{}",
+            Embedded {
+                state: "{}",
+                forms: "{}",
+            },
             0,
             Some(("/deferred", "<main>x</main>")),
             true,
@@ -390,7 +443,7 @@ mod tests {
 /// Property tests: any text survives the page's JSON embedding.
 #[cfg(test)]
 mod properties {
-    use super::{Pages, escape_json_for_html};
+    use super::{Embedded, Pages, escape_json_for_html};
     use proptest::prelude::*;
     use std::collections::HashMap;
 
@@ -419,7 +472,7 @@ mod properties {
                 HashMap::new(),
             );
             let json = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
-            let html = pages.render("t", "d", &json, 0, None, false);
+            let html = pages.render("t", "d", Embedded { state: &json, forms: "{}" }, 0, None, false);
             let open = format!("id=\"{}\">", shared::STATE_ELEMENT_ID);
             let start = html.find(&open).unwrap() + open.len();
             let end = start + html[start..].find("</script>").unwrap();

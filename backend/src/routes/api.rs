@@ -19,6 +19,17 @@ use utoipa::IntoParams;
 
 type Data = web::Data<AppState>;
 
+/// A write's change, run in `write::run`'s transaction.
+pub(crate) trait Write:
+    Fn(&mut crate::db::DbConn, i64) -> Result<Outcome, ApiError> + Send + 'static
+{
+}
+
+impl<F> Write for F where
+    F: Fn(&mut crate::db::DbConn, i64) -> Result<Outcome, ApiError> + Send + 'static
+{
+}
+
 /// Runs a read on a pooled connection off the async threads.
 async fn read<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
@@ -42,14 +53,21 @@ async fn idempotent<F>(
     apply: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: Fn(&mut crate::db::DbConn, i64) -> Result<Outcome, ApiError> + Send + 'static,
+    F: Write,
 {
     let key = IdempotencyKey::from_headers(req.headers())?;
-    let body = serde_json::to_string(body).unwrap_or_default();
-    let print = format!("{} {} {body}", req.method(), req.path());
+    let print = fingerprint(req.method().as_str(), req.path(), body);
     Ok(respond(
         write::run(&state.db, &state.hub, key, print, apply).await?,
     ))
+}
+
+/// What identifies a write for its idempotency key: method, path and the
+/// JSON body. A form post computes the same for the JSON call it stands for,
+/// so the app's own send of that call with the same key is its replay.
+pub(crate) fn fingerprint(method: &str, path: &str, body: &impl serde::Serialize) -> String {
+    let body = serde_json::to_string(body).unwrap_or_default();
+    format!("{method} {path} {body}")
 }
 
 /// A write's answer over HTTP (a replay says so in `Idempotent-Replayed`).
@@ -196,12 +214,16 @@ pub async fn create_post(
     body: web::Json<NewPost>,
 ) -> Result<HttpResponse, ApiError> {
     let input = ValidNewPost::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, move |conn, now| {
+    idempotent(&state, &req, &*body, create_post_write(input)).await
+}
+
+/// The write of a new post (the JSON API's and the form's).
+pub(crate) fn create_post_write(input: ValidNewPost) -> impl Write {
+    move |conn, now| {
         author_exists(conn, input.user_id)?;
         let post = repo::create_post(conn, &input, now)?;
         outcome(StatusCode::CREATED, post, EventKind::PostCreated)
-    })
-    .await
+    }
 }
 
 /// Changes a post's given fields (event `post_updated`).
@@ -221,14 +243,18 @@ pub async fn update_post(
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
     let patch = ValidPostPatch::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, move |conn, now| {
+    idempotent(&state, &req, &*body, update_post_write(id, patch)).await
+}
+
+/// The write of a post edit or move.
+pub(crate) fn update_post_write(id: PostId, patch: ValidPostPatch) -> impl Write {
+    move |conn, now| {
         if let Some(user) = patch.user_id {
             author_exists(conn, user)?;
         }
         let post = repo::update_post(conn, id, &patch, now)?.ok_or(ApiError::NotFound("post"))?;
         outcome(StatusCode::OK, post, EventKind::PostUpdated)
-    })
-    .await
+    }
 }
 
 /// Deletes a post and its comments (event `post_deleted`).
@@ -245,15 +271,19 @@ pub async fn delete_post(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
-    idempotent(&state, &req, &(), move |conn, _now| {
+    idempotent(&state, &req, &(), delete_post_write(id)).await
+}
+
+/// The write of a post's deletion.
+pub(crate) fn delete_post_write(id: PostId) -> impl Write {
+    move |conn, _now| {
         let user_id = repo::delete_post(conn, id)?.ok_or(ApiError::NotFound("post"))?;
         Ok(Outcome {
             status: StatusCode::NO_CONTENT,
             body: None,
             event: Some(EventKind::PostDeleted { id, user_id }),
         })
-    })
-    .await
+    }
 }
 
 /// One page of a post's comments, newest first.
@@ -294,12 +324,16 @@ pub async fn create_comment(
 ) -> Result<HttpResponse, ApiError> {
     let id = PostId(id.into_inner());
     let input = ValidNewComment::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, move |conn, now| {
+    idempotent(&state, &req, &*body, create_comment_write(id, input)).await
+}
+
+/// The write of a comment.
+pub(crate) fn create_comment_write(id: PostId, input: ValidNewComment) -> impl Write {
+    move |conn, now| {
         let comment =
             repo::create_comment(conn, id, &input, now)?.ok_or(ApiError::NotFound("post"))?;
         outcome(StatusCode::CREATED, comment, EventKind::CommentCreated)
-    })
-    .await
+    }
 }
 
 /// Every user, by id.
@@ -351,11 +385,15 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
     let patch = ValidUserPatch::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, move |conn, now| {
+    idempotent(&state, &req, &*body, update_user_write(id, patch)).await
+}
+
+/// The write of a user edit.
+pub(crate) fn update_user_write(id: UserId, patch: ValidUserPatch) -> impl Write {
+    move |conn, now| {
         let user = repo::update_user(conn, id, &patch, now)?.ok_or(ApiError::NotFound("user"))?;
         outcome(StatusCode::OK, user, EventKind::UserUpdated)
-    })
-    .await
+    }
 }
 
 /// A deliberately slow aggregate; the delay is `--deferred-delay-ms`.

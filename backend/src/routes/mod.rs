@@ -1,7 +1,9 @@
-//! HTTP handlers: the JSON API, server events, health, and pages.
+//! HTTP handlers: the JSON API, server events, health, pages, and the
+//! pages' forms posted without JavaScript.
 
 pub mod api;
 pub mod events;
+pub mod forms;
 pub mod pages;
 
 use crate::error::ApiError;

@@ -8,7 +8,8 @@ use crate::streamed;
 use crate::write::now_ms;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use shared::Route;
+use shared::forms::PAGE_KEY_PREFIX;
+use shared::{FormState, RefusedForm, Route};
 use std::sync::Arc;
 
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -26,6 +27,18 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             .finish());
     }
     let page = rendered(&state, route, path).await?;
+    Ok(page_response(&state, &req, route, &page))
+}
+
+/// A rendered page as the answer to `req`: streamed when the route has
+/// deferred queries, else whole, answering a revalidation of the same page
+/// with 304.
+fn page_response(
+    state: &AppState,
+    req: &HttpRequest,
+    route: Route,
+    page: &pages::Rendered,
+) -> HttpResponse {
     let mut response =
         HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK));
     response
@@ -34,30 +47,56 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
     let deferred = route.loader().deferred;
     if !deferred.is_empty() && req.method() == Method::GET {
-        let coding = streamed::Coding::accepted_by(&req);
+        let coding = streamed::Coding::accepted_by(req);
         response
             .insert_header((header::VARY, "accept-encoding"))
             // Set even for identity, so the Compress middleware leaves the
             // stream alone (it would hold the first part back).
             .insert_header((header::CONTENT_ENCODING, coding.name()));
         let delay = std::time::Duration::from_millis(state.settings.deferred_delay_ms);
-        return Ok(response.streaming(streamed::body(
+        return response.streaming(streamed::body(
             page.html.clone(),
             coding,
             state.db.clone(),
             deferred,
             delay,
-        )));
+        ));
     }
     // A streamed page differs per response; every other page is the same
     // bytes until re-rendered, so a revalidation can be answered 304.
     if page.status == 200 {
-        if reuse::none_match(&req, &page.etag) {
-            return Ok(reuse::not_modified(&page.etag));
+        if reuse::none_match(req, &page.etag) {
+            return reuse::not_modified(&page.etag);
         }
         response.insert_header((header::ETAG, page.etag.as_str()));
     }
-    let body = reuse::negotiate(&req, &mut response, &page.html, page.brotli.as_ref(), None);
+    let body = reuse::negotiate(req, &mut response, &page.html, page.brotli.as_ref(), None);
+    response.body(body)
+}
+
+/// The page of `route` answering a refused form post: rendered now with
+/// what was typed and why (never kept, never revalidated), with `status`
+/// (422 for refused input) unless the page itself is missing (404).
+pub(crate) async fn refused_page(
+    state: &AppState,
+    req: &HttpRequest,
+    route: Route,
+    refused: RefusedForm,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let version = state.hub.data_version();
+    let page = render(state, route, &route.path(), version, Some(refused)).await?;
+    let status = if page.status == 404 {
+        StatusCode::NOT_FOUND
+    } else {
+        status
+    };
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+    let body = reuse::negotiate(req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
 }
 
@@ -99,6 +138,23 @@ async fn rendered(
     {
         return Ok(page);
     }
+    let page = Arc::new(render(state, route, path, version, None).await?);
+    if let Some(key) = cache_key {
+        state.page_cache.put(key, Arc::clone(&page));
+    }
+    Ok(page)
+}
+
+/// Loads and renders the page of `route` at `path`, with its forms' state:
+/// the page's own idempotency key (unique to this render) and, answering a
+/// refused form post, what was typed and why.
+async fn render(
+    state: &AppState,
+    route: Route,
+    path: &str,
+    version: (u64, i64),
+    refused: Option<RefusedForm>,
+) -> Result<pages::Rendered, ApiError> {
     let db = state.db.clone();
     let now = now_ms();
     let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
@@ -107,31 +163,35 @@ async fn rendered(
     })
     .await??;
     let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;
+    let forms = FormState {
+        nonce: format!("{PAGE_KEY_PREFIX}{}-{now}", version.1),
+        refused,
+    };
+    let forms_json = serde_json::to_string(&forms).map_err(ApiError::unexpected)?;
     let body = if state.pages.is_app() && state.settings.server_render {
-        render_body(path, &json, now).await
+        render_body(path, &json, forms, now).await
     } else {
         None
     };
     let html = state.pages.render(
         &title,
         route.description(),
-        &json,
+        pages::Embedded {
+            state: &json,
+            forms: &forms_json,
+        },
         version.1,
         body.as_deref().map(|html| (path, html)),
         !route.loader().deferred.is_empty(),
     );
-    let page = Arc::new(pages::Rendered {
+    Ok(pages::Rendered {
         status,
         brotli: pages::brotli_bytes(html.as_bytes(), 5),
         etag: reuse::etag(html.as_bytes()),
         html: html.into(),
         version,
         rendered_at: std::time::Instant::now(),
-    });
-    if let Some(key) = cache_key {
-        state.page_cache.put(key, Arc::clone(&page));
-    }
-    Ok(page)
+    })
 }
 
 /// The longest a page's server render may take. Renders read only the
@@ -141,7 +201,7 @@ const RENDER_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The app's own HTML of `path` from the page's state (JSON), or `None` if
 /// the render does not finish within [`RENDER_BOUND`].
-async fn render_body(path: &str, state_json: &str, now: i64) -> Option<String> {
+async fn render_body(path: &str, state_json: &str, forms: FormState, now: i64) -> Option<String> {
     let state = match querent::json::parse(state_json) {
         Ok(state) => state,
         Err(e) => {
@@ -149,7 +209,7 @@ async fn render_body(path: &str, state_json: &str, now: i64) -> Option<String> {
             return None;
         }
     };
-    let render = frontend::ssr::render(path, state, now);
+    let render = frontend::ssr::render(path, state, forms, now);
     match actix_web::rt::time::timeout(RENDER_BOUND, render).await {
         Ok(html) => Some(html),
         Err(_) => {

@@ -12,6 +12,7 @@ mod disk;
 mod errors;
 mod events;
 mod events_ws;
+mod forms;
 mod idempotency;
 mod pages;
 mod pg_faults;

@@ -302,6 +302,20 @@ impl TestApp {
         self.browser_with(&self.url, "none").await
     }
 
+    /// A browser with the page's scripts turned off (DevTools'
+    /// `Emulation.setScriptExecutionDisabled`): what a visitor without
+    /// JavaScript gets. Drive it with WebDriver's element commands only.
+    pub(crate) async fn browser_without_javascript(&self) -> Browser {
+        let browser = self.browser_with(&self.url, "normal").await;
+        browser
+            .cdp(
+                "Emulation.setScriptExecutionDisabled",
+                json!({ "value": true }),
+            )
+            .await;
+        browser
+    }
+
     /// A browser on `base` with WebDriver's `pageLoadStrategy`.
     async fn browser_with(&self, base: &str, page_load_strategy: &str) -> Browser {
         let n = self
@@ -769,6 +783,72 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("opening {path}: {e}"));
         self.wait_for_app().await;
+    }
+
+    /// Opens `path` without waiting for the app (a browser without
+    /// JavaScript, or one whose app is held back).
+    pub(crate) async fn open(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+    }
+
+    /// Types `text` into the first match of `css` as a person does (key
+    /// by key, at the caret), with WebDriver's own command.
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
+        let element = self.wait_for(css).await;
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Empties the first match of `css` (WebDriver's Element Clear).
+    pub(crate) async fn clear(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        element
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clearing {css}: {e}"));
+    }
+
+    /// The `value` of the first match of `css`, read with WebDriver's own
+    /// command (no page script).
+    pub(crate) async fn value_of(&self, css: &str) -> String {
+        let element = self.wait_for(css).await;
+        element
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("reading {css}: {e}"))
+            .unwrap_or_default()
+    }
+
+    /// The visible text of the first match of `css`, read with WebDriver's
+    /// own command (no page script).
+    pub(crate) async fn element_text(&self, css: &str) -> String {
+        let element = self.wait_for(css).await;
+        element
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading {css}: {e}"))
+    }
+
+    /// Waits until the URL's path is `path`, asking WebDriver (no page
+    /// script).
+    pub(crate) async fn wait_for_url_path(&self, path: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let url = self.client.current_url().await.expect("the current URL");
+            if url.path() == path {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {path}, at {url}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Reloads the page and waits for the app, as [`Browser::goto`] does.

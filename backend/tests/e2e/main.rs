@@ -18,6 +18,7 @@ mod devtools;
 mod first_load;
 mod first_load_metrics;
 mod first_paint_metrics;
+mod forms;
 mod live_transports;
 mod live_users;
 mod misc_pages;

@@ -18,6 +18,7 @@
 #[cfg_attr(feature = "ssr", path = "api_server.rs")]
 mod api;
 mod cache;
+mod forms;
 mod layout;
 mod live;
 mod mutations;
@@ -31,7 +32,8 @@ use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
 use querent::yew::QueryClientProvider;
 use querent::{DehydratedState, QueryClient};
 use router::AppRoute;
-use shared::{Route, STATE_ELEMENT_ID};
+use shared::{FormState, Route, STATE_ELEMENT_ID};
+use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -87,6 +89,7 @@ impl Runtime {
     /// focus and connectivity wired, mutations registered (which resumes
     /// restored ones), the live stream, the service worker.
     fn start(client: &QueryClient) -> Self {
+        forms::set_hydrating(false);
         // One cache per API: two deployments on one origin never mix data.
         let base = api::base();
         let defaults = PersistOptions::default();
@@ -159,8 +162,11 @@ fn start_now() {
         // Loading now (as on the server), settled after the first render.
         stream::adopt(&client, pending);
     }
-    let renderer = yew::Renderer::<App>::with_props(AppProps { client });
+    let forms = forms::embedded().0;
+    let renderer = yew::Renderer::<App>::with_props(AppProps { client, forms });
     if server_rendered_here() {
+        // The forms adopt what their elements hold until the first effect.
+        forms::set_hydrating(true);
         renderer.hydrate();
     } else {
         renderer.render();
@@ -186,6 +192,8 @@ fn server_rendered_here() -> bool {
 pub struct AppProps {
     /// The page's query client (seeded from the embedded state).
     pub client: QueryClient,
+    /// What the page says about its forms.
+    pub forms: Rc<FormState>,
 }
 
 /// The root component in the browser.
@@ -200,9 +208,11 @@ pub fn App(props: &AppProps) -> Html {
     }
     html! {
         <QueryClientProvider client={props.client.clone()}>
-            <BrowserRouter>
-                <Pages />
-            </BrowserRouter>
+            <ContextProvider<forms::Forms> context={forms::Forms(props.forms.clone())}>
+                <BrowserRouter>
+                    <Pages />
+                </BrowserRouter>
+            </ContextProvider<forms::Forms>>
         </QueryClientProvider>
     }
 }
@@ -238,9 +248,12 @@ fn switch(route: AppRoute) -> Html {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::Pages;
+    use crate::forms::Forms;
     use querent::render::RenderPlatform;
     use querent::yew::QueryClientProvider;
     use querent::{DehydratedState, QueryClient, QueryOptions};
+    use shared::FormState;
+    use std::rc::Rc;
     use yew::prelude::*;
     use yew_router::history::{AnyHistory, History, MemoryHistory};
     use yew_router::prelude::*;
@@ -252,6 +265,8 @@ pub mod ssr {
         pub client: QueryClient,
         /// The URL path rendered.
         pub path: AttrValue,
+        /// What the page says about its forms.
+        pub forms: Rc<FormState>,
     }
 
     /// The root component on the server: [`super::App`] with the route
@@ -262,9 +277,11 @@ pub mod ssr {
         history.push(props.path.as_str());
         html! {
             <QueryClientProvider client={props.client.clone()}>
-                <Router {history}>
-                    <Pages />
-                </Router>
+                <ContextProvider<Forms> context={Forms(props.forms.clone())}>
+                    <Router {history}>
+                        <Pages />
+                    </Router>
+                </ContextProvider<Forms>>
             </QueryClientProvider>
         }
     }
@@ -273,7 +290,14 @@ pub mod ssr {
     /// `now_ms`. Hooks read the state synchronously; nothing is fetched (a
     /// query missing from the state renders its error or loading view, and
     /// the browser fetches it).
-    pub async fn render(path: &str, state: DehydratedState, now_ms: i64) -> String {
+    /// `forms` is what the page says about its forms (its idempotency key,
+    /// a refused post's values and messages).
+    pub async fn render(
+        path: &str,
+        state: DehydratedState,
+        forms: FormState,
+        now_ms: i64,
+    ) -> String {
         let client = QueryClient::with_defaults(
             RenderPlatform::at(now_ms),
             QueryOptions {
@@ -285,6 +309,7 @@ pub mod ssr {
         let props = ServerAppProps {
             client,
             path: AttrValue::from(path.to_owned()),
+            forms: Rc::new(forms),
         };
         yew::LocalServerRenderer::<ServerApp>::with_props(props)
             .render()

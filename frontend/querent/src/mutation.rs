@@ -133,6 +133,11 @@ type OnSettled = Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Valu
 pub struct MutateOptions {
     /// Serialise with other mutations of this scope.
     pub scope: Option<String>,
+    /// The call's idempotency key, when the caller already has one (e.g. a
+    /// form the browser may have posted itself with that key before the
+    /// app took the page over); otherwise a new one. A key already known to
+    /// this client is never used twice: such a call gets a new one.
+    pub idempotency_key: Option<String>,
     /// Optimistic update; returns the rollback context.
     pub on_mutate: Option<OnMutate>,
     /// After success.
@@ -222,11 +227,15 @@ impl QueryClient {
         options: MutateOptions,
     ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
         let id = self.next_id();
+        let idempotency_key = options
+            .idempotency_key
+            .filter(|k| !k.is_empty() && !self.mutation_cache().knows(k))
+            .unwrap_or_else(|| self.new_idempotency_key());
         let record = MutationRecord {
             id,
             mutation_key: mutation_key.to_owned(),
             variables: variables.clone(),
-            idempotency_key: self.new_idempotency_key(),
+            idempotency_key,
             scope: options.scope.clone(),
             status: if self.is_online() {
                 MutationStatus::Pending

@@ -422,3 +422,37 @@ fn a_server_that_stays_busy_ends_in_the_error_after_bounded_retries() {
     assert_eq!(todo_list(&client), json!(["a"]), "rolled back");
     assert_eq!(client.pending_mutations(), 0);
 }
+
+/// A call given an idempotency key (a form the browser posted itself with
+/// that key before the app took the page over) sends it, so the server
+/// answers the app's call from the first; a key the client already used is
+/// never sent for another call.
+#[test]
+fn a_call_given_an_idempotency_key_sends_it_once() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation_json(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    let given = |key: &str| MutateOptions {
+        idempotency_key: Some(key.to_owned()),
+        ..Default::default()
+    };
+    let first = client.mutate_json("add_todo", json!({"title": "a"}), given("form-1"));
+    assert!(rt.block_on(first).is_ok());
+    let again = client.mutate_json("add_todo", json!({"title": "b"}), given("form-1"));
+    assert!(rt.block_on(again).is_ok());
+    let plain = client.mutate_json("add_todo", json!({"title": "c"}), MutateOptions::default());
+    assert!(rt.block_on(plain).is_ok());
+    let keys: Vec<String> = api
+        .requests
+        .borrow()
+        .iter()
+        .map(|(_, k)| k.clone())
+        .collect();
+    assert_eq!(keys[0], "form-1");
+    assert_ne!(keys[1], "form-1", "a used key is not sent for another call");
+    assert_ne!(keys[2], keys[1]);
+    assert_eq!(api.applied.borrow().len(), 3);
+}

@@ -41,6 +41,8 @@ pub(crate) fn ErrorView(props: &ErrorViewProps) -> Html {
 pub(crate) struct AuthorSelectProps {
     /// The element id (its label points at it).
     pub(crate) id: AttrValue,
+    /// The form field's name.
+    pub(crate) name: AttrValue,
     /// The chosen user id.
     pub(crate) value: i64,
     /// A new choice.
@@ -67,7 +69,7 @@ pub(crate) fn AuthorSelect(props: &AuthorSelectProps) -> Html {
         None => option(value, format!("user {value}")),
     };
     html! {
-        <select id={props.id.clone()}
+        <select id={props.id.clone()} name={props.name.clone()}
                 oninput={Callback::from(move |e: InputEvent| onchange.emit(input_value(&e).parse().unwrap_or(value)))}>
             { options }
         </select>

@@ -6,15 +6,19 @@
 //! they never block, a skeleton shows while they load; they come a page at
 //! a time, newest first, with the form above them.
 
+use crate::forms::{
+    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+};
 use crate::mutations::{self, CommentOnPost, CreateComment, PostDeletion, PostEdit, UpdatePost};
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, input_value, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
+use querent::typed::MutationOptions;
 use querent::yew::{
     use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
 };
-use shared::{NewComment, Post, PostId, PostPatch, Route, UserId};
+use shared::{FormAction, NewComment, Post, PostId, PostPatch, Route, UserId};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -75,9 +79,16 @@ struct PostViewProps {
 fn PostView(props: &PostViewProps) -> HtmlResult {
     let id = props.id;
     let post = use_suspense_query(typed::post(id))?;
-    let editing = use_state(|| false);
+    let forms = use_forms();
+    // Open when the page answers a refused edit (what was typed is in it).
+    let editing = use_state(|| forms.refused_of("edit-post").is_some());
+    let opened = use_state(|| 0u32);
     let navigator = use_navigator();
-    let delete = use_mutation(mutations::delete_options);
+    let delete_key = use_sent_key("delete-post-form");
+    let delete = use_mutation(move |v| MutationOptions {
+        idempotency_key: delete_key.borrow_mut().take(),
+        ..mutations::delete_options(v)
+    });
     let records = use_mutation_records();
     // The form closes on save; a refused edit (rolled back) is said here.
     let save_failure = mutations::last_failure_of(&records, |r| {
@@ -103,7 +114,8 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     };
     let ondelete = {
         let (mutate, data) = (delete.mutate.clone(), data.clone());
-        Callback::from(move |_| {
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
             mutate.emit(PostDeletion {
                 id: data.id,
                 user_id: data.user_id,
@@ -113,10 +125,23 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
             }
         })
     };
+    // Each opening starts from the post as it is then.
     let toggle_edit = {
-        let editing = editing.clone();
-        Callback::from(move |()| editing.set(!*editing))
+        let (editing, opened) = (editing.clone(), opened.clone());
+        Callback::from(move |()| {
+            if !*editing {
+                opened.set(*opened + 1);
+            }
+            editing.set(!*editing);
+        })
     };
+    let on_summary = toggle_edit.reform(|e: MouseEvent| e.prevent_default());
+    let here = if props.deep {
+        Route::PostDeep(id)
+    } else {
+        Route::Post(id)
+    };
+    let return_to = AttrValue::from(here.path());
     Ok(html! {
         <article id="post-detail" class="post card" data-post-id={id.0.to_string()}>
             <h2 id="post-title">{ data.title.clone() }</h2>
@@ -130,16 +155,21 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
                 if !props.deep {
                     <AppLink to={Route::PostDeep(id)} id="deep-view-link">{ "Deep view" }</AppLink>
                 }
-                <button type="button" id="edit-post" onclick={toggle_edit.reform(|_: MouseEvent| ())}>{ if *editing { "Cancel" } else { "Edit" } }</button>
-                <button type="button" id="delete-post" class="danger" onclick={ondelete}>{ "Delete" }</button>
+                <form id="delete-post-form" class="button-form" method="post"
+                      action={FormAction::DeletePost(id).path()} onsubmit={ondelete}>
+                    <FormFields return_to={return_to.clone()} />
+                    <button type="submit" id="delete-post" class="danger">{ "Delete" }</button>
+                </form>
             </div>
             if let Some(e) = save_failure {
                 <p id="post-save-error" class="error" role="alert">{ format!("Could not save: {}", e.message) }</p>
             }
-            if *editing {
-                <EditPost post={(*data).clone()} done={toggle_edit.clone()} />
-            }
-            <Comments {id} />
+            // A disclosure, so the form opens without the app too.
+            <details id="edit-post-details" class="edit-post" open={*editing}>
+                <summary id="edit-post" class="button" onclick={on_summary}>{ if *editing { "Cancel" } else { "Edit" } }</summary>
+                <EditPost key={*opened} post={(*data).clone()} done={toggle_edit.clone()} {return_to} />
+            </details>
+            <Comments {id} return_to={AttrValue::from(here.path())} />
         </article>
     })
 }
@@ -148,16 +178,28 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
 struct EditPostProps {
     post: Post,
     done: Callback<()>,
+    return_to: AttrValue,
 }
 
 #[function_component]
 fn EditPost(props: &EditPostProps) -> Html {
-    let title = use_state(|| props.post.title.clone());
-    let body = use_state(|| props.post.body.clone());
-    let author = use_state(|| props.post.user_id.0);
-    let update = use_mutation(mutations::update_post_options);
+    const FORM: &str = "edit-post";
+    let post = &props.post;
+    let title = use_field(FORM, "title", "edit-title", || post.title.clone());
+    let body = use_field(FORM, "body", "edit-body", || post.body.clone());
+    let author = use_field(FORM, "user_id", "edit-author", || {
+        post.user_id.0.to_string()
+    });
+    let forms = use_forms();
+    let refusal_shown = use_state(|| true);
+    let refused = refusal(&forms, &FormAction::EditPost(post.id), *refusal_shown);
+    let sent_key = use_sent_key("edit-post-form");
+    let update = use_mutation(move |v| MutationOptions {
+        idempotency_key: sent_key.borrow_mut().take(),
+        ..mutations::update_post_options(v)
+    });
     let onsubmit = {
-        let (title, body, author, id, previous, done, mutate) = (
+        let (title, body, author, id, previous, done, mutate, refusal_shown) = (
             title.clone(),
             body.clone(),
             author.clone(),
@@ -165,10 +207,13 @@ fn EditPost(props: &EditPostProps) -> Html {
             props.post.user_id,
             props.done.clone(),
             update.mutate.clone(),
+            refusal_shown.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let moved = (*author != previous.0).then_some(UserId(*author));
+            refusal_shown.set(false);
+            let chosen = UserId(author.parse().unwrap_or(previous.0));
+            let moved = (chosen != previous).then_some(chosen);
             mutate.emit(PostEdit {
                 id,
                 patch: PostPatch {
@@ -181,18 +226,26 @@ fn EditPost(props: &EditPostProps) -> Html {
             done.emit(());
         })
     };
+    let text = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
+    };
     html! {
-        <form id="edit-post-form" class="form" {onsubmit}>
+        <form id="edit-post-form" class="form" method="post" action={FormAction::EditPost(post.id).path()} {onsubmit}>
+            <FormFields return_to={props.return_to.clone()} />
+            <input type="hidden" name="previous_user_id" value={post.user_id.0.to_string()} />
             <label for="edit-title">{ "Title" }</label>
-            <input id="edit-title" value={(*title).clone()} maxlength="200"
-                   oninput={let t = title.clone(); Callback::from(move |e: InputEvent| t.set(input_value(&e)))} />
+            <input id="edit-title" name="title" value={(*title).clone()} maxlength="200" oninput={text(&title)} />
+            { field_error(&refused, "title", "edit-title") }
             <label for="edit-body">{ "Body" }</label>
-            <textarea id="edit-body" value={(*body).clone()} rows="4"
-                      oninput={let b = body.clone(); Callback::from(move |e: InputEvent| b.set(input_value(&e)))} />
+            <textarea id="edit-body" name="body" value={(*body).clone()} rows="4" oninput={text(&body)} />
+            { field_error(&refused, "body", "edit-body") }
             <label for="edit-author">{ "Author" }</label>
-            <AuthorSelect id="edit-author" value={*author}
-                          onchange={let a = author.clone(); Callback::from(move |v| a.set(v))} />
+            <AuthorSelect id="edit-author" name="user_id" value={author.parse::<i64>().unwrap_or(post.user_id.0)}
+                          onchange={let a = author.clone(); Callback::from(move |v: i64| a.set(v.to_string()))} />
+            { field_error(&refused, "user_id", "edit-author") }
             <button type="submit" id="save-post">{ "Save" }</button>
+            { form_message(&refused, "edit-post-refused") }
             if let Some(e) = &update.error {
                 <p class="error" role="alert">{ e.message.clone() }</p>
             }
@@ -203,6 +256,8 @@ fn EditPost(props: &EditPostProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct CommentsProps {
     id: PostId,
+    /// The page the comment form returns to.
+    return_to: AttrValue,
 }
 
 /// A post's comments, newest first, a page at a time; unconfirmed ones
@@ -252,7 +307,7 @@ fn Comments(props: &CommentsProps) -> Html {
     html! {
         <section class="comments-section" aria-label="Comments">
             <h3>{ "Comments" }</h3>
-            <CommentForm id={props.id} />
+            <CommentForm id={props.id} return_to={props.return_to.clone()} />
             { list }
             if comments.has_next_page {
                 <button type="button" id="older-comments" onclick={older} disabled={comments.is_fetching()}>
@@ -265,20 +320,30 @@ fn Comments(props: &CommentsProps) -> Html {
 
 #[function_component]
 fn CommentForm(props: &CommentsProps) -> Html {
-    let name = use_state(String::new);
-    let email = use_state(String::new);
-    let body = use_state(String::new);
-    let create = use_mutation::<CreateComment, (), _>(|_| Default::default());
+    const FORM: &str = "new-comment";
+    let name = use_field(FORM, "name", "comment-name", String::new);
+    let email = use_field(FORM, "email", "comment-email", String::new);
+    let body = use_field(FORM, "body", "comment-body", String::new);
+    let forms = use_forms();
+    let refusal_shown = use_state(|| true);
+    let refused = refusal(&forms, &FormAction::Comment(props.id), *refusal_shown);
+    let sent_key = use_sent_key("new-comment-form");
+    let create = use_mutation::<CreateComment, (), _>(move |_| MutationOptions {
+        idempotency_key: sent_key.borrow_mut().take(),
+        ..Default::default()
+    });
     let onsubmit = {
-        let (name, email, body, post_id, mutate) = (
+        let (name, email, body, post_id, mutate, refusal_shown) = (
             name.clone(),
             email.clone(),
             body.clone(),
             props.id,
             create.mutate.clone(),
+            refusal_shown.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            refusal_shown.set(false);
             mutate.emit(CommentOnPost {
                 post_id,
                 comment: NewComment {
@@ -290,15 +355,24 @@ fn CommentForm(props: &CommentsProps) -> Html {
             body.set(String::new());
         })
     };
+    let text = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
+    };
     html! {
-        <form id="new-comment-form" class="form" {onsubmit}>
-            <input id="comment-name" placeholder="Name" aria-label="Name" value={(*name).clone()}
-                   oninput={let s = name.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
-            <input id="comment-email" placeholder="Email" aria-label="Email" type="email" value={(*email).clone()}
-                   oninput={let s = email.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
-            <textarea id="comment-body" placeholder="Comment" aria-label="Comment" rows="2" value={(*body).clone()}
-                      oninput={let s = body.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+        <form id="new-comment-form" class="form" method="post" action={FormAction::Comment(props.id).path()} {onsubmit}>
+            <FormFields return_to={props.return_to.clone()} />
+            <input id="comment-name" name="name" placeholder="Name" aria-label="Name" value={(*name).clone()}
+                   oninput={text(&name)} />
+            { field_error(&refused, "name", "comment-name") }
+            <input id="comment-email" name="email" placeholder="Email" aria-label="Email" type="email" value={(*email).clone()}
+                   oninput={text(&email)} />
+            { field_error(&refused, "email", "comment-email") }
+            <textarea id="comment-body" name="body" placeholder="Comment" aria-label="Comment" rows="2" value={(*body).clone()}
+                      oninput={text(&body)} />
+            { field_error(&refused, "body", "comment-body") }
             <button type="submit" id="comment-submit">{ "Comment" }</button>
+            { form_message(&refused, "comment-refused") }
             if let Some(e) = &create.error {
                 <p class="error" role="alert">{ e.message.clone() }</p>
             }

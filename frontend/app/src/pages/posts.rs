@@ -1,12 +1,16 @@
 //! `/posts` and `/posts/{id}`: the infinite list with the add-post form, and
 //! the open post (or "Select a post.").
 
+use crate::forms::{
+    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+};
 use crate::mutations::{self, CreatePost, DeletePost, Publication, PublishPost};
 use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
 use crate::queries::typed;
 use crate::router::AppLink;
+use querent::typed::MutationOptions;
 use querent::yew::{use_mutation, use_mutation_records, use_query};
-use shared::{NewComment, NewPost, PostId, Route, UserId};
+use shared::{FormAction, NewComment, NewPost, PostId, Route, UserId};
 use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -157,18 +161,46 @@ fn observe(sentinel: &NodeRef, load_more: Callback<()>) -> Observed {
 /// Adds a post; it shows in the list at once and disappears again, with the
 /// server's reason, if the server refuses. With a first comment it is the
 /// publish workflow (post, then comment, as one mutation): if the comment
-/// fails the post is withdrawn and nothing of it stays.
+/// fails the post is withdrawn and nothing of it stays. Without the app it
+/// posts to `/posts` (see `crate::forms`).
 #[function_component]
 fn NewPostForm() -> Html {
-    let title = use_state(String::new);
-    let body = use_state(String::new);
-    let author = use_state(|| 1i64);
-    let comment_name = use_state(String::new);
-    let comment_email = use_state(String::new);
-    let comment_body = use_state(String::new);
+    const FORM: &str = "new-post";
+    let title = use_field(FORM, "title", "new-post-title", String::new);
+    let body = use_field(FORM, "body", "new-post-body", String::new);
+    let author = use_field(FORM, "user_id", "new-post-user", || "1".into());
+    let comment_name = use_field(FORM, "comment_name", "first-comment-name", String::new);
+    let comment_email = use_field(FORM, "comment_email", "first-comment-email", String::new);
+    let comment_body = use_field(FORM, "comment_body", "first-comment-body", String::new);
+    let sent_key = use_sent_key("new-post-form");
+    let forms = use_forms();
+    // A refusal the page was rendered with shows until the next submit.
+    let refusal_shown = use_state(|| true);
+    let refused = refusal(&forms, &FormAction::NewPost, *refusal_shown);
     let local_error = use_state(|| None::<String>);
-    let create = use_mutation::<CreatePost, (), _>(|_| Default::default());
-    let publish = use_mutation::<PublishPost, (), _>(|_| Default::default());
+    // Open from the start when it holds something (typed before the app
+    // ran, or refused), so nothing is hidden; then it is the reader's.
+    let comment_open = *use_state(|| {
+        !comment_body.is_empty()
+            || refused
+                .as_ref()
+                .is_some_and(|r| r.errors.keys().any(|k| k.starts_with("comment_")))
+    });
+    // The one key a native submit sent goes to whichever call is made first.
+    let create = {
+        let sent_key = sent_key.clone();
+        use_mutation::<CreatePost, (), _>(move |_| MutationOptions {
+            idempotency_key: sent_key.borrow_mut().take(),
+            ..Default::default()
+        })
+    };
+    let publish = {
+        let sent_key = sent_key.clone();
+        use_mutation::<PublishPost, (), _>(move |_| MutationOptions {
+            idempotency_key: sent_key.borrow_mut().take(),
+            ..Default::default()
+        })
+    };
     let records = use_mutation_records();
     let failure =
         mutations::last_failure_of(&records, |r| r.is::<CreatePost>() || r.is::<PublishPost>());
@@ -181,13 +213,15 @@ fn NewPostForm() -> Html {
             comment_email.clone(),
             comment_body.clone(),
         );
-        let (local_error, create, publish) = (
+        let (local_error, refusal_shown, create, publish) = (
             local_error.clone(),
+            refusal_shown.clone(),
             create.mutate.clone(),
             publish.mutate.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            refusal_shown.set(false);
             let (title, body, author, c_name, c_email, c_body) = &fields;
             if title.trim().is_empty() || body.trim().is_empty() {
                 local_error.set(Some("Give the post a title and a body.".into()));
@@ -202,7 +236,7 @@ fn NewPostForm() -> Html {
             }
             local_error.set(None);
             let post = NewPost {
-                user_id: UserId(**author),
+                user_id: UserId(author.parse().unwrap_or(1)),
                 title: (**title).clone(),
                 body: (**body).clone(),
             };
@@ -230,25 +264,41 @@ fn NewPostForm() -> Html {
         let state = state.clone();
         Callback::from(move |e: InputEvent| state.set(input_value(&e)))
     };
+    let invalid = |name: &str| {
+        refused
+            .as_ref()
+            .is_some_and(|r| r.errors.contains_key(name))
+            .then_some("true")
+    };
     html! {
-        <form id="new-post-form" class="card form" {onsubmit}>
+        <form id="new-post-form" class="card form" method="post" action={FormAction::NewPost.path()} {onsubmit}>
+            <FormFields />
             <label for="new-post-title">{ "Title" }</label>
-            <input id="new-post-title" value={(*title).clone()} maxlength="200" oninput={text(&title)} />
+            <input id="new-post-title" name="title" value={(*title).clone()} maxlength="200"
+                   aria-invalid={invalid("title")} oninput={text(&title)} />
+            { field_error(&refused, "title", "new-post-title") }
             <label for="new-post-body">{ "Body" }</label>
-            <textarea id="new-post-body" value={(*body).clone()} rows="3" oninput={text(&body)} />
+            <textarea id="new-post-body" name="body" value={(*body).clone()} rows="3"
+                      aria-invalid={invalid("body")} oninput={text(&body)} />
+            { field_error(&refused, "body", "new-post-body") }
             <label for="new-post-user">{ "Author" }</label>
-            <AuthorSelect id="new-post-user" value={*author}
-                          onchange={let a = author.clone(); Callback::from(move |v| a.set(v))} />
-            <details id="first-comment">
+            <AuthorSelect id="new-post-user" name="user_id" value={author.parse::<i64>().unwrap_or(1)}
+                          onchange={let a = author.clone(); Callback::from(move |v: i64| a.set(v.to_string()))} />
+            { field_error(&refused, "user_id", "new-post-user") }
+            <details id="first-comment" open={comment_open}>
                 <summary>{ "With a first comment (optional)" }</summary>
-                <input id="first-comment-name" placeholder="Name" aria-label="Commenter's name"
-                       value={(*comment_name).clone()} oninput={text(&comment_name)} />
-                <input id="first-comment-email" placeholder="Email" aria-label="Commenter's email" type="email"
-                       value={(*comment_email).clone()} oninput={text(&comment_email)} />
-                <textarea id="first-comment-body" placeholder="First comment" aria-label="First comment" rows="2"
-                          value={(*comment_body).clone()} oninput={text(&comment_body)} />
+                <input id="first-comment-name" name="comment_name" placeholder="Name" aria-label="Commenter's name"
+                       value={(*comment_name).clone()} aria-invalid={invalid("comment_name")} oninput={text(&comment_name)} />
+                { field_error(&refused, "comment_name", "first-comment-name") }
+                <input id="first-comment-email" name="comment_email" placeholder="Email" aria-label="Commenter's email" type="email"
+                       value={(*comment_email).clone()} aria-invalid={invalid("comment_email")} oninput={text(&comment_email)} />
+                { field_error(&refused, "comment_email", "first-comment-email") }
+                <textarea id="first-comment-body" name="comment_body" placeholder="First comment" aria-label="First comment" rows="2"
+                          value={(*comment_body).clone()} aria-invalid={invalid("comment_body")} oninput={text(&comment_body)} />
+                { field_error(&refused, "comment_body", "first-comment-body") }
             </details>
             <button type="submit" id="new-post-submit">{ "Add post" }</button>
+            { form_message(&refused, "new-post-refused") }
             if let Some(error) = error {
                 <p id="new-post-error" class="error" role="alert">{ error }</p>
             }

@@ -1,12 +1,16 @@
 //! `/users` and `/users/{id}`: names, post counts and last activity kept
 //! current by server events; a profile with the user's posts and an edit form.
 
+use crate::forms::{
+    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+};
 use crate::mutations::{self, UserEdit};
 use crate::pages::{ErrorView, input_value, when};
 use crate::queries::typed;
 use crate::router::{AppLink, use_route_prefetch};
+use querent::typed::MutationOptions;
 use querent::yew::{use_mutation, use_query};
-use shared::{Route, User, UserId, UserPatch};
+use shared::{FormAction, Route, User, UserId, UserPatch};
 use yew::prelude::*;
 
 /// Props of [`UsersPage`].
@@ -105,18 +109,30 @@ struct EditUserProps {
 
 #[function_component]
 fn EditUser(props: &EditUserProps) -> Html {
-    let name = use_state(|| props.user.name.clone());
-    let email = use_state(|| props.user.email.clone());
-    let update = use_mutation(mutations::update_user_options);
+    const FORM: &str = "edit-user";
+    let name = use_field(FORM, "name", "edit-user-name", || props.user.name.clone());
+    let email = use_field(FORM, "email", "edit-user-email", || {
+        props.user.email.clone()
+    });
+    let forms = use_forms();
+    let refusal_shown = use_state(|| true);
+    let refused = refusal(&forms, &FormAction::EditUser(props.user.id), *refusal_shown);
+    let sent_key = use_sent_key("edit-user-form");
+    let update = use_mutation(move |v| MutationOptions {
+        idempotency_key: sent_key.borrow_mut().take(),
+        ..mutations::update_user_options(v)
+    });
     let onsubmit = {
-        let (name, email, id, mutate) = (
+        let (name, email, id, mutate, refusal_shown) = (
             name.clone(),
             email.clone(),
             props.user.id,
             update.mutate.clone(),
+            refusal_shown.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            refusal_shown.set(false);
             mutate.emit(UserEdit {
                 id,
                 patch: UserPatch {
@@ -126,15 +142,23 @@ fn EditUser(props: &EditUserProps) -> Html {
             });
         })
     };
+    let text = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
+    };
     html! {
-        <form id="edit-user-form" class="form inline" {onsubmit}>
+        <form id="edit-user-form" class="form inline" method="post"
+              action={FormAction::EditUser(props.user.id).path()} {onsubmit}>
+            <FormFields />
             <label for="edit-user-name">{ "Name" }</label>
-            <input id="edit-user-name" value={(*name).clone()}
-                   oninput={let s = name.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <input id="edit-user-name" name="name" value={(*name).clone()} oninput={text(&name)} />
+            { field_error(&refused, "name", "edit-user-name") }
             <label for="edit-user-email">{ "Email" }</label>
-            <input id="edit-user-email" type="email" value={(*email).clone()}
-                   oninput={let s = email.clone(); Callback::from(move |e: InputEvent| s.set(input_value(&e)))} />
+            <input id="edit-user-email" name="email" type="email" value={(*email).clone()}
+                   oninput={text(&email)} />
+            { field_error(&refused, "email", "edit-user-email") }
             <button type="submit" id="save-user">{ "Save" }</button>
+            { form_message(&refused, "edit-user-refused") }
             if let Some(e) = &update.error {
                 <p class="error" role="alert">{ e.message.clone() }</p>
             }

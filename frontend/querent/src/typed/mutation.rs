@@ -104,6 +104,9 @@ type OnSettled<M, C> = Box<
 pub struct MutationOptions<M: Mutation, C = ()> {
     /// Serialise with other mutations of this scope.
     pub scope: Option<String>,
+    /// The call's idempotency key, when the caller already has one
+    /// ([`crate::MutateOptions::idempotency_key`]).
+    pub idempotency_key: Option<String>,
     /// The optimistic update; returns the context.
     pub on_mutate: Option<OnMutate<M::Variables, C>>,
     /// After success.
@@ -118,6 +121,7 @@ impl<M: Mutation, C> Default for MutationOptions<M, C> {
     fn default() -> Self {
         Self {
             scope: None,
+            idempotency_key: None,
             on_mutate: None,
             on_success: None,
             on_error: None,
@@ -276,6 +280,7 @@ impl QueryClient {
             json,
             MutateOptions {
                 scope: options.scope,
+                idempotency_key: options.idempotency_key,
                 on_mutate,
                 on_success,
                 on_error,

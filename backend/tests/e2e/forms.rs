@@ -1,0 +1,212 @@
+//! Issue 23: every form works without JavaScript (posted by the browser
+//! itself: applied once, the result shown, a refusal shown with what was
+//! typed kept), and nothing a person types or submits before the app has
+//! taken the page over is lost.
+
+use crate::helpers::{PATIENCE, TestApp};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Waits until the server's answer at `path` satisfies `done`; returns it.
+async fn eventually(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let value = app.api(path).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{path}: {value}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The newest post, once it is titled `title`.
+async fn newest_titled(app: &TestApp, title: &str) -> Value {
+    let page = eventually(app, "/api/posts?limit=1", |p| {
+        p["items"][0]["title"] == title
+    })
+    .await;
+    page["items"][0].clone()
+}
+
+/// Scripts off: the new-post, comment, edit and move, profile and delete
+/// forms each apply once and show their result; a refused post shows its
+/// message with the text kept; a reload after a post posts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_works_without_javascript() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser_without_javascript().await;
+    browser.open("/posts").await;
+
+    // Refused: an empty title. The page says why and keeps the body.
+    browser
+        .type_into("#new-post-body", "Written without any script.")
+        .await;
+    browser.click("#new-post-submit").await;
+    let message = browser.element_text("#new-post-title-error").await;
+    assert!(!message.is_empty());
+    assert_eq!(
+        browser.value_of("#new-post-body").await,
+        "Written without any script."
+    );
+    assert_eq!(app.posts_titled("Posted without JavaScript").await, 0);
+
+    // Applied: the browser lands on the new post.
+    browser
+        .type_into("#new-post-title", "Posted without JavaScript")
+        .await;
+    browser.click("#new-post-user option[value='4']").await;
+    browser.click("#new-post-submit").await;
+    let post = newest_titled(&app, "Posted without JavaScript").await;
+    assert_eq!(post["user_id"], 4);
+    let id = post["id"].as_i64().unwrap();
+    browser.wait_for_url_path(&format!("/posts/{id}")).await;
+    assert_eq!(
+        browser.element_text("#post-title").await,
+        "Posted without JavaScript"
+    );
+    // Post/redirect/get: a reload shows the page again, posts nothing.
+    browser.client.refresh().await.unwrap();
+    browser.wait_for("#post-title").await;
+    assert_eq!(app.posts_titled("Posted without JavaScript").await, 1);
+
+    // A comment.
+    browser.type_into("#comment-name", "Noscript Reader").await;
+    browser
+        .type_into("#comment-email", "reader@example.com")
+        .await;
+    browser
+        .type_into("#comment-body", "Works without scripts.")
+        .await;
+    browser.click("#comment-submit").await;
+    browser.wait_for_url_path(&format!("/posts/{id}")).await;
+    assert!(
+        browser
+            .element_text("#comments")
+            .await
+            .contains("Works without scripts."),
+    );
+    let comments = app.api(&format!("/api/posts/{id}/comments")).await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 1);
+    // The app never ran.
+    let root = browser
+        .client
+        .find(fantoccini::Locator::Css("html"))
+        .await
+        .unwrap();
+    assert_eq!(root.attr("data-app").await.unwrap(), None);
+
+    // Edit and move to another author (the disclosure opens natively).
+    browser.click("#edit-post").await;
+    browser.clear("#edit-title").await;
+    browser
+        .type_into("#edit-title", "Edited without JavaScript")
+        .await;
+    browser.click("#edit-author option[value='6']").await;
+    browser.click("#save-post").await;
+    browser.wait_for_url_path(&format!("/posts/{id}")).await;
+    assert_eq!(
+        browser.element_text("#post-title").await,
+        "Edited without JavaScript"
+    );
+    let stored = app.api(&format!("/api/posts/{id}")).await;
+    assert_eq!(
+        (stored["title"].clone(), stored["user_id"].clone()),
+        (json!("Edited without JavaScript"), json!(6))
+    );
+
+    // A profile.
+    browser.open("/users/3").await;
+    browser.clear("#edit-user-name").await;
+    browser
+        .type_into("#edit-user-name", "Renamed Natively")
+        .await;
+    browser.click("#save-user").await;
+    browser.wait_for_url_path("/users/3").await;
+    assert_eq!(browser.element_text("#user-name").await, "Renamed Natively");
+    assert_eq!(app.api("/api/users/3").await["name"], "Renamed Natively");
+
+    // Delete.
+    browser.open(&format!("/posts/{id}")).await;
+    browser.click("#delete-post").await;
+    browser.wait_for_url_path("/posts").await;
+    assert_eq!(app.status(&format!("/api/posts/{id}")).await, 404);
+    browser.close().await;
+}
+
+/// With the app held back (its wasm not yet arrived), text typed into a
+/// form is still there, with focus and caret, once the app has taken the
+/// page over; a post submitted before then is created once and shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_typed_or_submitted_before_the_app_runs_is_lost() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser_not_waiting_for_load().await;
+    browser.hold_requests("*.wasm").await;
+    browser.open("/posts/1").await;
+    browser.type_into("#comment-name", "Early Bird").await;
+    browser.type_into("#new-post-title", "Typed early").await;
+    browser.click("#new-post-user option[value='7']").await;
+    browser
+        .type_into("#comment-body", "Typed before the app")
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.documentElement.dataset.app ?? null")
+            .await,
+        serde_json::Value::Null,
+        "the app is not running yet"
+    );
+    browser.release_requests().await;
+    browser.wait_for_app().await;
+    assert_eq!(browser.value_of("#comment-name").await, "Early Bird");
+    assert_eq!(browser.value_of("#new-post-title").await, "Typed early");
+    assert_eq!(browser.value_of("#new-post-user").await, "7");
+    assert_eq!(
+        browser.value_of("#comment-body").await,
+        "Typed before the app"
+    );
+    let focus = browser
+        .js("const el = document.activeElement; return [el.id, el.selectionStart, el.value.length]")
+        .await;
+    assert_eq!(
+        focus,
+        json!(["comment-body", 20, 20]),
+        "focus and caret kept"
+    );
+    // And the app owns the form now: its submit is the app's.
+    browser
+        .type_into("#comment-email", "early@example.com")
+        .await;
+    browser.click("#comment-submit").await;
+    eventually(&app, "/api/posts/1/comments", |c| {
+        c["items"][0]["body"] == "Typed before the app"
+    })
+    .await;
+    assert_eq!(browser.path().await, "/posts/1", "no page load");
+
+    // Submitted before the app runs: the browser posts it; once.
+    browser.hold_requests("*.wasm").await;
+    browser.open("/posts").await;
+    browser
+        .type_into("#new-post-title", "Submitted early")
+        .await;
+    browser
+        .type_into("#new-post-body", "Before the app took over.")
+        .await;
+    browser.click("#new-post-submit").await;
+    let post = newest_titled(&app, "Submitted early").await;
+    browser
+        .wait_for_url_path(&format!("/posts/{}", post["id"]))
+        .await;
+    browser.release_requests().await;
+    browser.wait_for_app().await;
+    browser
+        .wait_for_text("#post-title", "Submitted early", PATIENCE)
+        .await;
+    assert_eq!(app.posts_titled("Submitted early").await, 1);
+    browser.close().await;
+}

@@ -170,7 +170,7 @@ async fn nothing_typed_or_submitted_before_the_app_runs_is_lost() {
         "Typed before the app"
     );
     let focus = browser
-        .js("const el = document.activeElement; return [el.id, el.selectionStart, el.value.length]")
+        .js("const el = document.activeElement; return [el.id || el.tagName, el.selectionStart ?? null, (el.value ?? '').length]")
         .await;
     assert_eq!(
         focus,
@@ -188,7 +188,11 @@ async fn nothing_typed_or_submitted_before_the_app_runs_is_lost() {
     .await;
     assert_eq!(browser.path().await, "/posts/1", "no page load");
 
-    // Submitted before the app runs: the browser posts it; once.
+    browser.close().await;
+
+    // Submitted before the app runs: the browser posts it; once. (A new
+    // profile: the last one's service worker would serve the app.)
+    let browser = app.browser_not_waiting_for_load().await;
     browser.hold_requests("*.wasm").await;
     browser.open("/posts").await;
     browser

@@ -162,3 +162,107 @@ pub(crate) fn form_message(refused: &Option<shared::RefusedForm>, id: &str) -> H
         None => html! {},
     }
 }
+
+/// The field that had focus (and its selection) when the app began to take
+/// the page over.
+struct Focus {
+    id: String,
+    selection: Option<(u32, u32)>,
+}
+
+thread_local! {
+    static FOCUS: RefCell<Option<Focus>> = const { RefCell::new(None) };
+}
+
+/// Notes which field has focus, and where its caret is, before hydration.
+pub(crate) fn remember_focus() {
+    use wasm_bindgen::JsCast;
+    let Some(active) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+    else {
+        return;
+    };
+    let id = active.id();
+    if id.is_empty() {
+        return;
+    }
+    let selection = if let Some(input) = active.dyn_ref::<web_sys::HtmlInputElement>() {
+        input
+            .selection_start()
+            .ok()
+            .flatten()
+            .zip(input.selection_end().ok().flatten())
+    } else if let Some(area) = active.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+        area.selection_start()
+            .ok()
+            .flatten()
+            .zip(area.selection_end().ok().flatten())
+    } else {
+        None
+    };
+    FOCUS.with(|f| *f.borrow_mut() = Some(Focus { id, selection }));
+}
+
+/// Gives focus and caret back to the field that had them before hydration,
+/// once hydration has replaced its element (Yew hydrates a `Suspense`'s
+/// content into copies of the server's nodes, which keep values but not
+/// focus, and swaps them in a little after the first render). Watches for
+/// up to a second; gives up as soon as the person focuses something else.
+pub(crate) fn restore_focus() {
+    let Some(focus) = FOCUS.with(|f| f.borrow_mut().take()) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        for _ in 0..50 {
+            match try_restore(&focus) {
+                Restore::Wait => gloo_timers::future::TimeoutFuture::new(20).await,
+                Restore::Done => return,
+            }
+        }
+    });
+}
+
+enum Restore {
+    Wait,
+    Done,
+}
+
+fn try_restore(focus: &Focus) -> Restore {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return Restore::Done;
+    };
+    let active = document.active_element();
+    let body = document.body();
+    let nothing_focused = match (&active, &body) {
+        (None, _) => true,
+        (Some(a), Some(b)) => a.is_same_node(Some(b)),
+        _ => false,
+    };
+    if !nothing_focused {
+        // Still the original element (not swapped yet), or the person's
+        // own choice since.
+        let original = active.is_some_and(|a| a.id() == focus.id);
+        return if original {
+            Restore::Wait
+        } else {
+            Restore::Done
+        };
+    }
+    let Some(element) = document.get_element_by_id(&focus.id) else {
+        return Restore::Wait;
+    };
+    let Some(html) = element.dyn_ref::<web_sys::HtmlElement>() else {
+        return Restore::Done;
+    };
+    let _ = html.focus();
+    if let Some((start, end)) = focus.selection {
+        if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+            let _ = input.set_selection_range(start, end);
+        } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            let _ = area.set_selection_range(start, end);
+        }
+    }
+    Restore::Done
+}

@@ -90,6 +90,7 @@ impl Runtime {
     /// restored ones), the live stream, the service worker.
     fn start(client: &QueryClient) -> Self {
         forms::set_hydrating(false);
+        forms::restore_focus();
         // One cache per API: two deployments on one origin never mix data.
         let base = api::base();
         let defaults = PersistOptions::default();
@@ -167,6 +168,7 @@ fn start_now() {
     if server_rendered_here() {
         // The forms adopt what their elements hold until the first effect.
         forms::set_hydrating(true);
+        forms::remember_focus();
         renderer.hydrate();
     } else {
         renderer.render();

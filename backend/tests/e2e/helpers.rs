@@ -834,6 +834,26 @@ impl Browser {
             .unwrap_or_else(|e| panic!("reading {css}: {e}"))
     }
 
+    /// Waits until the first match of `css` shows text containing
+    /// `expected`, asking WebDriver (no page script); a page being replaced
+    /// meanwhile (a form's post and redirect to the same path) is waited out.
+    pub(crate) async fn wait_for_element_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+                && text.contains(expected)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {css} to show {expected:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Waits until the URL's path is `path`, asking WebDriver (no page
     /// script).
     pub(crate) async fn wait_for_url_path(&self, path: &str) {

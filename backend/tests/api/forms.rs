@@ -3,7 +3,7 @@
 //! with what was typed, refused from other sites.
 
 use crate::both_engines;
-use crate::helpers::{TestApp, all_items, assert_error};
+use crate::helpers::{TestApp, all_items, assert_error, embedded_json};
 use serde_json::{Value, json};
 use shared::{FORMS_ELEMENT_ID, FormState};
 
@@ -19,10 +19,7 @@ both_engines!(
 
 /// The page's form state (its idempotency key, a refusal).
 fn form_state(html: &str) -> FormState {
-    let open = format!("<script type=\"application/json\" id=\"{FORMS_ELEMENT_ID}\">");
-    let start = html.find(&open).expect("forms element") + open.len();
-    let len = html[start..].find("</script>").expect("closing tag");
-    serde_json::from_str(&html[start..start + len]).expect("form state parses")
+    embedded_json(html, FORMS_ELEMENT_ID)
 }
 
 async fn nonce(app: &TestApp, path: &str) -> String {

@@ -418,6 +418,14 @@ impl SseReader {
     }
 }
 
+/// The JSON a page embeds in its `<script type="application/json" id=…>`.
+pub(crate) fn embedded_json<T: serde::de::DeserializeOwned>(html: &str, id: &str) -> T {
+    let open = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = html.find(&open).expect("the element") + open.len();
+    let len = html[start..].find("</script>").expect("closing tag");
+    serde_json::from_str(&html[start..start + len]).expect("its JSON parses")
+}
+
 /// Runs each named async test function against SQLite and PostgreSQL.
 #[macro_export]
 macro_rules! both_engines {

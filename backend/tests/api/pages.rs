@@ -1,7 +1,7 @@
 //! Prerendered pages: state per route, escaping, status codes, assets.
 
 use crate::both_engines;
-use crate::helpers::{SseReader, TestApp};
+use crate::helpers::{SseReader, TestApp, embedded_json};
 use serde_json::{Value, json};
 use shared::{
     DehydratedState, PostId, QueryKey, QueryState, Route, STATE_ELEMENT_ID, STREAMED_STATE_PREFIX,
@@ -21,10 +21,7 @@ both_engines!(
 
 /// The embedded state of a page.
 fn embedded_state(html: &str) -> DehydratedState {
-    let open = format!("<script type=\"application/json\" id=\"{STATE_ELEMENT_ID}\">");
-    let start = html.find(&open).expect("state element") + open.len();
-    let len = html[start..].find("</script>").expect("closing tag");
-    serde_json::from_str(&html[start..start + len]).expect("state parses")
+    embedded_json(html, STATE_ELEMENT_ID)
 }
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {

@@ -85,6 +85,12 @@ where
     })
 }
 
+/// Keeps `field` equal to what is typed into its element.
+pub(crate) fn on_text(field: &UseStateHandle<String>) -> Callback<InputEvent> {
+    let field = field.clone();
+    Callback::from(move |e: InputEvent| field.set(crate::pages::input_value(&e)))
+}
+
 /// The key a submit of the form `form_id` sent before the app took the page
 /// over (the page's script gives each native submit a random one), for the
 /// app's first send of that form: the server then applies one of the two.

@@ -7,10 +7,10 @@
 //! a time, newest first, with the form above them.
 
 use crate::forms::{
-    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+    FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, CommentOnPost, CreateComment, PostDeletion, PostEdit, UpdatePost};
-use crate::pages::{AuthorName, AuthorSelect, ErrorView, input_value, when};
+use crate::pages::{AuthorName, AuthorSelect, ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
 use querent::QueryStatus;
@@ -226,19 +226,15 @@ fn EditPost(props: &EditPostProps) -> Html {
             done.emit(());
         })
     };
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
-    };
     html! {
         <form id="edit-post-form" class="form" method="post" action={FormAction::EditPost(post.id).path()} {onsubmit}>
             <FormFields return_to={props.return_to.clone()} />
             <input type="hidden" name="previous_user_id" value={post.user_id.0.to_string()} />
             <label for="edit-title">{ "Title" }</label>
-            <input id="edit-title" name="title" value={(*title).clone()} maxlength="200" oninput={text(&title)} />
+            <input id="edit-title" name="title" value={(*title).clone()} maxlength="200" oninput={on_text(&title)} />
             { field_error(&refused, "title", "edit-title") }
             <label for="edit-body">{ "Body" }</label>
-            <textarea id="edit-body" name="body" value={(*body).clone()} rows="4" oninput={text(&body)} />
+            <textarea id="edit-body" name="body" value={(*body).clone()} rows="4" oninput={on_text(&body)} />
             { field_error(&refused, "body", "edit-body") }
             <label for="edit-author">{ "Author" }</label>
             <AuthorSelect id="edit-author" name="user_id" value={author.parse::<i64>().unwrap_or(post.user_id.0)}
@@ -355,21 +351,17 @@ fn CommentForm(props: &CommentsProps) -> Html {
             body.set(String::new());
         })
     };
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
-    };
     html! {
         <form id="new-comment-form" class="form" method="post" action={FormAction::Comment(props.id).path()} {onsubmit}>
             <FormFields return_to={props.return_to.clone()} />
             <input id="comment-name" name="name" placeholder="Name" aria-label="Name" value={(*name).clone()}
-                   oninput={text(&name)} />
+                   oninput={on_text(&name)} />
             { field_error(&refused, "name", "comment-name") }
             <input id="comment-email" name="email" placeholder="Email" aria-label="Email" type="email" value={(*email).clone()}
-                   oninput={text(&email)} />
+                   oninput={on_text(&email)} />
             { field_error(&refused, "email", "comment-email") }
             <textarea id="comment-body" name="body" placeholder="Comment" aria-label="Comment" rows="2" value={(*body).clone()}
-                      oninput={text(&body)} />
+                      oninput={on_text(&body)} />
             { field_error(&refused, "body", "comment-body") }
             <button type="submit" id="comment-submit">{ "Comment" }</button>
             { form_message(&refused, "comment-refused") }

@@ -2,10 +2,10 @@
 //! the open post (or "Select a post.").
 
 use crate::forms::{
-    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+    FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, CreatePost, DeletePost, Publication, PublishPost};
-use crate::pages::{AuthorSelect, ErrorView, input_value, post::PostDetail};
+use crate::pages::{AuthorSelect, ErrorView, post::PostDetail};
 use crate::queries::typed;
 use crate::router::AppLink;
 use querent::typed::MutationOptions;
@@ -260,10 +260,6 @@ fn NewPostForm() -> Html {
     let error = (*local_error)
         .clone()
         .or_else(|| failure.map(|f| format!("Could not add the post: {}", f.message)));
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
-    };
     let invalid = |name: &str| {
         refused
             .as_ref()
@@ -275,11 +271,11 @@ fn NewPostForm() -> Html {
             <FormFields />
             <label for="new-post-title">{ "Title" }</label>
             <input id="new-post-title" name="title" value={(*title).clone()} maxlength="200"
-                   aria-invalid={invalid("title")} oninput={text(&title)} />
+                   aria-invalid={invalid("title")} oninput={on_text(&title)} />
             { field_error(&refused, "title", "new-post-title") }
             <label for="new-post-body">{ "Body" }</label>
             <textarea id="new-post-body" name="body" value={(*body).clone()} rows="3"
-                      aria-invalid={invalid("body")} oninput={text(&body)} />
+                      aria-invalid={invalid("body")} oninput={on_text(&body)} />
             { field_error(&refused, "body", "new-post-body") }
             <label for="new-post-user">{ "Author" }</label>
             <AuthorSelect id="new-post-user" name="user_id" value={author.parse::<i64>().unwrap_or(1)}
@@ -288,13 +284,13 @@ fn NewPostForm() -> Html {
             <details id="first-comment" open={comment_open}>
                 <summary>{ "With a first comment (optional)" }</summary>
                 <input id="first-comment-name" name="comment_name" placeholder="Name" aria-label="Commenter's name"
-                       value={(*comment_name).clone()} aria-invalid={invalid("comment_name")} oninput={text(&comment_name)} />
+                       value={(*comment_name).clone()} aria-invalid={invalid("comment_name")} oninput={on_text(&comment_name)} />
                 { field_error(&refused, "comment_name", "first-comment-name") }
                 <input id="first-comment-email" name="comment_email" placeholder="Email" aria-label="Commenter's email" type="email"
-                       value={(*comment_email).clone()} aria-invalid={invalid("comment_email")} oninput={text(&comment_email)} />
+                       value={(*comment_email).clone()} aria-invalid={invalid("comment_email")} oninput={on_text(&comment_email)} />
                 { field_error(&refused, "comment_email", "first-comment-email") }
                 <textarea id="first-comment-body" name="comment_body" placeholder="First comment" aria-label="First comment" rows="2"
-                          value={(*comment_body).clone()} aria-invalid={invalid("comment_body")} oninput={text(&comment_body)} />
+                          value={(*comment_body).clone()} aria-invalid={invalid("comment_body")} oninput={on_text(&comment_body)} />
                 { field_error(&refused, "comment_body", "first-comment-body") }
             </details>
             <button type="submit" id="new-post-submit">{ "Add post" }</button>

@@ -2,10 +2,10 @@
 //! current by server events; a profile with the user's posts and an edit form.
 
 use crate::forms::{
-    FormFields, field_error, form_message, refusal, use_field, use_forms, use_sent_key,
+    FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, UserEdit};
-use crate::pages::{ErrorView, input_value, when};
+use crate::pages::{ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, use_route_prefetch};
 use querent::typed::MutationOptions;
@@ -142,20 +142,16 @@ fn EditUser(props: &EditUserProps) -> Html {
             });
         })
     };
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| state.set(input_value(&e)))
-    };
     html! {
         <form id="edit-user-form" class="form inline" method="post"
               action={FormAction::EditUser(props.user.id).path()} {onsubmit}>
             <FormFields />
             <label for="edit-user-name">{ "Name" }</label>
-            <input id="edit-user-name" name="name" value={(*name).clone()} oninput={text(&name)} />
+            <input id="edit-user-name" name="name" value={(*name).clone()} oninput={on_text(&name)} />
             { field_error(&refused, "name", "edit-user-name") }
             <label for="edit-user-email">{ "Email" }</label>
             <input id="edit-user-email" name="email" type="email" value={(*email).clone()}
-                   oninput={text(&email)} />
+                   oninput={on_text(&email)} />
             { field_error(&refused, "email", "edit-user-email") }
             <button type="submit" id="save-user">{ "Save" }</button>
             { form_message(&refused, "edit-user-refused") }

@@ -157,7 +157,7 @@ pub async fn events_ws(
 
 /// The request has no `Origin`, or one on the host it was sent to, or one of
 /// `allowed`.
-fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+pub(crate) fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let Some(origin) = header(actix_web::http::header::ORIGIN) else {
         return true;

@@ -354,24 +354,14 @@ async fn refuse(
     refused_page(state, req, post.page, refused, status).await
 }
 
-/// The post comes from a page of this site: no `Sec-Fetch-Site` naming
-/// another site, and an `Origin` (if sent) on this host or configured.
+/// The post comes from a page of this site: an `Origin` (if sent) this
+/// host's or configured (the event stream's rule, `events::origin_allowed`),
+/// and, unless the `Origin` is a configured one, no `Sec-Fetch-Site` naming
+/// another site.
 fn same_site(req: &HttpRequest, allowed: &[String]) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let origin = header(header::ORIGIN.as_str());
-    let configured = origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)));
-    if configured {
-        return true;
-    }
-    if matches!(header("sec-fetch-site"), Some("cross-site" | "same-site")) {
-        return false;
-    }
-    let Some(origin) = origin else {
-        return true;
-    };
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    matches!(
-        (origin_host, header(header::HOST.as_str())),
-        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h)
-    )
+    let configured = header(header::ORIGIN.as_str())
+        .is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)));
+    let cross = matches!(header("sec-fetch-site"), Some("cross-site" | "same-site"));
+    configured || (!cross && super::events::origin_allowed(req, allowed))
 }

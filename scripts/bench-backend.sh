@@ -30,8 +30,8 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 1; }
 
-say "building the backend (release)"
-cargo build --release -p backend >&2
+say "building the backend and the bare ceiling server (release)"
+cargo build --release -p backend --bin backend --example bare_page >&2
 if [[ ! -f dist/index.html ]]; then
     say "dist/index.html missing: cargo xtask build"
     cargo xtask build >&2
@@ -160,6 +160,34 @@ for url in "${URLS[@]}"; do
     done
 done
 
+# The ceiling for a kept page: the same brotli bytes from memory, served by a
+# bare actix-web server (no middleware, no routing; examples/bare_page.rs).
+CEILING=
+if [[ $ENCODING == *br* ]]; then
+    curl -sS -H "Accept-Encoding: br" -o "$TMP/page.br" "$BASE/posts/1"
+    target/release/examples/bare_page "$TMP/page.br" >"$TMP/bare.stdout" 2>"$LOG_DIR/bare.log" &
+    BARE_PID=$!
+    BARE=
+    for _ in $(seq 1 100); do
+        line=$(head -n1 "$TMP/bare.stdout" 2>/dev/null || true)
+        if [[ $line == "Serving on "* ]]; then BARE=${line#Serving on }; break; fi
+        sleep 0.1
+    done
+    [[ -n $BARE ]] || { echo "the bare server did not start" >&2; exit 1; }
+    wrk -t2 -c50 -d2s "${HDR[@]}" "$BARE/" >/dev/null
+    for conns in 1 50; do
+        measure "\`/posts/1\`'s bytes from a bare actix-web server (ceiling)" "$conns" \
+            "$(stat -c %s "$TMP/page.br") br" 2xx -s "$TMP/report.lua" "$BARE/"
+    done
+    kill "$BARE_PID" 2>/dev/null || true
+    wait "$BARE_PID" 2>/dev/null || true
+    # Rows: /posts/1 at 1 and 50 connections come first; the ceiling's last two.
+    page_rps=$(printf '%s\n' "${ROWS[1]}" | awk -F'|' '{ print $4 + 0 }')
+    bare_rps=$(printf '%s\n' "${ROWS[-1]}" | awk -F'|' '{ print $4 + 0 }')
+    CEILING=$(awk -v p="$page_rps" -v b="$bare_rps" \
+        'BEGIN { printf "Kept page at 50 connections: %.0f req/s, %.2fx the bare server'"'"'s %.0f req/s.", p, p / b, b }')
+fi
+
 # Revalidations: the same reads with a matching If-None-Match (304, no body).
 for url in /posts/1 /api/posts /api/users; do
     etag=$(curl -sS "${CURL_HDR[@]}" -o /dev/null -D - "$BASE$url" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
@@ -204,6 +232,10 @@ echo
 echo "| URL | connections | req/s | p50 | p99 | bytes per response |"
 echo "|---|---:|---:|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
+if [[ -n $CEILING ]]; then
+    echo
+    echo "$CEILING"
+fi
 if (( ${#STALLS[@]} > 0 )); then
     echo
     echo "WARNING: one keep-alive connection waits >= 30 ms per request on ${STALLS[*]}:" \

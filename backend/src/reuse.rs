@@ -165,15 +165,16 @@ pub fn negotiate(
     brotli: Option<&Bytes>,
     gzip: Option<&Bytes>,
 ) -> Bytes {
+    use actix_web::http::header::HeaderValue;
     let accepts = |coding: &str| accepts(req, coding);
-    response.insert_header((header::VARY, "accept-encoding"));
+    response.insert_header((header::VARY, HeaderValue::from_static("accept-encoding")));
     match (brotli, gzip) {
         (Some(br), _) if accepts("br") => {
-            response.insert_header((header::CONTENT_ENCODING, "br"));
+            response.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("br")));
             br.clone()
         }
         (_, Some(gz)) if accepts("gzip") => {
-            response.insert_header((header::CONTENT_ENCODING, "gzip"));
+            response.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
             gz.clone()
         }
         _ => raw.clone(),

@@ -163,6 +163,13 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
     let send_timeout =
         (settings.send_timeout_secs > 0).then(|| Duration::from_secs(settings.send_timeout_secs));
     let state = web::Data::new(state);
+    // A span per request only where it would be recorded: with request
+    // spans filtered out (e.g. RUST_LOG=warn) the middleware's per-request
+    // work (an id, the connection info, the route) buys nothing.
+    let request_spans = tracing::enabled!(
+        target: "tracing_actix_web::root_span_builder",
+        tracing::Level::INFO
+    );
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -177,19 +184,23 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
                     .add(("X-Frame-Options", "DENY"))
                     .add(("Cross-Origin-Opener-Policy", "same-origin")),
             )
-            .wrap(Compress::default())
-            .wrap(TracingLogger::default())
+            .wrap(Condition::new(request_spans, TracingLogger::default()))
             .route("/healthz", web::get().to(routes::healthz))
+            // Only API answers are compressed per response: pages and
+            // assets carry their compressed forms already (reuse::negotiate).
             .service(
                 crate::openapi::api_scope()
-                    .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers)),
+                    .wrap(actix_web::middleware::from_fn(crate::reuse::reuse_answers))
+                    .wrap(Compress::default()),
             )
-            // The app's forms posted by the browser itself (see routes::forms).
+            // The app's forms posted by the browser itself (see routes::forms):
+            // every POST outside the API. A guarded scope, not a `{tail:.*}`
+            // resource, so page GETs are not matched against a regex.
             .service(
-                web::resource("/{tail:.*}")
+                web::scope("")
                     .guard(actix_web::guard::Post())
                     .app_data(web::PayloadConfig::new(max_body + 1))
-                    .route(web::post().to(routes::forms::submit)),
+                    .default_service(web::to(routes::forms::submit)),
             )
             .default_service(web::to(routes::pages::page))
     })

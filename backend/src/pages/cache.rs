@@ -1,5 +1,6 @@
 //! Rendered pages, reused until the data may have changed.
 
+use shared::Route;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,15 +15,17 @@ pub struct Rendered {
     pub rendered_at: std::time::Instant,
     /// A strong entity tag of `html` (see `crate::reuse`).
     pub etag: String,
+    /// The same, as the header value sent.
+    pub etag_header: actix_web::http::header::HeaderValue,
 }
 
-/// Rendered pages by path, reused until the data may have changed (see
+/// Rendered pages by route, reused until the data may have changed (see
 /// `EventHub::data_version`): a page costs its loader queries, two JSON
 /// passes and escaping, which dominate its cost; most requests between two
 /// writes can skip all of it. Unknown paths are not cached (unbounded).
 #[derive(Default)]
 pub struct PageCache {
-    pages: std::sync::Mutex<HashMap<String, Arc<Rendered>>>,
+    pages: std::sync::Mutex<HashMap<Route, Arc<Rendered>>>,
 }
 
 /// Enough distinct pages for the demo's routes; beyond it the cache restarts.
@@ -33,21 +36,21 @@ const PAGE_CACHE_MAX: usize = 4096;
 const PAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl PageCache {
-    /// The cached page for `path`, if rendered from data version `version`.
-    pub fn get(&self, path: &str, version: (u64, i64)) -> Option<Arc<Rendered>> {
+    /// The cached page of `route`, if rendered from data version `version`.
+    pub fn get(&self, route: Route, version: (u64, i64)) -> Option<Arc<Rendered>> {
         let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         pages
-            .get(path)
+            .get(&route)
             .filter(|r| r.version == version && r.rendered_at.elapsed() < PAGE_CACHE_TTL)
             .cloned()
     }
 
     /// Remembers a page.
-    pub fn put(&self, path: String, page: Arc<Rendered>) {
+    pub fn put(&self, route: Route, page: Arc<Rendered>) {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         if pages.len() >= PAGE_CACHE_MAX {
             pages.clear();
         }
-        pages.insert(path, page);
+        pages.insert(route, page);
     }
 }

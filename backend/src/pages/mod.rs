@@ -19,4 +19,4 @@ mod template;
 pub use assets::{Asset, brotli_bytes, gzip_bytes};
 pub use cache::{PageCache, Rendered};
 pub use loading::{load_query, prerender};
-pub use template::{Embedded, Pages, escape_html, escape_json_for_html};
+pub use template::{Embedded, HTML_CONTENT_TYPE, Pages, escape_html, escape_json_for_html};

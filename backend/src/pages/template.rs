@@ -37,8 +37,13 @@ pub struct Pages {
     is_app: bool,
     assets: HashMap<String, Arc<Asset>>,
     csp: String,
+    csp_header: actix_web::http::header::HeaderValue,
     live_transport: &'static str,
 }
+
+/// Pages' `Content-Type`.
+pub const HTML_CONTENT_TYPE: actix_web::http::header::HeaderValue =
+    actix_web::http::header::HeaderValue::from_static("text/html; charset=utf-8");
 
 /// Escapes JSON for a `<script>` element: no `</script>`, `<!--` or entity can
 /// form, and JavaScript line terminators are harmless. The replaced characters
@@ -86,23 +91,29 @@ fn strip_description(html: &str) -> String {
     out
 }
 
-/// `'sha256-…'` sources for every inline script Trunk wrote, so the CSP can
-/// forbid all other inline scripts.
-fn inline_script_hashes(html: &str) -> Vec<String> {
+/// `'sha256-…'` sources for every inline `<tag>` element of the template
+/// (scripts Trunk wrote, the inlined stylesheet), so the CSP can forbid all
+/// other inline scripts and styles. JSON data blocks are not scripts.
+fn inline_hashes(html: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
     let mut hashes = vec![];
     let mut rest = html;
-    while let Some(start) = rest.find("<script") {
+    while let Some(start) = rest.find(&open) {
         let after = &rest[start..];
         let Some(tag_end) = after.find('>') else {
             break;
         };
-        let tag = &after[..tag_end];
+        let attributes = &after[..tag_end];
         let body_start = tag_end + 1;
-        let Some(body_len) = after[body_start..].find("</script>") else {
+        let Some(body_len) = after[body_start..].find(&close) else {
             break;
         };
         let body = &after[body_start..body_start + body_len];
-        if !tag.contains(" src=") && !tag.contains("application/json") && !body.is_empty() {
+        if !attributes.contains(" src=")
+            && !attributes.contains("application/json")
+            && !body.is_empty()
+        {
             let digest = Sha256::digest(body.as_bytes());
             hashes.push(format!(
                 "'sha256-{}'",
@@ -136,7 +147,8 @@ impl Pages {
 
     fn from_template(html: &str, assets: HashMap<String, Arc<Asset>>) -> Self {
         let mut html = strip_description(html);
-        let hashes = inline_script_hashes(&html);
+        let scripts = inline_hashes(&html, "script");
+        let styles = inline_hashes(&html, "style");
         if !html.contains("</head>") {
             html = format!("<head></head>{html}");
         }
@@ -146,10 +158,11 @@ impl Pages {
             _ => (head_end, head_end),
         };
         let csp = format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; \
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self' {}; \
              img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'; object-src 'none'",
-            hashes.join(" ")
+            scripts.join(" "),
+            styles.join(" ")
         );
         let after_head = &html[head_end..];
         let (body_open, body_open_end, body_close) =
@@ -171,6 +184,8 @@ impl Pages {
             after_body: after_head[body_close..].to_owned(),
             is_app: html != FALLBACK_INDEX,
             assets,
+            csp_header: actix_web::http::header::HeaderValue::from_str(&csp)
+                .expect("the CSP is ASCII: hashes in base64 and fixed directives"),
             csp,
             live_transport: crate::config::LiveTransport::default().name(),
         }
@@ -202,6 +217,11 @@ impl Pages {
     /// The Content-Security-Policy for pages.
     pub fn csp(&self) -> &str {
         &self.csp
+    }
+
+    /// The same, as the header value sent with every page.
+    pub fn csp_header(&self) -> actix_web::http::header::HeaderValue {
+        self.csp_header.clone()
     }
 
     /// Whether pages are the app (so worth rendering on the server).
@@ -353,6 +373,26 @@ mod tests {
         assert!(out.ends_with("</head><body></body></html>"), "{out}");
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
         assert!(pages.csp().contains(&expected));
+    }
+
+    #[test]
+    fn an_inlined_stylesheet_is_allowed_by_its_hash_and_nothing_else_is() {
+        let html = "<html><head><title>T</title><style>main{color:red}</style></head>\
+                    <body></body></html>";
+        let csp = Pages::from_template(html, HashMap::new()).csp().to_owned();
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"main{color:red}"));
+        let style_src = csp
+            .split(';')
+            .find(|d| d.trim_start().starts_with("style-src"))
+            .expect("a style-src");
+        assert!(style_src.contains(&expected), "{csp}");
+        assert!(!style_src.contains("unsafe-inline"), "{csp}");
+        let script_src = csp
+            .split(';')
+            .find(|d| d.trim_start().starts_with("script-src"))
+            .expect("a script-src");
+        assert!(!script_src.contains(&expected), "{csp}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::reuse;
 use crate::state::AppState;
 use crate::streamed;
 use crate::write::now_ms;
+use actix_web::http::header::HeaderValue;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::forms::PAGE_KEY_PREFIX;
@@ -41,10 +42,12 @@ fn page_response(
 ) -> HttpResponse {
     let mut response =
         HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK));
+    // Header values made once (the page path is the hottest: no parsing or
+    // copying per response).
     response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+        .insert_header((header::CONTENT_TYPE, pages::HTML_CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp_header()));
     let deferred = route.loader().deferred;
     if !deferred.is_empty() && req.method() == Method::GET {
         let coding = streamed::Coding::accepted_by(req);
@@ -68,7 +71,7 @@ fn page_response(
         if reuse::none_match(req, &page.etag) {
             return reuse::not_modified(&page.etag);
         }
-        response.insert_header((header::ETAG, page.etag.as_str()));
+        response.insert_header((header::ETAG, page.etag_header.clone()));
     }
     let body = reuse::negotiate(req, &mut response, &page.html, page.brotli.as_ref(), None);
     response.body(body)
@@ -128,14 +131,10 @@ async fn rendered(
     route: Route,
     path: &str,
 ) -> Result<Arc<pages::Rendered>, ApiError> {
-    let cache_key =
-        (route != Route::NotFound && state.settings.reuse_responses).then(|| route.path());
+    let cache_key = (route != Route::NotFound && state.settings.reuse_responses).then_some(route);
     // Read before the data: a page rendered after this is at least this new.
     let version = state.hub.data_version();
-    if let Some(page) = cache_key
-        .as_deref()
-        .and_then(|k| state.page_cache.get(k, version))
-    {
+    if let Some(page) = cache_key.and_then(|k| state.page_cache.get(k, version)) {
         return Ok(page);
     }
     let page = Arc::new(render(state, route, path, version, None).await?);
@@ -184,10 +183,12 @@ async fn render(
         body.as_deref().map(|html| (path, html)),
         !route.loader().deferred.is_empty(),
     );
+    let etag = reuse::etag(html.as_bytes());
     Ok(pages::Rendered {
         status,
         brotli: pages::brotli_bytes(html.as_bytes(), 5),
-        etag: reuse::etag(html.as_bytes()),
+        etag_header: HeaderValue::from_str(&etag).map_err(ApiError::unexpected)?,
+        etag,
         html: html.into(),
         version,
         rendered_at: std::time::Instant::now(),

@@ -15,6 +15,16 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
 
     browser.click("button.querent-devtools-toggle").await;
     browser.wait_for("aside.querent-devtools").await;
+    // The panel brings its own stylesheet (pages link none for it).
+    assert_eq!(
+        browser
+            .js(
+                "return getComputedStyle(document.querySelector('aside.querent-devtools')).position"
+            )
+            .await,
+        "fixed",
+        "the panel is styled"
+    );
     for key in [
         r#"["posts"]"#,
         r#"["post",1]"#,

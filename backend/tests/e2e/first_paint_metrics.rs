@@ -24,15 +24,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Records, from the start of the document, the first frame whose text
-/// holds `expected`.
-fn watch_for(expected: &str) -> String {
+/// holds `expected` (`window.__visibleAt`) and the first frame where
+/// `ready` (a JavaScript expression) holds (`window.__readyAt`).
+fn watch_for(expected: &str, ready: &str) -> String {
     format!(
         "window.__visibleAt = null;
+         window.__readyAt = null;
          const expected = {expected};
+         const ready = () => {{ try {{ return {ready}; }} catch (e) {{ return false; }} }};
          const check = () => {{
-           if (document.body && document.body.innerText.includes(expected)) {{
-             window.__visibleAt = performance.now();
-           }} else {{
+           const now = performance.now();
+           if (window.__visibleAt === null && document.body && document.body.innerText.includes(expected)) {{
+             window.__visibleAt = now;
+           }}
+           if (window.__readyAt === null && ready()) {{
+             window.__readyAt = now;
+           }}
+           if (window.__visibleAt === null || window.__readyAt === null) {{
              requestAnimationFrame(check);
            }}
          }};
@@ -41,7 +49,52 @@ fn watch_for(expected: &str) -> String {
     )
 }
 
-async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
+/// Ours: `<html data-app="ready">`.
+const OURS_READY: &str = "document.documentElement.dataset.app === 'ready'";
+
+/// A React page: the root and every Suspense boundary hydrated (the fibre
+/// walk `../shared/ANCHOR.md` gives; `window.__TSR_ROUTER__` appearing fires
+/// too early).
+const REACT_READY: &str = "(() => { const k = Object.keys(document).find((k) => k.startsWith('__reactContainer$')); if (!k) return false; \
+  const r = document[k].stateNode.current; if (r.memoizedState?.isDehydrated !== false) return false; \
+  const s = [r.child]; while (s.length) { const f = s.pop(); if (!f) continue; \
+    if ((f.tag === 13 || f.tag === 31) && f.memoizedState?.dehydrated) return false; s.push(f.child, f.sibling); } \
+  return true; })()";
+
+/// The network and CPU a load runs on.
+#[derive(Clone, Copy)]
+struct Conditions {
+    name: &'static str,
+    slow: bool,
+    cpu_slowdown: u32,
+}
+
+const LOOPBACK: Conditions = Conditions {
+    name: "loopback",
+    slow: false,
+    cpu_slowdown: 1,
+};
+const SLOW: Conditions = Conditions {
+    name: "slow",
+    slow: true,
+    cpu_slowdown: 1,
+};
+const SLOW_CPU: Conditions = Conditions {
+    name: "slow, CPU 4x slower",
+    slow: true,
+    cpu_slowdown: 4,
+};
+
+/// One first load of `url` in a fresh profile: cache off, service workers
+/// bypassed, `conditions` emulated. `ready` (JavaScript) says when the page
+/// is interactive; `None`: a static page, content only.
+async fn load_url(
+    app: &TestApp,
+    url: &str,
+    expected: &str,
+    ready: Option<&str>,
+    conditions: Conditions,
+) -> Value {
     let browser: Browser = app.browser().await;
     browser.cdp("Network.enable", json!({})).await;
     browser
@@ -50,7 +103,7 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
     browser
         .cdp("Network.setBypassServiceWorker", json!({ "bypass": true }))
         .await;
-    if slow {
+    if conditions.slow {
         browser
             .cdp(
                 "Network.emulateNetworkConditions",
@@ -59,38 +112,118 @@ async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
             )
             .await;
     }
-    browser.on_every_page(&watch_for(expected)).await;
+    if conditions.cpu_slowdown > 1 {
+        browser
+            .cdp(
+                "Emulation.setCPUThrottlingRate",
+                json!({ "rate": conditions.cpu_slowdown }),
+            )
+            .await;
+    }
     browser
-        .client
-        .goto(&format!("{}{path}", app.url))
-        .await
-        .expect("the page");
+        .on_every_page(&watch_for(expected, ready.unwrap_or("true")))
+        .await;
+    browser.client.goto(url).await.expect("the page");
     browser
         .wait_until(
-            "window.__visibleAt !== null",
+            "window.__visibleAt !== null && window.__readyAt !== null",
             crate::helpers::PATIENCE,
             "the content",
         )
         .await;
-    if path != "/floor.html" {
-        browser.wait_for_app().await;
-    }
     let row = browser
         .js(
             "const paint = performance.getEntriesByName('first-contentful-paint')[0];
-             const ready = performance.getEntriesByName('app-ready')[0];
              const nav = performance.getEntriesByType('navigation')[0];
              const res = performance.getEntriesByType('resource');
+             const code = res.filter(r => /\\.(js|wasm)(\\?|$)/.test(r.name));
              return {
                fcp: paint ? paint.startTime : null,
                visible: window.__visibleAt,
-               interactive: ready ? ready.startTime : null,
+               interactive: window.__readyAt,
+               last_code_byte: code.length ? Math.max(...code.map(r => r.responseEnd)) : null,
                bytes: nav.transferSize + res.reduce((n, r) => n + r.transferSize, 0),
              };",
         )
         .await;
     browser.close().await;
     row
+}
+
+async fn load(app: &TestApp, path: &str, expected: &str, slow: bool) -> Value {
+    let ready = (path != "/floor.html").then_some(OURS_READY);
+    let conditions = if slow { SLOW } else { LOOPBACK };
+    load_url(
+        app,
+        &format!("{}{path}", app.url),
+        expected,
+        ready,
+        conditions,
+    )
+    .await
+}
+
+/// Side by side with a second site (`COMPARE_URL`, e.g. the TanStack Start
+/// example built locally as `../shared/ANCHOR.md` says), loaded alternately
+/// with ours: `/posts` and `/posts/1`, loopback, slow, slow with the CPU 4x
+/// slower, medians of 5. Its "content visible" text is post 1's title (its
+/// post page), of which its list shows the first 20 characters; ours is the
+/// newest post's title on `/posts` (the first of our list) and post 1's on
+/// `/posts/1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by scripts/bench-first-paint.sh URL"]
+async fn side_by_side_metrics() {
+    let (Ok(_), Ok(other)) = (std::env::var("DIST_DIR"), std::env::var("COMPARE_URL")) else {
+        return;
+    };
+    let other = other.trim_end_matches('/').to_owned();
+    let Some(app) = TestApp::start(|s| s.precompress_assets = true).await else {
+        return;
+    };
+    crate::first_load_metrics::wait_for_precompressed_wasm(&app.url).await;
+    let newest = app.api("/api/posts?limit=1").await["items"][0]["title"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = app.api("/api/posts/1").await["title"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    println!(
+        "| page, network | ours: content | ours: interactive | theirs: content | theirs: interactive | ours: last code byte | theirs: last code byte | bytes ours / theirs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let listed: String = post.chars().take(20).collect();
+    for (path, ours_expected, theirs_expected) in
+        [("/posts", &newest, &listed), ("/posts/1", &post, &post)]
+    {
+        for conditions in [LOOPBACK, SLOW, SLOW_CPU] {
+            let (mut ours, mut theirs) = (vec![], vec![]);
+            for _ in 0..RUNS {
+                let url = format!("{}{path}", app.url);
+                ours.push(load_url(&app, &url, ours_expected, Some(OURS_READY), conditions).await);
+                let url = format!("{other}{path}");
+                theirs.push(
+                    load_url(&app, &url, theirs_expected, Some(REACT_READY), conditions).await,
+                );
+            }
+            let col = |rows: &[Value], k: &str| {
+                median(rows.iter().filter_map(|r| r[k].as_f64()).collect())
+            };
+            println!(
+                "| `{path}`, {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} / {:.0} KB |",
+                conditions.name,
+                col(&ours, "visible"),
+                col(&ours, "interactive"),
+                col(&theirs, "visible"),
+                col(&theirs, "interactive"),
+                col(&ours, "last_code_byte"),
+                col(&theirs, "last_code_byte"),
+                col(&ours, "bytes") / 1000.0,
+                col(&theirs, "bytes") / 1000.0,
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,11 @@
 //! The devtools panel (feature `yew`): every query with its key, status,
 //! observer count, freshness, age and a data preview, with refetch /
 //! invalidate / remove per query; mutations that are pending or paused; and
-//! the metrics. Styled by class names only (`querent-devtools…`), so it works
-//! under a Content-Security-Policy without inline styles; [`DEVTOOLS_CSS`] is
-//! a default stylesheet.
+//! the metrics. Styled by class names only (`querent-devtools…`); with the
+//! `web` feature the panel adopts [`DEVTOOLS_CSS`] itself when it first
+//! mounts, as a constructed stylesheet (allowed under a Content-Security-Policy
+//! without inline styles, and nothing to serve or link: an app that leaves the
+//! panel out ships none of it).
 
 use crate::client::{CacheEvent, QueryClient};
 use crate::key::QueryKey;
@@ -12,8 +14,33 @@ use crate::query::{FetchStatus, QueryStatus};
 use crate::yew::use_query_client;
 use yew::prelude::*;
 
-/// A default look for the panel; add it to your stylesheet.
+/// The panel's default look (adopted by the panel under the `web` feature;
+/// without it, add this to your stylesheet).
 pub const DEVTOOLS_CSS: &str = include_str!("devtools.css");
+
+/// Adds [`DEVTOOLS_CSS`] to the document's adopted stylesheets, once.
+#[cfg(feature = "web")]
+fn adopt_stylesheet() {
+    thread_local!(static ADOPTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if ADOPTED.with(|a| a.replace(true)) {
+        return;
+    }
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(sheet) = web_sys::CssStyleSheet::new() else {
+        return;
+    };
+    if sheet.replace_sync(DEVTOOLS_CSS).is_err() {
+        return;
+    }
+    let sheets = js_sys::Array::from(&document.adopted_style_sheets());
+    sheets.push(&sheet);
+    document.set_adopted_style_sheets(&sheets);
+}
+
+#[cfg(not(feature = "web"))]
+fn adopt_stylesheet() {}
 
 const PREVIEW_CHARS: usize = 600;
 
@@ -63,6 +90,7 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
     let client = use_query_client();
     let open = use_state(|| props.initially_open);
     let force = use_force_update();
+    use_effect_with((), |()| adopt_stylesheet());
     {
         let client = client.clone();
         use_effect_with(*open, move |open| {

@@ -30,7 +30,7 @@ mod stream;
 use querent::persist::PersistOptions;
 use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
 use querent::yew::QueryClientProvider;
-use querent::{DehydratedState, QueryClient};
+use querent::{DehydratedState, QueryClient, QueryOptions};
 use router::AppRoute;
 use shared::{FormState, Route, STATE_ELEMENT_ID};
 use std::rc::Rc;
@@ -155,8 +155,19 @@ fn body_complete() -> bool {
         .is_none_or(|d| d.ready_state() != "loading" || d.get_element_by_id(BODY_END_ID).is_some())
 }
 
+/// The app's query defaults, as TanStack's walkthrough sets them (querent's
+/// own are TanStack's: stale at once, kept 5 min): data is fresh for 5
+/// minutes and kept 30 minutes after its last observer leaves.
+pub fn query_defaults() -> QueryOptions {
+    QueryOptions {
+        stale_time: Some(5 * 60_000),
+        gc_time: Some(30 * 60_000),
+        ..QueryOptions::default()
+    }
+}
+
 fn start_now() {
-    let client = QueryClient::new(WebPlatform::default());
+    let client = QueryClient::with_defaults(WebPlatform::default(), query_defaults());
     if let Some(state) = embedded_state() {
         let pending = state.pending.clone();
         querent::hydration::hydrate(&client, state);
@@ -304,7 +315,7 @@ pub mod ssr {
             RenderPlatform::at(now_ms),
             QueryOptions {
                 retry: Some(0),
-                ..QueryOptions::default()
+                ..super::query_defaults()
             },
         );
         querent::hydration::hydrate(&client, state);

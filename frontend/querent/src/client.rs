@@ -92,7 +92,9 @@ impl Drop for Subscription {
 }
 
 impl QueryClient {
-    /// A client with TanStack's defaults (stale 5 min, gc 30 min, 3 retries).
+    /// A client with TanStack's defaults: `stale_time` 0 (data is stale at
+    /// once), `gc_time` 5 min, 3 retries with exponential backoff. Apps
+    /// usually set their own with [`QueryClient::with_defaults`].
     pub fn new(platform: impl Platform + 'static) -> Self {
         Self::with_defaults(platform, QueryOptions::default())
     }
@@ -231,7 +233,7 @@ impl QueryClient {
         }
     }
 
-    fn schedule_gc(&self, key: &QueryKey) {
+    pub(crate) fn schedule_gc(&self, key: &QueryKey) {
         let gc_time = self.resolved(key).gc_time;
         let Some(generation) = self.cache().next_gc_generation(key) else {
             return;

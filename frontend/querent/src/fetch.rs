@@ -8,7 +8,7 @@ use crate::infinite;
 use crate::key::QueryKey;
 use crate::options::{FetchContext, Fetcher, NextPageParam, QueryOptions, Resolved};
 use crate::query::Action;
-use crate::query_cache::{FetchResult, InFlight, Mode, SharedFetch};
+use crate::query_cache::{Cancel, FetchResult, InFlight, Mode, SharedFetch};
 use crate::retryer::{self, Progress, RetryPolicy};
 use futures::future::{AbortHandle, Abortable, FutureExt, LocalBoxFuture};
 use serde_json::Value;
@@ -188,6 +188,23 @@ impl QueryClient {
         }
     }
 
+    /// Refetches, replacing a refetch in flight when the query has data
+    /// (TanStack's `cancelRefetch`, the default of invalidation): what the
+    /// old fetch was asked before the call is not what is wanted now. Those
+    /// awaiting the old fetch get the new one's answer. Without data the
+    /// fetch in flight is joined.
+    pub(crate) fn refetch_cancelling(
+        &self,
+        key: &QueryKey,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        if self.get_query_data(key).is_some()
+            && let Some(flight) = self.cache().take_in_flight(key)
+        {
+            flight.cancel(Cancel::Silent);
+        }
+        self.fetch(key, Mode::Refetch)
+    }
+
     fn start_fetch(&self, key: &QueryKey, mode: Mode) -> SharedFetch {
         let Some(fetcher) = self.cache().fetcher(key) else {
             let error = QueryError::local(
@@ -200,26 +217,35 @@ impl QueryClient {
         let before = self.get_query_state(key).unwrap_or_default();
         let id = self.next_id();
         self.with_metrics(|m| m.fetches += 1);
-        self.dispatch(key, Action::Fetch);
+        let paused = !self.is_online();
+        self.dispatch(key, Action::Fetch { paused });
 
         let (abort, registration) = AbortHandle::new_pair();
         let run = self
             .clone()
             .run_fetch(key.clone(), id, fetcher, options, mode);
-        let cancelled_key = key.clone();
+        let cancelled = Rc::new(Cell::new(Cancel::Not));
+        let (client, settled_key, how) = (self.clone(), key.clone(), Rc::clone(&cancelled));
         let future: SharedFetch = Abortable::new(run, registration)
-            .map(move |r| {
-                r.unwrap_or_else(|_| {
-                    Err(QueryError::local(
-                        ErrorKind::Cancelled,
-                        format!("the fetch of {cancelled_key} was cancelled"),
-                    ))
-                })
+            .then(move |r| async move {
+                let result = match r {
+                    Ok(result) => result,
+                    Err(_) => client.after_cancel(&settled_key, how.get()).await,
+                };
+                // As TanStack: every fetch, however it ended, schedules the
+                // gc of an unobserved query (one that came due meanwhile
+                // found it fetching and left it).
+                if !client.cache().is_observed(&settled_key) {
+                    client.schedule_gc(&settled_key);
+                }
+                result
             })
             .boxed_local()
             .shared();
-        self.cache()
-            .begin(key, InFlight::new(id, future.clone(), abort, before, mode));
+        self.cache().begin(
+            key,
+            InFlight::new(id, future.clone(), abort, before, mode, cancelled),
+        );
         // Drive it to completion even if nobody awaits it.
         let driver = future.clone();
         self.platform().spawn(Box::pin(async move {
@@ -269,11 +295,30 @@ impl QueryClient {
         outcome
     }
 
+    /// What those awaiting a cancelled fetch get: a replaced fetch's
+    /// successor's answer; else the data the query went back to (TanStack:
+    /// a cancelled `fetch_query` resolves to the previous data), or a
+    /// `Cancelled` error when there is none.
+    fn after_cancel(&self, key: &QueryKey, how: Cancel) -> LocalBoxFuture<'static, FetchResult> {
+        if how == Cancel::Silent
+            && let Some((successor, _)) = self.cache().in_flight(key)
+        {
+            return Box::pin(successor);
+        }
+        let result = self.get_query_data(key).ok_or_else(|| {
+            QueryError::local(
+                ErrorKind::Cancelled,
+                format!("the fetch of {key} was cancelled"),
+            )
+        });
+        Box::pin(futures::future::ready(result))
+    }
+
     /// Ends fetch `id` of `key` without applying its answer (a write came
     /// after it started): the query is stale, and fetched again if active.
     async fn refetch_after_write(&self, key: &QueryKey, id: u64) -> FetchResult {
         self.cache().end(key, id);
-        self.dispatch(key, Action::Invalidate);
+        self.dispatch(key, Action::Superseded);
         if self.is_active(key) {
             return self.fetch(key, Mode::Refetch).await;
         }

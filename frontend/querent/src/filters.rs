@@ -6,7 +6,7 @@ use crate::QueryClient;
 use crate::client::CacheEvent;
 use crate::key::QueryKey;
 use crate::query::Action;
-use crate::query_cache::Listener;
+use crate::query_cache::{Cancel, Listener};
 use futures::future::LocalBoxFuture;
 use serde::Serialize;
 
@@ -20,10 +20,13 @@ impl QueryClient {
     /// refetches do; the refetches run whether or not it is awaited.
     ///
     /// ```
-    /// # use querent::{QueryClient, QueryKey};
+    /// # use querent::{QueryClient, QueryKey, QueryOptions};
     /// # use serde_json::json;
     /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
-    /// # let client = QueryClient::new(platform);
+    /// let client = QueryClient::with_defaults(
+    ///     platform,
+    ///     QueryOptions { stale_time: Some(60_000), ..QueryOptions::default() },
+    /// );
     /// let post = QueryKey::from(vec![json!("post"), json!(1)]);
     /// client.set_query_data(&post, |_| Some(json!({"title": "old"})));
     /// assert!(!client.is_stale(&post));
@@ -39,7 +42,9 @@ impl QueryClient {
         for key in keys {
             self.dispatch(&key, Action::Invalidate);
             if self.is_active(&key) {
-                refetches.push(self.refetch(&key));
+                // A fetch in flight was asked before the data changed: it is
+                // replaced, not joined (TanStack's `cancelRefetch`).
+                refetches.push(self.refetch_cancelling(&key));
             }
         }
         Box::pin(async move {
@@ -56,7 +61,9 @@ impl QueryClient {
     }
 
     /// Stops in-flight fetches under `prefix`; each query returns to its
-    /// state before the fetch (data set meanwhile is kept). Use before an
+    /// state before the fetch (data set meanwhile is kept), and whoever
+    /// awaits the fetch gets that data (a `Cancelled` error when there is
+    /// none), as TanStack's `cancelQueries` with `revert`. Use before an
     /// optimistic update so a late response cannot overwrite it.
     ///
     /// ```
@@ -66,20 +73,22 @@ impl QueryClient {
     /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
     /// # let client = QueryClient::new(platform.clone());
     /// let key = QueryKey::from(vec![json!("todos")]);
+    /// client.set_query_data(&key, |_| Some(json!(["old"])));
     /// let slow: Fetcher = Rc::new(move |_| {
     ///     let sleep = querent::Platform::sleep(&platform, 1000);
     ///     Box::pin(async move { sleep.await; Ok(json!(["late"])) })
     /// });
     /// let fetch = client.fetch_query(&key, slow, QueryOptions::default());
     /// client.cancel_queries(&key);
+    /// assert_eq!(*runner.block_on(fetch).unwrap(), json!(["old"]));
     /// client.set_query_data(&key, |_| Some(json!(["optimistic"])));
-    /// assert_eq!(runner.block_on(fetch).unwrap_err().kind, querent::ErrorKind::Cancelled);
+    /// runner.run_until_stalled();
     /// assert_eq!(*client.get_query_data(&key).unwrap(), json!(["optimistic"]));
     /// ```
     pub fn cancel_queries<K: Serialize + ?Sized>(&self, prefix: &K) {
         for key in self.matching(&QueryKey::of(prefix)) {
             if let Some(flight) = self.cache().take_in_flight(&key) {
-                flight.abort.abort();
+                flight.cancel(Cancel::Revert);
                 self.dispatch(&key, Action::Cancelled(Box::new(flight.before)));
             }
         }

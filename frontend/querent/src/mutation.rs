@@ -69,9 +69,10 @@ impl MutationDefaults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MutationStatus {
-    /// Running, or queued behind others in its scope.
+    /// Running.
     Pending,
-    /// Waiting for the network (or for its function to be registered).
+    /// Waiting for the network, for an earlier mutation of its scope, or
+    /// for its function to be registered.
     Paused,
     /// Done.
     Success,
@@ -306,6 +307,11 @@ impl QueryClient {
         let (after_scope, after_replay) = self
             .mutation_cache()
             .waits_for(scope.as_deref(), in_replay_order);
+        // Waiting for an earlier mutation of its scope: paused until it
+        // runs (TanStack: a mutation that cannot run yet `isPaused`).
+        if after_scope.as_ref().is_some_and(|t| t.peek().is_none()) {
+            self.update_record(id, |r| r.status = MutationStatus::Paused);
+        }
         let client = self.clone();
         let run = async move {
             if let Some(t) = after_scope {

@@ -100,12 +100,19 @@ impl FetchContext {
     }
 }
 
+/// TanStack's default `staleTime`: data is stale as soon as it arrives.
+pub const DEFAULT_STALE_TIME_MS: u64 = 0;
+/// TanStack's default `gcTime`: 5 minutes.
+pub const DEFAULT_GC_TIME_MS: u64 = 5 * 60_000;
+
 /// How a query behaves. Unset fields take the client's defaults.
 #[derive(Clone, Default)]
 pub struct QueryOptions {
-    /// Data younger than this is fresh and not refetched (default 5 min).
+    /// Data younger than this is fresh and not refetched (default 0, as
+    /// TanStack's: data is stale at once; `u64::MAX` is `Infinity`).
     pub stale_time: Option<u64>,
-    /// An unobserved query is removed after this long (default 30 min).
+    /// An unobserved query is removed after this long (default 5 min, as
+    /// TanStack's `gcTime`).
     pub gc_time: Option<u64>,
     /// Retries after a failed attempt (default 3).
     pub retry: Option<u32>,
@@ -170,8 +177,11 @@ impl QueryOptions {
             stale_time: self
                 .stale_time
                 .or(defaults.stale_time)
-                .unwrap_or(5 * 60_000),
-            gc_time: self.gc_time.or(defaults.gc_time).unwrap_or(30 * 60_000),
+                .unwrap_or(DEFAULT_STALE_TIME_MS),
+            gc_time: self
+                .gc_time
+                .or(defaults.gc_time)
+                .unwrap_or(DEFAULT_GC_TIME_MS),
             retry: self.retry.or(defaults.retry).unwrap_or(3),
             retry_if,
             refetch_interval: self.refetch_interval.or(defaults.refetch_interval),

@@ -67,11 +67,13 @@ impl Default for QueryState {
 
 impl QueryState {
     /// Stale when invalidated, when there is no data, or when the data is
-    /// older than `stale_time` ms at `now`.
+    /// older than `stale_time` ms at `now`. `u64::MAX` is TanStack's
+    /// `Infinity`: data is fresh until invalidated.
     pub fn is_stale(&self, stale_time: u64, now: i64) -> bool {
+        let stale_time = i64::try_from(stale_time).unwrap_or(i64::MAX);
         self.is_invalidated
             || self.data.is_none()
-            || now.saturating_sub(self.data_updated_at) >= stale_time as i64
+            || now.saturating_sub(self.data_updated_at) >= stale_time
     }
 
     /// A fetch is in flight or paused.
@@ -83,8 +85,12 @@ impl QueryState {
 /// Everything that can happen to a query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// A fetch started.
-    Fetch,
+    /// A fetch started; `paused` when it cannot run yet (offline): it
+    /// shows as paused from the start, never as fetching first.
+    Fetch {
+        /// The fetch waits for the network.
+        paused: bool,
+    },
     /// An attempt failed and will be retried.
     Failed(QueryError),
     /// The fetch waits for the network.
@@ -105,7 +111,8 @@ pub enum Action {
         /// When.
         at: i64,
     },
-    /// Data set directly (optimistic updates, hydration, `set_query_data`).
+    /// Data set directly (optimistic updates, hydration, `set_query_data`):
+    /// a fetch in flight goes on (TanStack's `manual` success).
     SetData {
         /// The new data.
         data: Rc<Value>,
@@ -114,6 +121,9 @@ pub enum Action {
     },
     /// Mark stale.
     Invalidate,
+    /// A fetch ended without its answer applied (data was written after it
+    /// started, so the answer may predate the write): idle, and stale.
+    Superseded,
     /// A fetch was cancelled: back to the state before it.
     Cancelled(Box<QueryState>),
     /// Back to the initial state (`reset_queries`).
@@ -134,8 +144,12 @@ fn share(old: &Option<Rc<Value>>, new: Rc<Value>) -> Rc<Value> {
 pub fn reduce(state: &QueryState, action: Action) -> QueryState {
     let mut next = state.clone();
     match action {
-        Action::Fetch => {
-            next.fetch_status = FetchStatus::Fetching;
+        Action::Fetch { paused } => {
+            next.fetch_status = if paused {
+                FetchStatus::Paused
+            } else {
+                FetchStatus::Fetching
+            };
             next.failure_count = 0;
             next.failure_reason = None;
         }
@@ -147,18 +161,22 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
         }
         Action::Pause => next.fetch_status = FetchStatus::Paused,
         Action::Continue => next.fetch_status = FetchStatus::Fetching,
-        Action::Success { data, at } | Action::SetData { data, at } => {
-            let is_fetch_result = matches!(next.fetch_status, FetchStatus::Fetching);
+        Action::Success { data, at } => {
             next.data = Some(share(&state.data, data));
             next.data_updated_at = at;
             next.error = None;
             next.status = QueryStatus::Success;
             next.is_invalidated = false;
-            if is_fetch_result {
-                next.failure_count = 0;
-                next.failure_reason = None;
-            }
+            next.failure_count = 0;
+            next.failure_reason = None;
             next.fetch_status = FetchStatus::Idle;
+        }
+        Action::SetData { data, at } => {
+            next.data = Some(share(&state.data, data));
+            next.data_updated_at = at;
+            next.error = None;
+            next.status = QueryStatus::Success;
+            next.is_invalidated = false;
         }
         Action::Error { error, at } => {
             next.failure_count += 1;
@@ -171,6 +189,10 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
             }
         }
         Action::Invalidate => next.is_invalidated = true,
+        Action::Superseded => {
+            next.is_invalidated = true;
+            next.fetch_status = FetchStatus::Idle;
+        }
         Action::Reset => next = QueryState::default(),
         Action::Cancelled(before) => {
             let mut before = *before;
@@ -198,7 +220,7 @@ mod tests {
 
     #[test]
     fn fetch_then_success() {
-        let s = reduce(&QueryState::default(), Action::Fetch);
+        let s = reduce(&QueryState::default(), Action::Fetch { paused: false });
         assert_eq!(s.fetch_status, FetchStatus::Fetching);
         assert_eq!(s.status, QueryStatus::Pending);
         let s = reduce(
@@ -222,7 +244,7 @@ mod tests {
                 at: 1,
             },
         );
-        let s = reduce(&s, Action::Fetch);
+        let s = reduce(&s, Action::Fetch { paused: false });
         let s = reduce(
             &s,
             Action::Error {
@@ -276,6 +298,10 @@ mod tests {
         assert!(!s.is_stale(500, 1400));
         assert!(s.is_stale(500, 1500));
         assert!(
+            !s.is_stale(u64::MAX, i64::MAX),
+            "u64::MAX (TanStack's Infinity) is never stale by age"
+        );
+        assert!(
             QueryState::default().is_stale(u64::MAX, 0),
             "no data is always stale"
         );
@@ -300,7 +326,7 @@ mod tests {
                 at: 1,
             },
         );
-        let fetching = reduce(&before, Action::Fetch);
+        let fetching = reduce(&before, Action::Fetch { paused: false });
         let s = reduce(&fetching, Action::Cancelled(Box::new(before.clone())));
         assert_eq!(s, before);
     }

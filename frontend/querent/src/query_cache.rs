@@ -28,6 +28,20 @@ pub(crate) enum Mode {
     NextPage,
 }
 
+/// Whether, and how, a fetch in flight was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Cancel {
+    /// It runs.
+    #[default]
+    Not,
+    /// `cancel_queries`: the query went back to its state before the fetch;
+    /// those awaiting it get that state's data (an error without data).
+    Revert,
+    /// A refetch replaced it (`cancel_refetch`): those awaiting it get the
+    /// new fetch's answer.
+    Silent,
+}
+
 /// A fetch in flight.
 pub(crate) struct InFlight {
     pub(crate) id: u64,
@@ -36,6 +50,8 @@ pub(crate) struct InFlight {
     /// The state before it, for a cancellation to return to.
     pub(crate) before: QueryState,
     pub(crate) mode: Mode,
+    /// Set before `abort`: what those awaiting the fetch get instead.
+    pub(crate) cancelled: Rc<std::cell::Cell<Cancel>>,
     /// Data was written while this refetch ran: its answer may predate the
     /// write, so it is not applied.
     superseded: bool,
@@ -48,6 +64,7 @@ impl InFlight {
         abort: AbortHandle,
         before: QueryState,
         mode: Mode,
+        cancelled: Rc<std::cell::Cell<Cancel>>,
     ) -> Self {
         Self {
             id,
@@ -55,8 +72,15 @@ impl InFlight {
             abort,
             before,
             mode,
+            cancelled,
             superseded: false,
         }
+    }
+
+    /// Stops the fetch; those awaiting it get what `how` says.
+    pub(crate) fn cancel(&self, how: Cancel) {
+        self.cancelled.set(how);
+        self.abort.abort();
     }
 }
 
@@ -167,6 +191,11 @@ impl QueryCache {
             entry.observers.push((id, listener));
             entry.gc_generation += 1;
         });
+    }
+
+    /// Whether the query has observers.
+    pub(crate) fn is_observed(&self, key: &QueryKey) -> bool {
+        self.read(key, |e| !e.observers.is_empty()).unwrap_or(false)
     }
 
     /// Removes an observer; returns whether none is left.

@@ -106,7 +106,13 @@ impl Platform for FakePlatform {
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
         let mut clock = self.clock.borrow_mut();
         clock.seq += 1;
-        let slot = (clock.now.saturating_add(ms as i64), clock.seq);
+        // `u64::MAX` (TanStack's `Infinity`) is a timer that never fires.
+        let slot = (
+            clock
+                .now
+                .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)),
+            clock.seq,
+        );
         clock.timers.insert(slot, None);
         Box::pin(Sleep {
             clock: Rc::clone(&self.clock),
@@ -143,7 +149,9 @@ impl Runner {
     /// Moves time forward by `ms`, firing due timers in order and running
     /// tasks after each.
     pub fn advance(&mut self, ms: u64) {
-        let target = self.now() + ms as i64;
+        let target = self
+            .now()
+            .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX));
         loop {
             self.pool.run_until_stalled();
             let due = {

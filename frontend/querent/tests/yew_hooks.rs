@@ -24,6 +24,20 @@ thread_local! {
     static FETCHES: Cell<u32> = const { Cell::new(0) };
 }
 
+/// A client with the app's defaults (fresh 5 min, kept 30 min), which these
+/// scenarios were written against; querent's own are TanStack's (stale at
+/// once), covered by the native `tanstack_core` tests.
+fn app_client() -> QueryClient {
+    QueryClient::with_defaults(
+        WebPlatform::default(),
+        QueryOptions {
+            stale_time: Some(5 * 60_000),
+            gc_time: Some(30 * 60_000),
+            ..QueryOptions::default()
+        },
+    )
+}
+
 fn key() -> QueryKey {
     QueryKey::from(vec![json!("greeting")])
 }
@@ -96,7 +110,7 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
     let document = gloo_utils_document();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
-    let client = QueryClient::new(WebPlatform::default());
+    let client = app_client();
     yew::Renderer::<Root>::with_root_and_props(
         root.clone(),
         RootProps {
@@ -150,7 +164,7 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
 #[wasm_bindgen_test]
 async fn hydrated_data_renders_on_the_first_frame_without_a_fetch() {
     FETCHES.with(|f| f.set(0));
-    let client = QueryClient::new(WebPlatform::default());
+    let client = app_client();
     client.set_query_data(&key(), |_| Some(json!({"text": "from the server"})));
     let document = gloo_utils_document();
     let root = document.create_element("div").unwrap();
@@ -241,7 +255,7 @@ fn PagesRoot(props: &RootProps) -> Html {
 #[wasm_bindgen_test]
 async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
     FETCHES.with(|f| f.set(0));
-    let client = QueryClient::new(WebPlatform::default());
+    let client = app_client();
     // As the server embeds it: one page, no options registered for the key.
     client.set_query_data(&pages_key(), |_| {
         Some(json!({"pages": [{"items": [1, 2], "next_cursor": 2}], "page_params": [null]}))
@@ -270,5 +284,79 @@ async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
     })
     .await;
     assert_eq!(FETCHES.with(Cell::get), 1, "only page 2 was fetched");
+    root.remove();
+}
+
+/// Answers its text after its delay (ms).
+struct Echo;
+
+impl querent::typed::Mutation for Echo {
+    const KEY: &'static str = "echo";
+    type Variables = (String, u32);
+    type Output = String;
+
+    fn call(
+        &self,
+        call: querent::typed::Call<(String, u32)>,
+    ) -> querent::typed::MutationFuture<String> {
+        Box::pin(async move {
+            TimeoutFuture::new(call.variables.1).await;
+            Ok(call.variables.0)
+        })
+    }
+}
+
+#[function_component]
+fn Echoer() -> Html {
+    let echo = querent::yew::use_mutation(|_: &(String, u32)| {
+        querent::typed::MutationOptions::<Echo, ()>::default()
+    });
+    let onclick = {
+        let mutate = echo.mutate.clone();
+        Callback::from(move |_| {
+            mutate.emit(("slow".into(), 150));
+            mutate.emit(("fast".into(), 10));
+        })
+    };
+    html! {
+        <>
+            <button id="echo" {onclick}>{ "echo" }</button>
+            <span id="echoed">{ echo.data.as_deref().cloned().unwrap_or_default() }</span>
+            <span id="echo-status">{ format!("{:?}", echo.status) }</span>
+        </>
+    }
+}
+
+#[function_component]
+fn EchoRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><Echoer /></QueryClientProvider> }
+}
+
+/// `useMutation.test.tsx`: the handle shows the latest call only. Two calls,
+/// the older one slower: once both settled the handle still shows the newer
+/// one's result, not the older one's that came after it.
+#[wasm_bindgen_test]
+async fn use_mutation_shows_the_latest_call_even_when_an_older_one_settles_later() {
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = QueryClient::new(WebPlatform::default());
+    client.register_mutation(Echo);
+    yew::Renderer::<EchoRoot>::with_root_and_props(root.clone(), RootProps { client }).render();
+    wait_until("the button", || text_of("echo").is_some()).await;
+    document
+        .get_element_by_id("echo")
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    wait_until("the newer call's result", || {
+        text_of("echoed").as_deref() == Some("fast")
+    })
+    .await;
+    // The older call settles 140 ms later; the handle keeps the newer one.
+    TimeoutFuture::new(250).await;
+    assert_eq!(text_of("echoed").as_deref(), Some("fast"));
+    assert_eq!(text_of("echo-status").as_deref(), Some("Some(Success)"));
     root.remove();
 }

@@ -56,9 +56,18 @@ where
     type OptionsFn<M, C> = Rc<dyn Fn(&<M as Mutation>::Variables) -> MutationOptions<M, C>>;
     let latest: Rc<RefCell<Option<OptionsFn<M, C>>>> = use_mut_ref(|| None);
     *latest.borrow_mut() = Some(Rc::new(options));
+    // Which call is the latest: only its outcome is shown (TanStack's
+    // observer follows the current mutation; an older call settling later
+    // does not overwrite it).
+    let calls: Rc<RefCell<u64>> = use_mut_ref(|| 0);
     let mutate = {
         let (client, view) = (client.clone(), view.clone());
         use_callback((), move |variables: M::Variables, ()| {
+            let call = {
+                let mut calls = calls.borrow_mut();
+                *calls += 1;
+                *calls
+            };
             let options = latest
                 .borrow()
                 .as_ref()
@@ -74,9 +83,13 @@ where
                 error: None,
             });
             let done = client.mutate_with(variables, options);
-            let view = view.clone();
+            let (view, calls) = (view.clone(), Rc::clone(&calls));
             client.platform().spawn(Box::pin(async move {
-                view.set(match done.await {
+                let outcome = done.await;
+                if *calls.borrow() != call {
+                    return;
+                }
+                view.set(match outcome {
                     Ok(data) => MutationView {
                         status: Some(MutationStatus::Success),
                         data: Some(Rc::new(data)),

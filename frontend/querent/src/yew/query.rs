@@ -32,6 +32,8 @@ pub struct UseQueryHandle<T> {
     pub data_updated_at: i64,
     /// Failed attempts of the current fetch (visible while retrying).
     pub failure_count: u32,
+    /// The latest failed attempt's error, also while retries go on.
+    pub failure_reason: Option<QueryError>,
     /// Infinite queries: whether another page exists.
     pub has_next_page: bool,
     /// Fetch again now.
@@ -60,6 +62,8 @@ struct View {
     status: QueryStatus,
     fetch_status: FetchStatus,
     is_invalidated: bool,
+    /// Retries re-render (TanStack's `failureCount` is tracked like the rest).
+    failure_count: u32,
 }
 
 impl View {
@@ -70,6 +74,7 @@ impl View {
             status: state.status,
             fetch_status: state.fetch_status,
             is_invalidated: state.is_invalidated,
+            failure_count: state.failure_count,
         }
     }
 }
@@ -134,6 +139,7 @@ impl<T> UseQueryHandle<T> {
             is_stale,
             data_updated_at: state.data_updated_at,
             failure_count: state.failure_count,
+            failure_reason: state.failure_reason.clone(),
             has_next_page,
             refetch,
             fetch_next_page,

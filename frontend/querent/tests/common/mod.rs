@@ -68,10 +68,26 @@ impl Server {
     }
 }
 
+/// The defaults these scenarios were written against (and the app sets,
+/// as TanStack's walkthrough does): fresh 5 min, kept 30 min. querent's own
+/// are TanStack's (0 and 5 min); `tests/tanstack_core.rs` runs on those.
+pub fn app_defaults() -> querent::QueryOptions {
+    querent::QueryOptions {
+        stale_time: Some(5 * 60_000),
+        gc_time: Some(30 * 60_000),
+        ..querent::QueryOptions::default()
+    }
+}
+
+/// A client with [`app_defaults`], a scripted server, and the fake runtime.
 pub fn setup() -> (QueryClient, Server, Runner) {
     let (platform, runner) = FakePlatform::new();
     let server = Server::new(&platform);
-    (QueryClient::new(platform), server, runner)
+    (
+        QueryClient::with_defaults(platform, app_defaults()),
+        server,
+        runner,
+    )
 }
 
 pub fn server_error() -> QueryError {

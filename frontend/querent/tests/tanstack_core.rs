@@ -1,0 +1,318 @@
+//! TanStack Query v5's own scenarios (`packages/query-core/src/__tests__`),
+//! replayed against querent under the fake clock with TanStack's defaults
+//! (`QueryClient::new`): each test names the TanStack test it ports.
+
+mod common;
+
+use common::{Server, key};
+use querent::mutation::{MutationContext, MutationFn};
+use querent::testing::{FakePlatform, Runner};
+use querent::{
+    FetchStatus, MutateOptions, MutationDefaults, MutationStatus, QueryClient, QueryOptions,
+    QueryStatus,
+};
+use serde_json::json;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A client with querent's own defaults (TanStack's), a scripted server
+/// answering after 100 ms, and the fake runtime.
+fn tanstack() -> (QueryClient, Server, Runner) {
+    let (platform, runner) = FakePlatform::new();
+    let server = Server::new(&platform);
+    (QueryClient::new(platform), server, runner)
+}
+
+fn with(f: impl FnOnce(&mut QueryOptions)) -> QueryOptions {
+    let mut options = QueryOptions::default();
+    f(&mut options);
+    options
+}
+
+/// TanStack's defaults: `staleTime` 0 (data fetched is stale at once, so a
+/// second `fetchQuery` fetches again) and `gcTime` 5 minutes.
+#[test]
+fn the_defaults_are_tanstacks_stale_at_once_and_collected_after_five_minutes() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["todos"]));
+    rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()))
+        .unwrap();
+    assert!(client.is_stale(&k), "staleTime 0: stale as soon as fetched");
+    rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()))
+        .unwrap();
+    assert_eq!(server.calls(), 2, "stale data is fetched again");
+    rt.advance(5 * 60_000 - 1);
+    assert!(client.get_query_state(&k).is_some(), "kept until gcTime");
+    rt.advance(1);
+    assert!(
+        client.get_query_state(&k).is_none(),
+        "unused for gcTime (5 min): collected"
+    );
+}
+
+/// `queryClient.test.tsx` › prefetchQuery › "should be garbage collected
+/// after gcTime if unused": the gc timer comes due while the fetch runs
+/// (gcTime 10, the answer takes 100 ms); the query is collected once the
+/// fetch is done, not kept for ever.
+#[test]
+fn a_query_whose_gc_came_due_while_fetching_is_collected_after_the_fetch() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["prefetched"]));
+    client.prefetch_query(&k, server.fetcher(), with(|o| o.gc_time = Some(10)));
+    rt.advance(100);
+    assert_eq!(
+        *client.get_query_data(&k).unwrap(),
+        json!({"call": 1}),
+        "fetched"
+    );
+    rt.advance(15);
+    assert!(
+        client.get_query_state(&k).is_none(),
+        "collected after gcTime"
+    );
+}
+
+/// The same with `fetchQuery` and `gcTime` 0 (the issue's case).
+#[test]
+fn fetch_query_with_gc_time_zero_leaves_nothing_behind() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["once"]));
+    let data = rt
+        .block_on(client.fetch_query(&k, server.fetcher(), with(|o| o.gc_time = Some(0))))
+        .unwrap();
+    assert_eq!(*data, json!({"call": 1}));
+    rt.advance(1);
+    assert!(client.get_query_state(&k).is_none());
+}
+
+/// `staleTime: Infinity` (`u64::MAX`): fresh until invalidated, however
+/// long; `gcTime: Infinity`: never collected.
+#[test]
+fn infinite_stale_and_gc_times_never_expire() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["config"]));
+    let forever = with(|o| {
+        o.stale_time = Some(u64::MAX);
+        o.gc_time = Some(u64::MAX);
+    });
+    rt.block_on(client.fetch_query(&k, server.fetcher(), forever.clone()))
+        .unwrap();
+    rt.advance(10 * 365 * 24 * 3_600_000);
+    assert!(!client.is_stale(&k), "fresh after ten years");
+    rt.block_on(client.fetch_query(&k, server.fetcher(), forever))
+        .unwrap();
+    assert_eq!(server.calls(), 1, "served from the cache");
+    // Unobserved: marked stale, nothing refetched.
+    drop(client.invalidate_queries(&k));
+    assert!(client.is_stale(&k), "until invalidated");
+}
+
+/// `queryClient.test.tsx` › refetchQueries › "should cancel ongoing fetches
+/// if cancelRefetch option is set (default value)", through
+/// `invalidateQueries` (which refetches with `cancelRefetch`): the fetch in
+/// flight when the data was invalidated is replaced by a new one, so the
+/// invalidation is not lost to an answer asked for before it.
+#[test]
+fn invalidating_during_a_fetch_cancels_it_and_fetches_again() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["post", 1]));
+    client.set_query_data(&k, |_| Some(json!("initial")));
+    let _observer = client.subscribe(&k, || {});
+    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    // The server answers `{"call": n}`, n being how many calls it has had.
+    let first = client.refetch(&k);
+    rt.advance(50);
+    let invalidated = client.invalidate_queries(&key(json!(["post"])));
+    rt.advance(10);
+    assert_eq!(server.calls(), 2, "a second fetch replaced the first");
+    assert_eq!(
+        client.get_query_state(&k).unwrap().fetch_status,
+        FetchStatus::Fetching
+    );
+    rt.block_on(invalidated);
+    let after = json!({"call": 2});
+    assert_eq!(*client.get_query_data(&k).unwrap(), after);
+    assert!(!client.get_query_state(&k).unwrap().is_invalidated);
+    // Whoever awaited the replaced fetch gets the new answer (TanStack's
+    // silent cancel piggybacks on the next fetch).
+    assert_eq!(*rt.block_on(first).unwrap(), after);
+    rt.advance(1000);
+    assert_eq!(*client.get_query_data(&k).unwrap(), after);
+    assert_eq!(
+        server.calls(),
+        2,
+        "the replaced fetch's answer is never awaited"
+    );
+}
+
+/// Without data the fetch in flight is joined (TanStack cancels only when
+/// there is data to keep showing).
+#[test]
+fn invalidating_a_query_without_data_joins_its_fetch() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["post", 2]));
+    let _observer = client.subscribe(&k, || {});
+    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    drop(client.refetch(&k));
+    rt.advance(50);
+    rt.block_on(client.invalidate_queries(&k));
+    assert_eq!(server.calls(), 1);
+}
+
+/// `queryClient.test.tsx` › cancelQueries › "should revert queries to their
+/// previous state": with previous data, the cancelled `fetchQuery` resolves
+/// to that data and the query is back to success.
+#[test]
+fn a_cancelled_fetch_query_resolves_to_the_previous_data() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key1"]));
+    client.set_query_data(&k, |_| Some(json!("data")));
+    server.respond(Ok(json!("data2")));
+    // Stale at once (TanStack's default, said here so the data set above
+    // is fetched again whatever the defaults).
+    let stale = with(|o| o.stale_time = Some(0));
+    let pending = client.fetch_query(&k, server.fetcher(), stale);
+    rt.advance(10);
+    client.cancel_queries(&querent::QueryKey::all());
+    assert_eq!(*rt.block_on(pending).unwrap(), json!("data"));
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!("data"));
+    assert_eq!(state.status, QueryStatus::Success);
+    assert_eq!(state.fetch_status, FetchStatus::Idle);
+}
+
+/// `queryClient.test.tsx` › cancelQueries › "should throw CancelledError for
+/// imperative methods when initial fetch is cancelled": no data to resolve
+/// to, so the fetch fails as cancelled, and the query is back to pending.
+#[test]
+fn a_cancelled_initial_fetch_fails_as_cancelled() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key2"]));
+    let pending = client.fetch_query(&k, server.fetcher(), QueryOptions::default());
+    rt.advance(10);
+    client.cancel_queries(&k);
+    let error = rt.block_on(pending).unwrap_err();
+    assert_eq!(error.kind, querent::ErrorKind::Cancelled);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(state.status, QueryStatus::Pending);
+    assert_eq!(state.fetch_status, FetchStatus::Idle);
+    assert!(state.data.is_none() && state.error.is_none());
+}
+
+/// `setQueryData` while a fetch runs is a manual success (TanStack's
+/// `manual: true`): the fetch goes on, `isFetching` stays true. (querent
+/// keeps one rule TanStack lacks: the answer of a fetch asked before the
+/// write is not applied over it; an observed query asks again, and that
+/// answer is.)
+#[test]
+fn set_query_data_during_a_fetch_leaves_the_fetch_running() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["todos"]));
+    let _observer = client.subscribe(&k, || {});
+    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    server.respond(Ok(json!(["asked before the write"])));
+    server.respond(Ok(json!(["asked after the write"])));
+    drop(client.refetch(&k));
+    rt.advance(50);
+    client.set_query_data(&k, |_| Some(json!(["written"])));
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!(["written"]));
+    assert_eq!(state.fetch_status, FetchStatus::Fetching, "still fetching");
+    rt.advance(50);
+    assert_eq!(
+        *client.get_query_data(&k).unwrap(),
+        json!(["written"]),
+        "the older answer does not replace the write"
+    );
+    rt.advance(100);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!(["asked after the write"]));
+    assert_eq!(state.fetch_status, FetchStatus::Idle);
+    assert_eq!(server.calls(), 2);
+}
+
+/// An unobserved query written during its fetch: the fetch ends idle, the
+/// written data stays, marked stale.
+#[test]
+fn set_query_data_during_an_unobserved_fetch_ends_idle_with_the_write() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["todos"]));
+    client.prefetch_query(&k, server.fetcher(), QueryOptions::default());
+    rt.advance(50);
+    client.set_query_data(&k, |_| Some(json!(["written"])));
+    assert_eq!(
+        client.get_query_state(&k).unwrap().fetch_status,
+        FetchStatus::Fetching
+    );
+    rt.advance(100);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!(["written"]));
+    assert_eq!(state.fetch_status, FetchStatus::Idle);
+    assert!(state.is_invalidated);
+}
+
+/// `query.test.tsx`'s network mode "online": a fetch started offline is
+/// `paused` from its first state on (`fetchState`: `canFetch ? 'fetching' :
+/// 'paused'`), never `fetching` first.
+#[test]
+fn a_query_started_offline_is_paused_from_the_start() {
+    let (client, server, mut rt) = tanstack();
+    client.set_online(false);
+    let k = key(json!(["offline"]));
+    let seen = Rc::new(RefCell::new(vec![]));
+    let _observer = {
+        let (reader, seen, watched) = (client.clone(), Rc::clone(&seen), k.clone());
+        client.subscribe(&k, move || {
+            let state = reader.get_query_state(&watched).unwrap();
+            seen.borrow_mut().push(state.fetch_status);
+        })
+    };
+    client.prefetch_query(&k, server.fetcher(), QueryOptions::default());
+    rt.advance(1000);
+    assert_eq!(seen.borrow().first(), Some(&FetchStatus::Paused));
+    assert!(!seen.borrow().contains(&FetchStatus::Fetching));
+    assert_eq!(server.calls(), 0);
+    client.set_online(true);
+    rt.advance(100);
+    assert_eq!(server.calls(), 1);
+    assert_eq!(seen.borrow().last(), Some(&FetchStatus::Idle));
+}
+
+fn slow_mutation(platform: Rc<dyn querent::Platform>) -> MutationFn {
+    Rc::new(move |ctx: MutationContext| {
+        let platform = Rc::clone(&platform);
+        Box::pin(async move {
+            platform.sleep(100).await;
+            Ok(ctx.variables)
+        })
+    })
+}
+
+/// `mutations.test.tsx` › scopes: a mutation waiting for an earlier one of
+/// its scope cannot run yet, so it is paused (TanStack's `isPaused`), and
+/// runs (pending) once the earlier one settled.
+#[test]
+fn a_mutation_waiting_for_its_scope_is_paused() {
+    let (client, _server, mut rt) = tanstack();
+    client.register_mutation_json(
+        "save",
+        MutationDefaults::new(slow_mutation(client.platform())),
+    );
+    let scoped = || MutateOptions {
+        scope: Some("todos".into()),
+        ..MutateOptions::default()
+    };
+    let first = client.mutate_json("save", json!(1), scoped());
+    let second = client.mutate_json("save", json!(2), scoped());
+    rt.advance(10);
+    let status = |n: usize| client.mutations()[n].status;
+    assert_eq!(status(0), MutationStatus::Pending);
+    assert_eq!(status(1), MutationStatus::Paused, "waiting for its scope");
+    rt.advance(100);
+    assert_eq!(status(0), MutationStatus::Success);
+    assert_eq!(status(1), MutationStatus::Pending, "its turn");
+    rt.advance(100);
+    assert_eq!(status(1), MutationStatus::Success);
+    assert_eq!(*rt.block_on(first).unwrap(), json!(1));
+    assert_eq!(*rt.block_on(second).unwrap(), json!(2));
+}

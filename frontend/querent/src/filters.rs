@@ -1,23 +1,197 @@
-//! Operations on every query under a key prefix (TanStack's query
-//! filters): invalidate, cancel, remove, reset. A prefix is anything that
-//! serialises to a JSON array ([`QueryKey::of`]).
+//! Operations on the queries a filter picks (TanStack's `QueryFilters` and
+//! `matchQuery`): find, invalidate, refetch, cancel, remove, reset, count,
+//! read and write data. One predicate, [`QueryFilters::matches`], serves
+//! every bulk operation. The methods taking a key prefix (`invalidate_queries`,
+//! ...) are the same with `QueryFilters::key(prefix)`; a prefix is anything
+//! that serialises to a JSON array ([`QueryKey::of`]).
 
 use crate::QueryClient;
-use crate::client::CacheEvent;
+use crate::client::{CacheEvent, QuerySummary};
 use crate::key::QueryKey;
-use crate::query::Action;
+use crate::query::{Action, FetchStatus};
 use crate::query_cache::{Cancel, Listener};
 use futures::future::LocalBoxFuture;
 use serde::Serialize;
+use serde_json::Value;
+use std::rc::Rc;
+
+/// Which queries by whether they are active (observed by an enabled
+/// observer with a fetcher): TanStack's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryTypeFilter {
+    /// Every query.
+    #[default]
+    All,
+    /// Observed, enabled and fetchable.
+    Active,
+    /// The others.
+    Inactive,
+}
+
+/// What an invalidation refetches (TanStack's `refetchType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefetchType {
+    /// The active ones among the invalidated (the default).
+    #[default]
+    Active,
+    /// The inactive ones.
+    Inactive,
+    /// All of them.
+    All,
+    /// None: only mark them stale.
+    None,
+}
+
+/// A predicate over a query (its key, state, observers, staleness).
+pub type QueryPredicate = Rc<dyn Fn(&QuerySummary) -> bool>;
+
+/// Which queries an operation applies to (TanStack's `QueryFilters`). The
+/// default matches every query.
+///
+/// ```
+/// use querent::filters::{QueryFilters, QueryTypeFilter};
+/// let todos = QueryFilters::key(&["todos"]).exact().of_type(QueryTypeFilter::Active);
+/// assert!(todos.exact);
+/// ```
+#[derive(Clone, Default)]
+pub struct QueryFilters {
+    /// Queries whose key starts with this one (TanStack's partial match:
+    /// each element equal, objects matching on the fields given).
+    pub query_key: Option<QueryKey>,
+    /// Only the query whose key is exactly `query_key`.
+    pub exact: bool,
+    /// Active, inactive or all.
+    pub type_: QueryTypeFilter,
+    /// Only stale (`Some(true)`) or only fresh (`Some(false)`) queries.
+    pub stale: Option<bool>,
+    /// Only queries in this fetch status.
+    pub fetch_status: Option<FetchStatus>,
+    /// Only queries this returns true for.
+    pub predicate: Option<QueryPredicate>,
+}
+
+impl std::fmt::Debug for QueryFilters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryFilters")
+            .field("query_key", &self.query_key)
+            .field("exact", &self.exact)
+            .field("type_", &self.type_)
+            .field("stale", &self.stale)
+            .field("fetch_status", &self.fetch_status)
+            .field("predicate", &self.predicate.is_some())
+            .finish()
+    }
+}
+
+impl QueryFilters {
+    /// Every query.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Queries under the key `prefix`.
+    pub fn key<K: Serialize + ?Sized>(prefix: &K) -> Self {
+        Self {
+            query_key: Some(QueryKey::of(prefix)),
+            ..Self::default()
+        }
+    }
+
+    /// Only the query whose key is exactly the filter's key.
+    pub fn exact(mut self) -> Self {
+        self.exact = true;
+        self
+    }
+
+    /// Only active or only inactive queries.
+    pub fn of_type(mut self, type_: QueryTypeFilter) -> Self {
+        self.type_ = type_;
+        self
+    }
+
+    /// Only stale (`true`) or only fresh (`false`) queries.
+    pub fn stale(mut self, stale: bool) -> Self {
+        self.stale = Some(stale);
+        self
+    }
+
+    /// Only queries in `fetch_status`.
+    pub fn fetch_status(mut self, fetch_status: FetchStatus) -> Self {
+        self.fetch_status = Some(fetch_status);
+        self
+    }
+
+    /// Only queries `predicate` accepts.
+    pub fn predicate(mut self, predicate: impl Fn(&QuerySummary) -> bool + 'static) -> Self {
+        self.predicate = Some(Rc::new(predicate));
+        self
+    }
+
+    /// TanStack's `matchQuery`: whether the filters pick `query`, which is
+    /// `active` or not.
+    pub fn matches(&self, query: &QuerySummary, active: bool) -> bool {
+        self.matches_key(&query.key)
+            && self.matches_type(active)
+            && self.stale.is_none_or(|stale| query.is_stale == stale)
+            && self
+                .fetch_status
+                .is_none_or(|status| query.state.fetch_status == status)
+            && self.predicate.as_ref().is_none_or(|p| p(query))
+    }
+
+    pub(crate) fn matches_key(&self, key: &QueryKey) -> bool {
+        match &self.query_key {
+            None => true,
+            Some(filter) if self.exact => key == filter,
+            Some(filter) => key.partially_matches(filter),
+        }
+    }
+
+    pub(crate) fn matches_type(&self, active: bool) -> bool {
+        match self.type_ {
+            QueryTypeFilter::All => true,
+            QueryTypeFilter::Active => active,
+            QueryTypeFilter::Inactive => !active,
+        }
+    }
+}
+
+/// How a refetch treats a fetch already in flight (TanStack's
+/// `RefetchOptions` / `InvalidateOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefetchOptions {
+    /// Replace a fetch in flight of a query that has data (default true);
+    /// false joins it.
+    pub cancel_refetch: bool,
+}
+
+impl Default for RefetchOptions {
+    fn default() -> Self {
+        Self {
+            cancel_refetch: true,
+        }
+    }
+}
 
 impl QueryClient {
+    /// The keys of every query `filters` picks (TanStack's
+    /// `queryCache.findAll`), in no particular order.
+    pub fn find_all(&self, filters: &QueryFilters) -> Vec<QueryKey> {
+        self.cache().find_all(filters, self.defaults(), self.now())
+    }
+
     pub(crate) fn matching(&self, prefix: &QueryKey) -> Vec<QueryKey> {
-        self.cache().matching(prefix)
+        self.find_all(&QueryFilters {
+            query_key: Some(prefix.clone()),
+            ..QueryFilters::default()
+        })
     }
 
     /// Marks every query under `prefix` stale and refetches the active
-    /// (observed, enabled) ones. The returned future settles when those
-    /// refetches do; the refetches run whether or not it is awaited.
+    /// (observed, enabled) ones, replacing a refetch already in flight. The
+    /// returned future settles when those refetches do; the refetches run
+    /// whether or not it is awaited. [`QueryClient::invalidate_queries_with`]
+    /// takes any filters and what to refetch.
     ///
     /// ```
     /// # use querent::{QueryClient, QueryKey, QueryOptions};
@@ -37,14 +211,61 @@ impl QueryClient {
         &self,
         prefix: &K,
     ) -> LocalBoxFuture<'static, ()> {
-        let keys = self.matching(&QueryKey::of(prefix));
-        let mut refetches = vec![];
-        for key in keys {
+        self.invalidate_queries_with(
+            QueryFilters::key(prefix),
+            RefetchType::Active,
+            RefetchOptions::default(),
+        )
+    }
+
+    /// TanStack's `invalidateQueries(filters, options)`: marks the queries
+    /// `filters` picks stale, then refetches those of them `refetch_type`
+    /// says (TanStack's `refetchType`; `filters.type_` is replaced by it).
+    pub fn invalidate_queries_with(
+        &self,
+        filters: QueryFilters,
+        refetch_type: RefetchType,
+        options: RefetchOptions,
+    ) -> LocalBoxFuture<'static, ()> {
+        for key in self.find_all(&filters) {
             self.dispatch(&key, Action::Invalidate);
-            if self.is_active(&key) {
-                // A fetch in flight was asked before the data changed: it is
-                // replaced, not joined (TanStack's `cancelRefetch`).
-                refetches.push(self.refetch_cancelling(&key));
+        }
+        let type_ = match refetch_type {
+            RefetchType::None => return Box::pin(futures::future::ready(())),
+            RefetchType::Active => QueryTypeFilter::Active,
+            RefetchType::Inactive => QueryTypeFilter::Inactive,
+            RefetchType::All => QueryTypeFilter::All,
+        };
+        self.refetch_queries(QueryFilters { type_, ..filters }, options)
+    }
+
+    /// TanStack's `refetchQueries`: fetches every query `filters` picks
+    /// (default: all of them) that can fetch: it has a fetcher, is not
+    /// observed only by disabled observers, and has been fetched or set
+    /// before if unobserved. A fetch in flight is replaced when the query
+    /// has data (`cancel_refetch`, default) or else joined. The future
+    /// settles when the fetches do (failures are in the queries' states);
+    /// a fetch paused for the network does not hold it.
+    pub fn refetch_queries(
+        &self,
+        filters: QueryFilters,
+        options: RefetchOptions,
+    ) -> LocalBoxFuture<'static, ()> {
+        let mut refetches: Vec<LocalBoxFuture<'static, _>> = vec![];
+        for key in self.find_all(&filters) {
+            if !self.cache().can_refetch(&key, self.defaults()) {
+                continue;
+            }
+            let fetch: LocalBoxFuture<'static, _> = if options.cancel_refetch {
+                Box::pin(self.refetch_cancelling(&key))
+            } else {
+                Box::pin(self.refetch(&key))
+            };
+            let paused = self
+                .get_query_state(&key)
+                .is_some_and(|s| s.fetch_status == FetchStatus::Paused);
+            if !paused {
+                refetches.push(fetch);
             }
         }
         Box::pin(async move {
@@ -86,10 +307,19 @@ impl QueryClient {
     /// assert_eq!(*client.get_query_data(&key).unwrap(), json!(["optimistic"]));
     /// ```
     pub fn cancel_queries<K: Serialize + ?Sized>(&self, prefix: &K) {
-        for key in self.matching(&QueryKey::of(prefix)) {
-            if let Some(flight) = self.cache().take_in_flight(&key) {
+        self.cancel_queries_with(&QueryFilters::key(prefix));
+    }
+
+    /// [`QueryClient::cancel_queries`] for the queries `filters` picks.
+    pub fn cancel_queries_with(&self, filters: &QueryFilters) {
+        self.cancel_keys(&self.find_all(filters));
+    }
+
+    fn cancel_keys(&self, keys: &[QueryKey]) {
+        for key in keys {
+            if let Some(flight) = self.cache().take_in_flight(key) {
                 flight.cancel(Cancel::Revert);
-                self.dispatch(&key, Action::Cancelled(Box::new(flight.before)));
+                self.dispatch(key, Action::Cancelled(Box::new(flight.before)));
             }
         }
     }
@@ -107,9 +337,14 @@ impl QueryClient {
     /// assert!(client.get_query_state(&key).is_none());
     /// ```
     pub fn remove_queries<K: Serialize + ?Sized>(&self, prefix: &K) {
-        let prefix = QueryKey::of(prefix);
-        self.cancel_queries(&prefix);
-        for key in self.matching(&prefix) {
+        self.remove_queries_with(&QueryFilters::key(prefix));
+    }
+
+    /// [`QueryClient::remove_queries`] for the queries `filters` picks.
+    pub fn remove_queries_with(&self, filters: &QueryFilters) {
+        let keys = self.find_all(filters);
+        self.cancel_keys(&keys);
+        for key in keys {
             let listeners: Vec<Listener> = self.cache().remove(&key).unwrap_or_default();
             for l in listeners {
                 l();
@@ -121,26 +356,72 @@ impl QueryClient {
     /// Returns every query under `prefix` to its initial state and refetches
     /// the active ones.
     pub fn reset_queries<K: Serialize + ?Sized>(&self, prefix: &K) -> LocalBoxFuture<'static, ()> {
-        let prefix = QueryKey::of(prefix);
-        self.cancel_queries(&prefix);
-        let keys = self.matching(&prefix);
+        self.reset_queries_with(QueryFilters::key(prefix), RefetchOptions::default())
+    }
+
+    /// TanStack's `resetQueries`: the queries `filters` picks back to their
+    /// initial state, then the active ones among them refetched.
+    pub fn reset_queries_with(
+        &self,
+        filters: QueryFilters,
+        options: RefetchOptions,
+    ) -> LocalBoxFuture<'static, ()> {
+        let keys = self.find_all(&filters);
+        self.cancel_keys(&keys);
         for key in &keys {
             self.dispatch(key, Action::Reset);
         }
-        let refetches: Vec<_> = keys
-            .iter()
-            .filter(|k| self.is_active(k))
-            .map(|k| self.refetch(k))
-            .collect();
-        Box::pin(async move {
-            for r in refetches {
-                let _ = r.await;
-            }
-        })
+        let filters = QueryFilters {
+            type_: QueryTypeFilter::Active,
+            ..filters
+        };
+        self.refetch_queries(filters, options)
+    }
+
+    /// How many of the queries `filters` picks are fetching now (TanStack's
+    /// `isFetching(filters)`: a fetch paused for the network is not counted;
+    /// [`QueryClient::is_fetching`] counts those too).
+    pub fn is_fetching_with(&self, filters: &QueryFilters) -> usize {
+        let filters = QueryFilters {
+            fetch_status: Some(FetchStatus::Fetching),
+            ..filters.clone()
+        };
+        self.find_all(&filters).len()
+    }
+
+    /// The data of every query `filters` picks, by key (TanStack's
+    /// `getQueriesData`), sorted by key.
+    pub fn get_queries_data(&self, filters: &QueryFilters) -> Vec<(QueryKey, Option<Rc<Value>>)> {
+        let mut keys = self.find_all(filters);
+        keys.sort();
+        keys.into_iter()
+            .map(|key| {
+                let data = self.get_query_data(&key);
+                (key, data)
+            })
+            .collect()
+    }
+
+    /// [`QueryClient::set_query_data`] on every query `filters` picks
+    /// (TanStack's `setQueriesData`); returns each key with its data now,
+    /// sorted by key.
+    pub fn set_queries_data(
+        &self,
+        filters: &QueryFilters,
+        updater: impl Fn(Option<&Value>) -> Option<Value>,
+    ) -> Vec<(QueryKey, Option<Rc<Value>>)> {
+        let mut keys = self.find_all(filters);
+        keys.sort();
+        keys.into_iter()
+            .map(|key| {
+                let data = self.set_query_data(&key, &updater);
+                (key, data)
+            })
+            .collect()
     }
 
     /// Removes everything.
     pub fn clear(&self) {
-        self.remove_queries(&QueryKey::all());
+        self.remove_queries_with(&QueryFilters::all());
     }
 }

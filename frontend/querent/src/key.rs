@@ -84,6 +84,41 @@ impl QueryKey {
                 .zip(prefix.segments.iter())
                 .all(|(a, b)| a == b)
     }
+
+    /// TanStack's `partialMatchKey`: this key starts with `filter`'s
+    /// elements, where an object element matches when every field the
+    /// filter's object gives matches (recursively), and an array element
+    /// when the filter's array is its start. `["todos", {"status": "done"}]`
+    /// picks `["todos", {"status": "done", "page": 2}]`.
+    ///
+    /// ```
+    /// # use querent::QueryKey;
+    /// let key = QueryKey::of(&serde_json::json!(["todos", {"status": "done", "page": 2}]));
+    /// assert!(key.partially_matches(&QueryKey::of(&serde_json::json!(["todos", {"status": "done"}]))));
+    /// assert!(!key.partially_matches(&QueryKey::of(&serde_json::json!(["todos", {"status": "open"}]))));
+    /// ```
+    pub fn partially_matches(&self, filter: &QueryKey) -> bool {
+        filter.segments.len() <= self.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(filter.segments.iter())
+                .all(|(a, b)| partial_match(a, b))
+    }
+}
+
+/// `a` includes `b`: equal scalars, `b`'s array a start of `a`'s, `b`'s
+/// object fields all in `a`'s.
+fn partial_match(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(a), Value::Array(b)) => {
+            b.len() <= a.len() && a.iter().zip(b).all(|(a, b)| partial_match(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => b
+            .iter()
+            .all(|(k, b)| a.get(k).is_some_and(|a| partial_match(a, b))),
+        (a, b) => a == b,
+    }
 }
 
 impl From<Vec<Value>> for QueryKey {

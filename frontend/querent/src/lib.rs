@@ -35,7 +35,7 @@ pub mod devtools;
 mod environment;
 pub mod error;
 mod fetch;
-mod filters;
+pub mod filters;
 pub mod hydration;
 mod infinite;
 pub mod json;

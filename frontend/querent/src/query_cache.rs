@@ -6,6 +6,7 @@
 //! no borrow is held (so listeners may call back into the client).
 
 use crate::error::QueryError;
+use crate::filters::{QueryFilters, QueryTypeFilter};
 use crate::key::QueryKey;
 use crate::options::{Fetcher, QueryOptions, Resolved};
 use crate::query::{Action, QueryState, reduce};
@@ -232,14 +233,60 @@ impl QueryCache {
         Some(entry.observers.into_iter().map(|(_, l)| l).collect())
     }
 
-    /// The keys under `prefix`.
-    pub(crate) fn matching(&self, prefix: &QueryKey) -> Vec<QueryKey> {
+    /// The keys `filters` picks (TanStack's `findAll`). The key test runs
+    /// first; a query's summary is made only for filters that need it.
+    pub(crate) fn find_all(
+        &self,
+        filters: &QueryFilters,
+        defaults: &QueryOptions,
+        now: i64,
+    ) -> Vec<QueryKey> {
+        let needs_state = filters.stale.is_some()
+            || filters.fetch_status.is_some()
+            || filters.predicate.is_some();
         let entries = self.entries.borrow();
         entries
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
+            .iter()
+            .filter(|(key, e)| {
+                if !filters.matches_key(key) {
+                    return false;
+                }
+                if !needs_state && filters.type_ == QueryTypeFilter::All {
+                    return true;
+                }
+                let active = e.active_options(defaults).is_some();
+                if !needs_state {
+                    return filters.matches_type(active);
+                }
+                let summary = QuerySummary {
+                    key: (*key).clone(),
+                    is_stale: e
+                        .state
+                        .is_stale(e.options.resolve(defaults).stale_time, now),
+                    state: e.state.clone(),
+                    observers: e.observers.len(),
+                };
+                filters.matches(&summary, active)
+            })
+            .map(|(k, _)| k.clone())
             .collect()
+    }
+
+    /// Whether a refetch of every query may fetch this one (TanStack's
+    /// `!isDisabled()`): it has a fetcher and, if observed, an enabled
+    /// observer; if unobserved, it was fetched or set before.
+    pub(crate) fn can_refetch(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
+        self.read(key, |e| {
+            if e.fetcher.is_none() {
+                return false;
+            }
+            if e.observers.is_empty() {
+                e.state.data_updated_at != 0 || e.state.error_updated_at != 0
+            } else {
+                e.active_options(defaults).is_some()
+            }
+        })
+        .unwrap_or(false)
     }
 
     /// How many queries are fetching (or paused).

@@ -34,12 +34,73 @@ pub enum CacheEvent {
 
 type CacheListener = Rc<dyn Fn(&CacheEvent)>;
 
+/// Called with a query's data when any fetch of it succeeds.
+pub type OnQuerySuccess = Rc<dyn Fn(&Value, &QueryKey)>;
+/// Called with the error when any fetch of a query fails for good.
+pub type OnQueryError = Rc<dyn Fn(&QueryError, &QueryKey)>;
+/// Called after either: the data (kept across an error) and the error.
+pub type OnQuerySettled = Rc<dyn Fn(Option<&Value>, Option<&QueryError>, &QueryKey)>;
+
+/// Callbacks for every query of the client (TanStack's `new QueryCache({
+/// onSuccess, onError, onSettled })`): a fetch's final outcome, after the
+/// cache holds it, whoever started the fetch. A cancelled fetch, or one whose
+/// answer a newer write replaced, calls none.
+#[derive(Clone, Default)]
+pub struct QueryCacheConfig {
+    /// After a successful fetch.
+    pub on_success: Option<OnQuerySuccess>,
+    /// After a failed fetch (retries exhausted).
+    pub on_error: Option<OnQueryError>,
+    /// After either.
+    pub on_settled: Option<OnQuerySettled>,
+}
+
+/// Called with a mutation's variables and record as it starts.
+pub type OnMutationMutate = Rc<dyn Fn(&Value, &crate::MutationRecord)>;
+/// Called with the answer, the variables, the call's context (what its
+/// `on_mutate` returned; `null` for a mutation replayed after a reload).
+pub type OnMutationSuccess = Rc<dyn Fn(&Value, &Value, &Value, &crate::MutationRecord)>;
+/// Called with the error, the variables and the call's context.
+pub type OnMutationError = Rc<dyn Fn(&QueryError, &Value, &Value, &crate::MutationRecord)>;
+/// Called after either: the answer or the error, the variables, the context.
+pub type OnMutationSettled =
+    Rc<dyn Fn(Option<&Value>, Option<&QueryError>, &Value, &Value, &crate::MutationRecord)>;
+
+/// Callbacks for every mutation of the client (TanStack's `new
+/// MutationCache({ onMutate, onSuccess, onError, onSettled })`), also for
+/// mutations replayed after a reload; each runs before the call's own.
+#[derive(Clone, Default)]
+pub struct MutationCacheConfig {
+    /// As a mutation starts (before the call's `on_mutate`).
+    pub on_mutate: Option<OnMutationMutate>,
+    /// After it succeeded.
+    pub on_success: Option<OnMutationSuccess>,
+    /// After it failed for good.
+    pub on_error: Option<OnMutationError>,
+    /// After either.
+    pub on_settled: Option<OnMutationSettled>,
+}
+
+/// A client's settings (TanStack's `new QueryClient({ defaultOptions,
+/// queryCache, mutationCache })`).
+#[derive(Clone, Default)]
+pub struct ClientConfig {
+    /// Options for what queries leave unset.
+    pub defaults: QueryOptions,
+    /// Callbacks for every query.
+    pub query_cache: QueryCacheConfig,
+    /// Callbacks for every mutation.
+    pub mutation_cache: MutationCacheConfig,
+}
+
 struct Inner {
     queries: QueryCache,
     mutations: MutationCache,
     environment: Environment,
     platform: Rc<dyn Platform>,
     defaults: QueryOptions,
+    query_cache_config: QueryCacheConfig,
+    mutation_cache_config: MutationCacheConfig,
     listeners: RefCell<Vec<(u64, CacheListener)>>,
     next_id: Cell<u64>,
     metrics: RefCell<Metrics>,
@@ -101,13 +162,51 @@ impl QueryClient {
 
     /// A client whose unset per-query options fall back to `defaults`.
     pub fn with_defaults(platform: impl Platform + 'static, defaults: QueryOptions) -> Self {
+        Self::with_config(
+            platform,
+            ClientConfig {
+                defaults,
+                ..ClientConfig::default()
+            },
+        )
+    }
+
+    /// A client with defaults and cache-wide callbacks.
+    ///
+    /// ```
+    /// use querent::client::{ClientConfig, QueryCacheConfig};
+    /// use querent::{QueryClient, QueryKey, QueryOptions, QueryError};
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// let failed = Rc::new(RefCell::new(vec![]));
+    /// let seen = Rc::clone(&failed);
+    /// let client = QueryClient::with_config(platform, ClientConfig {
+    ///     query_cache: QueryCacheConfig {
+    ///         // e.g. one toast for every failed query
+    ///         on_error: Some(Rc::new(move |e: &QueryError, key: &QueryKey| {
+    ///             seen.borrow_mut().push((key.canonical().to_owned(), e.message.clone()));
+    ///         })),
+    ///         ..QueryCacheConfig::default()
+    ///     },
+    ///     ..ClientConfig::default()
+    /// });
+    /// let key = QueryKey::of(&["todos"]);
+    /// let down = querent::options::fetcher(|_| async { Err(QueryError::network("down")) });
+    /// let once = QueryOptions { retry: Some(0), ..QueryOptions::default() };
+    /// assert!(runner.block_on(client.fetch_query(&key, down, once)).is_err());
+    /// assert_eq!(*failed.borrow(), [(r#"["todos"]"#.to_owned(), "down".to_owned())]);
+    /// ```
+    pub fn with_config(platform: impl Platform + 'static, config: ClientConfig) -> Self {
         Self {
             inner: Rc::new(Inner {
                 queries: QueryCache::default(),
                 mutations: MutationCache::default(),
                 environment: Environment::default(),
                 platform: Rc::new(platform),
-                defaults,
+                defaults: config.defaults,
+                query_cache_config: config.query_cache,
+                mutation_cache_config: config.mutation_cache,
                 listeners: RefCell::new(vec![]),
                 next_id: Cell::new(1),
                 metrics: RefCell::new(Metrics::default()),
@@ -157,6 +256,16 @@ impl QueryClient {
         &self.inner.defaults
     }
 
+    /// The callbacks for every query.
+    pub(crate) fn query_cache_config(&self) -> &QueryCacheConfig {
+        &self.inner.query_cache_config
+    }
+
+    /// The callbacks for every mutation.
+    pub(crate) fn mutation_cache_config(&self) -> &MutationCacheConfig {
+        &self.inner.mutation_cache_config
+    }
+
     pub(crate) fn resolved(&self, key: &QueryKey) -> Resolved {
         self.resolve(&self.cache().options(key))
     }
@@ -169,8 +278,40 @@ impl QueryClient {
         fetcher: Option<Fetcher>,
         options: Option<QueryOptions>,
     ) {
+        let initial = options.as_ref().and_then(|o| {
+            o.initial_data
+                .clone()
+                .map(|data| (data, o.initial_data_updated_at))
+        });
         if self.cache().register(key, fetcher, options) {
             self.schedule_gc(key);
+        }
+        if let Some((data, at)) = initial {
+            self.seed_initial_data(key, &data, at);
+        }
+    }
+
+    /// A query without data takes its options' initial data (TanStack's
+    /// `setOptions`: a query that exists without data adopts it too). Not
+    /// a write: a fetch in flight still applies its answer.
+    pub(crate) fn seed_initial_data(
+        &self,
+        key: &QueryKey,
+        initial: &crate::options::InitialData,
+        at: Option<i64>,
+    ) {
+        if self.get_query_data(key).is_some() {
+            return;
+        }
+        if let Some(data) = initial() {
+            let at = at.unwrap_or_else(|| self.now());
+            self.dispatch(
+                key,
+                Action::SetData {
+                    data: Rc::new(data),
+                    at,
+                },
+            );
         }
     }
 

@@ -292,7 +292,31 @@ impl QueryClient {
             }
         };
         self.cache().end(&key, id);
+        self.query_settled(&key, &outcome);
         outcome
+    }
+
+    /// The client-wide query callbacks (TanStack's `QueryCache` config).
+    fn query_settled(&self, key: &QueryKey, outcome: &FetchResult) {
+        let config = self.query_cache_config().clone();
+        match outcome {
+            Ok(data) => {
+                if let Some(f) = &config.on_success {
+                    f(data, key);
+                }
+                if let Some(f) = &config.on_settled {
+                    f(Some(data), None, key);
+                }
+            }
+            Err(error) => {
+                if let Some(f) = &config.on_error {
+                    f(error, key);
+                }
+                if let Some(f) = &config.on_settled {
+                    f(self.get_query_data(key).as_deref(), Some(error), key);
+                }
+            }
+        }
     }
 
     /// What those awaiting a cancelled fetch get: a replaced fetch's

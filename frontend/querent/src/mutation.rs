@@ -250,6 +250,12 @@ impl QueryClient {
         };
         self.mutation_cache().insert(record);
         self.emit(&CacheEvent::Mutation(id));
+        let on_mutate = self.mutation_cache_config().on_mutate.clone();
+        if let Some(f) = on_mutate
+            && let Some(record) = self.mutation_cache().record(id)
+        {
+            f(&variables, &record);
+        }
         let context = match options.on_mutate {
             Some(on_mutate) => on_mutate(self, &variables),
             None => Value::Null,
@@ -407,23 +413,43 @@ impl QueryClient {
                 record.error = Some(error.clone());
             }
         }
-        if let Some(cb) = callbacks {
-            let vars = &record.variables;
-            match result {
-                Ok(data) => {
-                    if let Some(f) = cb.on_success {
-                        f(self, data, vars, &cb.context);
-                    }
+        // TanStack's order: the cache's callback, then the call's, for the
+        // outcome and then for settled.
+        let global = self.mutation_cache_config().clone();
+        let (context, on_success, on_error, on_settled) = match callbacks {
+            Some(cb) => (cb.context, cb.on_success, cb.on_error, cb.on_settled),
+            None => (Value::Null, None, None, None),
+        };
+        let vars = &record.variables;
+        match result {
+            Ok(data) => {
+                if let Some(f) = &global.on_success {
+                    f(data, vars, &context, &record);
                 }
-                Err(error) => {
-                    if let Some(f) = cb.on_error {
-                        f(self, error, vars, &cb.context);
-                    }
+                if let Some(f) = on_success {
+                    f(self, data, vars, &context);
                 }
             }
-            if let Some(f) = cb.on_settled {
-                f(self, result.as_ref(), vars, &cb.context);
+            Err(error) => {
+                if let Some(f) = &global.on_error {
+                    f(error, vars, &context, &record);
+                }
+                if let Some(f) = on_error {
+                    f(self, error, vars, &context);
+                }
             }
+        }
+        if let Some(f) = &global.on_settled {
+            f(
+                result.as_ref().ok(),
+                result.as_ref().err(),
+                vars,
+                &context,
+                &record,
+            );
+        }
+        if let Some(f) = on_settled {
+            f(self, result.as_ref(), vars, &context);
         }
         let hook = self
             .mutation_cache()

@@ -44,6 +44,21 @@ where
     })
 }
 
+/// A query's initial data (TanStack's `initialData` as a function: called
+/// when the query has no data yet; `None` leaves it without).
+pub type InitialData = Rc<dyn Fn() -> Option<Value>>;
+
+/// [`InitialData`] from a value (TanStack's `initialData: value`).
+///
+/// ```
+/// let initial = querent::options::initial_data(&["milk"]);
+/// assert_eq!(initial(), Some(serde_json::json!(["milk"])));
+/// ```
+pub fn initial_data<T: Serialize + ?Sized>(value: &T) -> InitialData {
+    let value = serde_json::to_value(value).ok();
+    Rc::new(move || value.clone())
+}
+
 /// The default retry rule: [`QueryError::is_retryable`], whatever the count.
 pub(crate) fn retry_if_retryable() -> RetryPredicate {
     Rc::new(|_, e: &QueryError| e.is_retryable())
@@ -134,6 +149,15 @@ pub struct QueryOptions {
     pub retry_on_mount: Option<bool>,
     /// Makes this an infinite query: how to get the next page's parameter.
     pub next_page_param: Option<NextPageParam>,
+    /// Data the query starts with when it has none (TanStack's
+    /// `initialData`): it is cached as if fetched at
+    /// [`QueryOptions::initial_data_updated_at`] (default: now), so it is
+    /// fresh for `stale_time` and `reset_queries` returns to it. A fetch in
+    /// flight goes on and its answer replaces it.
+    pub initial_data: Option<InitialData>,
+    /// When the initial data was current (ms since the epoch; TanStack's
+    /// `initialDataUpdatedAt`). 0 makes it stale at once.
+    pub initial_data_updated_at: Option<i64>,
 }
 
 impl std::fmt::Debug for QueryOptions {
@@ -146,6 +170,8 @@ impl std::fmt::Debug for QueryOptions {
             .field("enabled", &self.enabled)
             .field("retry_on_mount", &self.retry_on_mount)
             .field("infinite", &self.next_page_param.is_some())
+            .field("initial_data", &self.initial_data.is_some())
+            .field("initial_data_updated_at", &self.initial_data_updated_at)
             .finish()
     }
 }

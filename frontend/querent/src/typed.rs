@@ -124,6 +124,29 @@ impl<T> QuerySpec<T> {
         }
     }
 
+    /// The spec with `data` as its initial data (TanStack's `initialData`),
+    /// current as of `updated_at` (ms; `None`: when the query adopts it).
+    ///
+    /// ```
+    /// # use querent::typed::{Key, QuerySpec};
+    /// # use querent::options::fetcher;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// let client = querent::QueryClient::new(platform);
+    /// let never = fetcher(|_| async { unreachable!("the initial data answers") });
+    /// let todos = QuerySpec::new(Key::<Vec<String>>::new(&["todos"]), never, Default::default())
+    ///     .initial_data(&vec!["milk".to_owned()], None);
+    /// let data = runner.block_on(client.ensure_data(&todos)).unwrap();
+    /// assert_eq!(data, ["milk"]);
+    /// ```
+    pub fn initial_data(mut self, data: &T, updated_at: Option<i64>) -> Self
+    where
+        T: Serialize,
+    {
+        self.options.initial_data = Some(crate::options::initial_data(data));
+        self.options.initial_data_updated_at = updated_at;
+        self
+    }
+
     /// The untyped parts, as the JSON-keyed API takes them.
     pub fn into_parts(self) -> (QueryKey, Fetcher, QueryOptions) {
         (self.key.key, self.fetcher, self.options)
@@ -190,6 +213,21 @@ impl QueryClient {
     {
         let (key, fetcher, options) = spec.clone().into_parts();
         let fetch = self.fetch_query(&key, fetcher, options);
+        async move { decoded(&*fetch.await?) }
+    }
+
+    /// [`QueryClient::ensure_query_data`] for a spec (TanStack's
+    /// `ensureQueryData`): the cached data even if stale (or the spec's
+    /// initial data), else fetched, decoded.
+    pub fn ensure_data<T>(
+        &self,
+        spec: &QuerySpec<T>,
+    ) -> impl Future<Output = Result<T, QueryError>> + 'static + use<T>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        let (key, fetcher, options) = spec.clone().into_parts();
+        let fetch = self.ensure_query_data(&key, fetcher, options);
         async move { decoded(&*fetch.await?) }
     }
 

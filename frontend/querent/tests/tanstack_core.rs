@@ -316,3 +316,247 @@ fn a_mutation_waiting_for_its_scope_is_paused() {
     assert_eq!(*rt.block_on(first).unwrap(), json!(1));
     assert_eq!(*rt.block_on(second).unwrap(), json!(2));
 }
+
+/// `queryClient.test.tsx` › ensureQueryData › "should not fetch with
+/// initialData": the initial data is the answer.
+#[test]
+fn ensure_query_data_answers_with_the_initial_data() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key", "id"]));
+    let options = with(|o| o.initial_data = Some(querent::options::initial_data("initial")));
+    let data = rt
+        .block_on(client.ensure_query_data(&k, server.fetcher(), options))
+        .unwrap();
+    assert_eq!(*data, json!("initial"));
+    assert_eq!(server.calls(), 0);
+}
+
+/// `query.test.tsx` › "should work with initialDataUpdatedAt set to zero":
+/// the initial data is cached with that time, as a success.
+#[test]
+fn initial_data_keeps_its_updated_at_even_zero() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    let options = with(|o| {
+        o.stale_time = Some(u64::MAX);
+        o.initial_data = Some(querent::options::initial_data("initial"));
+        o.initial_data_updated_at = Some(0);
+    });
+    client.prefetch_query(&k, server.fetcher(), options);
+    rt.run_until_stalled();
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!("initial"));
+    assert_eq!(state.status, QueryStatus::Success);
+    assert_eq!(state.data_updated_at, 0);
+    assert_eq!(server.calls(), 0, "fresh for ever: not fetched");
+}
+
+/// `query.test.tsx` › "should update initialData when Query exists without
+/// data": a query fetching without data adopts an observer's initial data,
+/// keeps fetching, and the fetch's answer then replaces it.
+#[test]
+fn a_query_without_data_adopts_initial_data_and_its_fetch_still_lands() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    let fresh = with(|o| o.stale_time = Some(1000));
+    client.prefetch_query(&k, server.fetcher(), fresh);
+    rt.advance(50);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Fetching)
+    );
+    let options = with(|o| {
+        o.stale_time = Some(1000);
+        o.initial_data = Some(querent::options::initial_data("initialData"));
+        o.initial_data_updated_at = Some(10);
+    });
+    let _observer =
+        querent::QueryObserver::new(&client, k.clone(), server.fetcher(), options, || {});
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!("initialData"));
+    assert_eq!(state.data_updated_at, 10);
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Success, FetchStatus::Fetching)
+    );
+    rt.advance(50);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        *state.data.unwrap(),
+        json!({"call": 1}),
+        "the fetch's answer"
+    );
+    assert_eq!(state.fetch_status, FetchStatus::Idle);
+}
+
+/// `queryClient.test.tsx` › resetQueries › "should reset query data to
+/// initial data if set"; the initial-data function runs only while the
+/// query has no data (`query.test.tsx` › "should call initialData function
+/// when it is a function").
+#[test]
+fn reset_queries_returns_to_the_initial_data() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    let calls = Rc::new(std::cell::Cell::new(0));
+    let counted = Rc::clone(&calls);
+    let options = with(move |o| {
+        o.initial_data = Some(Rc::new(move || {
+            counted.set(counted.get() + 1);
+            Some(json!("initial"))
+        }));
+    });
+    client.prefetch_query(&k, server.fetcher(), options.clone());
+    rt.run_until_stalled();
+    assert_eq!(calls.get(), 1);
+    // Stale at once (staleTime 0): fetched, and the answer replaces it.
+    rt.advance(100);
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!({"call": 1}));
+    client.prefetch_query(&k, server.fetcher(), options);
+    assert_eq!(calls.get(), 1, "not called while the query has data");
+    drop(client.reset_queries(&k));
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!("initial"));
+}
+
+type Calls = Rc<RefCell<Vec<String>>>;
+
+fn recorder() -> (Calls, impl Fn(String) + Clone) {
+    let calls: Calls = Rc::default();
+    let sink = Rc::clone(&calls);
+    (calls, move |line: String| sink.borrow_mut().push(line))
+}
+
+fn with_query_callbacks(
+    record: impl Fn(String) + Clone + 'static,
+) -> (QueryClient, Server, Runner) {
+    use querent::client::{ClientConfig, QueryCacheConfig};
+    let (platform, runner) = FakePlatform::new();
+    let server = Server::new(&platform);
+    let (a, b, c) = (record.clone(), record.clone(), record);
+    let config = ClientConfig {
+        query_cache: QueryCacheConfig {
+            on_success: Some(Rc::new(move |data, key| a(format!("success {data} {key}")))),
+            on_error: Some(Rc::new(move |e, key| b(format!("error {} {key}", e.code)))),
+            on_settled: Some(Rc::new(move |data, e, key| {
+                c(format!(
+                    "settled {} {} {key}",
+                    data.map_or("none".into(), ToString::to_string),
+                    e.map_or("none", |e| e.code.as_str())
+                ));
+            })),
+        },
+        ..querent::client::ClientConfig::default()
+    };
+    (QueryClient::with_config(platform, config), server, runner)
+}
+
+/// `queryCache.test.tsx` › QueryCacheConfig error callbacks › "should call
+/// onError and onSettled when a query errors".
+#[test]
+fn the_query_cache_calls_on_error_and_on_settled_when_a_query_errors() {
+    let (calls, record) = recorder();
+    let (client, server, mut rt) = with_query_callbacks(record);
+    server.respond(Err(common::server_error()));
+    let k = key(json!(["key"]));
+    client.prefetch_query(&k, server.fetcher(), with(|o| o.retry = Some(0)));
+    rt.advance(100);
+    assert_eq!(
+        *calls.borrow(),
+        [
+            r#"error internal_error ["key"]"#,
+            r#"settled none internal_error ["key"]"#
+        ]
+    );
+}
+
+/// › QueryCacheConfig success callbacks › "should call onSuccess and
+/// onSettled when a query is successful".
+#[test]
+fn the_query_cache_calls_on_success_and_on_settled_when_a_query_succeeds() {
+    let (calls, record) = recorder();
+    let (client, server, mut rt) = with_query_callbacks(record);
+    server.respond(Ok(json!({"data": 5})));
+    let k = key(json!(["key"]));
+    client.prefetch_query(&k, server.fetcher(), QueryOptions::default());
+    rt.advance(100);
+    assert_eq!(
+        *calls.borrow(),
+        [
+            r#"success {"data":5} ["key"]"#,
+            r#"settled {"data":5} none ["key"]"#
+        ]
+    );
+}
+
+/// `mutationCache.test.tsx` › MutationCacheConfig › "should call onError and
+/// onSettled when a mutation errors" (with the call's context, what its
+/// `onMutate` returned) and "onMutate › should be called before a mutation
+/// executes"; the cache's callback runs before the call's own, outcome then
+/// settled, as TanStack's `execute` does.
+#[test]
+fn the_mutation_cache_calls_its_callbacks_with_variables_and_context() {
+    use querent::client::{ClientConfig, MutationCacheConfig};
+    let (calls, record) = recorder();
+    let (platform, mut rt) = FakePlatform::new();
+    let (a, b, c, d) = (
+        record.clone(),
+        record.clone(),
+        record.clone(),
+        record.clone(),
+    );
+    let config = ClientConfig {
+        mutation_cache: MutationCacheConfig {
+            on_mutate: Some(Rc::new(move |vars, r| {
+                a(format!("mutate {vars} {:?}", r.status))
+            })),
+            on_success: Some(Rc::new(move |_, _, _, _| b("success".into()))),
+            on_error: Some(Rc::new(move |e, vars, context, _| {
+                c(format!("error {} {vars} {context}", e.code));
+            })),
+            on_settled: Some(Rc::new(move |data, e, vars, context, _| {
+                d(format!(
+                    "settled {} {} {vars} {context}",
+                    data.is_some(),
+                    e.map_or("none", |e| e.code.as_str())
+                ));
+            })),
+        },
+        ..ClientConfig::default()
+    };
+    let client = QueryClient::with_config(platform.clone(), config);
+    let failing: MutationFn = {
+        let platform: Rc<dyn querent::Platform> = Rc::new(platform);
+        Rc::new(move |_: MutationContext| {
+            let platform = Rc::clone(&platform);
+            Box::pin(async move {
+                platform.sleep(10).await;
+                Err(querent::QueryError::http(422, "invalid", "no"))
+            })
+        })
+    };
+    client.register_mutation_json("save", MutationDefaults::new(failing));
+    let own = record.clone();
+    let options = MutateOptions {
+        on_mutate: Some(Box::new(|_, _| json!("result"))),
+        on_error: Some(Box::new(
+            move |_, _, _, _| own("the call's on_error".into()),
+        )),
+        ..MutateOptions::default()
+    };
+    let done = client.mutate_json("save", json!("vars"), options);
+    assert_eq!(
+        *calls.borrow(),
+        [r#"mutate "vars" Pending"#],
+        "before it runs"
+    );
+    assert!(rt.block_on(done).is_err());
+    assert_eq!(
+        *calls.borrow(),
+        [
+            r#"mutate "vars" Pending"#,
+            r#"error invalid "vars" "result""#,
+            "the call's on_error",
+            r#"settled false invalid "vars" "result""#,
+        ]
+    );
+}

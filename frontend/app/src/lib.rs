@@ -157,11 +157,14 @@ fn body_complete() -> bool {
 
 /// The app's query defaults, as TanStack's walkthrough sets them (querent's
 /// own are TanStack's: stale at once, kept 5 min): data is fresh for 5
-/// minutes and kept 30 minutes after its last observer leaves.
+/// minutes and kept 30 minutes after its last observer leaves. Three
+/// retries for every query, the loaders' prefetches too (TanStack's
+/// `prefetchQuery` retries only when asked).
 pub fn query_defaults() -> QueryOptions {
     QueryOptions {
         stale_time: Some(5 * 60_000),
         gc_time: Some(30 * 60_000),
+        retry: Some(3),
         ..QueryOptions::default()
     }
 }

@@ -58,6 +58,7 @@ impl QueryClient {
         options: QueryOptions,
         fresh_only: bool,
     ) -> LocalBoxFuture<'static, FetchResult> {
+        let options = self.imperative(options);
         self.register(key, Some(fetcher), Some(options));
         let cached = if fresh_only && self.is_stale(key) {
             None
@@ -87,6 +88,7 @@ impl QueryClient {
     /// assert_eq!(*client.get_query_data(&key).unwrap(), json!([1, 2]));
     /// ```
     pub fn prefetch_query(&self, key: &QueryKey, fetcher: Fetcher, options: QueryOptions) {
+        let options = self.imperative(options);
         self.register(key, Some(fetcher), Some(options));
         let stale = self.is_stale(key);
         self.record_read(!stale);
@@ -186,6 +188,17 @@ impl QueryClient {
             }
             None => self.start_fetch(key, mode),
         }
+    }
+
+    /// Options for `fetch_query`, `prefetch_query` and `ensure_query_data`:
+    /// as TanStack's `fetchQuery`, no retry unless the query's options or
+    /// the client's defaults ask for one (an imperative fetch is awaited by
+    /// code that handles its failure; observers retry).
+    fn imperative(&self, mut options: QueryOptions) -> QueryOptions {
+        if options.retry.is_none() && self.defaults().retry.is_none() {
+            options.retry = Some(0);
+        }
+        options
     }
 
     /// Refetches, replacing a refetch in flight when the query has data

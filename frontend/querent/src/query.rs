@@ -9,7 +9,7 @@ use std::rc::Rc;
 pub enum QueryStatus {
     /// No data and no error yet.
     Pending,
-    /// The last fetch failed and there is no newer data.
+    /// The last fetch failed (any data from before it is kept).
     Error,
     /// There is data.
     Success,
@@ -179,14 +179,15 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
             next.is_invalidated = false;
         }
         Action::Error { error, at } => {
+            // As TanStack's: the status is the error's, the data (if any)
+            // is kept, and it counts as stale.
             next.failure_count += 1;
             next.failure_reason = Some(error.clone());
             next.error = Some(error);
             next.error_updated_at = at;
             next.fetch_status = FetchStatus::Idle;
-            if next.data.is_none() {
-                next.status = QueryStatus::Error;
-            }
+            next.status = QueryStatus::Error;
+            next.is_invalidated = true;
         }
         Action::Invalidate => next.is_invalidated = true,
         Action::Superseded => {
@@ -252,9 +253,14 @@ mod tests {
                 at: 2,
             },
         );
-        assert_eq!(s.status, QueryStatus::Success);
-        assert_eq!(*s.data.unwrap(), json!(1));
+        assert_eq!(
+            s.status,
+            QueryStatus::Error,
+            "TanStack's: the error's status"
+        );
+        assert_eq!(*s.data.unwrap(), json!(1), "with the data kept");
         assert!(s.error.is_some());
+        assert!(s.is_invalidated, "and stale");
     }
 
     #[test]

@@ -560,3 +560,45 @@ fn the_mutation_cache_calls_its_callbacks_with_variables_and_context() {
         ]
     );
 }
+
+/// `queryClient.test.tsx` › fetchQuery › "should not retry by default"
+/// (`prefetchQuery` and `ensureQueryData` are fetchQuery underneath): one
+/// attempt unless the query's options or the client's defaults ask for
+/// retries; an observer retries (3 by default).
+#[test]
+fn imperative_fetches_do_not_retry_unless_asked() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    server.respond(Err(common::server_error()));
+    let failed = rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()));
+    assert!(failed.is_err());
+    assert_eq!(server.calls(), 1, "no retry");
+    for _ in 0..2 {
+        server.respond(Err(common::server_error()));
+    }
+    let asked = with(|o| o.retry = Some(2));
+    let k2 = key(json!(["key2"]));
+    let failed = rt.block_on(client.fetch_query(&k2, server.fetcher(), asked));
+    assert!(failed.is_ok(), "the third attempt answers");
+    assert_eq!(server.calls(), 4);
+}
+
+/// TanStack's `error` reducer: a failed refetch of a query with data sets
+/// the status to error, keeps the data, and marks it stale.
+#[test]
+fn a_background_error_keeps_the_data_with_the_error_status() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    client.set_query_data(&k, |_| Some(json!("data")));
+    server.respond(Err(common::server_error()));
+    let stale = with(|o| o.stale_time = Some(0));
+    assert!(
+        rt.block_on(client.fetch_query(&k, server.fetcher(), stale))
+            .is_err()
+    );
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(state.status, QueryStatus::Error);
+    assert_eq!(*state.data.unwrap(), json!("data"));
+    assert_eq!(state.error.unwrap().code, "internal_error");
+    assert!(state.is_invalidated);
+}

@@ -69,12 +69,14 @@ impl Server {
 }
 
 /// The defaults these scenarios were written against (and the app sets,
-/// as TanStack's walkthrough does): fresh 5 min, kept 30 min. querent's own
-/// are TanStack's (0 and 5 min); `tests/tanstack_core.rs` runs on those.
+/// as TanStack's walkthrough does): fresh 5 min, kept 30 min, 3 retries for
+/// every fetch (`fetch_query` too). querent's own are TanStack's (0, 5 min,
+/// no retry for imperative fetches); `tests/tanstack_*.rs` run on those.
 pub fn app_defaults() -> querent::QueryOptions {
     querent::QueryOptions {
         stale_time: Some(5 * 60_000),
         gc_time: Some(30 * 60_000),
+        retry: Some(3),
         ..querent::QueryOptions::default()
     }
 }

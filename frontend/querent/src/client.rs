@@ -370,6 +370,13 @@ impl QueryClient {
 
     fn unobserve(&self, key: &QueryKey, id: u64) {
         if self.cache().unobserve(key, id) {
+            // The last observer left: a fetch that can stop (its fetcher
+            // read the abort signal) is cancelled and reverted, as
+            // TanStack's `removeObserver`; one that cannot runs on, so its
+            // answer is cached.
+            if self.cache().in_flight_can_abort(key) {
+                self.cancel_keys(std::slice::from_ref(key));
+            }
             self.schedule_gc(key);
         }
     }

@@ -3,6 +3,7 @@
 //! it was cancelled or a write came after it started.
 
 use crate::QueryClient;
+use crate::abort::AbortSignal;
 use crate::error::{ErrorKind, QueryError};
 use crate::infinite;
 use crate::key::QueryKey;
@@ -234,9 +235,10 @@ impl QueryClient {
         self.dispatch(key, Action::Fetch { paused });
 
         let (abort, registration) = AbortHandle::new_pair();
+        let signal = AbortSignal::new();
         let run = self
             .clone()
-            .run_fetch(key.clone(), id, fetcher, options, mode);
+            .run_fetch(key.clone(), id, fetcher, options, mode, signal.clone());
         let cancelled = Rc::new(Cell::new(Cancel::Not));
         let (client, settled_key, how) = (self.clone(), key.clone(), Rc::clone(&cancelled));
         let future: SharedFetch = Abortable::new(run, registration)
@@ -257,7 +259,7 @@ impl QueryClient {
             .shared();
         self.cache().begin(
             key,
-            InFlight::new(id, future.clone(), abort, before, mode, cancelled),
+            InFlight::new(id, future.clone(), (abort, signal), before, mode, cancelled),
         );
         // Drive it to completion even if nobody awaits it.
         let driver = future.clone();
@@ -276,9 +278,10 @@ impl QueryClient {
         fetcher: Fetcher,
         options: Resolved,
         mode: Mode,
+        signal: AbortSignal,
     ) -> FetchResult {
         let started = self.now();
-        let result = self.attempts(&key, fetcher, &options, mode).await;
+        let result = self.attempts(&key, fetcher, &options, mode, signal).await;
         let elapsed = self.now().saturating_sub(started).max(0) as u64;
         self.with_metrics(|m| m.record_settled(elapsed, result.is_err()));
         if !self.cache().is_current(&key, id) {
@@ -375,11 +378,16 @@ impl QueryClient {
         fetcher: Fetcher,
         options: &Resolved,
         mode: Mode,
+        signal: AbortSignal,
     ) -> Result<Value, QueryError> {
         let current = self.get_query_data(key);
         let policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
         let next = options.next_page_param.clone();
-        let attempt = || self.attempt(key, &fetcher, next.clone(), mode, current.clone());
+        // One signal for the fetch: every attempt and page shares it.
+        let attempt = || {
+            let signal = signal.clone();
+            self.attempt(key, &fetcher, next.clone(), mode, current.clone(), signal)
+        };
         let progress = |progress: Progress<'_>| match progress {
             Progress::Paused(_) => self.dispatch(key, Action::Pause),
             Progress::Resumed => self.dispatch(key, Action::Continue),
@@ -403,12 +411,15 @@ impl QueryClient {
         next: Option<NextPageParam>,
         mode: Mode,
         current: Option<Rc<Value>>,
+        signal: AbortSignal,
     ) -> LocalBoxFuture<'static, Result<Value, QueryError>> {
         let (client, key, fetcher) = (self.clone(), key.clone(), Rc::clone(fetcher));
         Box::pin(async move {
             let revalidated = Rc::new(Cell::new((0, 0)));
-            let context =
-                |param| FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated));
+            let context = |param| {
+                let signal = signal.clone();
+                FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated), signal)
+            };
             let result = match &next {
                 Some(next) => {
                     infinite::fetch(&context, &fetcher, next, mode, current.as_deref()).await

@@ -315,7 +315,7 @@ impl QueryClient {
         self.cancel_keys(&self.find_all(filters));
     }
 
-    fn cancel_keys(&self, keys: &[QueryKey]) {
+    pub(crate) fn cancel_keys(&self, keys: &[QueryKey]) {
         for key in keys {
             if let Some(flight) = self.cache().take_in_flight(key) {
                 flight.cancel(Cancel::Revert);

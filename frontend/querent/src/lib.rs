@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod abort;
 pub mod client;
 #[cfg(feature = "yew")]
 pub mod devtools;
@@ -66,6 +67,7 @@ pub mod yew;
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
 
+pub use abort::AbortSignal;
 pub use client::QueryClient;
 pub use error::{ErrorKind, QueryError};
 pub use hydration::{DehydratedQuery, DehydratedState};

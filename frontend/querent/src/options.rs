@@ -80,12 +80,29 @@ pub struct FetchContext {
     pub page_param: Value,
     /// Revalidations (`304 Not Modified`) reported, and the bytes they saved.
     revalidated: Rc<std::cell::Cell<(u64, u64)>>,
+    /// Raised when the fetch is abandoned (see [`FetchContext::signal`]).
+    signal: crate::abort::AbortSignal,
 }
 
 impl FetchContext {
     /// A context for `key` (and `page_param` of an infinite query).
     pub fn new(key: QueryKey, page_param: Value) -> Self {
-        Self::reporting(key, page_param, Rc::default())
+        Self::reporting(
+            key,
+            page_param,
+            Rc::default(),
+            crate::abort::AbortSignal::new(),
+        )
+    }
+
+    /// The fetch's abort signal (TanStack's `signal`): raised when the fetch
+    /// is cancelled, replaced by a refetch or removed, and, because this was
+    /// called, when the query's last observer leaves before the fetch ends
+    /// (a fetcher that never asks for it is left to finish, so its answer
+    /// is cached). Hand it to the HTTP client so the request stops too.
+    pub fn signal(&self) -> crate::abort::AbortSignal {
+        self.signal.mark_read();
+        self.signal.clone()
     }
 
     /// The page parameter as a `C` (`None` for the first page, or when it
@@ -98,11 +115,13 @@ impl FetchContext {
         key: QueryKey,
         page_param: Value,
         revalidated: Rc<std::cell::Cell<(u64, u64)>>,
+        signal: crate::abort::AbortSignal,
     ) -> Self {
         Self {
             key,
             page_param,
             revalidated,
+            signal,
         }
     }
 

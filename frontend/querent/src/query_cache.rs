@@ -5,6 +5,7 @@
 //! a change returns the observers to tell, and the client tells them once
 //! no borrow is held (so listeners may call back into the client).
 
+use crate::abort::AbortSignal;
 use crate::error::QueryError;
 use crate::filters::{QueryFilters, QueryTypeFilter};
 use crate::key::QueryKey;
@@ -48,6 +49,8 @@ pub(crate) struct InFlight {
     pub(crate) id: u64,
     pub(crate) future: SharedFetch,
     pub(crate) abort: AbortHandle,
+    /// The fetcher's abort signal, raised with `abort`.
+    signal: AbortSignal,
     /// The state before it, for a cancellation to return to.
     pub(crate) before: QueryState,
     pub(crate) mode: Mode,
@@ -62,7 +65,7 @@ impl InFlight {
     pub(crate) fn new(
         id: u64,
         future: SharedFetch,
-        abort: AbortHandle,
+        (abort, signal): (AbortHandle, AbortSignal),
         before: QueryState,
         mode: Mode,
         cancelled: Rc<std::cell::Cell<Cancel>>,
@@ -71,6 +74,7 @@ impl InFlight {
             id,
             future,
             abort,
+            signal,
             before,
             mode,
             cancelled,
@@ -82,6 +86,7 @@ impl InFlight {
     pub(crate) fn cancel(&self, how: Cancel) {
         self.cancelled.set(how);
         self.abort.abort();
+        self.signal.abort();
     }
 }
 
@@ -355,6 +360,15 @@ impl QueryCache {
 
     pub(crate) fn take_in_flight(&self, key: &QueryKey) -> Option<InFlight> {
         self.write(key, |e| e.in_flight.take()).flatten()
+    }
+
+    /// Whether a fetch is in flight whose fetcher read its abort signal
+    /// (so it can stop when nobody waits for it any more).
+    pub(crate) fn in_flight_can_abort(&self, key: &QueryKey) -> bool {
+        self.read(key, |e| {
+            e.in_flight.as_ref().is_some_and(|f| f.signal.was_read())
+        })
+        .unwrap_or(false)
     }
 
     /// Whether fetch `id` is still the query's fetch in flight.

@@ -602,3 +602,126 @@ fn a_background_error_keeps_the_data_with_the_error_status() {
     assert_eq!(state.error.unwrap().code, "internal_error");
     assert!(state.is_invalidated);
 }
+
+/// A fetcher that reads its signal (as TanStack's `({ signal }) => ...`):
+/// answers after 100 ms with "aborted" or "data", and records whether its
+/// abort listener ran.
+fn signal_reading(platform: &FakePlatform, heard: Rc<std::cell::Cell<u32>>) -> querent::Fetcher {
+    let platform = platform.clone();
+    Rc::new(move |ctx: querent::options::FetchContext| {
+        let signal = ctx.signal();
+        let heard = Rc::clone(&heard);
+        signal.on_abort(move || heard.set(heard.get() + 1));
+        let sleep = querent::Platform::sleep(&platform, 100);
+        Box::pin(async move {
+            sleep.await;
+            Ok(json!(if signal.is_aborted() {
+                "aborted"
+            } else {
+                "data"
+            }))
+        })
+    })
+}
+
+/// `query.test.tsx` › "should provide an AbortSignal to the queryFn that
+/// provides info about the cancellation state": cancelling raises it, once,
+/// and the fetch fails as cancelled (there was no data).
+#[test]
+fn a_cancelled_fetch_raises_the_fetchers_abort_signal() {
+    let (platform, mut rt) = FakePlatform::new();
+    let client = QueryClient::new(platform.clone());
+    let heard = Rc::new(std::cell::Cell::new(0));
+    let k = key(json!(["key"]));
+    let fetch = client.fetch_query(
+        &k,
+        signal_reading(&platform, Rc::clone(&heard)),
+        QueryOptions::default(),
+    );
+    rt.advance(10);
+    assert_eq!(heard.get(), 0);
+    client.cancel_queries(&k);
+    assert_eq!(heard.get(), 1, "raised on cancel");
+    rt.advance(100);
+    assert_eq!(heard.get(), 1, "once");
+    assert_eq!(
+        rt.block_on(fetch).unwrap_err().kind,
+        querent::ErrorKind::Cancelled
+    );
+}
+
+/// › "should not continue when last observer unsubscribed if the signal was
+/// consumed": the query goes back to pending and idle, nothing cached.
+#[test]
+fn the_last_observer_leaving_stops_a_fetch_that_reads_its_signal() {
+    let (platform, mut rt) = FakePlatform::new();
+    let client = QueryClient::new(platform.clone());
+    let heard = Rc::new(std::cell::Cell::new(0));
+    let k = key(json!(["key"]));
+    client.prefetch_query(
+        &k,
+        signal_reading(&platform, Rc::clone(&heard)),
+        QueryOptions::default(),
+    );
+    rt.advance(10);
+    let disabled = with(|o| o.enabled = Some(false));
+    let observer = querent::QueryObserver::new(
+        &client,
+        k.clone(),
+        Server::new(&platform).fetcher(),
+        disabled,
+        || {},
+    );
+    drop(observer);
+    rt.advance(90);
+    assert_eq!(heard.get(), 1);
+    let state = client.get_query_state(&k).unwrap();
+    assert!(state.data.is_none());
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Idle)
+    );
+}
+
+/// › "should continue if cancellation is not supported and signal is not
+/// consumed": a fetcher that never reads its signal runs on, and its answer
+/// is cached.
+#[test]
+fn a_fetch_that_ignores_its_signal_runs_on_when_the_last_observer_leaves() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key"]));
+    server.respond(Ok(json!("data")));
+    client.prefetch_query(&k, server.fetcher(), QueryOptions::default());
+    rt.advance(10);
+    let disabled = with(|o| o.enabled = Some(false));
+    let observer =
+        querent::QueryObserver::new(&client, k.clone(), server.fetcher(), disabled, || {});
+    drop(observer);
+    rt.advance(90);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(*state.data.unwrap(), json!("data"));
+    assert_eq!(state.status, QueryStatus::Success);
+}
+
+/// A refetch replacing a fetch in flight (invalidation) raises the old
+/// fetch's signal: its request can stop.
+#[test]
+fn a_replaced_fetch_is_aborted() {
+    let (platform, mut rt) = FakePlatform::new();
+    let client = QueryClient::new(platform.clone());
+    let heard = Rc::new(std::cell::Cell::new(0));
+    let k = key(json!(["key"]));
+    client.set_query_data(&k, |_| Some(json!("initial")));
+    let _observer = client.subscribe(&k, || {});
+    client.set_query_defaults(
+        &k,
+        signal_reading(&platform, Rc::clone(&heard)),
+        QueryOptions::default(),
+    );
+    drop(client.refetch(&k));
+    rt.advance(10);
+    drop(client.invalidate_queries(&k));
+    assert_eq!(heard.get(), 1, "the first fetch's signal");
+    rt.advance(200);
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!("data"));
+}

@@ -104,13 +104,7 @@ async fn load_url(
         .cdp("Network.setBypassServiceWorker", json!({ "bypass": true }))
         .await;
     if conditions.slow {
-        browser
-            .cdp(
-                "Network.emulateNetworkConditions",
-                json!({ "offline": false, "latency": 150,
-                        "downloadThroughput": 200_000, "uploadThroughput": 93_750 }),
-            )
-            .await;
+        browser.emulate_slow_network().await;
     }
     if conditions.cpu_slowdown > 1 {
         browser

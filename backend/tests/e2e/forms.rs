@@ -223,14 +223,7 @@ async fn on_a_slow_network_early_typing_and_an_early_submit_are_kept() {
     crate::first_load_metrics::wait_for_precompressed_wasm(&app.url).await;
     let slow_browser = || async {
         let browser = app.browser_not_waiting_for_load().await;
-        browser.cdp("Network.enable", json!({})).await;
-        browser
-            .cdp(
-                "Network.emulateNetworkConditions",
-                json!({ "offline": false, "latency": 150,
-                        "downloadThroughput": 200_000, "uploadThroughput": 93_750 }),
-            )
-            .await;
+        browser.emulate_slow_network().await;
         browser
     };
     let not_ready = "return document.documentElement.dataset.app !== 'ready'";

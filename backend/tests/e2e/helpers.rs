@@ -1241,6 +1241,18 @@ impl Browser {
         .await;
     }
 
+    /// The benchmarks' slow network (DevTools' emulation: 150 ms round
+    /// trip, 1.6 Mbit/s down, 750 kbit/s up).
+    pub(crate) async fn emulate_slow_network(&self) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": false, "latency": 150,
+                    "downloadThroughput": 200_000, "uploadThroughput": 93_750 }),
+        )
+        .await;
+    }
+
     /// Cuts the network (`navigator.onLine` becomes false, `offline` fires).
     pub(crate) async fn go_offline(&self) {
         self.cdp(

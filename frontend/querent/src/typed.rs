@@ -188,6 +188,13 @@ pub struct InfiniteData<P> {
     pub page_params: Vec<serde_json::Value>,
 }
 
+/// A JSON-level read's answer, decoded.
+async fn decoded_answer<T: DeserializeOwned>(
+    read: impl Future<Output = Result<std::rc::Rc<serde_json::Value>, QueryError>>,
+) -> Result<T, QueryError> {
+    decoded(&*read.await?)
+}
+
 /// `value` as a `T`, or a `Decode` error.
 pub(crate) fn decoded<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, QueryError> {
     crate::json::decode(value)
@@ -212,8 +219,7 @@ impl QueryClient {
         T: DeserializeOwned + 'static,
     {
         let (key, fetcher, options) = spec.clone().into_parts();
-        let fetch = self.fetch_query(&key, fetcher, options);
-        async move { decoded(&*fetch.await?) }
+        decoded_answer(self.fetch_query(&key, fetcher, options))
     }
 
     /// [`QueryClient::ensure_query_data`] for a spec (TanStack's
@@ -227,8 +233,7 @@ impl QueryClient {
         T: DeserializeOwned + 'static,
     {
         let (key, fetcher, options) = spec.clone().into_parts();
-        let fetch = self.ensure_query_data(&key, fetcher, options);
-        async move { decoded(&*fetch.await?) }
+        decoded_answer(self.ensure_query_data(&key, fetcher, options))
     }
 
     /// Caches `data` as `query`'s data.

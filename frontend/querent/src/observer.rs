@@ -9,7 +9,7 @@
 use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::options::{Fetcher, QueryOptions};
+use crate::options::{Fetcher, QueryOptions, Refetch};
 use crate::query::{QueryState, QueryStatus};
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
@@ -42,8 +42,20 @@ impl QueryObserver {
             let state = client.get_query_state(&key).unwrap_or_default();
             let fresh = !state.is_stale(resolved.stale_time, client.now());
             client.record_read(fresh);
-            let settled_failure = state.status == QueryStatus::Error && state.data.is_none();
-            if !fresh && !state.is_fetching() && (resolved.retry_on_mount || !settled_failure) {
+            // TanStack's shouldFetchOnMount: a query without data loads
+            // (unless it failed for good and must not retry on mount); one
+            // with data refetches as `refetch_on_mount` says.
+            let wanted = if state.data.is_none() {
+                let settled_failure = state.status == QueryStatus::Error;
+                resolved.retry_on_mount || !settled_failure
+            } else {
+                match resolved.refetch_on_mount {
+                    Refetch::Never => false,
+                    Refetch::IfStale => !fresh,
+                    Refetch::Always => true,
+                }
+            };
+            if wanted && !state.is_fetching() {
                 drop(client.refetch(&key));
             }
             if let Some(ms) = resolved.refetch_interval.filter(|ms| *ms > 0) {

@@ -134,6 +134,19 @@ impl FetchContext {
     }
 }
 
+/// When an observer refetches a query that has data (TanStack's `false`,
+/// `true`, `'always'` for `refetchOnMount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refetch {
+    /// Never (a query without data is still fetched).
+    Never,
+    /// When the data is stale (the default).
+    #[default]
+    IfStale,
+    /// Always, fresh or not.
+    Always,
+}
+
 /// TanStack's default `staleTime`: data is stale as soon as it arrives.
 pub const DEFAULT_STALE_TIME_MS: u64 = 0;
 /// TanStack's default `gcTime`: 5 minutes.
@@ -155,6 +168,9 @@ pub struct QueryOptions {
     pub retry_if: Option<RetryPredicate>,
     /// Refetch every this many ms while observed and the window is focused.
     pub refetch_interval: Option<u64>,
+    /// Whether a new observer refetches the data already cached (default
+    /// [`Refetch::IfStale`]; TanStack's `refetchOnMount`).
+    pub refetch_on_mount: Option<Refetch>,
     /// Refetch stale data when the window regains focus (default true).
     pub refetch_on_window_focus: Option<bool>,
     /// Refetch stale data when the network comes back (default true).
@@ -186,6 +202,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("gc_time", &self.gc_time)
             .field("retry", &self.retry)
             .field("refetch_interval", &self.refetch_interval)
+            .field("refetch_on_mount", &self.refetch_on_mount)
             .field("enabled", &self.enabled)
             .field("retry_on_mount", &self.retry_on_mount)
             .field("infinite", &self.next_page_param.is_some())
@@ -203,6 +220,7 @@ pub(crate) struct Resolved {
     pub(crate) retry: u32,
     pub(crate) retry_if: RetryPredicate,
     pub(crate) refetch_interval: Option<u64>,
+    pub(crate) refetch_on_mount: Refetch,
     pub(crate) refetch_on_window_focus: bool,
     pub(crate) refetch_on_reconnect: bool,
     pub(crate) enabled: bool,
@@ -230,6 +248,10 @@ impl QueryOptions {
             retry: self.retry.or(defaults.retry).unwrap_or(3),
             retry_if,
             refetch_interval: self.refetch_interval.or(defaults.refetch_interval),
+            refetch_on_mount: self
+                .refetch_on_mount
+                .or(defaults.refetch_on_mount)
+                .unwrap_or_default(),
             refetch_on_window_focus: self
                 .refetch_on_window_focus
                 .or(defaults.refetch_on_window_focus)

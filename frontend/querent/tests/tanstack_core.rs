@@ -725,3 +725,46 @@ fn a_replaced_fetch_is_aborted() {
     rt.advance(200);
     assert_eq!(*client.get_query_data(&k).unwrap(), json!("data"));
 }
+
+/// `useQuery.test.tsx` › "should fetch when refetchOnMount is false and
+/// nothing has been fetched yet", "should not fetch when refetchOnMount is
+/// false and data has been fetched already", "should refetch fresh query
+/// when refetchOnMount is set to always".
+#[test]
+fn refetch_on_mount_never_if_stale_or_always() {
+    use querent::options::Refetch;
+    let (client, server, mut rt) = tanstack();
+    let never = with(|o| o.refetch_on_mount = Some(Refetch::Never));
+    let empty = key(json!(["empty"]));
+    let _a = querent::QueryObserver::new(
+        &client,
+        empty.clone(),
+        server.fetcher(),
+        never.clone(),
+        || {},
+    );
+    rt.advance(100);
+    assert_eq!(server.calls(), 1, "nothing fetched yet: fetched");
+    let cached = key(json!(["cached"]));
+    client.set_query_data(&cached, |_| Some(json!("prefetched")));
+    let _b = querent::QueryObserver::new(&client, cached.clone(), server.fetcher(), never, || {});
+    rt.advance(100);
+    assert_eq!(
+        server.calls(),
+        1,
+        "data already there: not refetched, stale or not"
+    );
+    let always = with(|o| {
+        o.refetch_on_mount = Some(Refetch::Always);
+        o.stale_time = Some(u64::MAX);
+    });
+    let _c = querent::QueryObserver::new(&client, cached.clone(), server.fetcher(), always, || {});
+    assert_eq!(
+        client.get_query_state(&cached).unwrap().fetch_status,
+        FetchStatus::Fetching,
+        "fresh, and refetched"
+    );
+    rt.advance(100);
+    assert_eq!(server.calls(), 2);
+    assert_eq!(*client.get_query_data(&cached).unwrap(), json!({"call": 2}));
+}

@@ -531,27 +531,34 @@ impl QueryClient {
     }
 
     /// Tells the client about connectivity. Going online resumes paused
-    /// fetches and refetches stale active queries (unless they opted out).
+    /// fetches and refetches active queries as their `refetch_on_reconnect`
+    /// says (stale ones by default).
     pub fn set_online(&self, online: bool) {
         self.set_environment(Flag::Online, online, |o| o.refetch_on_reconnect);
     }
 
     /// Tells the client about focus (document visibility). Regaining focus
-    /// resumes waiting retries and refetches stale active queries.
+    /// resumes waiting retries and refetches active queries as their
+    /// `refetch_on_window_focus` says (stale ones by default).
     pub fn set_focused(&self, focused: bool) {
         self.set_environment(Flag::Focused, focused, |o| o.refetch_on_window_focus);
     }
 
-    fn set_environment(&self, flag: Flag, value: bool, wanted: fn(&Resolved) -> bool) {
+    fn set_environment(
+        &self,
+        flag: Flag,
+        value: bool,
+        when: fn(&Resolved) -> crate::options::Refetch,
+    ) {
         if !self.environment().set(flag, value) {
             return;
         }
         self.emit(&CacheEvent::Environment);
         if value {
-            let stale = self
+            let due = self
                 .cache()
-                .stale_active(&self.inner.defaults, self.now(), wanted);
-            for key in stale {
+                .to_refetch(&self.inner.defaults, self.now(), when);
+            for key in due {
                 drop(self.refetch(&key));
             }
         }

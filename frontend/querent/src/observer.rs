@@ -9,7 +9,7 @@
 use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::options::{Fetcher, QueryOptions, Refetch};
+use crate::options::{Fetcher, QueryOptions};
 use crate::query::{QueryState, QueryStatus};
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
@@ -49,11 +49,7 @@ impl QueryObserver {
                 let settled_failure = state.status == QueryStatus::Error;
                 resolved.retry_on_mount || !settled_failure
             } else {
-                match resolved.refetch_on_mount {
-                    Refetch::Never => false,
-                    Refetch::IfStale => !fresh,
-                    Refetch::Always => true,
-                }
+                resolved.refetch_on_mount.wants(!fresh)
             };
             if wanted && !state.is_fetching() {
                 drop(client.refetch(&key));

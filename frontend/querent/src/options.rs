@@ -134,8 +134,10 @@ impl FetchContext {
     }
 }
 
-/// When an observer refetches a query that has data (TanStack's `false`,
-/// `true`, `'always'` for `refetchOnMount`).
+/// When an observed query that has data is refetched on mount, on focus
+/// or on reconnect (TanStack's `false`, `true`, `'always'` for
+/// `refetchOnMount`, `refetchOnWindowFocus`, `refetchOnReconnect`; a bool
+/// converts: `true` is `IfStale`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Refetch {
     /// Never (a query without data is still fetched).
@@ -145,6 +147,23 @@ pub enum Refetch {
     IfStale,
     /// Always, fresh or not.
     Always,
+}
+
+impl From<bool> for Refetch {
+    fn from(refetch: bool) -> Self {
+        if refetch { Self::IfStale } else { Self::Never }
+    }
+}
+
+impl Refetch {
+    /// Whether data that is `stale` or not is refetched.
+    pub fn wants(self, stale: bool) -> bool {
+        match self {
+            Self::Never => false,
+            Self::IfStale => stale,
+            Self::Always => true,
+        }
+    }
 }
 
 /// TanStack's default `staleTime`: data is stale as soon as it arrives.
@@ -171,10 +190,11 @@ pub struct QueryOptions {
     /// Whether a new observer refetches the data already cached (default
     /// [`Refetch::IfStale`]; TanStack's `refetchOnMount`).
     pub refetch_on_mount: Option<Refetch>,
-    /// Refetch stale data when the window regains focus (default true).
-    pub refetch_on_window_focus: Option<bool>,
-    /// Refetch stale data when the network comes back (default true).
-    pub refetch_on_reconnect: Option<bool>,
+    /// Refetch when the window regains focus (default
+    /// [`Refetch::IfStale`]: stale data only).
+    pub refetch_on_window_focus: Option<Refetch>,
+    /// Refetch when the network comes back (default [`Refetch::IfStale`]).
+    pub refetch_on_reconnect: Option<Refetch>,
     /// Observers fetch only when enabled (default true).
     pub enabled: Option<bool>,
     /// An observer that starts on a failed query without data fetches it
@@ -221,8 +241,8 @@ pub(crate) struct Resolved {
     pub(crate) retry_if: RetryPredicate,
     pub(crate) refetch_interval: Option<u64>,
     pub(crate) refetch_on_mount: Refetch,
-    pub(crate) refetch_on_window_focus: bool,
-    pub(crate) refetch_on_reconnect: bool,
+    pub(crate) refetch_on_window_focus: Refetch,
+    pub(crate) refetch_on_reconnect: Refetch,
     pub(crate) enabled: bool,
     pub(crate) retry_on_mount: bool,
     pub(crate) next_page_param: Option<NextPageParam>,
@@ -255,11 +275,11 @@ impl QueryOptions {
             refetch_on_window_focus: self
                 .refetch_on_window_focus
                 .or(defaults.refetch_on_window_focus)
-                .unwrap_or(true),
+                .unwrap_or_default(),
             refetch_on_reconnect: self
                 .refetch_on_reconnect
                 .or(defaults.refetch_on_reconnect)
-                .unwrap_or(true),
+                .unwrap_or_default(),
             enabled: self.enabled.or(defaults.enabled).unwrap_or(true),
             retry_on_mount: self
                 .retry_on_mount

@@ -324,20 +324,20 @@ impl QueryCache {
             .unwrap_or(false)
     }
 
-    /// The active queries, not fetching, stale by their options, that
-    /// `wanted` picks by their options.
-    pub(crate) fn stale_active(
+    /// The active queries, not fetching, that their options' `when` says
+    /// to refetch (stale ones, or all of them for `Refetch::Always`).
+    pub(crate) fn to_refetch(
         &self,
         defaults: &QueryOptions,
         now: i64,
-        wanted: impl Fn(&Resolved) -> bool,
+        when: impl Fn(&Resolved) -> crate::options::Refetch,
     ) -> Vec<QueryKey> {
         let entries = self.entries.borrow();
         entries
             .iter()
             .filter(|(_, e)| {
                 e.active_options(defaults).is_some_and(|o| {
-                    wanted(&o) && e.in_flight.is_none() && e.state.is_stale(o.stale_time, now)
+                    e.in_flight.is_none() && when(&o).wants(e.state.is_stale(o.stale_time, now))
                 })
             })
             .map(|(k, _)| k.clone())

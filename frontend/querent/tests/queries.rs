@@ -277,7 +277,7 @@ fn focus_and_reconnect_refetch_stale_observed_queries() {
 
     let quiet = key(json!(["quiet"]));
     let opts = QueryOptions {
-        refetch_on_window_focus: Some(false),
+        refetch_on_window_focus: Some(false.into()),
         ..Default::default()
     };
     let _q = QueryObserver::new(&client, quiet, server.fetcher(), opts, || {});

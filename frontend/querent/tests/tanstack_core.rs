@@ -768,3 +768,47 @@ fn refetch_on_mount_never_if_stale_or_always() {
     assert_eq!(server.calls(), 2);
     assert_eq!(*client.get_query_data(&cached).unwrap(), json!({"call": 2}));
 }
+
+/// `useQuery.test.tsx` › "should not refetch fresh query on focus when
+/// `refetchOnWindowFocus` is set to `true`" and "should refetch fresh query
+/// on focus when `refetchOnWindowFocus` is set to `always`"; the same for
+/// `refetchOnReconnect`.
+#[test]
+fn focus_and_reconnect_refetch_fresh_data_only_when_always() {
+    use querent::options::Refetch;
+    let (client, server, mut rt) = tanstack();
+    let fresh_if_stale = with(|o| {
+        o.stale_time = Some(u64::MAX);
+        o.refetch_on_window_focus = Some(true.into());
+    });
+    let k = key(json!(["if-stale"]));
+    let _a =
+        querent::QueryObserver::new(&client, k.clone(), server.fetcher(), fresh_if_stale, || {});
+    rt.advance(100);
+    client.set_focused(false);
+    client.set_focused(true);
+    rt.advance(100);
+    assert_eq!(server.calls(), 1, "fresh: not refetched on focus");
+
+    let always = with(|o| {
+        o.stale_time = Some(u64::MAX);
+        o.refetch_on_window_focus = Some(Refetch::Always);
+        o.refetch_on_reconnect = Some(Refetch::Always);
+    });
+    let k = key(json!(["always"]));
+    let _b = querent::QueryObserver::new(&client, k.clone(), server.fetcher(), always, || {});
+    rt.advance(100);
+    assert_eq!(server.calls(), 2);
+    client.set_focused(false);
+    client.set_focused(true);
+    rt.advance(100);
+    assert_eq!(
+        server.calls(),
+        3,
+        "always: refetched on focus, fresh or not"
+    );
+    client.set_online(false);
+    client.set_online(true);
+    rt.advance(100);
+    assert_eq!(server.calls(), 4, "and on reconnect");
+}

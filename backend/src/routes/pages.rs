@@ -96,9 +96,9 @@ pub(crate) async fn refused_page(
     };
     let mut response = HttpResponse::build(status);
     response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp()));
+        .insert_header((header::CONTENT_TYPE, pages::HTML_CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp_header()));
     let body = reuse::negotiate(req, &mut response, &page.html, page.brotli.as_ref(), None);
     Ok(response.body(body))
 }

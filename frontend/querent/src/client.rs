@@ -154,7 +154,9 @@ impl Drop for Subscription {
 
 impl QueryClient {
     /// A client with TanStack's defaults: `stale_time` 0 (data is stale at
-    /// once), `gc_time` 5 min, 3 retries with exponential backoff. Apps
+    /// once), `gc_time` 5 min, 3 retries with exponential backoff for
+    /// observers and none for `fetch_query` / `prefetch_query` /
+    /// `ensure_query_data`. Apps
     /// usually set their own with [`QueryClient::with_defaults`].
     pub fn new(platform: impl Platform + 'static) -> Self {
         Self::with_defaults(platform, QueryOptions::default())
@@ -278,31 +280,27 @@ impl QueryClient {
         fetcher: Option<Fetcher>,
         options: Option<QueryOptions>,
     ) {
-        let initial = options.as_ref().and_then(|o| {
-            o.initial_data
-                .clone()
-                .map(|data| (data, o.initial_data_updated_at))
-        });
+        let with_initial_data = options.as_ref().is_some_and(|o| o.initial_data.is_some());
         if self.cache().register(key, fetcher, options) {
             self.schedule_gc(key);
         }
-        if let Some((data, at)) = initial {
-            self.seed_initial_data(key, &data, at);
+        if with_initial_data {
+            self.seed_initial_data(key);
         }
     }
 
-    /// A query without data takes its options' initial data (TanStack's
-    /// `setOptions`: a query that exists without data adopts it too). Not
-    /// a write: a fetch in flight still applies its answer.
-    pub(crate) fn seed_initial_data(
-        &self,
-        key: &QueryKey,
-        initial: &crate::options::InitialData,
-        at: Option<i64>,
-    ) {
+    /// A query without data takes the initial data of its registered
+    /// options (TanStack's `setOptions`: a query that exists without data
+    /// adopts it too; `reset` returns to it). Not a write: a fetch in
+    /// flight still applies its answer.
+    pub(crate) fn seed_initial_data(&self, key: &QueryKey) {
         if self.get_query_data(key).is_some() {
             return;
         }
+        let options = self.cache().options(key);
+        let (Some(initial), at) = (options.initial_data, options.initial_data_updated_at) else {
+            return;
+        };
         if let Some(data) = initial() {
             let at = at.unwrap_or_else(|| self.now());
             self.dispatch(

@@ -371,10 +371,7 @@ impl QueryClient {
         for key in &keys {
             self.dispatch(key, Action::Reset);
             // Back to the initial state: its initial data, if it has some.
-            let options = self.cache().options(key);
-            if let Some(initial) = &options.initial_data {
-                self.seed_initial_data(key, initial, options.initial_data_updated_at);
-            }
+            self.seed_initial_data(key);
         }
         let filters = QueryFilters {
             type_: QueryTypeFilter::Active,

@@ -74,7 +74,7 @@ pub use hydration::{DehydratedQuery, DehydratedState};
 pub use key::QueryKey;
 pub use metrics::Metrics;
 pub use mutation::{MutateOptions, MutationDefaults, MutationRecord, MutationStatus};
-pub use observer::QueryObserver;
+pub use observer::{QueryObserver, QueryObserverResult};
 pub use options::{Fetcher, QueryOptions, RetryPredicate};
 pub use platform::Platform;
 pub use query::{FetchStatus, QueryState, QueryStatus};

@@ -1,32 +1,211 @@
-//! A query observer: what a `use_query` hook holds while mounted.
+//! A query observer (TanStack's `QueryObserver`): what a `use_query` hook
+//! holds for as long as it is mounted, and what builds the result it shows.
 //!
-//! Creating one registers the fetcher and options, subscribes, fetches when
-//! the data is missing or stale (so hydrated data inside its stale time is not
-//! refetched on load), and runs the refetch interval while the window is
-//! focused. Dropping it unsubscribes; the query is garbage-collected after its
-//! gc time unless observed again.
+//! - [`QueryObserver::unmounted`] makes one without side effects beyond
+//!   creating its query; a hook makes it on the first render, the server
+//!   render included. [`QueryObserver::subscribe`] mounts it: it observes
+//!   the query, fetches it when the data is missing or stale (hydrated data
+//!   inside its stale time is not refetched on load) and runs the refetch
+//!   interval while the window is focused. [`QueryObserver::new`] does both.
+//! - [`QueryObserver::set_options`] follows a re-render: a new key switches
+//!   the query it observes, `enabled` going from false to true fetches, a
+//!   changed interval restarts. [`QueryObserver::optimistic_result`] is the
+//!   result for the render's options before they are set, already fetching
+//!   when a fetch is about to start (so a first render shows
+//!   `is_loading()`, never an idle pending query).
+//! - The [`QueryObserverResult`] carries TanStack's result fields; the
+//!   listener runs only when it changed. `placeholder_data` shows there
+//!   (`is_placeholder_data`) without entering the cache.
 
 use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::options::{Fetcher, QueryOptions};
-use crate::query::{QueryState, QueryStatus};
+use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved};
+use crate::query::{FetchStatus, QueryState, QueryStatus};
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
+use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Observes one query for as long as it lives.
+/// What an observer shows of its query (TanStack's `QueryObserverResult`).
+/// Two results are equal when every field is, the data compared by
+/// identity: the cache keeps an equal refetch as the same value.
+#[derive(Debug, Clone)]
+pub struct QueryObserverResult {
+    /// The data, or the placeholder while the query has none.
+    pub data: Option<Rc<Value>>,
+    /// When the data was fetched or set (ms since the epoch; 0 if never).
+    pub data_updated_at: i64,
+    /// The settled error.
+    pub error: Option<QueryError>,
+    /// When the error happened.
+    pub error_updated_at: i64,
+    /// Failed attempts of the current fetch (visible while retrying).
+    pub failure_count: u32,
+    /// The latest failed attempt's error, also while retries go on.
+    pub failure_reason: Option<QueryError>,
+    /// How many fetches of the query failed for good.
+    pub error_update_count: u32,
+    /// Pending / error / success (success while placeholder data shows).
+    pub status: QueryStatus,
+    /// Fetching / paused / idle.
+    pub fetch_status: FetchStatus,
+    /// Data or an error has arrived at least once.
+    pub is_fetched: bool,
+    /// Data or an error arrived since this observer started on the query.
+    pub is_fetched_after_mount: bool,
+    /// `data` is the placeholder, not the query's.
+    pub is_placeholder_data: bool,
+    /// The data is stale by this observer's options (never when disabled).
+    pub is_stale: bool,
+    /// The observer may fetch (`enabled`).
+    pub is_enabled: bool,
+    /// Infinite queries: whether another page exists.
+    pub has_next_page: bool,
+}
+
+impl PartialEq for QueryObserverResult {
+    fn eq(&self, other: &Self) -> bool {
+        let same_data = match (&self.data, &other.data) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_data
+            && self.data_updated_at == other.data_updated_at
+            && self.error == other.error
+            && self.error_updated_at == other.error_updated_at
+            && self.failure_count == other.failure_count
+            && self.failure_reason == other.failure_reason
+            && self.error_update_count == other.error_update_count
+            && self.status == other.status
+            && self.fetch_status == other.fetch_status
+            && self.is_fetched == other.is_fetched
+            && self.is_fetched_after_mount == other.is_fetched_after_mount
+            && self.is_placeholder_data == other.is_placeholder_data
+            && self.is_stale == other.is_stale
+            && self.is_enabled == other.is_enabled
+            && self.has_next_page == other.has_next_page
+    }
+}
+
+impl QueryObserverResult {
+    /// No data (not even a placeholder) and no error yet.
+    pub fn is_pending(&self) -> bool {
+        self.status == QueryStatus::Pending
+    }
+
+    /// There is data (or a placeholder).
+    pub fn is_success(&self) -> bool {
+        self.status == QueryStatus::Success
+    }
+
+    /// The last fetch failed for good.
+    pub fn is_error(&self) -> bool {
+        self.status == QueryStatus::Error
+    }
+
+    /// A fetch is running (not paused).
+    pub fn is_fetching(&self) -> bool {
+        self.fetch_status == FetchStatus::Fetching
+    }
+
+    /// A fetch waits for the network.
+    pub fn is_paused(&self) -> bool {
+        self.fetch_status == FetchStatus::Paused
+    }
+
+    /// The first fetch is running: pending and fetching.
+    pub fn is_loading(&self) -> bool {
+        self.is_pending() && self.is_fetching()
+    }
+
+    /// A fetch runs while there is data (or a placeholder).
+    pub fn is_refetching(&self) -> bool {
+        self.is_fetching() && !self.is_pending()
+    }
+
+    /// The query failed without ever having data.
+    pub fn is_loading_error(&self) -> bool {
+        self.is_error() && self.data.is_none()
+    }
+
+    /// A refetch failed; the data from before is kept.
+    pub fn is_refetch_error(&self) -> bool {
+        self.is_error() && self.data.is_some()
+    }
+}
+
+type Listener = Rc<dyn Fn(&QueryObserverResult)>;
+
+/// Observes one query at a time (the key can change).
 pub struct QueryObserver {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
     client: QueryClient,
+    observed: RefCell<Observed>,
+    listener: RefCell<Option<Listener>>,
+}
+
+struct Observed {
     key: QueryKey,
     fetcher: Fetcher,
     options: QueryOptions,
-    _subscription: Subscription,
-    interval: Option<AbortHandle>,
+    /// Some while mounted.
+    subscription: Option<Subscription>,
+    /// The running refetch interval and its period.
+    interval: Option<(u64, AbortHandle)>,
+    /// The query's update counts when this observer started on it.
+    initial_counts: (u32, u32),
+    /// The query this observer last saw with data (TanStack's
+    /// `lastQueryWithDefinedData`), and that data.
+    last_defined: Option<(QueryKey, Rc<Value>)>,
+    result: Option<QueryObserverResult>,
+    /// The placeholder function behind `result`'s placeholder data.
+    placeholder_of: Option<PlaceholderData>,
+}
+
+fn counts(state: &QueryState) -> (u32, u32) {
+    (state.data_update_count, state.error_update_count)
+}
+
+/// TanStack's `shouldFetchOnMount`: a query without data loads (unless it
+/// failed for good and must not retry on mount); one with data refetches
+/// as `refetch_on_mount` says.
+fn should_fetch_on_mount(state: &QueryState, options: &Resolved, now: i64) -> bool {
+    if !options.enabled {
+        return false;
+    }
+    if state.data.is_none() {
+        options.retry_on_mount || state.status != QueryStatus::Error
+    } else {
+        options
+            .refetch_on_mount
+            .wants(state.is_stale(options.stale_time, now))
+    }
+}
+
+/// TanStack's `shouldFetchOptionally`: after new options, a mounted
+/// observer fetches stale data of a query it just switched to, or of one
+/// it was disabled for until now.
+fn should_fetch_optionally(
+    state: &QueryState,
+    query_changed: bool,
+    options: &Resolved,
+    was_enabled: bool,
+    now: i64,
+) -> bool {
+    (query_changed || !was_enabled)
+        && (options.retry_on_mount || state.status != QueryStatus::Error)
+        && options.enabled
+        && state.is_stale(options.stale_time, now)
 }
 
 impl QueryObserver {
-    /// Starts observing `key`; `on_change` runs after every change of its state.
+    /// Starts observing `key`; `on_change` runs after every change of the
+    /// result.
     pub fn new(
         client: &QueryClient,
         key: QueryKey,
@@ -34,99 +213,396 @@ impl QueryObserver {
         options: QueryOptions,
         on_change: impl Fn() + 'static,
     ) -> Self {
-        client.set_query_defaults(&key, Rc::clone(&fetcher), options.clone());
-        let subscription = client.subscribe(&key, on_change);
-        let resolved = client.resolved(&key);
-        let mut interval = None;
+        let observer = Self::unmounted(client, key, fetcher, options);
+        observer.subscribe(move |_| on_change());
+        observer
+    }
+
+    /// An observer of `key` that neither observes nor fetches until
+    /// [`QueryObserver::subscribe`]; the query is created (with its
+    /// initial data) and `fetcher` and `options` registered for it.
+    pub fn unmounted(
+        client: &QueryClient,
+        key: QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> Self {
+        client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
+        let initial_counts = counts(&client.get_query_state(&key).unwrap_or_default());
+        let observer = Self {
+            inner: Rc::new(Inner {
+                client: client.clone(),
+                observed: RefCell::new(Observed {
+                    key,
+                    fetcher,
+                    options,
+                    subscription: None,
+                    interval: None,
+                    initial_counts,
+                    last_defined: None,
+                    result: None,
+                    placeholder_of: None,
+                }),
+                listener: RefCell::new(None),
+            }),
+        };
+        observer.inner.update_result();
+        observer
+    }
+
+    /// Mounts the observer (TanStack's first `subscribe`): `on_change`
+    /// runs after every change of the result until
+    /// [`QueryObserver::unsubscribe`] or the drop.
+    pub fn subscribe(&self, on_change: impl Fn(&QueryObserverResult) + 'static) {
+        *self.inner.listener.borrow_mut() = Some(Rc::new(on_change));
+        let (key, options) = {
+            let observed = self.inner.observed.borrow();
+            if observed.subscription.is_some() {
+                return;
+            }
+            (observed.key.clone(), observed.options.clone())
+        };
+        let subscription = self.inner.listen(&key);
+        self.inner.observed.borrow_mut().subscription = Some(subscription);
+        let client = &self.inner.client;
+        let resolved = client.resolve(&options);
+        let state = client.get_query_state(&key).unwrap_or_default();
         if resolved.enabled {
-            let state = client.get_query_state(&key).unwrap_or_default();
-            let fresh = !state.is_stale(resolved.stale_time, client.now());
-            client.record_read(fresh);
-            // TanStack's shouldFetchOnMount: a query without data loads
-            // (unless it failed for good and must not retry on mount); one
-            // with data refetches as `refetch_on_mount` says.
-            let wanted = if state.data.is_none() {
-                let settled_failure = state.status == QueryStatus::Error;
-                resolved.retry_on_mount || !settled_failure
-            } else {
-                resolved.refetch_on_mount.wants(!fresh)
-            };
-            if wanted && !state.is_fetching() {
-                drop(client.refetch(&key));
-            }
-            if let Some(ms) = resolved.refetch_interval.filter(|ms| *ms > 0) {
-                let (handle, registration) = AbortHandle::new_pair();
-                let (loop_client, loop_key) = (client.clone(), key.clone());
-                let task = async move {
-                    loop {
-                        loop_client.platform().sleep(ms).await;
-                        // Not in the background: a hidden tab waits for focus.
-                        if loop_client.is_focused() {
-                            let _ = loop_client.refetch(&loop_key).await;
-                        }
-                    }
-                };
-                client.platform().spawn(Box::pin(async move {
-                    let _ = Abortable::new(task, registration).await;
-                }));
-                interval = Some(handle);
-            }
+            client.record_read(!state.is_stale(resolved.stale_time, client.now()));
         }
-        Self {
-            client: client.clone(),
-            key,
-            fetcher,
-            options,
-            _subscription: subscription,
-            interval,
+        if should_fetch_on_mount(&state, &resolved, client.now()) && !state.is_fetching() {
+            drop(client.refetch(&key));
+        } else {
+            self.inner.update_result();
+        }
+        self.inner.update_interval(false);
+    }
+
+    /// Unmounts: stops observing (the query is garbage-collected after
+    /// its gc time unless observed again) and stops the interval.
+    pub fn unsubscribe(&self) {
+        let (subscription, interval) = {
+            let mut observed = self.inner.observed.borrow_mut();
+            (observed.subscription.take(), observed.interval.take())
+        };
+        *self.inner.listener.borrow_mut() = None;
+        if let Some((_, handle)) = interval {
+            handle.abort();
+        }
+        drop(subscription);
+    }
+
+    /// New options from a re-render (TanStack's `setOptions`): they are
+    /// registered for `key`; a new key switches the query observed; a
+    /// mounted observer fetches stale data of a query it switched to or
+    /// was disabled for until now, and restarts its interval when that
+    /// changed.
+    pub fn set_options(&self, key: QueryKey, fetcher: Fetcher, options: QueryOptions) {
+        let client = self.inner.client.clone();
+        client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
+        let (query_changed, was_enabled, mounted, left) = {
+            let mut observed = self.inner.observed.borrow_mut();
+            let query_changed = observed.key != key;
+            let was_enabled = client.resolve(&observed.options).enabled;
+            let mounted = observed.subscription.is_some();
+            let mut left = None;
+            if query_changed {
+                left = observed.subscription.take();
+                observed.initial_counts = counts(&client.get_query_state(&key).unwrap_or_default());
+                observed.key = key.clone();
+            }
+            observed.fetcher = fetcher;
+            observed.options = options.clone();
+            (query_changed, was_enabled, mounted, left)
+        };
+        drop(left);
+        if query_changed && mounted {
+            let subscription = self.inner.listen(&key);
+            self.inner.observed.borrow_mut().subscription = Some(subscription);
+        }
+        let resolved = client.resolve(&options);
+        let state = client.get_query_state(&key).unwrap_or_default();
+        if mounted
+            && should_fetch_optionally(&state, query_changed, &resolved, was_enabled, client.now())
+        {
+            drop(client.refetch(&key));
+        }
+        self.inner.update_result();
+        if mounted {
+            self.inner
+                .update_interval(query_changed || was_enabled != resolved.enabled);
         }
     }
 
+    /// The result for `key` with `options` as they would be once set
+    /// (TanStack's `getOptimisticResult`): a render computes it before its
+    /// options reach [`QueryObserver::set_options`]. A query not in the
+    /// cache yet is created with them.
+    pub fn optimistic_result(
+        &self,
+        key: &QueryKey,
+        fetcher: &Fetcher,
+        options: &QueryOptions,
+    ) -> QueryObserverResult {
+        let client = &self.inner.client;
+        if !client.cache().contains(key) {
+            client.register(key, Some(Rc::clone(fetcher)), Some(options.clone()));
+        }
+        let result = self.inner.create_result(key, options, true);
+        self.inner.adopt(key, options, result.clone());
+        result
+    }
+
+    /// The result last built.
+    pub fn result(&self) -> QueryObserverResult {
+        self.inner
+            .observed
+            .borrow()
+            .result
+            .clone()
+            .unwrap_or_else(|| {
+                let observed = self.inner.observed.borrow();
+                self.inner
+                    .create_result(&observed.key, &observed.options, false)
+            })
+    }
+
     /// The key observed.
-    pub fn key(&self) -> &QueryKey {
-        &self.key
+    pub fn key(&self) -> QueryKey {
+        self.inner.observed.borrow().key.clone()
     }
 
     /// The query's current state.
     pub fn state(&self) -> QueryState {
-        self.client.get_query_state(&self.key).unwrap_or_default()
+        let key = self.key();
+        self.inner.client.get_query_state(&key).unwrap_or_default()
     }
 
     /// The current data.
     pub fn data(&self) -> Option<Rc<Value>> {
-        self.client.get_query_data(&self.key)
+        self.inner.client.get_query_data(&self.key())
     }
 
     /// Whether the data is stale now, by this observer's options.
     pub fn is_stale(&self) -> bool {
-        self.client.is_stale_with(&self.key, &self.options)
+        let (key, options) = self.parts();
+        self.inner.client.is_stale_with(&key, &options)
+    }
+
+    fn parts(&self) -> (QueryKey, QueryOptions) {
+        let observed = self.inner.observed.borrow();
+        (observed.key.clone(), observed.options.clone())
+    }
+
+    fn fetch_parts(&self) -> (QueryKey, Fetcher, QueryOptions) {
+        let observed = self.inner.observed.borrow();
+        (
+            observed.key.clone(),
+            Rc::clone(&observed.fetcher),
+            observed.options.clone(),
+        )
     }
 
     /// Fetches now with this observer's fetcher (joining a fetch in flight).
     pub fn refetch(&self) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
-        self.client
-            .refetch_with(&self.key, Rc::clone(&self.fetcher), self.options.clone())
+        let (key, fetcher, options) = self.fetch_parts();
+        self.inner.client.refetch_with(&key, fetcher, options)
     }
 
     /// Infinite queries: appends the next page.
     pub fn fetch_next_page(
         &self,
     ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
-        self.client
-            .fetch_next_page_with(&self.key, Rc::clone(&self.fetcher), self.options.clone())
+        let (key, fetcher, options) = self.fetch_parts();
+        self.inner
+            .client
+            .fetch_next_page_with(&key, fetcher, options)
     }
 
     /// Infinite queries: whether another page exists, by this observer's
     /// options (whatever else registered options for the key since).
     pub fn has_next_page(&self) -> bool {
-        self.client.has_next_page_with(&self.key, &self.options)
+        let (key, options) = self.parts();
+        self.inner.client.has_next_page_with(&key, &options)
+    }
+}
+
+impl Inner {
+    /// Observes `key` on behalf of this observer.
+    fn listen(self: &Rc<Self>, key: &QueryKey) -> Subscription {
+        let observer = Rc::downgrade(self);
+        self.client.subscribe(key, move || {
+            if let Some(observer) = observer.upgrade() {
+                observer.update_result();
+            }
+        })
+    }
+
+    /// TanStack's `createResult` for `key` with `options`, judged against
+    /// what the observer holds now (a different key is a query switch).
+    /// `optimistic`: a fetch about to start shows as started (TanStack's
+    /// `_optimisticResults`, which only the hooks ask for).
+    fn create_result(
+        &self,
+        key: &QueryKey,
+        options: &QueryOptions,
+        optimistic: bool,
+    ) -> QueryObserverResult {
+        let client = &self.client;
+        let observed = self.observed.borrow();
+        let resolved = client.resolve(options);
+        let now = client.now();
+        let mut state = client.get_query_state(key).unwrap_or_default();
+        let query_changed = observed.key != *key;
+        let mounted = observed.subscription.is_some();
+        let was_enabled = client.resolve(&observed.options).enabled;
+        let fetching_now = optimistic
+            && if mounted {
+                should_fetch_optionally(&state, query_changed, &resolved, was_enabled, now)
+            } else {
+                should_fetch_on_mount(&state, &resolved, now)
+            };
+        if fetching_now && !state.is_fetching() {
+            // TanStack's `fetchState`: the fetch about to start shows.
+            state.fetch_status = if client.is_online() {
+                FetchStatus::Fetching
+            } else {
+                FetchStatus::Paused
+            };
+            if state.data.is_none() {
+                state.error = None;
+                state.status = QueryStatus::Pending;
+            }
+        }
+        let initial_counts = if query_changed {
+            counts(&state)
+        } else {
+            observed.initial_counts
+        };
+        let is_stale = resolved.enabled && state.is_stale(resolved.stale_time, now);
+        let mut data = state.data.clone();
+        let mut status = state.status;
+        let mut is_placeholder_data = false;
+        if data.is_none()
+            && status == QueryStatus::Pending
+            && let Some(placeholder) = &resolved.placeholder_data
+        {
+            let memoized = match (&observed.result, &observed.placeholder_of) {
+                (Some(previous), Some(used))
+                    if previous.is_placeholder_data && Rc::ptr_eq(used, placeholder) =>
+                {
+                    previous.data.clone()
+                }
+                _ => None,
+            };
+            let previous = observed.last_defined.as_ref().map(|(key, data)| {
+                client
+                    .get_query_data(key)
+                    .unwrap_or_else(|| Rc::clone(data))
+            });
+            if let Some(shown) = memoized.or_else(|| placeholder(previous.as_ref())) {
+                data = Some(shown);
+                status = QueryStatus::Success;
+                is_placeholder_data = true;
+            }
+        }
+        QueryObserverResult {
+            data,
+            data_updated_at: state.data_updated_at,
+            error: state.error.clone(),
+            error_updated_at: state.error_updated_at,
+            failure_count: state.failure_count,
+            failure_reason: state.failure_reason.clone(),
+            error_update_count: state.error_update_count,
+            status,
+            fetch_status: state.fetch_status,
+            is_fetched: state.is_fetched(),
+            is_fetched_after_mount: state.data_update_count > initial_counts.0
+                || state.error_update_count > initial_counts.1,
+            is_placeholder_data,
+            is_stale,
+            is_enabled: resolved.enabled,
+            has_next_page: client.has_next_page_with(key, options),
+        }
+    }
+
+    /// Keeps `result` as the current one; returns whether it changed.
+    fn adopt(&self, key: &QueryKey, options: &QueryOptions, result: QueryObserverResult) -> bool {
+        let mut observed = self.observed.borrow_mut();
+        if !result.is_placeholder_data
+            && let Some(data) = &result.data
+        {
+            observed.last_defined = Some((key.clone(), Rc::clone(data)));
+        }
+        if observed.result.as_ref() == Some(&result) {
+            return false;
+        }
+        observed.placeholder_of = if result.is_placeholder_data {
+            self.client.resolve(options).placeholder_data
+        } else {
+            None
+        };
+        observed.result = Some(result);
+        true
+    }
+
+    /// TanStack's `updateResult`: builds the result and tells the listener
+    /// when it changed.
+    fn update_result(&self) {
+        let (key, options) = {
+            let observed = self.observed.borrow();
+            (observed.key.clone(), observed.options.clone())
+        };
+        let result = self.create_result(&key, &options, false);
+        if self.adopt(&key, &options, result.clone()) {
+            let listener = self.listener.borrow().clone();
+            if let Some(listener) = listener {
+                listener(&result);
+            }
+        }
+    }
+
+    /// Starts, restarts or stops the refetch interval to match the
+    /// options (`restart`: the query or `enabled` changed).
+    fn update_interval(&self, restart: bool) {
+        let (key, options, running) = {
+            let observed = self.observed.borrow();
+            let running = observed.interval.as_ref().map(|(ms, _)| *ms);
+            (observed.key.clone(), observed.options.clone(), running)
+        };
+        let resolved = self.client.resolve(&options);
+        let wanted = resolved
+            .refetch_interval
+            .filter(|ms| *ms > 0 && resolved.enabled);
+        if !restart && wanted == running {
+            return;
+        }
+        if let Some((_, handle)) = self.observed.borrow_mut().interval.take() {
+            handle.abort();
+        }
+        let Some(ms) = wanted else {
+            return;
+        };
+        let (handle, registration) = AbortHandle::new_pair();
+        let client = self.client.clone();
+        let task = async move {
+            loop {
+                client.platform().sleep(ms).await;
+                // Not in the background: a hidden tab waits for focus.
+                if client.is_focused() {
+                    let _ = client.refetch(&key).await;
+                }
+            }
+        };
+        self.client.platform().spawn(Box::pin(async move {
+            let _ = Abortable::new(task, registration).await;
+        }));
+        self.observed.borrow_mut().interval = Some((ms, handle));
     }
 }
 
 impl Drop for QueryObserver {
     fn drop(&mut self) {
-        if let Some(handle) = self.interval.take() {
-            handle.abort();
-        }
+        self.unsubscribe();
     }
 }

@@ -59,6 +59,39 @@ pub fn initial_data<T: Serialize + ?Sized>(value: &T) -> InitialData {
     Rc::new(move || value.clone())
 }
 
+/// Data an observer shows while its query has none (TanStack's
+/// `placeholderData` as a function): called with the data of the query
+/// this observer last showed data of (the previous key's, after a key
+/// change), `None` when there is none. Not cached: the query stays
+/// pending underneath and the result says `is_placeholder_data`.
+pub type PlaceholderData = Rc<dyn Fn(Option<&Rc<Value>>) -> Option<Rc<Value>>>;
+
+/// [`PlaceholderData`] from a value (TanStack's `placeholderData: value`).
+///
+/// ```
+/// let placeholder = querent::options::placeholder_data(&["loading…"]);
+/// assert_eq!(*placeholder(None).unwrap(), serde_json::json!(["loading…"]));
+/// ```
+pub fn placeholder_data<T: Serialize + ?Sized>(value: &T) -> PlaceholderData {
+    let value = serde_json::to_value(value).ok().map(Rc::new);
+    Rc::new(move |_| value.clone())
+}
+
+/// TanStack's `keepPreviousData`: while the new key loads, the observer
+/// goes on showing the data of the key before it (the same value, not a
+/// copy), so a paginated or filtered list does not blank out.
+///
+/// ```
+/// use std::rc::Rc;
+/// let keep = querent::options::keep_previous_data();
+/// let previous = Rc::new(serde_json::json!([1, 2]));
+/// assert!(Rc::ptr_eq(&keep(Some(&previous)).unwrap(), &previous));
+/// assert!(keep(None).is_none());
+/// ```
+pub fn keep_previous_data() -> PlaceholderData {
+    Rc::new(|previous| previous.cloned())
+}
+
 /// The default retry rule: [`QueryError::is_retryable`], whatever the count.
 pub(crate) fn retry_if_retryable() -> RetryPredicate {
     Rc::new(|_, e: &QueryError| e.is_retryable())
@@ -213,6 +246,9 @@ pub struct QueryOptions {
     /// When the initial data was current (ms since the epoch; TanStack's
     /// `initialDataUpdatedAt`). 0 makes it stale at once.
     pub initial_data_updated_at: Option<i64>,
+    /// What an observer shows while the query is pending without data
+    /// ([`placeholder_data`], [`keep_previous_data`]); observers only.
+    pub placeholder_data: Option<PlaceholderData>,
 }
 
 impl std::fmt::Debug for QueryOptions {
@@ -228,6 +264,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("infinite", &self.next_page_param.is_some())
             .field("initial_data", &self.initial_data.is_some())
             .field("initial_data_updated_at", &self.initial_data_updated_at)
+            .field("placeholder_data", &self.placeholder_data.is_some())
             .finish()
     }
 }
@@ -246,6 +283,7 @@ pub(crate) struct Resolved {
     pub(crate) enabled: bool,
     pub(crate) retry_on_mount: bool,
     pub(crate) next_page_param: Option<NextPageParam>,
+    pub(crate) placeholder_data: Option<PlaceholderData>,
 }
 
 impl QueryOptions {
@@ -289,6 +327,10 @@ impl QueryOptions {
                 .next_page_param
                 .clone()
                 .or_else(|| defaults.next_page_param.clone()),
+            placeholder_data: self
+                .placeholder_data
+                .clone()
+                .or_else(|| defaults.placeholder_data.clone()),
         }
     }
 }

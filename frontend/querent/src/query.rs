@@ -47,6 +47,11 @@ pub struct QueryState {
     pub fetch_status: FetchStatus,
     /// Marked stale by an invalidation, whatever its age.
     pub is_invalidated: bool,
+    /// How many times data arrived (fetched or set; TanStack's
+    /// `dataUpdateCount`).
+    pub data_update_count: u32,
+    /// How many fetches failed for good (TanStack's `errorUpdateCount`).
+    pub error_update_count: u32,
 }
 
 impl Default for QueryState {
@@ -61,6 +66,8 @@ impl Default for QueryState {
             status: QueryStatus::Pending,
             fetch_status: FetchStatus::Idle,
             is_invalidated: false,
+            data_update_count: 0,
+            error_update_count: 0,
         }
     }
 }
@@ -79,6 +86,12 @@ impl QueryState {
     /// A fetch is in flight or paused.
     pub fn is_fetching(&self) -> bool {
         self.fetch_status != FetchStatus::Idle
+    }
+
+    /// Data or a settled error has arrived at least once (TanStack's
+    /// `isFetched`).
+    pub fn is_fetched(&self) -> bool {
+        self.data_update_count + self.error_update_count > 0
     }
 }
 
@@ -164,6 +177,7 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
         Action::Success { data, at } => {
             next.data = Some(share(&state.data, data));
             next.data_updated_at = at;
+            next.data_update_count += 1;
             next.error = None;
             next.status = QueryStatus::Success;
             next.is_invalidated = false;
@@ -174,6 +188,7 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
         Action::SetData { data, at } => {
             next.data = Some(share(&state.data, data));
             next.data_updated_at = at;
+            next.data_update_count += 1;
             next.error = None;
             next.status = QueryStatus::Success;
             next.is_invalidated = false;
@@ -185,6 +200,7 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
             next.failure_reason = Some(error.clone());
             next.error = Some(error);
             next.error_updated_at = at;
+            next.error_update_count += 1;
             next.fetch_status = FetchStatus::Idle;
             next.status = QueryStatus::Error;
             next.is_invalidated = true;
@@ -201,6 +217,7 @@ pub fn reduce(state: &QueryState, action: Action) -> QueryState {
             if state.data_updated_at > before.data_updated_at {
                 before.data = state.data.clone();
                 before.data_updated_at = state.data_updated_at;
+                before.data_update_count = state.data_update_count;
                 before.status = state.status;
             }
             before.fetch_status = FetchStatus::Idle;

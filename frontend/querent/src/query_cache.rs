@@ -141,6 +141,10 @@ impl QueryCache {
         self.read(key, |e| e.state.data.clone()).flatten()
     }
 
+    pub(crate) fn contains(&self, key: &QueryKey) -> bool {
+        self.entries.borrow().contains_key(key)
+    }
+
     pub(crate) fn state(&self, key: &QueryKey) -> Option<QueryState> {
         self.read(key, |e| e.state.clone())
     }
@@ -423,4 +427,6 @@ fn same_state(a: &QueryState, b: &QueryState) -> bool {
         && a.status == b.status
         && a.fetch_status == b.fetch_status
         && a.is_invalidated == b.is_invalidated
+        && a.data_update_count == b.data_update_count
+        && a.error_update_count == b.error_update_count
 }

@@ -29,7 +29,7 @@
 use crate::client::QueryClient;
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::observer::QueryObserver;
+use crate::observer::{QueryObserver, QueryObserverResult};
 use crate::options::{Fetcher, QueryOptions};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
 use serde::de::DeserializeOwned;
@@ -160,14 +160,39 @@ impl<S: PartialEq + 'static> Selection<S> {
 
     /// The view of a query in `state`, remembered as the last one handed out.
     pub fn view_of(&self, state: QueryState) -> SelectView<S> {
-        let view = SelectView {
+        self.remember(SelectView {
             data: state.data.as_ref().map(|data| self.select(data)),
             error: state.error,
             status: state.status,
             fetch_status: state.fetch_status,
-        };
+        })
+    }
+
+    /// The view of an observer's `result` (its placeholder data selected
+    /// too), remembered as the last one handed out.
+    pub fn view_of_result(&self, result: &QueryObserverResult) -> SelectView<S> {
+        self.remember(self.unremembered(result))
+    }
+
+    fn unremembered(&self, result: &QueryObserverResult) -> SelectView<S> {
+        SelectView {
+            data: result.data.as_ref().map(|data| self.select(data)),
+            error: result.error.clone(),
+            status: result.status,
+            fetch_status: result.fetch_status,
+        }
+    }
+
+    fn remember(&self, view: SelectView<S>) -> SelectView<S> {
         *self.last.borrow_mut() = Some(view.clone());
         view
+    }
+
+    /// Whether the view of an observer's `result` differs from the last
+    /// one handed out.
+    pub fn has_changed_for(&self, result: &QueryObserverResult) -> bool {
+        let before = self.last.borrow().clone();
+        before.as_ref() != Some(&self.unremembered(result))
     }
 
     /// Whether the view of `key` differs from the last one handed out.
@@ -214,7 +239,7 @@ impl<S: PartialEq + 'static> SelectObserver<S> {
 
     /// The selected view now.
     pub fn view(&self) -> SelectView<S> {
-        self.selection.view(&self.client, self.observer.key())
+        self.selection.view(&self.client, &self.observer.key())
     }
 
     /// Uses another selector from now on.

@@ -70,12 +70,20 @@ where
         let (client, last) = (client.clone(), Rc::clone(&last));
         use_effect_with((), move |()| {
             let watched = client.clone();
+            let changed = move || last.borrow().as_ref() != Some(&select(&watched));
+            let check = changed.clone();
+            let refresh = force.clone();
             let subscription = client.subscribe_cache(move |_event: &CacheEvent| {
-                let now = select(&watched);
-                if last.borrow().as_ref() != Some(&now) {
-                    force.force_update();
+                if check() {
+                    refresh.force_update();
                 }
             });
+            // A change between the render and this subscription (an
+            // effect that ran first started a fetch) shows too, as
+            // `useSyncExternalStore` checks once subscribed.
+            if changed() {
+                force.force_update();
+            }
             move || drop(subscription)
         });
     }

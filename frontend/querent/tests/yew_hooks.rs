@@ -360,3 +360,122 @@ async fn use_mutation_shows_the_latest_call_even_when_an_older_one_settles_later
     assert_eq!(text_of("echo-status").as_deref(), Some("Some(Success)"));
     root.remove();
 }
+
+thread_local! {
+    static LIST_FETCHES: Cell<u32> = const { Cell::new(0) };
+    static SET_LIST: std::cell::RefCell<Option<Callback<(bool, i64)>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Page `n` of a list: `{"page": n}` after 30 ms.
+fn list_fetcher() -> Fetcher {
+    Rc::new(|ctx| {
+        Box::pin(async move {
+            LIST_FETCHES.with(|f| f.set(f.get() + 1));
+            TimeoutFuture::new(30).await;
+            Ok(json!({"page": ctx.key.segments()[1].clone()}))
+        })
+    })
+}
+
+fn list_options(enabled: bool) -> QueryOptions {
+    QueryOptions {
+        enabled: Some(enabled),
+        placeholder_data: Some(querent::options::keep_previous_data()),
+        ..QueryOptions::default()
+    }
+}
+
+/// A list whose page and `enabled` the test sets (through `SET_LIST`).
+#[function_component]
+fn List() -> Html {
+    let state = use_state(|| (false, 1_i64));
+    {
+        let state = state.clone();
+        SET_LIST.with(|s| *s.borrow_mut() = Some(Callback::from(move |v| state.set(v))));
+    }
+    let (enabled, page) = *state;
+    let list_key = QueryKey::from(vec![json!("list"), json!(page)]);
+    let spec = QuerySpec::<Value>::new(
+        Key::from_key(list_key),
+        list_fetcher(),
+        list_options(enabled),
+    );
+    let list = use_query(spec);
+    let shown = list
+        .data
+        .as_ref()
+        .map(|d| d["page"].to_string())
+        .unwrap_or_else(|| "none".into());
+    html! {
+        <>
+            <p id="list">{ shown }</p>
+            <p id="previous">{ list.is_placeholder_data }</p>
+        </>
+    }
+}
+
+#[function_component]
+fn ListRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><List /></QueryClientProvider> }
+}
+
+fn set_list(enabled: bool, page: i64) {
+    SET_LIST.with(|s| s.borrow().as_ref().unwrap().emit((enabled, page)));
+}
+
+/// `useQuery.test.tsx` › "should refetch if any query instance becomes
+/// enabled": the dependent-query pattern, `enabled` turning true on the
+/// same key in a later render fetches.
+#[wasm_bindgen_test]
+async fn enabled_turning_true_in_a_later_render_fetches() {
+    LIST_FETCHES.with(|f| f.set(0));
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<ListRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: app_client(),
+        },
+    )
+    .render();
+    wait_until("the first render", || text_of("list").is_some()).await;
+    TimeoutFuture::new(50).await;
+    assert_eq!(LIST_FETCHES.with(Cell::get), 0, "disabled: no fetch");
+    set_list(true, 1);
+    wait_until("the list once enabled", || {
+        text_of("list").as_deref() == Some("1")
+    })
+    .await;
+    assert_eq!(LIST_FETCHES.with(Cell::get), 1);
+    root.remove();
+}
+
+/// `useQuery.test.tsx` › "should keep the previous data when
+/// placeholderData is set": on the next page the list goes on showing
+/// page 1, marked as placeholder, until page 2 arrives: it never blanks.
+#[wasm_bindgen_test]
+async fn keep_previous_data_keeps_the_list_on_screen_while_the_next_page_loads() {
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<ListRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: app_client(),
+        },
+    )
+    .render();
+    wait_until("the first render", || text_of("list").is_some()).await;
+    set_list(true, 1);
+    wait_until("page 1", || text_of("list").as_deref() == Some("1")).await;
+    set_list(true, 2);
+    wait_until("the next render", || {
+        text_of("previous").as_deref() == Some("true")
+    })
+    .await;
+    assert_eq!(text_of("list").as_deref(), Some("1"), "page 1 stays");
+    wait_until("page 2", || text_of("list").as_deref() == Some("2")).await;
+    assert_eq!(text_of("previous").as_deref(), Some("false"));
+    root.remove();
+}

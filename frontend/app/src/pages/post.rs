@@ -148,7 +148,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
             <p class="meta">
                 { "By " }<AuthorName id={data.user_id} />
                 { " · " }<PostDate {id} />
-                if post.is_fetching() { <span class="tag">{ " updating…" }</span> }
+                if post.is_fetching() || post.is_paused() { <span class="tag">{ " updating…" }</span> }
             </p>
             <p id="post-body" class="body">{ data.body.clone() }</p>
             <div class="actions">
@@ -306,8 +306,8 @@ fn Comments(props: &CommentsProps) -> Html {
             <CommentForm id={props.id} return_to={props.return_to.clone()} />
             { list }
             if comments.has_next_page {
-                <button type="button" id="older-comments" onclick={older} disabled={comments.is_fetching()}>
-                    { if comments.is_fetching() { "Loading…" } else { "Older comments" } }
+                <button type="button" id="older-comments" onclick={older} disabled={comments.is_fetching() || comments.is_paused()}>
+                    { if comments.is_fetching() || comments.is_paused() { "Loading…" } else { "Older comments" } }
                 </button>
             }
         </section>

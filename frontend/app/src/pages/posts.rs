@@ -128,8 +128,8 @@ fn PostList() -> Html {
             <ul id="post-list" class="post-list">{ for pending }{ for items }</ul>
             if list.has_next_page {
                 <div ref={sentinel} class="sentinel"></div>
-                <button type="button" id="load-more" onclick={load_more} disabled={list.is_fetching()}>
-                    { if list.is_fetching() { "Loading…" } else { "Load more" } }
+                <button type="button" id="load-more" onclick={load_more} disabled={list.is_fetching() || list.is_paused()}>
+                    { if list.is_fetching() || list.is_paused() { "Loading…" } else { "Load more" } }
                 </button>
             }
         </>

@@ -4,9 +4,9 @@ use super::use_query_client;
 use crate::QueryClient;
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::observer::QueryObserver;
+use crate::observer::{QueryObserver, QueryObserverResult};
 use crate::options::{Fetcher, QueryOptions};
-use crate::query::{FetchStatus, QueryState, QueryStatus};
+use crate::query::{FetchStatus, QueryStatus};
 use crate::select::{Selection, Selector};
 use crate::typed::QuerySpec;
 use serde::de::DeserializeOwned;
@@ -16,24 +16,37 @@ use std::rc::Rc;
 use yew::prelude::*;
 use yew::suspense::{Suspension, SuspensionResult};
 
-/// What [`use_query`] returns.
+/// What [`use_query`] returns: TanStack's `useQuery` result, with the data
+/// decoded (see [`QueryObserverResult`] for what each field means).
 pub struct UseQueryHandle<T> {
-    /// The data, decoded.
+    /// The data decoded, or the placeholder while the query has none.
     pub data: Option<Rc<T>>,
     /// The settled error, or a decoding error (code `decode`).
     pub error: Option<QueryError>,
-    /// Pending / error / success.
+    /// Pending / error / success (success while placeholder data shows).
     pub status: QueryStatus,
     /// Fetching / paused / idle.
     pub fetch_status: FetchStatus,
-    /// Whether the data is stale now.
+    /// Whether the data is stale now (never while disabled).
     pub is_stale: bool,
     /// When the data was fetched (ms since the epoch).
     pub data_updated_at: i64,
+    /// When the error happened (ms since the epoch).
+    pub error_updated_at: i64,
     /// Failed attempts of the current fetch (visible while retrying).
     pub failure_count: u32,
     /// The latest failed attempt's error, also while retries go on.
     pub failure_reason: Option<QueryError>,
+    /// How many fetches of the query failed for good.
+    pub error_update_count: u32,
+    /// Data or an error has arrived at least once.
+    pub is_fetched: bool,
+    /// Data or an error arrived since this component started on the key.
+    pub is_fetched_after_mount: bool,
+    /// `data` is the placeholder (`placeholder_data`, `keep_previous_data`).
+    pub is_placeholder_data: bool,
+    /// The query may fetch (`enabled`).
+    pub is_enabled: bool,
     /// Infinite queries: whether another page exists.
     pub has_next_page: bool,
     /// Fetch again now.
@@ -43,39 +56,49 @@ pub struct UseQueryHandle<T> {
 }
 
 impl<T> UseQueryHandle<T> {
-    /// No data and no error yet.
+    /// No data (not even a placeholder) and no error yet.
     pub fn is_pending(&self) -> bool {
         self.status == QueryStatus::Pending
     }
 
-    /// A fetch is running (or paused waiting for the network).
-    pub fn is_fetching(&self) -> bool {
-        self.fetch_status != FetchStatus::Idle
+    /// There is data (or a placeholder).
+    pub fn is_success(&self) -> bool {
+        self.status == QueryStatus::Success
     }
-}
 
-/// What a view shows of a query; a change of any of it re-renders.
-#[derive(Clone, PartialEq)]
-struct View {
-    data: Option<*const Value>,
-    error: Option<QueryError>,
-    status: QueryStatus,
-    fetch_status: FetchStatus,
-    is_invalidated: bool,
-    /// Retries re-render (TanStack's `failureCount` is tracked like the rest).
-    failure_count: u32,
-}
+    /// The last fetch failed for good.
+    pub fn is_error(&self) -> bool {
+        self.status == QueryStatus::Error
+    }
 
-impl View {
-    fn of(state: &QueryState) -> Self {
-        Self {
-            data: state.data.as_ref().map(Rc::as_ptr),
-            error: state.error.clone(),
-            status: state.status,
-            fetch_status: state.fetch_status,
-            is_invalidated: state.is_invalidated,
-            failure_count: state.failure_count,
-        }
+    /// A fetch is running (TanStack's `isFetching`: not while paused).
+    pub fn is_fetching(&self) -> bool {
+        self.fetch_status == FetchStatus::Fetching
+    }
+
+    /// A fetch waits for the network.
+    pub fn is_paused(&self) -> bool {
+        self.fetch_status == FetchStatus::Paused
+    }
+
+    /// The first fetch is running: pending and fetching.
+    pub fn is_loading(&self) -> bool {
+        self.is_pending() && self.is_fetching()
+    }
+
+    /// A fetch runs while there is data (or a placeholder).
+    pub fn is_refetching(&self) -> bool {
+        self.is_fetching() && !self.is_pending()
+    }
+
+    /// The query failed without ever having data.
+    pub fn is_loading_error(&self) -> bool {
+        self.is_error() && self.data.is_none()
+    }
+
+    /// A refetch failed; the data from before is kept.
+    pub fn is_refetch_error(&self) -> bool {
+        self.is_error() && self.data.is_some()
     }
 }
 
@@ -98,16 +121,12 @@ fn decode<T: DeserializeOwned>(
 }
 
 impl<T> UseQueryHandle<T> {
-    /// The handle for `key` in `state`, with its data as the hook decoded
-    /// or selected it (an error there is the handle's error). Staleness and
-    /// the next page are judged by the hook's own `options`, not by what the
-    /// cache entry holds: on the first render of a hydrated or restored
-    /// query nothing has registered options for it yet (the observer is
-    /// made in an effect, after the render).
+    /// The handle for `key` showing `result`, with its data as the hook
+    /// decoded or selected it (an error there is the handle's error).
     fn new(
         client: &QueryClient,
         key: &QueryKey,
-        state: &QueryState,
+        result: &QueryObserverResult,
         data: Option<Result<Rc<T>, QueryError>>,
         (fetcher, options): (Fetcher, QueryOptions),
     ) -> Self {
@@ -116,8 +135,6 @@ impl<T> UseQueryHandle<T> {
             Some(Err(e)) => (None, Some(e)),
             None => (None, None),
         };
-        let is_stale = client.is_stale_with(key, &options);
-        let has_next_page = client.has_next_page_with(key, &options);
         let refetch = {
             let (client, key) = (client.clone(), key.clone());
             let (fetcher, options) = (Rc::clone(&fetcher), options.clone());
@@ -133,26 +150,35 @@ impl<T> UseQueryHandle<T> {
         };
         Self {
             data,
-            error: data_error.or_else(|| state.error.clone()),
-            status: state.status,
-            fetch_status: state.fetch_status,
-            is_stale,
-            data_updated_at: state.data_updated_at,
-            failure_count: state.failure_count,
-            failure_reason: state.failure_reason.clone(),
-            has_next_page,
+            error: data_error.or_else(|| result.error.clone()),
+            status: result.status,
+            fetch_status: result.fetch_status,
+            is_stale: result.is_stale,
+            data_updated_at: result.data_updated_at,
+            error_updated_at: result.error_updated_at,
+            failure_count: result.failure_count,
+            failure_reason: result.failure_reason.clone(),
+            error_update_count: result.error_update_count,
+            is_fetched: result.is_fetched,
+            is_fetched_after_mount: result.is_fetched_after_mount,
+            is_placeholder_data: result.is_placeholder_data,
+            is_enabled: result.is_enabled,
+            has_next_page: result.has_next_page,
             refetch,
             fetch_next_page,
         }
     }
 }
 
-/// Subscribes to a query for as long as the component is mounted (or until
-/// the key changes), fetching when its data is missing or stale. The data's
-/// type comes with the spec, so a view cannot read a key as another type;
-/// an infinite query is a spec whose options have `next_page_param`.
+/// Subscribes to a query for as long as the component is mounted, fetching
+/// when its data is missing or stale. The data's type comes with the spec,
+/// so a view cannot read a key as another type; an infinite query is a
+/// spec whose options have `next_page_param`.
 ///
-/// The fetcher and options of the first render for a key are the ones used.
+/// The options follow the renders, as TanStack's do: a new key switches
+/// the query (showing `placeholder_data` meanwhile, or the previous key's
+/// data with `keep_previous_data`), `enabled` turning true fetches, a new
+/// `refetch_interval` restarts the interval.
 #[hook]
 pub fn use_query<T>(spec: QuerySpec<T>) -> UseQueryHandle<T>
 where
@@ -162,6 +188,42 @@ where
     use_observed(key, fetcher, options)
 }
 
+/// The hook's observer: made on the first render, mounted by an effect,
+/// its options set after every render (TanStack's `useBaseQuery`). The
+/// result of a render is the optimistic one for the render's options.
+#[hook]
+fn use_observer(
+    key: &QueryKey,
+    fetcher: &Fetcher,
+    options: &QueryOptions,
+    on_change: Rc<dyn Fn(&QueryObserverResult)>,
+) -> (Rc<QueryObserver>, QueryObserverResult) {
+    let client = use_query_client();
+    let observer = {
+        let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
+        use_memo((), move |()| {
+            QueryObserver::unmounted(&client, key, fetcher, options)
+        })
+    };
+    let result = observer.optimistic_result(key, fetcher, options);
+    {
+        let observer = Rc::clone(&observer);
+        use_effect_with((), move |()| {
+            observer.subscribe(move |result| on_change(result));
+            move || observer.unsubscribe()
+        });
+    }
+    {
+        let observer = Rc::clone(&observer);
+        let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
+        use_effect(move || {
+            observer.set_options(key, fetcher, options);
+            || ()
+        });
+    }
+    (observer, result)
+}
+
 #[hook]
 fn use_observed<T>(key: QueryKey, fetcher: Fetcher, options: QueryOptions) -> UseQueryHandle<T>
 where
@@ -169,33 +231,14 @@ where
 {
     let client = use_query_client();
     let force = use_force_update();
-    let last_view: Rc<RefCell<Option<View>>> = use_mut_ref(|| None);
-    let spec = (Rc::clone(&fetcher), options.clone());
-    {
-        let (client, last_view) = (client.clone(), Rc::clone(&last_view));
-        use_effect_with(key.clone(), move |key| {
-            let (listen_client, listen_key) = (client.clone(), key.clone());
-            let observer = QueryObserver::new(&client, key.clone(), fetcher, options, move || {
-                let view = View::of(
-                    &listen_client
-                        .get_query_state(&listen_key)
-                        .unwrap_or_default(),
-                );
-                if last_view.borrow().as_ref() != Some(&view) {
-                    force.force_update();
-                }
-            });
-            move || drop(observer)
-        });
-    }
-    let state = client.get_query_state(&key).unwrap_or_default();
-    *last_view.borrow_mut() = Some(View::of(&state));
+    let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
+    let (_, result) = use_observer(&key, &fetcher, &options, on_change);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
-    let data = state
+    let data = result
         .data
         .as_ref()
         .map(|value| decode::<T>(&decoded_cache, value));
-    UseQueryHandle::new(&client, &key, &state, data, spec)
+    UseQueryHandle::new(&client, &key, &result, data, (fetcher, options))
 }
 
 /// [`use_query`] with `select` (see [`crate::select`]): the component sees
@@ -248,22 +291,17 @@ where
     });
     let selection: Rc<Selection<S>> = use_memo((), |()| Selection::new((*selector).clone()));
     selection.set_selector((*selector).clone());
-    let spec = (Rc::clone(&fetcher), options.clone());
-    {
-        let (client, selection) = (client.clone(), Rc::clone(&selection));
-        use_effect_with(key.clone(), move |key| {
-            let (watch_client, watch_key) = (client.clone(), key.clone());
-            let observer = QueryObserver::new(&client, key.clone(), fetcher, options, move || {
-                if selection.has_changed(&watch_client, &watch_key) {
-                    force.force_update();
-                }
-            });
-            move || drop(observer)
-        });
-    }
-    let state = client.get_query_state(&key).unwrap_or_default();
-    let data = selection.view_of(state.clone()).data;
-    UseQueryHandle::new(&client, &key, &state, data, spec)
+    let on_change: Rc<dyn Fn(&QueryObserverResult)> = {
+        let selection = Rc::clone(&selection);
+        Rc::new(move |result| {
+            if selection.has_changed_for(result) {
+                force.force_update();
+            }
+        })
+    };
+    let (_, result) = use_observer(&key, &fetcher, &options, on_change);
+    let data = selection.view_of_result(&result).data;
+    UseQueryHandle::new(&client, &key, &result, data, (fetcher, options))
 }
 
 /// [`use_query`] for Yew `<Suspense>`: suspends until the query has data or

@@ -1,0 +1,277 @@
+//! TanStack Query v5's observer scenarios (`queryObserver.test.tsx`, and
+//! the `useQuery.test.tsx` ones that are the observer's behaviour), under
+//! the fake clock with TanStack's defaults: each test names the one it
+//! ports. The scripted server answers `{"call": n}` after 100 ms.
+
+mod common;
+
+use common::{Server, key};
+use querent::options::{keep_previous_data, placeholder_data};
+use querent::testing::{FakePlatform, Runner};
+use querent::{
+    FetchStatus, QueryClient, QueryObserver, QueryObserverResult, QueryOptions, QueryStatus,
+};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn tanstack() -> (QueryClient, Server, Runner) {
+    let (platform, runner) = FakePlatform::new();
+    let server = Server::new(&platform);
+    (QueryClient::new(platform), server, runner)
+}
+
+fn with(f: impl FnOnce(&mut QueryOptions)) -> QueryOptions {
+    let mut options = QueryOptions::default();
+    f(&mut options);
+    options
+}
+
+/// Every result the observer's listener was given.
+fn recorded(observer: &QueryObserver) -> Rc<RefCell<Vec<QueryObserverResult>>> {
+    let results = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&results);
+    observer.subscribe(move |result| sink.borrow_mut().push(result.clone()));
+    results
+}
+
+fn data_of(result: &QueryObserverResult) -> Option<Value> {
+    result.data.as_deref().cloned()
+}
+
+/// "should trigger a fetch when subscribed", "should go through a pending
+/// state even when the queryFn returns synchronously" and "should not
+/// trigger a fetch when not subscribed".
+#[test]
+fn an_observer_fetches_once_subscribed_and_goes_through_pending() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["todos"]));
+    let observer = QueryObserver::unmounted(&client, k, server.fetcher(), QueryOptions::default());
+    rt.advance(0);
+    assert_eq!(server.calls(), 0, "not subscribed: no fetch");
+    observer.subscribe(|_| {});
+    rt.advance(0);
+    assert_eq!(server.calls(), 1);
+    let result = observer.result();
+    assert_eq!(result.status, QueryStatus::Pending);
+    assert_eq!(result.fetch_status, FetchStatus::Fetching);
+    assert!(result.is_loading() && !result.is_refetching());
+    assert_eq!(result.data, None);
+    rt.advance(99);
+    assert!(observer.result().is_loading());
+    rt.advance(1);
+    let result = observer.result();
+    assert_eq!(result.status, QueryStatus::Success);
+    assert_eq!(result.fetch_status, FetchStatus::Idle);
+    assert_eq!(data_of(&result), Some(json!({"call": 1})));
+    assert!(result.is_fetched && result.is_fetched_after_mount);
+}
+
+/// "should not trigger a fetch when subscribed and disabled" and "should
+/// not be stale for disabled observers" (and `isEnabled`).
+#[test]
+fn a_disabled_observer_does_not_fetch_and_is_not_stale() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["disabled"]));
+    let observer = QueryObserver::unmounted(
+        &client,
+        k,
+        server.fetcher(),
+        with(|o| o.enabled = Some(false)),
+    );
+    observer.subscribe(|_| {});
+    rt.advance(200);
+    assert_eq!(server.calls(), 0);
+    let result = observer.result();
+    assert_eq!(
+        (result.status, result.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Idle)
+    );
+    assert!(!result.is_stale, "a disabled observer's data is not stale");
+    assert!(!result.is_enabled);
+}
+
+/// `useQuery.test.tsx` › "should refetch if any query instance becomes
+/// enabled" (the dependent-query pattern): new options with `enabled` true
+/// on the same key fetch, once.
+#[test]
+fn enabled_turning_true_on_the_same_key_fetches() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["user", 1, "projects"]));
+    let _disabled = QueryObserver::new(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        with(|o| o.enabled = Some(false)),
+        || {},
+    );
+    let observer = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        with(|o| o.enabled = Some(false)),
+    );
+    let results = recorded(&observer);
+    rt.advance(0);
+    assert_eq!(server.calls(), 0);
+    observer.set_options(k.clone(), server.fetcher(), QueryOptions::default());
+    rt.advance(0);
+    assert_eq!(server.calls(), 1, "enabled: fetched");
+    observer.set_options(k, server.fetcher(), QueryOptions::default());
+    rt.advance(100);
+    assert_eq!(server.calls(), 1, "the same options again: no second fetch");
+    assert_eq!(
+        data_of(results.borrow().last().unwrap()),
+        Some(json!({"call": 1}))
+    );
+}
+
+/// "should notify when switching query": a new key in the options is
+/// observed instead (pending, then its data).
+#[test]
+fn switching_the_key_notifies_pending_then_the_new_data() {
+    let (client, server, mut rt) = tanstack();
+    let (k1, k2) = (key(json!(["one"])), key(json!(["two"])));
+    let observer = QueryObserver::unmounted(&client, k1, server.fetcher(), QueryOptions::default());
+    let results = recorded(&observer);
+    rt.advance(100);
+    observer.set_options(k2.clone(), server.fetcher(), QueryOptions::default());
+    rt.advance(100);
+    let shown: Vec<(Option<Value>, QueryStatus)> = results
+        .borrow()
+        .iter()
+        .map(|r| (data_of(r), r.status))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (None, QueryStatus::Pending),
+            (Some(json!({"call": 1})), QueryStatus::Success),
+            (None, QueryStatus::Pending),
+            (Some(json!({"call": 2})), QueryStatus::Success),
+        ]
+    );
+    assert_eq!(observer.key(), k2);
+}
+
+/// "should use placeholderData as non-cache data when pending a query with
+/// no data": the placeholder shows as success, the cache never holds it.
+#[test]
+fn placeholder_data_shows_as_success_without_entering_the_cache() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["placeholder"]));
+    let options = with(|o| o.placeholder_data = Some(placeholder_data(&"placeholder")));
+    let observer = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), options);
+    let first = observer.result();
+    assert_eq!(first.status, QueryStatus::Success);
+    assert_eq!(data_of(&first), Some(json!("placeholder")));
+    assert!(first.is_placeholder_data);
+    let results = recorded(&observer);
+    assert_eq!(client.get_query_data(&k), None, "not cached");
+    rt.advance(100);
+    let shown: Vec<(Option<Value>, bool)> = results
+        .borrow()
+        .iter()
+        .map(|r| (data_of(r), r.is_placeholder_data))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (Some(json!("placeholder")), true),
+            (Some(json!({"call": 1})), false),
+        ]
+    );
+}
+
+/// `useQuery.test.tsx` › "should keep the previous data when
+/// placeholderData is set" (`keepPreviousData`): on a key change the old
+/// key's data (the same value) shows, fetching, until the new key's
+/// arrives; a key already cached shows its own data.
+#[test]
+fn keep_previous_data_shows_the_old_keys_data_while_the_new_key_loads() {
+    let (client, server, mut rt) = tanstack();
+    let options = with(|o| o.placeholder_data = Some(keep_previous_data()));
+    let page = |n: i64| key(json!(["page", n]));
+    let observer = QueryObserver::unmounted(&client, page(0), server.fetcher(), options.clone());
+    let results = recorded(&observer);
+    rt.advance(100);
+    let page0 = client.get_query_data(&page(0)).unwrap();
+    observer.set_options(page(1), server.fetcher(), options.clone());
+    let during = observer.result();
+    assert!(
+        Rc::ptr_eq(during.data.as_ref().unwrap(), &page0),
+        "the same value"
+    );
+    rt.advance(100);
+    let shown: Vec<(Option<Value>, bool, bool, bool)> = results
+        .borrow()
+        .iter()
+        .map(|r| {
+            (
+                data_of(r),
+                r.is_fetching(),
+                r.is_success(),
+                r.is_placeholder_data,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (None, true, false, false),
+            (Some(json!({"call": 1})), false, true, false),
+            (Some(json!({"call": 1})), true, true, true),
+            (Some(json!({"call": 2})), false, true, false),
+        ]
+    );
+}
+
+/// `useQuery.test.tsx` › "should set isFetchedAfterMount to true after a
+/// query has been fetched": data cached before the observer counts as
+/// fetched, not as fetched after mount, until a fetch of the observer's.
+#[test]
+fn is_fetched_after_mount_waits_for_a_fetch_after_the_observer_started() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["prefilled"]));
+    client.set_query_data(&k, |_| Some(json!("prefetched")));
+    let observer = QueryObserver::unmounted(&client, k, server.fetcher(), QueryOptions::default());
+    let before = observer.result();
+    assert!(before.is_fetched && !before.is_fetched_after_mount);
+    observer.subscribe(|_| {});
+    assert!(
+        observer.result().is_refetching(),
+        "stale at once: refetched"
+    );
+    rt.advance(100);
+    assert!(observer.result().is_fetched_after_mount);
+}
+
+/// "should clear interval when unsubscribing to a refetchInterval query",
+/// and new options with another interval restart it.
+#[test]
+fn the_interval_follows_the_options_and_stops_on_unsubscribe() {
+    let (client, mut server, mut rt) = tanstack();
+    server.latency_ms = 0;
+    let k = key(json!(["ticker"]));
+    let every = |ms| {
+        with(|o| {
+            o.refetch_interval = Some(ms);
+            o.gc_time = Some(0);
+        })
+    };
+    let observer = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), every(10));
+    observer.subscribe(|_| {});
+    rt.advance(0);
+    assert_eq!(server.calls(), 1);
+    rt.advance(10);
+    assert_eq!(server.calls(), 2);
+    observer.set_options(k.clone(), server.fetcher(), every(50));
+    rt.advance(40);
+    assert_eq!(server.calls(), 2, "the 10 ms interval stopped");
+    rt.advance(10);
+    assert_eq!(server.calls(), 3, "the 50 ms interval runs");
+    observer.unsubscribe();
+    rt.advance(100);
+    assert_eq!(server.calls(), 3);
+    assert!(client.get_query_state(&k).is_none(), "gcTime 0: collected");
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, key};
+use common::{Server, key, tanstack, with};
 use querent::mutation::{MutationContext, MutationFn};
 use querent::testing::{FakePlatform, Runner};
 use querent::{
@@ -14,20 +14,6 @@ use querent::{
 use serde_json::json;
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// A client with querent's own defaults (TanStack's), a scripted server
-/// answering after 100 ms, and the fake runtime.
-fn tanstack() -> (QueryClient, Server, Runner) {
-    let (platform, runner) = FakePlatform::new();
-    let server = Server::new(&platform);
-    (QueryClient::new(platform), server, runner)
-}
-
-fn with(f: impl FnOnce(&mut QueryOptions)) -> QueryOptions {
-    let mut options = QueryOptions::default();
-    f(&mut options);
-    options
-}
 
 /// TanStack's defaults: `staleTime` 0 (data fetched is stale at once, so a
 /// second `fetchQuery` fetches again) and `gcTime` 5 minutes.

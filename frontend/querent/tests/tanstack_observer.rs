@@ -5,27 +5,12 @@
 
 mod common;
 
-use common::{Server, key};
+use common::{key, tanstack, with};
 use querent::options::{keep_previous_data, placeholder_data};
-use querent::testing::{FakePlatform, Runner};
-use querent::{
-    FetchStatus, QueryClient, QueryObserver, QueryObserverResult, QueryOptions, QueryStatus,
-};
+use querent::{FetchStatus, QueryObserver, QueryObserverResult, QueryOptions, QueryStatus};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-fn tanstack() -> (QueryClient, Server, Runner) {
-    let (platform, runner) = FakePlatform::new();
-    let server = Server::new(&platform);
-    (QueryClient::new(platform), server, runner)
-}
-
-fn with(f: impl FnOnce(&mut QueryOptions)) -> QueryOptions {
-    let mut options = QueryOptions::default();
-    f(&mut options);
-    options
-}
 
 /// Every result the observer's listener was given.
 fn recorded(observer: &QueryObserver) -> Rc<RefCell<Vec<QueryObserverResult>>> {

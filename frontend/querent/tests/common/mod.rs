@@ -99,3 +99,18 @@ pub fn server_error() -> QueryError {
 pub fn not_found() -> QueryError {
     QueryError::http(404, "not_found", "post not found")
 }
+
+/// A client with querent's own defaults (TanStack's), a scripted server
+/// answering after 100 ms, and the fake runtime.
+pub fn tanstack() -> (QueryClient, Server, Runner) {
+    let (platform, runner) = FakePlatform::new();
+    let server = Server::new(&platform);
+    (QueryClient::new(platform), server, runner)
+}
+
+/// Default options with `f` applied.
+pub fn with(f: impl FnOnce(&mut querent::QueryOptions)) -> querent::QueryOptions {
+    let mut options = querent::QueryOptions::default();
+    f(&mut options);
+    options
+}

@@ -138,6 +138,12 @@ pub struct Subscription {
     id: u64,
 }
 
+impl Subscription {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         match &self.key {
@@ -369,10 +375,11 @@ impl QueryClient {
     fn unobserve(&self, key: &QueryKey, id: u64) {
         if self.cache().unobserve(key, id) {
             // The last observer left: a fetch that can stop (its fetcher
-            // read the abort signal) is cancelled and reverted, as
-            // TanStack's `removeObserver`; one that cannot runs on, so its
-            // answer is cached.
-            if self.cache().in_flight_can_abort(key) {
+            // read the abort signal) or that waits for the network to
+            // start is cancelled and reverted, as TanStack's
+            // `removeObserver`; one that cannot runs on without retrying,
+            // so its answer is cached.
+            if self.cache().on_last_observer_left(key) {
                 self.cancel_keys(std::slice::from_ref(key));
             }
             self.schedule_gc(key);

@@ -175,8 +175,12 @@ impl QueryClient {
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
         match self.cache().in_flight(key) {
             // In-flight de-duplication; a next-page request waits for a
-            // running refetch rather than racing it.
-            Some((future, running)) if running == mode || mode == Mode::Refetch => future,
+            // running refetch rather than racing it. Joining it lets its
+            // retries go on (they stop when the last observer leaves).
+            Some((future, running)) if running == mode || mode == Mode::Refetch => {
+                self.cache().continue_retry(key);
+                future
+            }
             Some((future, _)) => {
                 let client = self.clone();
                 let key = key.clone();
@@ -236,9 +240,15 @@ impl QueryClient {
 
         let (abort, registration) = AbortHandle::new_pair();
         let signal = AbortSignal::new();
-        let run = self
-            .clone()
-            .run_fetch(key.clone(), id, fetcher, options, mode, signal.clone());
+        let retry_cancelled = Rc::new(Cell::new(false));
+        let run = self.clone().run_fetch(
+            key.clone(),
+            id,
+            fetcher,
+            (options, Rc::clone(&retry_cancelled)),
+            mode,
+            signal.clone(),
+        );
         let cancelled = Rc::new(Cell::new(Cancel::Not));
         let (client, settled_key, how) = (self.clone(), key.clone(), Rc::clone(&cancelled));
         let future: SharedFetch = Abortable::new(run, registration)
@@ -259,7 +269,14 @@ impl QueryClient {
             .shared();
         self.cache().begin(
             key,
-            InFlight::new(id, future.clone(), (abort, signal), before, mode, cancelled),
+            InFlight::new(
+                id,
+                future.clone(),
+                (abort, signal),
+                before,
+                mode,
+                (cancelled, retry_cancelled),
+            ),
         );
         // Drive it to completion even if nobody awaits it.
         let driver = future.clone();
@@ -276,12 +293,17 @@ impl QueryClient {
         key: QueryKey,
         id: u64,
         fetcher: Fetcher,
-        options: Resolved,
+        (options, retry_cancelled): (Resolved, Rc<Cell<bool>>),
         mode: Mode,
         signal: AbortSignal,
     ) -> FetchResult {
         let started = self.now();
-        let result = self.attempts(&key, fetcher, &options, mode, signal).await;
+        let mut policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
+        policy.retry_cancelled = retry_cancelled;
+        let next = options.next_page_param.clone();
+        let result = self
+            .attempts(&key, fetcher, &policy, next, mode, signal)
+            .await;
         let elapsed = self.now().saturating_sub(started).max(0) as u64;
         self.with_metrics(|m| m.record_settled(elapsed, result.is_err()));
         if !self.cache().is_current(&key, id) {
@@ -376,13 +398,12 @@ impl QueryClient {
         &self,
         key: &QueryKey,
         fetcher: Fetcher,
-        options: &Resolved,
+        policy: &RetryPolicy,
+        next: Option<NextPageParam>,
         mode: Mode,
         signal: AbortSignal,
     ) -> Result<Value, QueryError> {
         let current = self.get_query_data(key);
-        let policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
-        let next = options.next_page_param.clone();
         // One signal for the fetch: every attempt and page shares it.
         let attempt = || {
             let signal = signal.clone();
@@ -399,7 +420,7 @@ impl QueryClient {
             Progress::Failed { .. } | Progress::Attempt => {}
         };
         let platform = self.platform();
-        retryer::run(&*platform, self.environment(), &policy, attempt, progress).await
+        retryer::run(&*platform, self.environment(), policy, attempt, progress).await
     }
 
     /// One attempt: the fetcher (every page of an infinite query), with the

@@ -262,7 +262,7 @@ impl QueryObserver {
             }
             (observed.key.clone(), observed.options.clone())
         };
-        let subscription = self.inner.listen(&key);
+        let subscription = self.inner.listen(&key, &options);
         self.inner.observed.borrow_mut().subscription = Some(subscription);
         let client = &self.inner.client;
         let resolved = client.resolve(&options);
@@ -270,11 +270,12 @@ impl QueryObserver {
         if resolved.enabled {
             client.record_read(!state.is_stale(resolved.stale_time, client.now()));
         }
-        if should_fetch_on_mount(&state, &resolved, client.now()) && !state.is_fetching() {
+        if should_fetch_on_mount(&state, &resolved, client.now()) {
+            // A fetch in flight is joined (its retries, stopped when the
+            // last observer left, go on).
             drop(client.refetch(&key));
-        } else {
-            self.inner.update_result();
         }
+        self.inner.update_result();
         self.inner.update_interval(false);
     }
 
@@ -317,8 +318,12 @@ impl QueryObserver {
         };
         drop(left);
         if query_changed && mounted {
-            let subscription = self.inner.listen(&key);
+            let subscription = self.inner.listen(&key, &options);
             self.inner.observed.borrow_mut().subscription = Some(subscription);
+        } else if let Some(subscription) = &self.inner.observed.borrow().subscription {
+            client
+                .cache()
+                .set_observer_options(&key, subscription.id(), &options);
         }
         let resolved = client.resolve(&options);
         let state = client.get_query_state(&key).unwrap_or_default();
@@ -428,14 +433,19 @@ impl QueryObserver {
 }
 
 impl Inner {
-    /// Observes `key` on behalf of this observer.
-    fn listen(self: &Rc<Self>, key: &QueryKey) -> Subscription {
+    /// Observes `key` on behalf of this observer, with its options (the
+    /// query is active while any observer's are enabled).
+    fn listen(self: &Rc<Self>, key: &QueryKey, options: &QueryOptions) -> Subscription {
         let observer = Rc::downgrade(self);
-        self.client.subscribe(key, move || {
+        let subscription = self.client.subscribe(key, move || {
             if let Some(observer) = observer.upgrade() {
                 observer.update_result();
             }
-        })
+        });
+        self.client
+            .cache()
+            .set_observer_options(key, subscription.id(), options);
+        subscription
     }
 
     /// TanStack's `createResult` for `key` with `options`, judged against

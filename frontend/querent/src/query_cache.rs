@@ -59,6 +59,9 @@ pub(crate) struct InFlight {
     /// Data was written while this refetch ran: its answer may predate the
     /// write, so it is not applied.
     superseded: bool,
+    /// Shared with the fetch's retry policy: no retry after the attempt
+    /// running (the last observer left).
+    retry_cancelled: Rc<std::cell::Cell<bool>>,
 }
 
 impl InFlight {
@@ -68,7 +71,7 @@ impl InFlight {
         (abort, signal): (AbortHandle, AbortSignal),
         before: QueryState,
         mode: Mode,
-        cancelled: Rc<std::cell::Cell<Cancel>>,
+        (cancelled, retry_cancelled): (Rc<std::cell::Cell<Cancel>>, Rc<std::cell::Cell<bool>>),
     ) -> Self {
         Self {
             id,
@@ -79,6 +82,7 @@ impl InFlight {
             mode,
             cancelled,
             superseded: false,
+            retry_cancelled,
         }
     }
 
@@ -95,17 +99,56 @@ struct Entry {
     state: QueryState,
     options: QueryOptions,
     fetcher: Option<Fetcher>,
-    observers: Vec<(u64, Listener)>,
+    observers: Vec<Observer>,
     in_flight: Option<InFlight>,
     gc_generation: u64,
 }
 
+/// One observer of a query: its listener and, for a [`crate::QueryObserver`],
+/// its own options (TanStack asks each observer: the query is active when
+/// any of them is enabled). A plain subscription goes by the query's.
+struct Observer {
+    id: u64,
+    listener: Listener,
+    options: Option<QueryOptions>,
+}
+
 impl Entry {
-    /// The resolved options of an active query (observed, fetchable,
-    /// enabled): the ones invalidation and focus/reconnect refetch.
-    fn active_options(&self, defaults: &QueryOptions) -> Option<Resolved> {
-        let o = self.options.resolve(defaults);
-        (!self.observers.is_empty() && self.fetcher.is_some() && o.enabled).then_some(o)
+    /// Each observer's options, resolved (TanStack's `query.observers`).
+    fn observer_options<'a>(
+        &'a self,
+        defaults: &'a QueryOptions,
+    ) -> impl Iterator<Item = Resolved> + 'a {
+        self.observers.iter().map(move |o| {
+            o.options
+                .as_ref()
+                .unwrap_or(&self.options)
+                .resolve(defaults)
+        })
+    }
+
+    /// The resolved options of each enabled observer of a fetchable query:
+    /// the ones invalidation and focus/reconnect refetch by. Empty when the
+    /// query is not active.
+    fn active_options<'a>(
+        &'a self,
+        defaults: &'a QueryOptions,
+    ) -> impl Iterator<Item = Resolved> + 'a {
+        let fetchable = self.fetcher.is_some();
+        self.observer_options(defaults)
+            .filter(move |o| fetchable && o.enabled)
+    }
+
+    /// TanStack's `isActive`: fetchable and some observer is enabled.
+    fn is_active(&self, defaults: &QueryOptions) -> bool {
+        self.active_options(defaults).next().is_some()
+    }
+
+    fn listeners(&self) -> Vec<Listener> {
+        self.observers
+            .iter()
+            .map(|o| Rc::clone(&o.listener))
+            .collect()
     }
 }
 
@@ -190,7 +233,7 @@ impl QueryCache {
                 return None;
             }
             entry.state = next;
-            Some(entry.observers.iter().map(|(_, l)| Rc::clone(l)).collect())
+            Some(entry.listeners())
         })
         .flatten()
     }
@@ -198,8 +241,22 @@ impl QueryCache {
     /// Adds an observer (which also postpones any scheduled gc).
     pub(crate) fn observe(&self, key: &QueryKey, id: u64, listener: Listener) {
         self.write(key, |entry| {
-            entry.observers.push((id, listener));
+            entry.observers.push(Observer {
+                id,
+                listener,
+                options: None,
+            });
             entry.gc_generation += 1;
+        });
+    }
+
+    /// Gives observer `id` its own options (a [`crate::QueryObserver`]'s,
+    /// updated on every `set_options`).
+    pub(crate) fn set_observer_options(&self, key: &QueryKey, id: u64, options: &QueryOptions) {
+        self.write(key, |entry| {
+            if let Some(o) = entry.observers.iter_mut().find(|o| o.id == id) {
+                o.options = Some(options.clone());
+            }
         });
     }
 
@@ -211,7 +268,7 @@ impl QueryCache {
     /// Removes an observer; returns whether none is left.
     pub(crate) fn unobserve(&self, key: &QueryKey, id: u64) -> bool {
         self.write(key, |entry| {
-            entry.observers.retain(|(i, _)| *i != id);
+            entry.observers.retain(|o| o.id != id);
             entry.observers.is_empty()
         })
         .unwrap_or(false)
@@ -239,7 +296,7 @@ impl QueryCache {
     /// did not exist.
     pub(crate) fn remove(&self, key: &QueryKey) -> Option<Vec<Listener>> {
         let entry = self.entries.borrow_mut().remove(key)?;
-        Some(entry.observers.into_iter().map(|(_, l)| l).collect())
+        Some(entry.listeners())
     }
 
     /// The keys `filters` picks (TanStack's `findAll`). The key test runs
@@ -263,7 +320,7 @@ impl QueryCache {
                 if !needs_state && filters.type_ == QueryTypeFilter::All {
                     return true;
                 }
-                let active = e.active_options(defaults).is_some();
+                let active = e.is_active(defaults);
                 if !needs_state {
                     return filters.matches_type(active);
                 }
@@ -292,7 +349,7 @@ impl QueryCache {
             if e.observers.is_empty() {
                 e.state.data_updated_at != 0 || e.state.error_updated_at != 0
             } else {
-                e.active_options(defaults).is_some()
+                e.is_active(defaults)
             }
         })
         .unwrap_or(false)
@@ -324,12 +381,13 @@ impl QueryCache {
 
     /// Whether the query is active (observed, fetchable, enabled).
     pub(crate) fn is_active(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
-        self.read(key, |e| e.active_options(defaults).is_some())
-            .unwrap_or(false)
+        self.read(key, |e| e.is_active(defaults)).unwrap_or(false)
     }
 
-    /// The active queries, not fetching, that their options' `when` says
-    /// to refetch (stale ones, or all of them for `Refetch::Always`).
+    /// The active queries, not fetching, that an enabled observer's `when`
+    /// says to refetch (stale ones by its stale time, or all of them for
+    /// `Refetch::Always`), as TanStack's `onFocus` / `onOnline` ask each
+    /// observer.
     pub(crate) fn to_refetch(
         &self,
         defaults: &QueryOptions,
@@ -340,9 +398,9 @@ impl QueryCache {
         entries
             .iter()
             .filter(|(_, e)| {
-                e.active_options(defaults).is_some_and(|o| {
-                    e.in_flight.is_none() && when(&o).wants(e.state.is_stale(o.stale_time, now))
-                })
+                e.in_flight.is_none()
+                    && e.active_options(defaults)
+                        .any(|o| when(&o).wants(e.state.is_stale(o.stale_time, now)))
             })
             .map(|(k, _)| k.clone())
             .collect()
@@ -366,13 +424,35 @@ impl QueryCache {
         self.write(key, |e| e.in_flight.take()).flatten()
     }
 
-    /// Whether a fetch is in flight whose fetcher read its abort signal
-    /// (so it can stop when nobody waits for it any more).
-    pub(crate) fn in_flight_can_abort(&self, key: &QueryKey) -> bool {
+    /// The last observer left a fetch that goes on (TanStack's
+    /// `removeObserver`): it is cancelled when it cannot stop a request
+    /// worth its answer (its fetcher read the abort signal, or it is an
+    /// initial fetch paused for the network); else it runs on without
+    /// retrying, so its answer is cached. Returns whether to cancel.
+    pub(crate) fn on_last_observer_left(&self, key: &QueryKey) -> bool {
         self.read(key, |e| {
-            e.in_flight.as_ref().is_some_and(|f| f.signal.was_read())
+            let Some(flight) = &e.in_flight else {
+                return false;
+            };
+            let initial_paused = e.state.fetch_status == crate::query::FetchStatus::Paused
+                && e.state.status == crate::query::QueryStatus::Pending;
+            if flight.signal.was_read() || initial_paused {
+                return true;
+            }
+            flight.retry_cancelled.set(true);
+            false
         })
         .unwrap_or(false)
+    }
+
+    /// A fetch in flight is joined: its retries go on again (TanStack's
+    /// `continueRetry`).
+    pub(crate) fn continue_retry(&self, key: &QueryKey) {
+        self.read(key, |e| {
+            if let Some(flight) = &e.in_flight {
+                flight.retry_cancelled.set(false);
+            }
+        });
     }
 
     /// Whether fetch `id` is still the query's fetch in flight.

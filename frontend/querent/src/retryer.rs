@@ -9,6 +9,8 @@ use crate::error::{ErrorKind, QueryError};
 use crate::options::RetryPredicate;
 use crate::platform::Platform;
 use futures::future::LocalBoxFuture;
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// Exponential backoff: `base_ms * 2^attempt`, at most `max_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,10 @@ pub(crate) struct RetryPolicy {
     pub(crate) busy_resends: u32,
     /// Retries also wait while the window is hidden (queries).
     pub(crate) wait_for_focus: bool,
+    /// Set: no further retry; the attempt running is the last (TanStack's
+    /// `cancelRetry`, when a query's last observer leaves a fetch that
+    /// cannot be aborted). Cleared again by `continueRetry`.
+    pub(crate) retry_cancelled: Rc<Cell<bool>>,
 }
 
 impl RetryPolicy {
@@ -95,6 +101,7 @@ impl RetryPolicy {
             network_unbounded: false,
             busy_resends: 0,
             wait_for_focus: true,
+            retry_cancelled: Rc::default(),
         }
     }
 
@@ -107,12 +114,16 @@ impl RetryPolicy {
             network_unbounded: true,
             busy_resends: RETRY_AFTER_ATTEMPTS,
             wait_for_focus: false,
+            retry_cancelled: Rc::default(),
         }
     }
 
     /// The wait before the next attempt after failure number `failures`,
     /// or `None` to give up. `busy` counts the `Retry-After` resends.
     fn next_delay(&self, failures: u32, busy: &mut u32, error: &QueryError) -> Option<u64> {
+        if self.retry_cancelled.get() {
+            return None;
+        }
         let backoff = Backoff::DEFAULT.delay_ms(failures - 1);
         if self.network_unbounded && error.kind == ErrorKind::Network {
             return Some(backoff);
@@ -192,6 +203,9 @@ pub(crate) async fn run<T>(
             continue;
         }
         platform.sleep(delay).await;
+        if policy.retry_cancelled.get() {
+            return Err(error);
+        }
         if policy.wait_for_focus {
             while !(environment.is_online() && environment.is_focused()) {
                 if !environment.is_online() {
@@ -200,6 +214,9 @@ pub(crate) async fn run<T>(
                 environment.resumed().await;
             }
             progress(Progress::Resumed);
+            if policy.retry_cancelled.get() {
+                return Err(error);
+            }
         }
     }
 }

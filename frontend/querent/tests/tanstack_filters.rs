@@ -170,6 +170,74 @@ fn refetch_queries_skips_queries_whose_observers_are_disabled() {
     assert_eq!(server.calls(), 0);
 }
 
+/// › "should refetch if at least one observer is enabled": each observer
+/// counts with its own options, in either order of creation (the options
+/// registered last are the disabled observer's here).
+#[test]
+fn refetch_queries_refetches_a_query_one_enabled_observer_keeps_active() {
+    for enabled_first in [true, false] {
+        let (client, platform, mut rt) = tanstack();
+        let server = Server::new(&platform);
+        let k = key(json!(["key"]));
+        rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()))
+            .unwrap();
+        let disabled = QueryOptions {
+            enabled: Some(false),
+            ..QueryOptions::default()
+        };
+        let enabled = QueryOptions {
+            refetch_on_mount: Some(false.into()),
+            ..QueryOptions::default()
+        };
+        let mut options = [enabled, disabled];
+        if !enabled_first {
+            options.reverse();
+        }
+        let observers =
+            options.map(|o| QueryObserver::unmounted(&client, k.clone(), server.fetcher(), o));
+        for observer in &observers {
+            observer.subscribe(|_| {});
+        }
+        rt.block_on(client.refetch_queries(QueryFilters::all(), RefetchOptions::default()));
+        assert_eq!(
+            server.calls(),
+            2,
+            "enabled observer created first: {enabled_first}"
+        );
+    }
+}
+
+/// The same on focus (TanStack's `onFocus` asks each observer): the query
+/// is refetched for its enabled observer whichever registered options last.
+#[test]
+fn focus_refetches_a_query_one_enabled_observer_keeps_active() {
+    let (client, platform, mut rt) = tanstack();
+    let server = Server::new(&platform);
+    let k = key(json!(["key"]));
+    rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()))
+        .unwrap();
+    let enabled = QueryOptions {
+        refetch_on_mount: Some(false.into()),
+        ..QueryOptions::default()
+    };
+    let on = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), enabled);
+    let off = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions {
+            enabled: Some(false),
+            ..QueryOptions::default()
+        },
+    );
+    on.subscribe(|_| {});
+    off.subscribe(|_| {});
+    client.set_focused(false);
+    client.set_focused(true);
+    rt.advance(200);
+    assert_eq!(server.calls(), 2);
+}
+
 /// › getQueriesData: "should return the query data for all matched
 /// queries", "should return empty array if queries are not found", "should
 /// accept query filters".

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{key, tanstack, with};
+use common::{key, server_error, tanstack, with};
 use querent::options::{keep_previous_data, placeholder_data};
 use querent::{FetchStatus, QueryObserver, QueryObserverResult, QueryOptions, QueryStatus};
 use serde_json::{Value, json};
@@ -259,4 +259,163 @@ fn the_interval_follows_the_options_and_stops_on_unsubscribe() {
     rt.advance(100);
     assert_eq!(server.calls(), 3);
     assert!(client.get_query_state(&k).is_none(), "gcTime 0: collected");
+}
+
+/// A server that fails every call (a retryable 500).
+fn failing(server: &common::Server, times: usize) {
+    for _ in 0..times {
+        server.respond(Err(server_error()));
+    }
+}
+
+/// "should stop retry when unsubscribing": the attempt running when the
+/// last observer leaves is the last; the query settles with its error.
+#[test]
+fn the_last_observer_leaving_stops_the_retries() {
+    let (client, server, mut rt) = tanstack();
+    failing(&server, 20);
+    let k = key(json!(["retrying"]));
+    let observer = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        with(|o| o.retry = Some(10)),
+    );
+    observer.subscribe(|_| {});
+    // The first attempt fails at 100 ms; the retry starts 1 s later.
+    rt.advance(1150);
+    assert_eq!(server.calls(), 2);
+    observer.unsubscribe();
+    rt.advance(60_000);
+    assert_eq!(server.calls(), 2, "no retry once nobody observes");
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Error, FetchStatus::Idle)
+    );
+}
+
+/// `useQuery.test.tsx` › "should continue retries when observers unmount
+/// and remount while waiting for a retry (#3031)" (retry 2): the retry
+/// waiting when the observer left is not made; the observer that mounts
+/// after finds the error and fetches afresh.
+#[test]
+fn an_observer_remounting_after_the_retries_stopped_fetches_afresh() {
+    let (client, server, mut rt) = tanstack();
+    failing(&server, 20);
+    let k = key(json!(["3031"]));
+    let options = with(|o| o.retry = Some(2));
+    let first = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), options.clone());
+    first.subscribe(|_| {});
+    rt.advance(500);
+    assert_eq!(observed_failures(&first), 1);
+    drop(first);
+    rt.advance(650);
+    let second = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), options);
+    second.subscribe(|_| {});
+    rt.advance(10_000);
+    assert!(second.result().is_error());
+    assert_eq!(
+        server.calls(),
+        4,
+        "1 before the unmount, then 1 + 2 retries"
+    );
+}
+
+/// An observer that mounts while a stopped fetch waits for its retry
+/// joins the fetch, and the retries go on (TanStack's `continueRetry`).
+#[test]
+fn an_observer_joining_a_fetch_whose_retries_stopped_lets_them_go_on() {
+    let (client, server, mut rt) = tanstack();
+    failing(&server, 20);
+    let k = key(json!(["rejoined"]));
+    let first = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions::default(),
+    );
+    first.subscribe(|_| {});
+    rt.advance(500);
+    drop(first);
+    rt.advance(100);
+    let second = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions::default(),
+    );
+    second.subscribe(|_| {});
+    rt.advance(60_000);
+    assert_eq!(server.calls(), 4, "one fetch: 1 attempt + 3 retries");
+    assert!(second.result().is_error());
+    assert_eq!(second.result().error_update_count, 1);
+}
+
+fn observed_failures(observer: &QueryObserver) -> u32 {
+    observer.result().failure_count
+}
+
+/// `query.test.tsx` › "should cancel a paused initial fetch when the last
+/// observer unsubscribes": it does not start when the network returns.
+#[test]
+fn a_paused_initial_fetch_is_cancelled_when_the_last_observer_leaves() {
+    let (client, server, mut rt) = tanstack();
+    client.set_online(false);
+    let k = key(json!(["paused"]));
+    let observer = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions::default(),
+    );
+    observer.subscribe(|_| {});
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Paused)
+    );
+    observer.unsubscribe();
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Idle)
+    );
+    client.set_online(true);
+    rt.advance(200);
+    assert_eq!(server.calls(), 0);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Pending, FetchStatus::Idle)
+    );
+}
+
+/// `useQuery.test.tsx` › "online queries should re-fetch if paused and we
+/// go online even if already unmounted (because not cancelled)": a paused
+/// refetch of a query with data is not cancelled; it runs when the network
+/// returns.
+#[test]
+fn a_paused_refetch_goes_on_after_the_last_observer_leaves() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["paused-refetch"]));
+    client.set_query_data(&k, |_| Some(json!("initial")));
+    client.set_online(false);
+    let observer = QueryObserver::unmounted(
+        &client,
+        k.clone(),
+        server.fetcher(),
+        QueryOptions::default(),
+    );
+    observer.subscribe(|_| {});
+    assert_eq!(observer.result().fetch_status, FetchStatus::Paused);
+    observer.unsubscribe();
+    client.set_online(true);
+    rt.advance(200);
+    assert_eq!(server.calls(), 1);
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status),
+        (QueryStatus::Success, FetchStatus::Idle)
+    );
 }

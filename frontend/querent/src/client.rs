@@ -9,7 +9,7 @@ use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::metrics::Metrics;
 use crate::mutation_cache::MutationCache;
-use crate::options::{Fetcher, QueryOptions, Resolved};
+use crate::options::{Fetcher, QueryDefaults, QueryOptions, Resolved};
 use crate::platform::Platform;
 use crate::query::{Action, QueryState};
 use crate::query_cache::QueryCache;
@@ -102,6 +102,8 @@ struct Inner {
     query_cache_config: QueryCacheConfig,
     mutation_cache_config: MutationCacheConfig,
     listeners: RefCell<Vec<(u64, CacheListener)>>,
+    /// `set_query_defaults`, in the order set.
+    query_defaults: RefCell<Vec<(QueryKey, QueryDefaults)>>,
     next_id: Cell<u64>,
     metrics: RefCell<Metrics>,
 }
@@ -216,6 +218,7 @@ impl QueryClient {
                 query_cache_config: config.query_cache,
                 mutation_cache_config: config.mutation_cache,
                 listeners: RefCell::new(vec![]),
+                query_defaults: RefCell::new(vec![]),
                 next_id: Cell::new(1),
                 metrics: RefCell::new(Metrics::default()),
             }),
@@ -286,6 +289,7 @@ impl QueryClient {
         fetcher: Option<Fetcher>,
         options: Option<QueryOptions>,
     ) {
+        let (fetcher, options) = self.with_query_defaults(key, fetcher, options);
         let with_initial_data = options.as_ref().is_some_and(|o| o.initial_data.is_some());
         if self.cache().register(key, fetcher, options) {
             self.schedule_gc(key);
@@ -569,10 +573,88 @@ impl QueryClient {
         }
     }
 
-    /// Registers a fetcher and options for a key without fetching (observers
-    /// and loaders call this so refetches know how to fetch).
-    pub fn set_query_defaults(&self, key: &QueryKey, fetcher: Fetcher, options: QueryOptions) {
-        self.register(key, Some(fetcher), Some(options));
+    /// Defaults for every query whose key starts with `prefix` (TanStack's
+    /// `setQueryDefaults`, matched as `partialMatchKey`): their options
+    /// fill what a query's own leave unset, before the client's defaults;
+    /// their fetcher serves a query registered without one. Setting them
+    /// again for the same prefix replaces them; where several prefixes
+    /// match, the one set later wins. Nothing is fetched.
+    ///
+    /// ```
+    /// use querent::{QueryClient, QueryDefaults, QueryKey, QueryOptions};
+    /// use serde_json::json;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// let client = QueryClient::new(platform);
+    /// let todos = QueryKey::from(vec![json!("todos")]);
+    /// client.set_query_defaults(&todos, QueryDefaults {
+    ///     fetcher: Some(std::rc::Rc::new(|_| Box::pin(async { Ok(json!(["milk"])) }))),
+    ///     options: QueryOptions { stale_time: Some(60_000), ..QueryOptions::default() },
+    /// });
+    /// let one = QueryKey::from(vec![json!("todos"), json!(1)]);
+    /// assert_eq!(client.get_query_defaults(&one).options.stale_time, Some(60_000));
+    /// let data = runner.block_on(client.refetch(&one)).unwrap();
+    /// assert_eq!(*data, json!(["milk"]));
+    /// ```
+    pub fn set_query_defaults(&self, prefix: &QueryKey, defaults: QueryDefaults) {
+        let mut all = self.inner.query_defaults.borrow_mut();
+        match all.iter_mut().find(|(k, _)| k == prefix) {
+            Some((_, existing)) => *existing = defaults,
+            None => all.push((prefix.clone(), defaults)),
+        }
+    }
+
+    /// The defaults `set_query_defaults` gives `key`: every matching
+    /// prefix's, merged in the order they were set (TanStack's
+    /// `getQueryDefaults`).
+    pub fn get_query_defaults(&self, key: &QueryKey) -> QueryDefaults {
+        let mut merged = QueryDefaults::default();
+        for (prefix, defaults) in self.inner.query_defaults.borrow().iter() {
+            if key.partially_matches(prefix) {
+                merged.options = defaults.options.or(&merged.options);
+                if defaults.fetcher.is_some() {
+                    merged.fetcher.clone_from(&defaults.fetcher);
+                }
+            }
+        }
+        merged
+    }
+
+    /// `options` for `key` with what they leave unset taken from the
+    /// query defaults (TanStack's `defaultQueryOptions`; the client's own
+    /// defaults apply after, when the options are resolved).
+    pub fn default_query_options(&self, key: &QueryKey, options: QueryOptions) -> QueryOptions {
+        if self.inner.query_defaults.borrow().is_empty() {
+            return options;
+        }
+        options.or(&self.get_query_defaults(key).options)
+    }
+
+    /// What `register` stores: the options given, defaulted for the key (a
+    /// new query without options gets the defaults' own), and the
+    /// defaults' fetcher for a query that has none.
+    fn with_query_defaults(
+        &self,
+        key: &QueryKey,
+        fetcher: Option<Fetcher>,
+        options: Option<QueryOptions>,
+    ) -> (Option<Fetcher>, Option<QueryOptions>) {
+        if self.inner.query_defaults.borrow().is_empty() {
+            return (fetcher, options);
+        }
+        let defaults = self.get_query_defaults(key);
+        let fetcher = fetcher.or_else(|| {
+            self.cache()
+                .fetcher(key)
+                .is_none()
+                .then_some(defaults.fetcher)
+                .flatten()
+        });
+        let options = match options {
+            Some(options) => Some(options.or(&defaults.options)),
+            None if !self.cache().contains(key) => Some(defaults.options),
+            None => None,
+        };
+        (fetcher, options)
     }
 
     /// Counts a read served from cache / needing a fetch (observers use this).

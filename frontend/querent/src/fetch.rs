@@ -224,6 +224,11 @@ impl QueryClient {
     }
 
     fn start_fetch(&self, key: &QueryKey, mode: Mode) -> SharedFetch {
+        if self.cache().fetcher(key).is_none() {
+            // A fetcher from the query defaults (set after the query was
+            // registered, or a key nobody registered).
+            self.register(key, None, None);
+        }
         let Some(fetcher) = self.cache().fetcher(key) else {
             let error = QueryError::local(
                 ErrorKind::Unregistered,
@@ -235,7 +240,7 @@ impl QueryClient {
         let before = self.get_query_state(key).unwrap_or_default();
         let id = self.next_id();
         self.with_metrics(|m| m.fetches += 1);
-        let paused = !self.is_online();
+        let paused = !options.network_mode.can_fetch(self.is_online());
         self.dispatch(key, Action::Fetch { paused });
 
         let (abort, registration) = AbortHandle::new_pair();
@@ -300,6 +305,7 @@ impl QueryClient {
         let started = self.now();
         let mut policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
         policy.retry_cancelled = retry_cancelled;
+        policy.network_mode = options.network_mode;
         let next = options.next_page_param.clone();
         let result = self
             .attempts(&key, fetcher, &policy, next, mode, signal)

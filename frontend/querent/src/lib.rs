@@ -75,7 +75,7 @@ pub use key::QueryKey;
 pub use metrics::Metrics;
 pub use mutation::{MutateOptions, MutationDefaults, MutationRecord, MutationStatus};
 pub use observer::{QueryObserver, QueryObserverResult};
-pub use options::{Fetcher, QueryOptions, RetryPredicate};
+pub use options::{Fetcher, QueryDefaults, QueryOptions, RetryPredicate};
 pub use platform::Platform;
 pub use query::{FetchStatus, QueryState, QueryStatus};
 pub use select::{SelectObserver, Selector};

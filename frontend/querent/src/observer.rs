@@ -227,6 +227,7 @@ impl QueryObserver {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> Self {
+        let options = client.default_query_options(&key, options);
         client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
         let initial_counts = counts(&client.get_query_state(&key).unwrap_or_default());
         let observer = Self {
@@ -300,6 +301,7 @@ impl QueryObserver {
     /// changed.
     pub fn set_options(&self, key: QueryKey, fetcher: Fetcher, options: QueryOptions) {
         let client = self.inner.client.clone();
+        let options = client.default_query_options(&key, options);
         client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
         let (query_changed, was_enabled, mounted, left) = {
             let mut observed = self.inner.observed.borrow_mut();
@@ -350,6 +352,7 @@ impl QueryObserver {
         options: &QueryOptions,
     ) -> QueryObserverResult {
         let client = &self.inner.client;
+        let options = &client.default_query_options(key, options.clone());
         if !client.cache().contains(key) {
             client.register(key, Some(Rc::clone(fetcher)), Some(options.clone()));
         }
@@ -474,7 +477,7 @@ impl Inner {
             };
         if fetching_now && !state.is_fetching() {
             // TanStack's `fetchState`: the fetch about to start shows.
-            state.fetch_status = if client.is_online() {
+            state.fetch_status = if resolved.network_mode.can_fetch(client.is_online()) {
                 FetchStatus::Fetching
             } else {
                 FetchStatus::Paused

@@ -199,6 +199,29 @@ impl Refetch {
     }
 }
 
+/// When a query may fetch, as to the network (TanStack's `networkMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkMode {
+    /// Only while online: offline, a fetch waits (`Paused`) for the
+    /// network, and so does each retry (the default).
+    #[default]
+    Online,
+    /// Whatever the network says (a fetcher that needs none, a service
+    /// worker answering offline): never paused; retries wait only for
+    /// focus, and reconnecting does not refetch.
+    Always,
+    /// The first attempt runs even offline (a cache, a service worker may
+    /// answer); retries wait for the network.
+    OfflineFirst,
+}
+
+impl NetworkMode {
+    /// TanStack's `canFetch`: whether a fetch may start now.
+    pub fn can_fetch(self, online: bool) -> bool {
+        online || self != Self::Online
+    }
+}
+
 /// TanStack's default `staleTime`: data is stale as soon as it arrives.
 pub const DEFAULT_STALE_TIME_MS: u64 = 0;
 /// TanStack's default `gcTime`: 5 minutes.
@@ -226,7 +249,8 @@ pub struct QueryOptions {
     /// Refetch when the window regains focus (default
     /// [`Refetch::IfStale`]: stale data only).
     pub refetch_on_window_focus: Option<Refetch>,
-    /// Refetch when the network comes back (default [`Refetch::IfStale`]).
+    /// Refetch when the network comes back (default [`Refetch::IfStale`];
+    /// [`Refetch::Never`] with [`NetworkMode::Always`]).
     pub refetch_on_reconnect: Option<Refetch>,
     /// Observers fetch only when enabled (default true).
     pub enabled: Option<bool>,
@@ -249,6 +273,9 @@ pub struct QueryOptions {
     /// What an observer shows while the query is pending without data
     /// ([`placeholder_data`], [`keep_previous_data`]); observers only.
     pub placeholder_data: Option<PlaceholderData>,
+    /// Whether fetches wait for the network (default
+    /// [`NetworkMode::Online`]).
+    pub network_mode: Option<NetworkMode>,
 }
 
 impl std::fmt::Debug for QueryOptions {
@@ -265,6 +292,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("initial_data", &self.initial_data.is_some())
             .field("initial_data_updated_at", &self.initial_data_updated_at)
             .field("placeholder_data", &self.placeholder_data.is_some())
+            .field("network_mode", &self.network_mode)
             .finish()
     }
 }
@@ -284,53 +312,106 @@ pub(crate) struct Resolved {
     pub(crate) retry_on_mount: bool,
     pub(crate) next_page_param: Option<NextPageParam>,
     pub(crate) placeholder_data: Option<PlaceholderData>,
+    pub(crate) network_mode: NetworkMode,
 }
 
 impl QueryOptions {
-    /// Overrides unset fields of `self` with `defaults`.
+    /// `self` with its unset fields taken from `defaults` (TanStack's
+    /// `{ ...defaults, ...options }`).
+    ///
+    /// ```
+    /// use querent::QueryOptions;
+    /// let mine = QueryOptions { stale_time: Some(1000), ..QueryOptions::default() };
+    /// let defaults = QueryOptions { stale_time: Some(5), retry: Some(0), ..QueryOptions::default() };
+    /// let merged = mine.or(&defaults);
+    /// assert_eq!((merged.stale_time, merged.retry), (Some(1000), Some(0)));
+    /// ```
+    pub fn or(&self, defaults: &QueryOptions) -> QueryOptions {
+        fn pick<T: Clone>(mine: &Option<T>, theirs: &Option<T>) -> Option<T> {
+            mine.as_ref().or(theirs.as_ref()).cloned()
+        }
+        QueryOptions {
+            stale_time: pick(&self.stale_time, &defaults.stale_time),
+            gc_time: pick(&self.gc_time, &defaults.gc_time),
+            retry: pick(&self.retry, &defaults.retry),
+            retry_if: pick(&self.retry_if, &defaults.retry_if),
+            refetch_interval: pick(&self.refetch_interval, &defaults.refetch_interval),
+            refetch_on_mount: pick(&self.refetch_on_mount, &defaults.refetch_on_mount),
+            refetch_on_window_focus: pick(
+                &self.refetch_on_window_focus,
+                &defaults.refetch_on_window_focus,
+            ),
+            refetch_on_reconnect: pick(&self.refetch_on_reconnect, &defaults.refetch_on_reconnect),
+            enabled: pick(&self.enabled, &defaults.enabled),
+            retry_on_mount: pick(&self.retry_on_mount, &defaults.retry_on_mount),
+            next_page_param: pick(&self.next_page_param, &defaults.next_page_param),
+            initial_data: pick(&self.initial_data, &defaults.initial_data),
+            initial_data_updated_at: pick(
+                &self.initial_data_updated_at,
+                &defaults.initial_data_updated_at,
+            ),
+            placeholder_data: pick(&self.placeholder_data, &defaults.placeholder_data),
+            network_mode: pick(&self.network_mode, &defaults.network_mode),
+        }
+    }
+
+    /// Overrides unset fields of `self` with `defaults`, then with
+    /// TanStack's defaults.
     pub(crate) fn resolve(&self, defaults: &QueryOptions) -> Resolved {
-        let retry_if = self
-            .retry_if
-            .clone()
-            .or_else(|| defaults.retry_if.clone())
-            .unwrap_or_else(retry_if_retryable);
+        let o = self.or(defaults);
+        let network_mode = o.network_mode.unwrap_or_default();
         Resolved {
-            stale_time: self
-                .stale_time
-                .or(defaults.stale_time)
-                .unwrap_or(DEFAULT_STALE_TIME_MS),
-            gc_time: self
-                .gc_time
-                .or(defaults.gc_time)
-                .unwrap_or(DEFAULT_GC_TIME_MS),
-            retry: self.retry.or(defaults.retry).unwrap_or(3),
-            retry_if,
-            refetch_interval: self.refetch_interval.or(defaults.refetch_interval),
-            refetch_on_mount: self
-                .refetch_on_mount
-                .or(defaults.refetch_on_mount)
-                .unwrap_or_default(),
-            refetch_on_window_focus: self
-                .refetch_on_window_focus
-                .or(defaults.refetch_on_window_focus)
-                .unwrap_or_default(),
-            refetch_on_reconnect: self
-                .refetch_on_reconnect
-                .or(defaults.refetch_on_reconnect)
-                .unwrap_or_default(),
-            enabled: self.enabled.or(defaults.enabled).unwrap_or(true),
-            retry_on_mount: self
-                .retry_on_mount
-                .or(defaults.retry_on_mount)
-                .unwrap_or(true),
-            next_page_param: self
-                .next_page_param
-                .clone()
-                .or_else(|| defaults.next_page_param.clone()),
-            placeholder_data: self
-                .placeholder_data
-                .clone()
-                .or_else(|| defaults.placeholder_data.clone()),
+            stale_time: o.stale_time.unwrap_or(DEFAULT_STALE_TIME_MS),
+            gc_time: o.gc_time.unwrap_or(DEFAULT_GC_TIME_MS),
+            retry: o.retry.unwrap_or(3),
+            retry_if: o.retry_if.unwrap_or_else(retry_if_retryable),
+            refetch_interval: o.refetch_interval,
+            refetch_on_mount: o.refetch_on_mount.unwrap_or_default(),
+            refetch_on_window_focus: o.refetch_on_window_focus.unwrap_or_default(),
+            // TanStack's: no reconnect refetch for what never waited for
+            // the network.
+            refetch_on_reconnect: o.refetch_on_reconnect.unwrap_or(
+                if network_mode == NetworkMode::Always {
+                    Refetch::Never
+                } else {
+                    Refetch::IfStale
+                },
+            ),
+            enabled: o.enabled.unwrap_or(true),
+            retry_on_mount: o.retry_on_mount.unwrap_or(true),
+            next_page_param: o.next_page_param,
+            placeholder_data: o.placeholder_data,
+            network_mode,
+        }
+    }
+}
+
+/// Defaults for every query whose key starts with a prefix
+/// ([`crate::QueryClient::set_query_defaults`], TanStack's
+/// `setQueryDefaults`): options, and a fetcher for queries that have none
+/// (a `refetch` of a key nobody registered, a hydrated query).
+#[derive(Clone, Default)]
+pub struct QueryDefaults {
+    /// Fetches a query registered without a fetcher.
+    pub fetcher: Option<Fetcher>,
+    /// Options for what the query's own leave unset.
+    pub options: QueryOptions,
+}
+
+impl QueryDefaults {
+    /// Defaults giving only a fetcher.
+    pub fn fetcher(fetcher: Fetcher) -> Self {
+        Self {
+            fetcher: Some(fetcher),
+            options: QueryOptions::default(),
+        }
+    }
+
+    /// Defaults giving only options.
+    pub fn options(options: QueryOptions) -> Self {
+        Self {
+            fetcher: None,
+            options,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::environment::Environment;
 use crate::error::{ErrorKind, QueryError};
-use crate::options::RetryPredicate;
+use crate::options::{NetworkMode, RetryPredicate};
 use crate::platform::Platform;
 use futures::future::LocalBoxFuture;
 use std::cell::Cell;
@@ -90,6 +90,8 @@ pub(crate) struct RetryPolicy {
     /// `cancelRetry`, when a query's last observer leaves a fetch that
     /// cannot be aborted). Cleared again by `continueRetry`.
     pub(crate) retry_cancelled: Rc<Cell<bool>>,
+    /// Which attempts wait for the network.
+    pub(crate) network_mode: NetworkMode,
 }
 
 impl RetryPolicy {
@@ -102,6 +104,7 @@ impl RetryPolicy {
             busy_resends: 0,
             wait_for_focus: true,
             retry_cancelled: Rc::default(),
+            network_mode: NetworkMode::Online,
         }
     }
 
@@ -115,6 +118,7 @@ impl RetryPolicy {
             busy_resends: RETRY_AFTER_ATTEMPTS,
             wait_for_focus: false,
             retry_cancelled: Rc::default(),
+            network_mode: NetworkMode::Online,
         }
     }
 
@@ -174,7 +178,14 @@ pub(crate) async fn run<T>(
     let mut failures = 0u32;
     let mut busy = 0u32;
     loop {
-        if !environment.is_online() {
+        // Online: every attempt waits for the network; offline-first: the
+        // retries only; always: none.
+        let waits = match policy.network_mode {
+            NetworkMode::Online => true,
+            NetworkMode::OfflineFirst => failures > 0,
+            NetworkMode::Always => false,
+        };
+        if waits && !environment.is_online() {
             progress(Progress::Paused(None));
             environment.until_online().await;
             progress(Progress::Resumed);
@@ -207,8 +218,9 @@ pub(crate) async fn run<T>(
             return Err(error);
         }
         if policy.wait_for_focus {
-            while !(environment.is_online() && environment.is_focused()) {
-                if !environment.is_online() {
+            let reachable = || policy.network_mode.can_fetch(environment.is_online());
+            while !(reachable() && environment.is_focused()) {
+                if !reachable() {
                     progress(Progress::Paused(None));
                 }
                 environment.resumed().await;

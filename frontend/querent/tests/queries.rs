@@ -6,7 +6,7 @@ mod common;
 
 use common::{key, not_found, server_error, setup};
 use querent::hydration::{self, DehydratedQuery, DehydratedQueryState, DehydratedState};
-use querent::{FetchStatus, QueryObserver, QueryOptions, QueryStatus};
+use querent::{FetchStatus, QueryDefaults, QueryObserver, QueryOptions, QueryStatus};
 use serde_json::{Value, json};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -370,7 +370,7 @@ fn cancel_restores_the_previous_state_and_drops_the_late_response() {
         without_fetcher.unwrap_err().kind,
         querent::ErrorKind::Unregistered
     );
-    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    client.set_query_defaults(&k, QueryDefaults::fetcher(server.fetcher()));
     let fetch = client.refetch(&k);
     rt.advance(50);
     client.cancel_queries(&key(json!(["post"])));
@@ -424,7 +424,7 @@ fn a_write_during_a_refetch_is_kept_and_the_query_fetches_again() {
     // Unobserved: nothing is fetched, the query is stale.
     let other = key(json!(["users"]));
     server.respond(Ok(json!("old")));
-    client.set_query_defaults(&other, server.fetcher(), QueryOptions::default());
+    client.set_query_defaults(&other, QueryDefaults::fetcher(server.fetcher()));
     let fetch = client.refetch(&other);
     rt.advance(50);
     client.set_query_data(&other, |_| Some(json!("new")));
@@ -618,7 +618,7 @@ fn a_hydrated_infinite_query_pages_on_by_the_observers_options() {
     // An observer keeps its own options even when something registers other
     // options for the key (a loader that only prefetches, say).
     let observer = QueryObserver::new(&client, k.clone(), pages_fetcher(&server), paged(), || {});
-    client.set_query_defaults(&k, pages_fetcher(&server), QueryOptions::default());
+    drop(client.ensure_query_data(&k, pages_fetcher(&server), QueryOptions::default()));
     assert!(observer.has_next_page());
     server.respond(Ok(json!({"top": 6})));
     rt.block_on(observer.fetch_next_page()).unwrap();

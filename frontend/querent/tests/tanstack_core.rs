@@ -8,8 +8,8 @@ use common::{Server, key, tanstack, with};
 use querent::mutation::{MutationContext, MutationFn};
 use querent::testing::{FakePlatform, Runner};
 use querent::{
-    FetchStatus, MutateOptions, MutationDefaults, MutationStatus, QueryClient, QueryOptions,
-    QueryStatus,
+    FetchStatus, MutateOptions, MutationDefaults, MutationStatus, QueryClient, QueryDefaults,
+    QueryOptions, QueryStatus,
 };
 use serde_json::json;
 use std::cell::RefCell;
@@ -104,7 +104,7 @@ fn invalidating_during_a_fetch_cancels_it_and_fetches_again() {
     let k = key(json!(["post", 1]));
     client.set_query_data(&k, |_| Some(json!("initial")));
     let _observer = client.subscribe(&k, || {});
-    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    client.set_query_defaults(&k, QueryDefaults::fetcher(server.fetcher()));
     // The server answers `{"call": n}`, n being how many calls it has had.
     let first = client.refetch(&k);
     rt.advance(50);
@@ -138,7 +138,7 @@ fn invalidating_a_query_without_data_joins_its_fetch() {
     let (client, server, mut rt) = tanstack();
     let k = key(json!(["post", 2]));
     let _observer = client.subscribe(&k, || {});
-    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    client.set_query_defaults(&k, QueryDefaults::fetcher(server.fetcher()));
     drop(client.refetch(&k));
     rt.advance(50);
     rt.block_on(client.invalidate_queries(&k));
@@ -195,7 +195,7 @@ fn set_query_data_during_a_fetch_leaves_the_fetch_running() {
     let (client, server, mut rt) = tanstack();
     let k = key(json!(["todos"]));
     let _observer = client.subscribe(&k, || {});
-    client.set_query_defaults(&k, server.fetcher(), QueryOptions::default());
+    client.set_query_defaults(&k, QueryDefaults::fetcher(server.fetcher()));
     server.respond(Ok(json!(["asked before the write"])));
     server.respond(Ok(json!(["asked after the write"])));
     drop(client.refetch(&k));
@@ -701,8 +701,7 @@ fn a_replaced_fetch_is_aborted() {
     let _observer = client.subscribe(&k, || {});
     client.set_query_defaults(
         &k,
-        signal_reading(&platform, Rc::clone(&heard)),
-        QueryOptions::default(),
+        QueryDefaults::fetcher(signal_reading(&platform, Rc::clone(&heard))),
     );
     drop(client.refetch(&k));
     rt.advance(10);

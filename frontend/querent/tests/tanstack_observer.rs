@@ -6,7 +6,7 @@
 mod common;
 
 use common::{key, server_error, tanstack, with};
-use querent::options::{keep_previous_data, placeholder_data};
+use querent::options::{NetworkMode, keep_previous_data, placeholder_data};
 use querent::{FetchStatus, QueryObserver, QueryObserverResult, QueryOptions, QueryStatus};
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -418,4 +418,102 @@ fn a_paused_refetch_goes_on_after_the_last_observer_leaves() {
         (state.status, state.fetch_status),
         (QueryStatus::Success, FetchStatus::Idle)
     );
+}
+
+/// `useQuery.test.tsx` › networkMode always › "always queries should start
+/// fetching even if you are offline".
+#[test]
+fn an_always_query_fetches_while_offline() {
+    let (client, server, mut rt) = tanstack();
+    client.set_online(false);
+    let k = key(json!(["always"]));
+    let always = with(|o| o.network_mode = Some(NetworkMode::Always));
+    let observer = QueryObserver::unmounted(&client, k, server.fetcher(), always);
+    observer.subscribe(|_| {});
+    assert!(observer.result().is_fetching() && !observer.result().is_paused());
+    rt.advance(100);
+    let result = observer.result();
+    assert!(result.is_success() && !result.is_paused());
+    assert_eq!(data_of(&result), Some(json!({"call": 1})));
+}
+
+/// › "always queries should not pause retries" (retry 1).
+#[test]
+fn an_always_query_retries_while_offline() {
+    let (client, server, mut rt) = tanstack();
+    failing(&server, 5);
+    client.set_online(false);
+    let k = key(json!(["always-retry"]));
+    let options = with(|o| {
+        o.network_mode = Some(NetworkMode::Always);
+        o.retry = Some(1);
+    });
+    let observer = QueryObserver::unmounted(&client, k, server.fetcher(), options);
+    observer.subscribe(|_| {});
+    rt.advance(1200);
+    let result = observer.result();
+    assert!(result.is_error() && !result.is_paused());
+    assert_eq!(server.calls(), 2);
+}
+
+/// networkMode offlineFirst › "offlineFirst queries should start fetching
+/// if you are offline, but pause retries" (retry 2).
+#[test]
+fn an_offline_first_query_tries_once_offline_then_waits_to_retry() {
+    let (client, server, mut rt) = tanstack();
+    failing(&server, 5);
+    client.set_online(false);
+    let k = key(json!(["offline-first"]));
+    let options = with(|o| {
+        o.network_mode = Some(NetworkMode::OfflineFirst);
+        o.retry = Some(2);
+    });
+    let observer = QueryObserver::unmounted(&client, k, server.fetcher(), options);
+    observer.subscribe(|_| {});
+    assert!(
+        observer.result().is_fetching(),
+        "the first attempt runs offline"
+    );
+    rt.advance(5000);
+    let result = observer.result();
+    assert_eq!(
+        (result.status, result.fetch_status, result.failure_count),
+        (QueryStatus::Pending, FetchStatus::Paused, 1)
+    );
+    assert_eq!(server.calls(), 1);
+    client.set_online(true);
+    rt.advance(5000);
+    let result = observer.result();
+    assert_eq!(
+        (result.status, result.fetch_status, result.failure_count),
+        (QueryStatus::Error, FetchStatus::Idle, 3)
+    );
+    assert_eq!(server.calls(), 3);
+}
+
+/// TanStack's `defaultQueryOptions`: `refetchOnReconnect` defaults to
+/// false with networkMode always (it never waited for the network).
+#[test]
+fn an_always_query_is_not_refetched_on_reconnect() {
+    let (client, server, mut rt) = tanstack();
+    let always = with(|o| o.network_mode = Some(NetworkMode::Always));
+    let online = QueryObserver::unmounted(&client, key(json!(["a"])), server.fetcher(), always);
+    let plain = QueryObserver::unmounted(
+        &client,
+        key(json!(["b"])),
+        server.fetcher(),
+        QueryOptions::default(),
+    );
+    online.subscribe(|_| {});
+    plain.subscribe(|_| {});
+    rt.advance(100);
+    assert_eq!(server.calls(), 2);
+    client.set_online(false);
+    client.set_online(true);
+    rt.advance(100);
+    let asked: Vec<_> = server.calls.borrow()[2..]
+        .iter()
+        .map(|c| c.0.clone())
+        .collect();
+    assert_eq!(asked, vec![key(json!(["b"]))], "only the online-mode query");
 }

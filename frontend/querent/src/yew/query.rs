@@ -120,6 +120,43 @@ fn decode<T: DeserializeOwned>(
     decoded
 }
 
+/// The part of a handle that does not depend on the data's type: built by
+/// one function for every `T` (each `T` gets only the moves).
+struct Parts {
+    error: Option<QueryError>,
+    refetch: Callback<()>,
+    fetch_next_page: Callback<()>,
+}
+
+/// The handle's callbacks for `key`, and its error (`data_error`, a
+/// decoding or selecting error, before the query's).
+fn parts(
+    client: &QueryClient,
+    key: &QueryKey,
+    result: &QueryObserverResult,
+    data_error: Option<QueryError>,
+    (fetcher, options): (Fetcher, QueryOptions),
+) -> Parts {
+    let refetch = {
+        let (client, key) = (client.clone(), key.clone());
+        let (fetcher, options) = (Rc::clone(&fetcher), options.clone());
+        Callback::from(move |()| {
+            drop(client.refetch_with(&key, Rc::clone(&fetcher), options.clone()));
+        })
+    };
+    let fetch_next_page = {
+        let (client, key) = (client.clone(), key.clone());
+        Callback::from(move |()| {
+            drop(client.fetch_next_page_with(&key, Rc::clone(&fetcher), options.clone()));
+        })
+    };
+    Parts {
+        error: data_error.or_else(|| result.error.clone()),
+        refetch,
+        fetch_next_page,
+    }
+}
+
 impl<T> UseQueryHandle<T> {
     /// The handle for `key` showing `result`, with its data as the hook
     /// decoded or selected it (an error there is the handle's error).
@@ -128,29 +165,21 @@ impl<T> UseQueryHandle<T> {
         key: &QueryKey,
         result: &QueryObserverResult,
         data: Option<Result<Rc<T>, QueryError>>,
-        (fetcher, options): (Fetcher, QueryOptions),
+        fetch: (Fetcher, QueryOptions),
     ) -> Self {
         let (data, data_error) = match data {
             Some(Ok(data)) => (Some(data), None),
             Some(Err(e)) => (None, Some(e)),
             None => (None, None),
         };
-        let refetch = {
-            let (client, key) = (client.clone(), key.clone());
-            let (fetcher, options) = (Rc::clone(&fetcher), options.clone());
-            Callback::from(move |()| {
-                drop(client.refetch_with(&key, Rc::clone(&fetcher), options.clone()));
-            })
-        };
-        let fetch_next_page = {
-            let (client, key) = (client.clone(), key.clone());
-            Callback::from(move |()| {
-                drop(client.fetch_next_page_with(&key, Rc::clone(&fetcher), options.clone()));
-            })
-        };
+        let Parts {
+            error,
+            refetch,
+            fetch_next_page,
+        } = parts(client, key, result, data_error, fetch);
         Self {
             data,
-            error: data_error.or_else(|| result.error.clone()),
+            error,
             status: result.status,
             fetch_status: result.fetch_status,
             is_stale: result.is_stale,
@@ -224,15 +253,26 @@ fn use_observer(
     (observer, result)
 }
 
+/// The observer's result, re-rendering on every change (not generic: one
+/// copy whatever the data's type).
+#[hook]
+fn use_observed_result(
+    key: &QueryKey,
+    fetcher: &Fetcher,
+    options: &QueryOptions,
+) -> QueryObserverResult {
+    let force = use_force_update();
+    let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
+    use_observer(key, fetcher, options, on_change).1
+}
+
 #[hook]
 fn use_observed<T>(key: QueryKey, fetcher: Fetcher, options: QueryOptions) -> UseQueryHandle<T>
 where
     T: DeserializeOwned + 'static,
 {
     let client = use_query_client();
-    let force = use_force_update();
-    let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
-    let (_, result) = use_observer(&key, &fetcher, &options, on_change);
+    let result = use_observed_result(&key, &fetcher, &options);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
     let data = result
         .data

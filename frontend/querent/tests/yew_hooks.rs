@@ -479,3 +479,55 @@ async fn keep_previous_data_keeps_the_list_on_screen_while_the_next_page_loads()
     assert_eq!(text_of("previous").as_deref(), Some("false"));
     root.remove();
 }
+
+thread_local! {
+    static SET_SHOWN: std::cell::RefCell<Option<Callback<bool>>> = const { std::cell::RefCell::new(None) };
+}
+
+#[function_component]
+fn Toggle() -> Html {
+    let shown = use_state(|| true);
+    {
+        let shown = shown.clone();
+        let set = Callback::from(move |v: bool| shown.set(v));
+        SET_SHOWN.with(|s| *s.borrow_mut() = Some(set));
+    }
+    html! { if *shown { <Greeting /> } }
+}
+
+#[function_component]
+fn ToggleRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><Toggle /></QueryClientProvider> }
+}
+
+fn observers_of(client: &QueryClient, key: &QueryKey) -> usize {
+    client
+        .queries()
+        .iter()
+        .find(|q| &q.key == key)
+        .map_or(0, |q| q.observers)
+}
+
+/// A component that unmounts stops observing its query (TanStack's
+/// unsubscribe on unmount): the query counts no observer, so its gc runs.
+#[wasm_bindgen_test]
+async fn an_unmounted_hook_stops_observing_its_query() {
+    let client = app_client();
+    client.set_query_data(&key(), |_| Some(json!({"text": "hello"})));
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<ToggleRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    wait_until("the data", || text_of("text").as_deref() == Some("hello")).await;
+    wait_until("the hook to mount", || observers_of(&client, &key()) == 1).await;
+    SET_SHOWN.with(|s| s.borrow().as_ref().unwrap().emit(false));
+    wait_until("the component to go", || text_of("text").is_none()).await;
+    wait_until("the hook to unmount", || observers_of(&client, &key()) == 0).await;
+    root.remove();
+}

@@ -237,16 +237,14 @@ fn use_observer(
     let result = observer.optimistic_result(key, fetcher, options);
     {
         let observer = Rc::clone(&observer);
-        use_effect_with((), move |()| {
-            observer.subscribe(move |result| on_change(result));
-            move || observer.unsubscribe()
-        });
-    }
-    {
-        let observer = Rc::clone(&observer);
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
+        // After every render: the render's options are set, then the
+        // observer is mounted if it is not yet (TanStack's two effects in
+        // one; mounting is idempotent and keeps the latest listener). It
+        // unmounts with the component: the hook's state drops it.
         use_effect(move || {
             observer.set_options(key, fetcher, options);
+            observer.subscribe(move |result| on_change(result));
             || ()
         });
     }

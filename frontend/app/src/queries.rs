@@ -87,7 +87,7 @@ pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
 pub(crate) fn options(key: QueryKey) -> QueryOptions {
     match key {
         QueryKey::Posts | QueryKey::Comments(_) => QueryOptions {
-            next_page_param: Some(next_page(|page: &Page<IgnoredAny>| {
+            get_next_page_param: Some(next_page(|page: &Page<IgnoredAny>| {
                 page.next_cursor.clone()
             })),
             ..QueryOptions::default()

@@ -6,8 +6,9 @@ use crate::QueryClient;
 use crate::abort::AbortSignal;
 use crate::error::{ErrorKind, QueryError};
 use crate::infinite;
+use crate::infinite::Paging;
 use crate::key::QueryKey;
-use crate::options::{FetchContext, Fetcher, NextPageParam, QueryOptions, Resolved};
+use crate::options::{FetchContext, Fetcher, QueryOptions, Resolved};
 use crate::query::Action;
 use crate::query_cache::{Cancel, FetchResult, InFlight, Mode, SharedFetch};
 use crate::retryer::{self, Progress, RetryPolicy};
@@ -113,6 +114,16 @@ impl QueryClient {
         self.fetch(key, Mode::NextPage)
     }
 
+    /// Infinite query: fetches and prepends the page before the first
+    /// (no-op without `get_previous_page_param` or when it says there is
+    /// none); past `max_pages` the last page is dropped.
+    pub fn fetch_previous_page(
+        &self,
+        key: &QueryKey,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch(key, Mode::PreviousPage)
+    }
+
     /// Infinite query, with its fetcher and options registered first (so it
     /// works on a query that only hydration or a restore put in the cache):
     /// fetches and appends the next page.
@@ -123,6 +134,17 @@ impl QueryClient {
         options: QueryOptions,
     ) -> impl Future<Output = FetchResult> + 'static + use<> {
         self.fetch_with(key, fetcher, options, Mode::NextPage)
+    }
+
+    /// [`QueryClient::fetch_previous_page`] with the fetcher and options
+    /// registered first.
+    pub fn fetch_previous_page_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        self.fetch_with(key, fetcher, options, Mode::PreviousPage)
     }
 
     /// Fetches now with `fetcher` and `options` (registered for the key
@@ -150,20 +172,27 @@ impl QueryClient {
     /// Infinite query: whether the last loaded page has a next page, by the
     /// options last registered for the key.
     pub fn has_next_page(&self, key: &QueryKey) -> bool {
-        self.next_page_exists(key, self.resolved(key).next_page_param)
+        self.page_exists(key, &self.resolved(key), false)
     }
 
     /// Infinite query: whether the last loaded page has a next page for an
     /// observer with `options`. A hydrated or restored infinite query has
     /// its pages before any observer has registered how to page them; the
-    /// observer's own `next_page_param` decides.
+    /// observer's own `get_next_page_param` decides.
     pub fn has_next_page_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
-        let next = self.resolve(options).next_page_param;
-        self.next_page_exists(key, next)
+        self.page_exists(key, &self.resolve(options), false)
     }
 
-    fn next_page_exists(&self, key: &QueryKey, next: Option<NextPageParam>) -> bool {
-        next.is_some_and(|next| infinite::has_next_page(self.get_query_data(key).as_deref(), &next))
+    /// Infinite query: whether there is a page before the first loaded one
+    /// for an observer with `options`.
+    pub fn has_previous_page_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
+        self.page_exists(key, &self.resolve(options), true)
+    }
+
+    pub(crate) fn page_exists(&self, key: &QueryKey, options: &Resolved, backward: bool) -> bool {
+        options.paging.as_ref().is_some_and(|paging| {
+            infinite::has_page(self.get_query_data(key).as_deref(), paging, backward)
+        })
     }
 
     /// Starts (or joins) a fetch. The fetch runs in the background whether
@@ -186,7 +215,7 @@ impl QueryClient {
                 let key = key.clone();
                 async move {
                     let _ = future.await;
-                    client.fetch(&key, Mode::NextPage).await
+                    client.fetch(&key, mode).await
                 }
                 .boxed_local()
                 .shared()
@@ -241,7 +270,6 @@ impl QueryClient {
         let id = self.next_id();
         self.with_metrics(|m| m.fetches += 1);
         let paused = !options.network_mode.can_fetch(self.is_online());
-        self.dispatch(key, Action::Fetch { paused });
 
         let (abort, registration) = AbortHandle::new_pair();
         let signal = AbortSignal::new();
@@ -283,6 +311,9 @@ impl QueryClient {
                 (cancelled, retry_cancelled),
             ),
         );
+        // Observers told of the fetch see it in flight (and what it does:
+        // `is_fetching_next_page`); one that fetches now joins it.
+        self.dispatch(key, Action::Fetch { paused });
         // Drive it to completion even if nobody awaits it.
         let driver = future.clone();
         self.platform().spawn(Box::pin(async move {
@@ -306,9 +337,9 @@ impl QueryClient {
         let mut policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
         policy.retry_cancelled = retry_cancelled;
         policy.network_mode = options.network_mode;
-        let next = options.next_page_param.clone();
+        let paging = options.paging.clone();
         let result = self
-            .attempts(&key, fetcher, &policy, next, mode, signal)
+            .attempts(&key, fetcher, &policy, paging, mode, signal)
             .await;
         let elapsed = self.now().saturating_sub(started).max(0) as u64;
         self.with_metrics(|m| m.record_settled(elapsed, result.is_err()));
@@ -405,7 +436,7 @@ impl QueryClient {
         key: &QueryKey,
         fetcher: Fetcher,
         policy: &RetryPolicy,
-        next: Option<NextPageParam>,
+        paging: Option<Paging>,
         mode: Mode,
         signal: AbortSignal,
     ) -> Result<Value, QueryError> {
@@ -413,7 +444,7 @@ impl QueryClient {
         // One signal for the fetch: every attempt and page shares it.
         let attempt = || {
             let signal = signal.clone();
-            self.attempt(key, &fetcher, next.clone(), mode, current.clone(), signal)
+            self.attempt(key, &fetcher, paging.clone(), mode, current.clone(), signal)
         };
         let progress = |progress: Progress<'_>| match progress {
             Progress::Paused(_) => self.dispatch(key, Action::Pause),
@@ -435,7 +466,7 @@ impl QueryClient {
         &self,
         key: &QueryKey,
         fetcher: &Fetcher,
-        next: Option<NextPageParam>,
+        paging: Option<Paging>,
         mode: Mode,
         current: Option<Rc<Value>>,
         signal: AbortSignal,
@@ -443,15 +474,18 @@ impl QueryClient {
         let (client, key, fetcher) = (self.clone(), key.clone(), Rc::clone(fetcher));
         Box::pin(async move {
             let revalidated = Rc::new(Cell::new((0, 0)));
-            let context = |param| {
+            let context = |param, direction| {
                 let signal = signal.clone();
-                FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated), signal)
+                let mut context =
+                    FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated), signal);
+                context.direction = direction;
+                context
             };
-            let result = match &next {
-                Some(next) => {
-                    infinite::fetch(&context, &fetcher, next, mode, current.as_deref()).await
+            let result = match &paging {
+                Some(paging) => {
+                    infinite::fetch(&context, &fetcher, paging, mode, current.as_deref()).await
                 }
-                None => fetcher(context(Value::Null)).await,
+                None => fetcher(context(Value::Null, Default::default())).await,
             };
             let (not_modified, bytes_saved) = revalidated.get();
             if not_modified > 0 {

@@ -22,6 +22,7 @@ use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
+use crate::query_cache::Mode;
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -60,8 +61,14 @@ pub struct QueryObserverResult {
     pub is_stale: bool,
     /// The observer may fetch (`enabled`).
     pub is_enabled: bool,
-    /// Infinite queries: whether another page exists.
+    /// Infinite queries: whether a page exists after the last.
     pub has_next_page: bool,
+    /// Infinite queries: whether a page exists before the first.
+    pub has_previous_page: bool,
+    /// Infinite queries: the fetch running is of the next page.
+    pub is_fetching_next_page: bool,
+    /// Infinite queries: the fetch running is of the page before the first.
+    pub is_fetching_previous_page: bool,
 }
 
 impl PartialEq for QueryObserverResult {
@@ -86,6 +93,9 @@ impl PartialEq for QueryObserverResult {
             && self.is_stale == other.is_stale
             && self.is_enabled == other.is_enabled
             && self.has_next_page == other.has_next_page
+            && self.has_previous_page == other.has_previous_page
+            && self.is_fetching_next_page == other.is_fetching_next_page
+            && self.is_fetching_previous_page == other.is_fetching_previous_page
     }
 }
 
@@ -120,9 +130,13 @@ impl QueryObserverResult {
         self.is_pending() && self.is_fetching()
     }
 
-    /// A fetch runs while there is data (or a placeholder).
+    /// A fetch runs while there is data (or a placeholder), not of one
+    /// more page of an infinite query.
     pub fn is_refetching(&self) -> bool {
-        self.is_fetching() && !self.is_pending()
+        self.is_fetching()
+            && !self.is_pending()
+            && !self.is_fetching_next_page
+            && !self.is_fetching_previous_page
     }
 
     /// The query failed without ever having data.
@@ -427,6 +441,23 @@ impl QueryObserver {
             .fetch_next_page_with(&key, fetcher, options)
     }
 
+    /// Infinite queries: prepends the page before the first.
+    pub fn fetch_previous_page(
+        &self,
+    ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
+        let (key, fetcher, options) = self.fetch_parts();
+        self.inner
+            .client
+            .fetch_previous_page_with(&key, fetcher, options)
+    }
+
+    /// Infinite queries: whether a page exists before the first, by this
+    /// observer's options.
+    pub fn has_previous_page(&self) -> bool {
+        let (key, options) = self.parts();
+        self.inner.client.has_previous_page_with(&key, &options)
+    }
+
     /// Infinite queries: whether another page exists, by this observer's
     /// options (whatever else registered options for the key since).
     pub fn has_next_page(&self) -> bool {
@@ -493,6 +524,12 @@ impl Inner {
             observed.initial_counts
         };
         let is_stale = resolved.enabled && state.is_stale(resolved.stale_time, now);
+        // TanStack's `fetchMeta.fetchMore.direction` of a running fetch.
+        let more = if state.fetch_status == FetchStatus::Fetching {
+            client.cache().in_flight_mode(key)
+        } else {
+            None
+        };
         let mut data = state.data.clone();
         let mut status = state.status;
         let mut is_placeholder_data = false;
@@ -535,7 +572,10 @@ impl Inner {
             is_placeholder_data,
             is_stale,
             is_enabled: resolved.enabled,
-            has_next_page: client.has_next_page_with(key, options),
+            has_next_page: client.page_exists(key, &resolved, false),
+            has_previous_page: client.page_exists(key, &resolved, true),
+            is_fetching_next_page: more == Some(Mode::NextPage),
+            is_fetching_previous_page: more == Some(Mode::PreviousPage),
         }
     }
 

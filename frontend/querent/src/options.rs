@@ -21,27 +21,41 @@ where
     Rc::new(move |ctx| Box::pin(f(ctx)))
 }
 
-/// A [`NextPageParam`] over typed pages: `next(&page)` is the parameter of
-/// the page after `page` (`None`: it is the last). A page that is not a `P`
-/// has no next page.
+/// A [`PageParam`] over typed pages (TanStack's `getNextPageParam:
+/// (lastPage) => ...`): `next(&page)` is the parameter of the page after
+/// the last page (`None`: it is the last). A page that is not a `P` has no
+/// next page.
 ///
 /// ```
 /// use serde::Deserialize;
+/// use serde_json::json;
 /// #[derive(Deserialize)]
 /// struct Page { next_cursor: Option<String> }
 /// let next = querent::options::next_page(|page: &Page| page.next_cursor.clone());
-/// assert_eq!(next(&serde_json::json!({"items": [], "next_cursor": "b"})), Some("b".into()));
-/// assert_eq!(next(&serde_json::json!({"items": [], "next_cursor": null})), None);
+/// let page = json!({"items": [], "next_cursor": "b"});
+/// assert_eq!(next(&page, &[page.clone()], &json!(null), &[json!(null)]), Some("b".into()));
+/// let last = json!({"items": [], "next_cursor": null});
+/// assert_eq!(next(&last, &[last.clone()], &json!(null), &[json!(null)]), None);
 /// ```
-pub fn next_page<P, C>(next: impl Fn(&P) -> Option<C> + 'static) -> NextPageParam
+pub fn next_page<P, C>(next: impl Fn(&P) -> Option<C> + 'static) -> PageParam
 where
     P: DeserializeOwned,
     C: Serialize,
 {
-    Rc::new(move |page: &Value| {
+    Rc::new(move |page: &Value, _: &[Value], _: &Value, _: &[Value]| {
         let page: P = crate::json::decode(page).ok()?;
         serde_json::to_value(next(&page)?).ok()
     })
+}
+
+/// A [`PageParam`] for the page before the first, over typed pages
+/// (TanStack's `getPreviousPageParam: (firstPage) => ...`).
+pub fn previous_page<P, C>(previous: impl Fn(&P) -> Option<C> + 'static) -> PageParam
+where
+    P: DeserializeOwned,
+    C: Serialize,
+{
+    next_page(previous)
 }
 
 /// A query's initial data (TanStack's `initialData` as a function: called
@@ -100,17 +114,33 @@ pub(crate) fn retry_if_retryable() -> RetryPredicate {
 /// Decides whether failed attempt number `failure_count` (1-based) may be retried.
 pub type RetryPredicate = Rc<dyn Fn(u32, &QueryError) -> bool>;
 
-/// Computes the next page's parameter from the last page; `None` when there
-/// is no next page.
-pub type NextPageParam = Rc<dyn Fn(&Value) -> Option<Value>>;
+/// An infinite query's page parameter (TanStack's `getNextPageParam` /
+/// `getPreviousPageParam`): called with the last (first) page, all pages,
+/// the last (first) page's parameter and all parameters; `None` (or a JSON
+/// `null`) when there is no page after (before) it.
+pub type PageParam = Rc<dyn Fn(&Value, &[Value], &Value, &[Value]) -> Option<Value>>;
+
+/// Which way an infinite query fetches a page (TanStack's `direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// The first page, a refetch, or the next page.
+    #[default]
+    Forward,
+    /// The page before the first.
+    Backward,
+}
 
 /// What a fetcher is asked for.
 #[derive(Debug, Clone)]
 pub struct FetchContext {
     /// The query's key.
     pub key: QueryKey,
-    /// The page parameter of an infinite query (`Null` for the first page).
+    /// The page parameter of an infinite query (its `initial_page_param`,
+    /// `Null` by default, for the first page).
     pub page_param: Value,
+    /// Infinite queries: whether the page goes after the last or before
+    /// the first.
+    pub direction: Direction,
     /// Revalidations (`304 Not Modified`) reported, and the bytes they saved.
     revalidated: Rc<std::cell::Cell<(u64, u64)>>,
     /// Raised when the fetch is abandoned (see [`FetchContext::signal`]).
@@ -153,6 +183,7 @@ impl FetchContext {
         Self {
             key,
             page_param,
+            direction: Direction::Forward,
             revalidated,
             signal,
         }
@@ -259,8 +290,17 @@ pub struct QueryOptions {
     /// waited for is the answer (TanStack's `retryOnMount: false` under
     /// suspense), so a 404 is not requested twice.
     pub retry_on_mount: Option<bool>,
-    /// Makes this an infinite query: how to get the next page's parameter.
-    pub next_page_param: Option<NextPageParam>,
+    /// Makes this an infinite query: the parameter of the page after the
+    /// last ([`next_page`]; TanStack's `getNextPageParam`).
+    pub get_next_page_param: Option<PageParam>,
+    /// Infinite queries: the parameter of the page before the first
+    /// ([`previous_page`]; TanStack's `getPreviousPageParam`).
+    pub get_previous_page_param: Option<PageParam>,
+    /// Infinite queries: the first page's parameter (default `Null`).
+    pub initial_page_param: Option<Value>,
+    /// Infinite queries: at most this many pages are kept; a page fetched
+    /// past it drops the one at the other end (TanStack's `maxPages`).
+    pub max_pages: Option<usize>,
     /// Data the query starts with when it has none (TanStack's
     /// `initialData`): it is cached as if fetched at
     /// [`QueryOptions::initial_data_updated_at`] (default: now), so it is
@@ -288,7 +328,8 @@ impl std::fmt::Debug for QueryOptions {
             .field("refetch_on_mount", &self.refetch_on_mount)
             .field("enabled", &self.enabled)
             .field("retry_on_mount", &self.retry_on_mount)
-            .field("infinite", &self.next_page_param.is_some())
+            .field("infinite", &self.get_next_page_param.is_some())
+            .field("max_pages", &self.max_pages)
             .field("initial_data", &self.initial_data.is_some())
             .field("initial_data_updated_at", &self.initial_data_updated_at)
             .field("placeholder_data", &self.placeholder_data.is_some())
@@ -310,7 +351,7 @@ pub(crate) struct Resolved {
     pub(crate) refetch_on_reconnect: Refetch,
     pub(crate) enabled: bool,
     pub(crate) retry_on_mount: bool,
-    pub(crate) next_page_param: Option<NextPageParam>,
+    pub(crate) paging: Option<crate::infinite::Paging>,
     pub(crate) placeholder_data: Option<PlaceholderData>,
     pub(crate) network_mode: NetworkMode,
 }
@@ -344,7 +385,13 @@ impl QueryOptions {
             refetch_on_reconnect: pick(&self.refetch_on_reconnect, &defaults.refetch_on_reconnect),
             enabled: pick(&self.enabled, &defaults.enabled),
             retry_on_mount: pick(&self.retry_on_mount, &defaults.retry_on_mount),
-            next_page_param: pick(&self.next_page_param, &defaults.next_page_param),
+            get_next_page_param: pick(&self.get_next_page_param, &defaults.get_next_page_param),
+            get_previous_page_param: pick(
+                &self.get_previous_page_param,
+                &defaults.get_previous_page_param,
+            ),
+            initial_page_param: pick(&self.initial_page_param, &defaults.initial_page_param),
+            max_pages: pick(&self.max_pages, &defaults.max_pages),
             initial_data: pick(&self.initial_data, &defaults.initial_data),
             initial_data_updated_at: pick(
                 &self.initial_data_updated_at,
@@ -379,7 +426,12 @@ impl QueryOptions {
             ),
             enabled: o.enabled.unwrap_or(true),
             retry_on_mount: o.retry_on_mount.unwrap_or(true),
-            next_page_param: o.next_page_param,
+            paging: o.get_next_page_param.map(|next| crate::infinite::Paging {
+                next,
+                previous: o.get_previous_page_param,
+                initial: o.initial_page_param.unwrap_or(Value::Null),
+                max_pages: o.max_pages,
+            }),
             placeholder_data: o.placeholder_data,
             network_mode,
         }

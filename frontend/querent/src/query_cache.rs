@@ -28,6 +28,8 @@ pub(crate) enum Mode {
     Refetch,
     /// Infinite query: append the next page.
     NextPage,
+    /// Infinite query: prepend the page before the first.
+    PreviousPage,
 }
 
 /// Whether, and how, a fetch in flight was cancelled.
@@ -414,6 +416,12 @@ impl QueryCache {
             e.in_flight.as_ref().map(|f| (f.future.clone(), f.mode))
         })
         .flatten()
+    }
+
+    /// What the fetch in flight does (an observer's `is_fetching_next_page`).
+    pub(crate) fn in_flight_mode(&self, key: &QueryKey) -> Option<Mode> {
+        self.read(key, |e| e.in_flight.as_ref().map(|f| f.mode))
+            .flatten()
     }
 
     pub(crate) fn begin(&self, key: &QueryKey, flight: InFlight) {

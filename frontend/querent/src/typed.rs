@@ -110,7 +110,7 @@ pub struct QuerySpec<T> {
     pub key: Key<T>,
     /// How to fetch it.
     pub fetcher: Fetcher,
-    /// Its options (`next_page_param` makes it an infinite query).
+    /// Its options (`get_next_page_param` makes it an infinite query).
     pub options: QueryOptions,
 }
 

@@ -509,10 +509,12 @@ fn infinite_queries_append_pages_and_refetch_them_in_order() {
     let (client, server, mut rt) = setup();
     let k = key(json!(["posts"]));
     let opts = QueryOptions {
-        next_page_param: Some(Rc::new(|page: &Value| {
-            let next = page["next_cursor"].clone();
-            (!next.is_null()).then_some(next)
-        })),
+        get_next_page_param: Some(Rc::new(
+            |page: &Value, _: &[Value], _: &Value, _: &[Value]| {
+                let next = page["next_cursor"].clone();
+                (!next.is_null()).then_some(next)
+            },
+        )),
         ..Default::default()
     };
     for _ in 0..3 {
@@ -570,10 +572,12 @@ fn a_retry_waits_for_the_servers_retry_after_instead_of_the_backoff() {
 /// Infinite-query options paging by `next_cursor`.
 fn paged() -> QueryOptions {
     QueryOptions {
-        next_page_param: Some(Rc::new(|page: &Value| {
-            let next = page["next_cursor"].clone();
-            (!next.is_null()).then_some(next)
-        })),
+        get_next_page_param: Some(Rc::new(
+            |page: &Value, _: &[Value], _: &Value, _: &[Value]| {
+                let next = page["next_cursor"].clone();
+                (!next.is_null()).then_some(next)
+            },
+        )),
         ..Default::default()
     }
 }

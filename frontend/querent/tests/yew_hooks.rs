@@ -228,7 +228,7 @@ struct NumberPage {
 #[function_component]
 fn Pages() -> Html {
     let options = QueryOptions {
-        next_page_param: Some(next_page(|page: &NumberPage| page.next_cursor)),
+        get_next_page_param: Some(next_page(|page: &NumberPage| page.next_cursor)),
         ..QueryOptions::default()
     };
     let spec = QuerySpec::<InfiniteData<NumberPage>>::new(
@@ -529,5 +529,71 @@ async fn an_unmounted_hook_stops_observing_its_query() {
     SET_SHOWN.with(|s| s.borrow().as_ref().unwrap().emit(false));
     wait_until("the component to go", || text_of("text").is_none()).await;
     wait_until("the hook to unmount", || observers_of(&client, &key()) == 0).await;
+    root.remove();
+}
+
+thread_local! {
+    static RETRY_RENDERS: Cell<u32> = const { Cell::new(0) };
+}
+
+#[derive(Properties, PartialEq)]
+struct RetryProps {
+    retry: Callback<()>,
+}
+
+#[function_component]
+fn RetryButton(props: &RetryProps) -> Html {
+    RETRY_RENDERS.with(|c| c.set(c.get() + 1));
+    let retry = props.retry.reform(|_: MouseEvent| ());
+    html! { <button id="retry" onclick={retry}>{ "retry" }</button> }
+}
+
+#[function_component]
+fn WithRetry() -> Html {
+    let spec = QuerySpec::<Value>::new(Key::from_key(key()), fetcher(), QueryOptions::default());
+    let query = use_query(spec);
+    html! {
+        <>
+            <span id="state">{ format!("{:?}", query.fetch_status) }</span>
+            <RetryButton retry={query.refetch.clone()} />
+        </>
+    }
+}
+
+#[function_component]
+fn RetryRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><WithRetry /></QueryClientProvider> }
+}
+
+/// TanStack's `refetch` is a stable function: a child given it as a prop
+/// is not re-rendered when its parent re-renders for the query's changes,
+/// and calling it refetches.
+#[wasm_bindgen_test]
+async fn refetch_is_the_same_callback_across_renders() {
+    FETCHES.with(|f| f.set(0));
+    RETRY_RENDERS.with(|c| c.set(0));
+    let client = app_client();
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<RetryRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    wait_until("the first fetch", || FETCHES.with(Cell::get) == 1).await;
+    wait_until("idle", || text_of("state").as_deref() == Some("Idle")).await;
+    assert_eq!(RETRY_RENDERS.with(Cell::get), 1, "fetching, then idle: the child stays");
+    document
+        .get_element_by_id("retry")
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    wait_until("the refetch", || FETCHES.with(Cell::get) == 2).await;
+    wait_until("idle again", || text_of("state").as_deref() == Some("Idle")).await;
+    assert_eq!(RETRY_RENDERS.with(Cell::get), 1);
     root.remove();
 }

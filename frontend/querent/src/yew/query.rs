@@ -1,12 +1,11 @@
 //! The query hooks: a query observed while the component is mounted.
 
 use super::use_query_client;
-use crate::QueryClient;
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::observer::{QueryObserver, QueryObserverResult};
 use crate::options::{Fetcher, QueryOptions};
-use crate::query::{FetchStatus, QueryStatus};
+use crate::query::QueryStatus;
 use crate::select::{Selection, Selector};
 use crate::typed::QuerySpec;
 use serde::de::DeserializeOwned;
@@ -17,88 +16,30 @@ use yew::prelude::*;
 use yew::suspense::{Suspension, SuspensionResult};
 
 /// What [`use_query`] returns: TanStack's `useQuery` result, with the data
-/// decoded (see [`QueryObserverResult`] for what each field means).
+/// decoded. It derefs to the observer's [`QueryObserverResult`], so every
+/// field and flag of that is the handle's too (`handle.status`,
+/// `handle.is_fetching()`, `handle.has_next_page`, ...); `data` and `error`
+/// are the handle's own.
 pub struct UseQueryHandle<T> {
     /// The data decoded, or the placeholder while the query has none.
     pub data: Option<Rc<T>>,
     /// The settled error, or a decoding error (code `decode`).
     pub error: Option<QueryError>,
-    /// Pending / error / success (success while placeholder data shows).
-    pub status: QueryStatus,
-    /// Fetching / paused / idle.
-    pub fetch_status: FetchStatus,
-    /// Whether the data is stale now (never while disabled).
-    pub is_stale: bool,
-    /// When the data was fetched (ms since the epoch).
-    pub data_updated_at: i64,
-    /// When the error happened (ms since the epoch).
-    pub error_updated_at: i64,
-    /// Failed attempts of the current fetch (visible while retrying).
-    pub failure_count: u32,
-    /// The latest failed attempt's error, also while retries go on.
-    pub failure_reason: Option<QueryError>,
-    /// How many fetches of the query failed for good.
-    pub error_update_count: u32,
-    /// Data or an error has arrived at least once.
-    pub is_fetched: bool,
-    /// Data or an error arrived since this component started on the key.
-    pub is_fetched_after_mount: bool,
-    /// `data` is the placeholder (`placeholder_data`, `keep_previous_data`).
-    pub is_placeholder_data: bool,
-    /// The query may fetch (`enabled`).
-    pub is_enabled: bool,
-    /// Infinite queries: whether another page exists.
-    pub has_next_page: bool,
+    /// Everything else the observer shows (the data there is undecoded).
+    pub result: QueryObserverResult,
     /// Fetch again now.
     pub refetch: Callback<()>,
     /// Infinite queries: load the next page.
     pub fetch_next_page: Callback<()>,
+    /// Infinite queries: load the page before the first.
+    pub fetch_previous_page: Callback<()>,
 }
 
-impl<T> UseQueryHandle<T> {
-    /// No data (not even a placeholder) and no error yet.
-    pub fn is_pending(&self) -> bool {
-        self.status == QueryStatus::Pending
-    }
+impl<T> std::ops::Deref for UseQueryHandle<T> {
+    type Target = QueryObserverResult;
 
-    /// There is data (or a placeholder).
-    pub fn is_success(&self) -> bool {
-        self.status == QueryStatus::Success
-    }
-
-    /// The last fetch failed for good.
-    pub fn is_error(&self) -> bool {
-        self.status == QueryStatus::Error
-    }
-
-    /// A fetch is running (TanStack's `isFetching`: not while paused).
-    pub fn is_fetching(&self) -> bool {
-        self.fetch_status == FetchStatus::Fetching
-    }
-
-    /// A fetch waits for the network.
-    pub fn is_paused(&self) -> bool {
-        self.fetch_status == FetchStatus::Paused
-    }
-
-    /// The first fetch is running: pending and fetching.
-    pub fn is_loading(&self) -> bool {
-        self.is_pending() && self.is_fetching()
-    }
-
-    /// A fetch runs while there is data (or a placeholder).
-    pub fn is_refetching(&self) -> bool {
-        self.is_fetching() && !self.is_pending()
-    }
-
-    /// The query failed without ever having data.
-    pub fn is_loading_error(&self) -> bool {
-        self.is_error() && self.data.is_none()
-    }
-
-    /// A refetch failed; the data from before is kept.
-    pub fn is_refetch_error(&self) -> bool {
-        self.is_error() && self.data.is_some()
+    fn deref(&self) -> &QueryObserverResult {
+        &self.result
     }
 }
 
@@ -120,81 +61,56 @@ fn decode<T: DeserializeOwned>(
     decoded
 }
 
-/// The part of a handle that does not depend on the data's type: built by
-/// one function for every `T` (each `T` gets only the moves).
-struct Parts {
-    error: Option<QueryError>,
+/// A hook's callbacks: made once per hook, so they stay the same across
+/// renders (as TanStack's `refetch`; a child given one as a prop is not
+/// re-rendered for it), each asking the observer, which has the latest
+/// render's key, fetcher and options. They hold it weakly: the hook's
+/// state owns it, and a callback kept after the unmount does nothing.
+#[derive(Clone)]
+struct Controls {
     refetch: Callback<()>,
     fetch_next_page: Callback<()>,
+    fetch_previous_page: Callback<()>,
 }
 
-/// The handle's callbacks for `key`, and its error (`data_error`, a
-/// decoding or selecting error, before the query's).
-fn parts(
-    client: &QueryClient,
-    key: &QueryKey,
-    result: &QueryObserverResult,
-    data_error: Option<QueryError>,
-    (fetcher, options): (Fetcher, QueryOptions),
-) -> Parts {
-    let refetch = {
-        let (client, key) = (client.clone(), key.clone());
-        let (fetcher, options) = (Rc::clone(&fetcher), options.clone());
-        Callback::from(move |()| {
-            drop(client.refetch_with(&key, Rc::clone(&fetcher), options.clone()));
-        })
-    };
-    let fetch_next_page = {
-        let (client, key) = (client.clone(), key.clone());
-        Callback::from(move |()| {
-            drop(client.fetch_next_page_with(&key, Rc::clone(&fetcher), options.clone()));
-        })
-    };
-    Parts {
-        error: data_error.or_else(|| result.error.clone()),
-        refetch,
-        fetch_next_page,
+impl Controls {
+    fn of(observer: &Rc<QueryObserver>) -> Self {
+        let callback = |fetch: fn(&QueryObserver)| {
+            let observer = Rc::downgrade(observer);
+            Callback::from(move |()| {
+                if let Some(observer) = observer.upgrade() {
+                    fetch(&observer);
+                }
+            })
+        };
+        Self {
+            refetch: callback(|o| drop(o.refetch())),
+            fetch_next_page: callback(|o| drop(o.fetch_next_page())),
+            fetch_previous_page: callback(|o| drop(o.fetch_previous_page())),
+        }
     }
 }
 
 impl<T> UseQueryHandle<T> {
-    /// The handle for `key` showing `result`, with its data as the hook
-    /// decoded or selected it (an error there is the handle's error).
+    /// The handle showing `result`, with its data as the hook decoded or
+    /// selected it (an error there is the handle's error).
     fn new(
-        client: &QueryClient,
-        key: &QueryKey,
-        result: &QueryObserverResult,
+        result: QueryObserverResult,
         data: Option<Result<Rc<T>, QueryError>>,
-        fetch: (Fetcher, QueryOptions),
+        controls: &Controls,
     ) -> Self {
-        let (data, data_error) = match data {
+        let (data, error) = match data {
             Some(Ok(data)) => (Some(data), None),
             Some(Err(e)) => (None, Some(e)),
             None => (None, None),
         };
-        let Parts {
-            error,
-            refetch,
-            fetch_next_page,
-        } = parts(client, key, result, data_error, fetch);
         Self {
             data,
-            error,
-            status: result.status,
-            fetch_status: result.fetch_status,
-            is_stale: result.is_stale,
-            data_updated_at: result.data_updated_at,
-            error_updated_at: result.error_updated_at,
-            failure_count: result.failure_count,
-            failure_reason: result.failure_reason.clone(),
-            error_update_count: result.error_update_count,
-            is_fetched: result.is_fetched,
-            is_fetched_after_mount: result.is_fetched_after_mount,
-            is_placeholder_data: result.is_placeholder_data,
-            is_enabled: result.is_enabled,
-            has_next_page: result.has_next_page,
-            refetch,
-            fetch_next_page,
+            error: error.or_else(|| result.error.clone()),
+            result,
+            refetch: controls.refetch.clone(),
+            fetch_next_page: controls.fetch_next_page.clone(),
+            fetch_previous_page: controls.fetch_previous_page.clone(),
         }
     }
 }
@@ -202,7 +118,7 @@ impl<T> UseQueryHandle<T> {
 /// Subscribes to a query for as long as the component is mounted, fetching
 /// when its data is missing or stale. The data's type comes with the spec,
 /// so a view cannot read a key as another type; an infinite query is a
-/// spec whose options have `next_page_param`.
+/// spec whose options have `get_next_page_param`.
 ///
 /// The options follow the renders, as TanStack's do: a new key switches
 /// the query (showing `placeholder_data` meanwhile, or the previous key's
@@ -226,17 +142,20 @@ fn use_observer(
     fetcher: &Fetcher,
     options: &QueryOptions,
     on_change: Rc<dyn Fn(&QueryObserverResult)>,
-) -> (Rc<QueryObserver>, QueryObserverResult) {
+) -> (QueryObserverResult, Controls) {
     let client = use_query_client();
-    let observer = {
+    let hook = {
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         use_memo((), move |()| {
-            QueryObserver::unmounted(&client, key, fetcher, options)
+            let observer = Rc::new(QueryObserver::unmounted(&client, key, fetcher, options));
+            let controls = Controls::of(&observer);
+            (observer, controls)
         })
     };
+    let (observer, controls) = &*hook;
     let result = observer.optimistic_result(key, fetcher, options);
     {
-        let observer = Rc::clone(&observer);
+        let observer = Rc::clone(observer);
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         // After every render: the render's options are set, then the
         // observer is mounted if it is not yet (TanStack's two effects in
@@ -248,7 +167,7 @@ fn use_observer(
             || ()
         });
     }
-    (observer, result)
+    (result, controls.clone())
 }
 
 /// The observer's result, re-rendering on every change (not generic: one
@@ -258,10 +177,10 @@ fn use_observed_result(
     key: &QueryKey,
     fetcher: &Fetcher,
     options: &QueryOptions,
-) -> QueryObserverResult {
+) -> (QueryObserverResult, Controls) {
     let force = use_force_update();
     let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
-    use_observer(key, fetcher, options, on_change).1
+    use_observer(key, fetcher, options, on_change)
 }
 
 #[hook]
@@ -269,14 +188,13 @@ fn use_observed<T>(key: QueryKey, fetcher: Fetcher, options: QueryOptions) -> Us
 where
     T: DeserializeOwned + 'static,
 {
-    let client = use_query_client();
-    let result = use_observed_result(&key, &fetcher, &options);
+    let (result, controls) = use_observed_result(&key, &fetcher, &options);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
     let data = result
         .data
         .as_ref()
         .map(|value| decode::<T>(&decoded_cache, value));
-    UseQueryHandle::new(&client, &key, &result, data, (fetcher, options))
+    UseQueryHandle::new(result, data, &controls)
 }
 
 /// [`use_query`] with `select` (see [`crate::select`]): the component sees
@@ -321,7 +239,6 @@ where
     D: PartialEq + Clone + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    let client = use_query_client();
     let force = use_force_update();
     let selector = use_memo(deps, move |deps| {
         let deps = deps.clone();
@@ -337,9 +254,9 @@ where
             }
         })
     };
-    let (_, result) = use_observer(&key, &fetcher, &options, on_change);
+    let (result, controls) = use_observer(&key, &fetcher, &options, on_change);
     let data = selection.view_of_result(&result).data;
-    UseQueryHandle::new(&client, &key, &result, data, (fetcher, options))
+    UseQueryHandle::new(result, data, &controls)
 }
 
 /// [`use_query`] for Yew `<Suspense>`: suspends until the query has data or

@@ -585,7 +585,11 @@ async fn refetch_is_the_same_callback_across_renders() {
     .render();
     wait_until("the first fetch", || FETCHES.with(Cell::get) == 1).await;
     wait_until("idle", || text_of("state").as_deref() == Some("Idle")).await;
-    assert_eq!(RETRY_RENDERS.with(Cell::get), 1, "fetching, then idle: the child stays");
+    assert_eq!(
+        RETRY_RENDERS.with(Cell::get),
+        1,
+        "fetching, then idle: the child stays"
+    );
     document
         .get_element_by_id("retry")
         .unwrap()

@@ -427,3 +427,91 @@ impl QueryClient {
         self.remove_queries_with(&QueryFilters::all());
     }
 }
+
+/// A predicate over a mutation's record.
+pub type MutationPredicate = Rc<dyn Fn(&crate::MutationRecord) -> bool>;
+
+/// Which mutations an operation applies to (TanStack's `MutationFilters`
+/// and `matchMutation`). The default matches every mutation.
+///
+/// A mutation key is one string (a [`crate::typed::Mutation::KEY`]), so
+/// `mutation_key` matches it whole: TanStack's `exact` has nothing to add.
+/// A `status` of `Pending` also matches paused mutations, as TanStack's
+/// `status: 'pending'` does (querent tells them apart as `Paused`).
+///
+/// ```
+/// use querent::MutationStatus;
+/// use querent::filters::MutationFilters;
+/// let saving = MutationFilters::key("save_post").status(MutationStatus::Pending);
+/// assert_eq!(saving.mutation_key.as_deref(), Some("save_post"));
+/// ```
+#[derive(Clone, Default)]
+pub struct MutationFilters {
+    /// Only mutations of this key.
+    pub mutation_key: Option<String>,
+    /// Only mutations in this status.
+    pub status: Option<crate::MutationStatus>,
+    /// Only mutations this returns true for.
+    pub predicate: Option<MutationPredicate>,
+}
+
+impl MutationFilters {
+    /// Every mutation.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Mutations of `key`.
+    pub fn key(key: &str) -> Self {
+        Self {
+            mutation_key: Some(key.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// Only mutations in `status`.
+    pub fn status(mut self, status: crate::MutationStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only mutations `predicate` accepts.
+    pub fn predicate(
+        mut self,
+        predicate: impl Fn(&crate::MutationRecord) -> bool + 'static,
+    ) -> Self {
+        self.predicate = Some(Rc::new(predicate));
+        self
+    }
+
+    /// TanStack's `matchMutation`.
+    pub fn matches(&self, record: &crate::MutationRecord) -> bool {
+        use crate::MutationStatus::{Paused, Pending};
+        self.mutation_key
+            .as_ref()
+            .is_none_or(|key| *key == record.mutation_key)
+            && self.status.is_none_or(|status| {
+                status == record.status || (status == Pending && record.status == Paused)
+            })
+            && self.predicate.as_ref().is_none_or(|p| p(record))
+    }
+}
+
+impl QueryClient {
+    /// The mutations `filters` picks, oldest first (TanStack's
+    /// `mutationCache.findAll`).
+    pub fn find_all_mutations(&self, filters: &MutationFilters) -> Vec<crate::MutationRecord> {
+        let mut records = self.mutations();
+        records.retain(|r| filters.matches(r));
+        records
+    }
+
+    /// How many mutations `filters` picks that are not settled, running or
+    /// paused (TanStack's `isMutating`).
+    pub fn is_mutating(&self, filters: &MutationFilters) -> usize {
+        self.mutations()
+            .iter()
+            .filter(|r| r.is_unsettled() && filters.matches(r))
+            .count()
+    }
+}

@@ -52,6 +52,10 @@ pub struct MutationDefaults {
     pub retry: u32,
     /// Runs after every settle of a mutation with this key.
     pub on_settled: Option<SettledHook>,
+    /// A settled mutation stays in the cache (for `use_mutation_records`,
+    /// the devtools, `find_all_mutations`) this long (TanStack's mutation
+    /// `gcTime`, default 5 min).
+    pub gc_time: u64,
 }
 
 impl MutationDefaults {
@@ -61,6 +65,7 @@ impl MutationDefaults {
             mutation_fn,
             retry: 0,
             on_settled: None,
+            gc_time: DEFAULT_MUTATION_GC_TIME_MS,
         }
     }
 }
@@ -149,8 +154,9 @@ pub struct MutateOptions {
     pub on_settled: Option<OnSettled>,
 }
 
-/// How long a settled mutation stays visible (devtools) before it is dropped.
-const SETTLED_GC_MS: u64 = 5 * 60_000;
+/// How long a settled mutation stays in the cache by default (TanStack's
+/// mutation `gcTime`).
+pub const DEFAULT_MUTATION_GC_TIME_MS: u64 = 5 * 60_000;
 
 impl QueryClient {
     fn update_record(&self, id: u64, f: impl FnOnce(&mut MutationRecord)) {
@@ -451,16 +457,16 @@ impl QueryClient {
         if let Some(f) = on_settled {
             f(self, result.as_ref(), vars, &context);
         }
-        let hook = self
-            .mutation_cache()
-            .defaults(&record.mutation_key)
-            .and_then(|d| d.on_settled);
-        if let Some(hook) = hook {
+        let defaults = self.mutation_cache().defaults(&record.mutation_key);
+        let gc_time = defaults
+            .as_ref()
+            .map_or(DEFAULT_MUTATION_GC_TIME_MS, |d| d.gc_time);
+        if let Some(hook) = defaults.and_then(|d| d.on_settled) {
             hook(self, &record);
         }
         self.update_record(id, |r| *r = record);
         let client = self.clone();
-        let sleep = self.platform().sleep(SETTLED_GC_MS);
+        let sleep = self.platform().sleep(gc_time);
         self.platform().spawn(Box::pin(async move {
             sleep.await;
             client.mutation_cache().remove(id);

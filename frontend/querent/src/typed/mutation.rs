@@ -64,6 +64,9 @@ pub trait Mutation: 'static {
     /// Retries after a server error (network failures are always retried,
     /// once the app is online; a `Retry-After` is always honoured).
     const RETRY: u32 = 0;
+    /// How long a settled call stays in the cache (TanStack's mutation
+    /// `gcTime`).
+    const GC_TIME_MS: u64 = crate::mutation::DEFAULT_MUTATION_GC_TIME_MS;
     /// What it is called with.
     type Variables: Serialize + DeserializeOwned + 'static;
     /// What the server answers.
@@ -210,6 +213,7 @@ impl QueryClient {
                 mutation_fn,
                 retry: M::RETRY,
                 on_settled: Some(on_settled),
+                gc_time: M::GC_TIME_MS,
             },
         );
     }

@@ -48,6 +48,7 @@ pub mod observer;
 pub mod options;
 pub mod persist;
 pub mod platform;
+pub mod queries_observer;
 pub mod query;
 mod query_cache;
 pub mod render;
@@ -77,5 +78,6 @@ pub use mutation::{MutateOptions, MutationDefaults, MutationRecord, MutationStat
 pub use observer::{QueryObserver, QueryObserverResult};
 pub use options::{Fetcher, QueryDefaults, QueryOptions, RetryPredicate};
 pub use platform::Platform;
+pub use queries_observer::QueriesObserver;
 pub use query::{FetchStatus, QueryState, QueryStatus};
 pub use select::{SelectObserver, Selector};

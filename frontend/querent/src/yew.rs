@@ -16,7 +16,7 @@ mod mutation;
 mod query;
 
 pub use mutation::{UseMutationHandle, use_mutation};
-pub use query::{UseQueryHandle, use_query, use_query_select, use_suspense_query};
+pub use query::{UseQueryHandle, use_queries, use_query, use_query_select, use_suspense_query};
 
 /// Props of [`QueryClientProvider`].
 #[derive(Properties, PartialEq)]

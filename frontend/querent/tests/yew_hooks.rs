@@ -601,3 +601,81 @@ async fn refetch_is_the_same_callback_across_renders() {
     assert_eq!(RETRY_RENDERS.with(Cell::get), 1);
     root.remove();
 }
+
+thread_local! {
+    static SET_IDS: std::cell::RefCell<Option<Callback<Vec<i64>>>> = const { std::cell::RefCell::new(None) };
+    static ITEM_FETCHES: Cell<u32> = const { Cell::new(0) };
+}
+
+fn item_key(id: i64) -> QueryKey {
+    QueryKey::from(vec![json!("item"), json!(id)])
+}
+
+/// `{"id": id}` after 20 ms.
+fn item(id: i64) -> QuerySpec<Value> {
+    let fetch: Fetcher = Rc::new(move |_| {
+        Box::pin(async move {
+            ITEM_FETCHES.with(|f| f.set(f.get() + 1));
+            TimeoutFuture::new(20).await;
+            Ok(json!({ "id": id }))
+        })
+    });
+    QuerySpec::new(Key::from_key(item_key(id)), fetch, QueryOptions::default())
+}
+
+#[function_component]
+fn Items() -> Html {
+    let ids = use_state(|| vec![1_i64, 2]);
+    {
+        let ids = ids.clone();
+        let set = Callback::from(move |v: Vec<i64>| ids.set(v));
+        SET_IDS.with(|s| *s.borrow_mut() = Some(set));
+    }
+    let items = querent::yew::use_queries(ids.iter().map(|id| item(*id)).collect());
+    let shown: Vec<String> = items
+        .iter()
+        .map(|i| i.data.as_ref().map_or("…".into(), |d| d["id"].to_string()))
+        .collect();
+    html! { <p id="items">{ shown.join(",") }</p> }
+}
+
+#[function_component]
+fn ItemsRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><Items /></QueryClientProvider> }
+}
+
+/// `useQueries.test.tsx`'s core: a list of queries whose length changes
+/// between renders; each shows in order, a new one fetches, the ones that
+/// stay keep their data without refetching, one left out is let go.
+#[wasm_bindgen_test]
+async fn use_queries_follows_a_list_that_changes_length() {
+    ITEM_FETCHES.with(|f| f.set(0));
+    let client = app_client();
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<ItemsRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    wait_until("both items", || text_of("items").as_deref() == Some("1,2")).await;
+    assert_eq!(ITEM_FETCHES.with(Cell::get), 2);
+    SET_IDS.with(|s| s.borrow().as_ref().unwrap().emit(vec![3, 1, 2]));
+    wait_until("the third item first", || {
+        text_of("items").as_deref() == Some("3,1,2")
+    })
+    .await;
+    assert_eq!(
+        ITEM_FETCHES.with(Cell::get),
+        3,
+        "only the new item is fetched"
+    );
+    SET_IDS.with(|s| s.borrow().as_ref().unwrap().emit(vec![2]));
+    wait_until("one item", || text_of("items").as_deref() == Some("2")).await;
+    wait_until("item 1 let go", || observers_of(&client, &item_key(1)) == 0).await;
+    assert_eq!(observers_of(&client, &item_key(2)), 1);
+    root.remove();
+}

@@ -5,6 +5,7 @@ use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::observer::{QueryObserver, QueryObserverResult};
 use crate::options::{Fetcher, QueryOptions};
+use crate::queries_observer::{QueriesObserver, QueryDescription};
 use crate::query::QueryStatus;
 use crate::select::{Selection, Selector};
 use crate::typed::QuerySpec;
@@ -45,6 +46,9 @@ impl<T> std::ops::Deref for UseQueryHandle<T> {
 
 type Decoded<T> = Option<(Rc<Value>, Result<Rc<T>, QueryError>)>;
 
+/// One [`Decoded`] per place of a [`use_queries`] list.
+type DecodedList<T> = RefCell<Vec<RefCell<Decoded<T>>>>;
+
 /// Decodes `data` into `T`, once per distinct value.
 fn decode<T: DeserializeOwned>(
     cache: &RefCell<Decoded<T>>,
@@ -79,6 +83,29 @@ impl Controls {
             let observer = Rc::downgrade(observer);
             Callback::from(move |()| {
                 if let Some(observer) = observer.upgrade() {
+                    fetch(&observer);
+                }
+            })
+        };
+        Self {
+            refetch: callback(|o| drop(o.refetch())),
+            fetch_next_page: callback(|o| drop(o.fetch_next_page())),
+            fetch_previous_page: callback(|o| drop(o.fetch_previous_page())),
+        }
+    }
+}
+
+impl Controls {
+    /// The callbacks of place `index` of a [`use_queries`] list: they ask
+    /// whichever observer is in that place when called.
+    fn at(queries: &Rc<QueriesObserver>, index: usize) -> Self {
+        let callback = |fetch: fn(&QueryObserver)| {
+            let queries = Rc::downgrade(queries);
+            Callback::from(move |()| {
+                let observer = queries
+                    .upgrade()
+                    .and_then(|q| q.observers().get(index).cloned());
+                if let Some(observer) = observer {
                     fetch(&observer);
                 }
             })
@@ -296,4 +323,89 @@ where
         futures::future::select(pending, arrival).await;
         drop(subscription);
     }))
+}
+
+/// Observes a list of queries whose length can change from one render to
+/// the next (TanStack's `useQueries`; Yew's hook rules forbid `use_query`
+/// in a loop). Each spec's handle comes in the list's order; a key that
+/// stays in the list keeps its observer (and its data) when the list
+/// changes, a new one fetches, one left out stops being observed. The
+/// queries share one data type; TanStack's `combine` is plain Rust over
+/// the returned handles.
+///
+/// ```no_run
+/// use querent::options::fetcher;
+/// use querent::typed::{Key, QuerySpec};
+/// use querent::yew::use_queries;
+/// use serde_json::json;
+/// use yew::prelude::*;
+///
+/// fn post(id: i64) -> QuerySpec<String> {
+///     let fetch = fetcher(move |_| async move { Ok(json!(format!("post {id}"))) });
+///     QuerySpec::new(Key::new(&("post", id)), fetch, Default::default())
+/// }
+///
+/// #[derive(Properties, PartialEq)]
+/// struct TitlesProps { ids: Vec<i64> }
+///
+/// #[function_component]
+/// fn Titles(props: &TitlesProps) -> Html {
+///     let posts = use_queries(props.ids.iter().map(|id| post(*id)).collect());
+///     let loading = posts.iter().any(|p| p.is_pending());
+///     html! {
+///         <ul data-loading={loading.to_string()}>
+///             { for posts.iter().filter_map(|p| p.data.clone()).map(|t| html! { <li>{ (*t).clone() }</li> }) }
+///         </ul>
+///     }
+/// }
+/// ```
+#[hook]
+pub fn use_queries<T>(specs: Vec<QuerySpec<T>>) -> Vec<UseQueryHandle<T>>
+where
+    T: DeserializeOwned + 'static,
+{
+    let queries: Vec<QueryDescription> = specs.into_iter().map(QuerySpec::into_parts).collect();
+    let client = use_query_client();
+    let force = use_force_update();
+    let observer = {
+        let queries = queries.clone();
+        use_memo((), move |()| QueriesObserver::new(&client, queries))
+    };
+    let results = observer.optimistic_result(&queries);
+    {
+        let observer = Rc::clone(&observer);
+        // As `use_query`: the render's list is set, then the observer is
+        // mounted if it is not yet; the hook's state drops it on unmount.
+        use_effect(move || {
+            observer.set_queries(queries);
+            observer.subscribe(move |_| force.force_update());
+            || ()
+        });
+    }
+    let caches: Rc<DecodedList<T>> = use_mut_ref(Vec::new);
+    let controls: Rc<RefCell<Vec<Controls>>> = use_mut_ref(Vec::new);
+    {
+        let mut caches = caches.borrow_mut();
+        let mut controls = controls.borrow_mut();
+        while caches.len() < results.len() {
+            caches.push(RefCell::new(None));
+        }
+        while controls.len() < results.len() {
+            let at = controls.len();
+            controls.push(Controls::at(&observer, at));
+        }
+    }
+    let caches = caches.borrow();
+    let controls = controls.borrow();
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, result)| {
+            let data = result
+                .data
+                .as_ref()
+                .map(|value| decode::<T>(&caches[i], value));
+            UseQueryHandle::new(result, data, &controls[i])
+        })
+        .collect()
 }

@@ -7,6 +7,8 @@
 //! same `Rc`, and children that take it as a prop do not re-render.
 
 use crate::client::{CacheEvent, QueryClient};
+use crate::filters::{MutationFilters, QueryFilters};
+use crate::mutation::MutationRecord;
 use crate::typed::QuerySpec;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -57,20 +59,29 @@ pub fn use_query_client() -> QueryClient {
         .expect("use_query_client: no QueryClientProvider above this component")
 }
 
-/// Re-renders when `select(client)` changes after any cache event.
+/// What a client-wide hook reads from the client.
+type Select<T> = Rc<dyn Fn(&QueryClient) -> T>;
+
+/// Re-renders when `select(client)` changes after any cache event. The
+/// latest render's `select` is the one checked (its filters may change).
 #[hook]
-fn use_client_value<T>(select: fn(&QueryClient) -> T) -> T
+fn use_client_value<T>(select: Select<T>) -> T
 where
     T: PartialEq + Clone + 'static,
 {
     let client = use_query_client();
     let force = use_force_update();
     let last: Rc<RefCell<Option<T>>> = use_mut_ref(|| None);
+    let current: Rc<RefCell<Select<T>>> = use_mut_ref(|| Rc::clone(&select));
+    *current.borrow_mut() = Rc::clone(&select);
     {
         let (client, last) = (client.clone(), Rc::clone(&last));
         use_effect_with((), move |()| {
             let watched = client.clone();
-            let changed = move || last.borrow().as_ref() != Some(&select(&watched));
+            let changed = move || {
+                let value = (current.borrow())(&watched);
+                last.borrow().as_ref() != Some(&value)
+            };
             let check = changed.clone();
             let refresh = force.clone();
             let subscription = client.subscribe_cache(move |_event: &CacheEvent| {
@@ -95,19 +106,55 @@ where
 /// How many queries are fetching (for a global progress bar).
 #[hook]
 pub fn use_is_fetching() -> usize {
-    use_client_value(QueryClient::is_fetching)
+    use_client_value(Rc::new(QueryClient::is_fetching))
+}
+
+/// How many of the queries `filters` picks are fetching (TanStack's
+/// `useIsFetching(filters)`).
+#[hook]
+pub fn use_is_fetching_with(filters: QueryFilters) -> usize {
+    use_client_value(Rc::new(move |client: &QueryClient| {
+        client.is_fetching_with(&filters)
+    }))
 }
 
 /// Whether the client believes it is online.
 #[hook]
 pub fn use_is_online() -> bool {
-    use_client_value(QueryClient::is_online)
+    use_client_value(Rc::new(QueryClient::is_online))
 }
 
 /// Mutations the server has not confirmed yet (pending or paused).
 #[hook]
 pub fn use_pending_mutations() -> usize {
-    use_client_value(QueryClient::pending_mutations)
+    use_client_value(Rc::new(QueryClient::pending_mutations))
+}
+
+/// How many of the mutations `filters` picks are running or paused
+/// (TanStack's `useIsMutating(filters)`).
+#[hook]
+pub fn use_is_mutating(filters: MutationFilters) -> usize {
+    use_client_value(Rc::new(move |client: &QueryClient| {
+        client.is_mutating(&filters)
+    }))
+}
+
+/// `select` of every mutation `filters` picks, oldest first, re-rendering
+/// when that changes (TanStack's `useMutationState({ filters, select })`):
+/// e.g. the variables of the pending ones, to show them in a list before
+/// the server confirms.
+#[hook]
+pub fn use_mutation_state<R>(filters: MutationFilters, select: fn(&MutationRecord) -> R) -> Vec<R>
+where
+    R: PartialEq + Clone + 'static,
+{
+    use_client_value(Rc::new(move |client: &QueryClient| {
+        client
+            .find_all_mutations(&filters)
+            .iter()
+            .map(select)
+            .collect()
+    }))
 }
 
 /// Every known mutation (oldest first), re-rendering when any changes: for
@@ -115,7 +162,7 @@ pub fn use_pending_mutations() -> usize {
 /// item in a list survives a reload this way, because the queue is persisted).
 #[hook]
 pub fn use_mutation_records() -> Vec<crate::mutation::MutationRecord> {
-    use_client_value(QueryClient::mutations)
+    use_client_value(Rc::new(QueryClient::mutations))
 }
 
 /// Event handlers that prefetch a query when the pointer rests on (or the

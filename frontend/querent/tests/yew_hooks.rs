@@ -679,3 +679,70 @@ async fn use_queries_follows_a_list_that_changes_length() {
     assert_eq!(observers_of(&client, &item_key(2)), 1);
     root.remove();
 }
+
+/// A mutation function answering its variables after 30 ms.
+fn slow_echo() -> querent::mutation::MutationFn {
+    Rc::new(|ctx| {
+        Box::pin(async move {
+            TimeoutFuture::new(30).await;
+            Ok(ctx.variables)
+        })
+    })
+}
+
+#[function_component]
+fn Saving() -> Html {
+    use querent::filters::MutationFilters;
+    let saving = querent::yew::use_is_mutating(MutationFilters::key("save"));
+    let other = querent::yew::use_is_mutating(MutationFilters::key("other"));
+    let pending = querent::yew::use_mutation_state(
+        MutationFilters::key("save").status(querent::MutationStatus::Pending),
+        |r| r.variables.to_string(),
+    );
+    html! {
+        <>
+            <p id="saving">{ format!("{saving}/{other}") }</p>
+            <p id="pending-vars">{ pending.join(",") }</p>
+        </>
+    }
+}
+
+#[function_component]
+fn SavingRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><Saving /></QueryClientProvider> }
+}
+
+/// `useIsMutating.test.tsx` / `useMutationState.test.tsx`: the count and
+/// the variables of the mutations a filter picks follow them, and a
+/// filter for another key stays at 0.
+#[wasm_bindgen_test]
+async fn use_is_mutating_and_use_mutation_state_follow_the_filtered_mutations() {
+    let client = app_client();
+    client.register_mutation_json("save", querent::MutationDefaults::new(slow_echo()));
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<SavingRoot>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    wait_until("the first render", || {
+        text_of("saving").as_deref() == Some("0/0")
+    })
+    .await;
+    let first = client.mutate_json("save", json!("a"), querent::MutateOptions::default());
+    let second = client.mutate_json("save", json!("b"), querent::MutateOptions::default());
+    wait_until("two saving", || text_of("saving").as_deref() == Some("2/0")).await;
+    assert_eq!(text_of("pending-vars").as_deref(), Some(r#""a","b""#));
+    first.await.unwrap();
+    second.await.unwrap();
+    wait_until("none saving", || {
+        text_of("saving").as_deref() == Some("0/0")
+    })
+    .await;
+    assert_eq!(text_of("pending-vars").as_deref(), Some(""));
+    root.remove();
+}

@@ -59,21 +59,19 @@ pub fn use_query_client() -> QueryClient {
         .expect("use_query_client: no QueryClientProvider above this component")
 }
 
-/// What a client-wide hook reads from the client.
-type Select<T> = Rc<dyn Fn(&QueryClient) -> T>;
-
 /// Re-renders when `select(client)` changes after any cache event. The
 /// latest render's `select` is the one checked (its filters may change).
 #[hook]
-fn use_client_value<T>(select: Select<T>) -> T
+fn use_client_value<T, S>(select: S) -> T
 where
     T: PartialEq + Clone + 'static,
+    S: Fn(&QueryClient) -> T + Clone + 'static,
 {
     let client = use_query_client();
     let force = use_force_update();
     let last: Rc<RefCell<Option<T>>> = use_mut_ref(|| None);
-    let current: Rc<RefCell<Select<T>>> = use_mut_ref(|| Rc::clone(&select));
-    *current.borrow_mut() = Rc::clone(&select);
+    let current: Rc<RefCell<S>> = use_mut_ref(|| select.clone());
+    *current.borrow_mut() = select.clone();
     {
         let (client, last) = (client.clone(), Rc::clone(&last));
         use_effect_with((), move |()| {
@@ -106,37 +104,33 @@ where
 /// How many queries are fetching (for a global progress bar).
 #[hook]
 pub fn use_is_fetching() -> usize {
-    use_client_value(Rc::new(QueryClient::is_fetching))
+    use_client_value(QueryClient::is_fetching as fn(&QueryClient) -> usize)
 }
 
 /// How many of the queries `filters` picks are fetching (TanStack's
 /// `useIsFetching(filters)`).
 #[hook]
 pub fn use_is_fetching_with(filters: QueryFilters) -> usize {
-    use_client_value(Rc::new(move |client: &QueryClient| {
-        client.is_fetching_with(&filters)
-    }))
+    use_client_value(move |client: &QueryClient| client.is_fetching_with(&filters))
 }
 
 /// Whether the client believes it is online.
 #[hook]
 pub fn use_is_online() -> bool {
-    use_client_value(Rc::new(QueryClient::is_online))
+    use_client_value(QueryClient::is_online as fn(&QueryClient) -> bool)
 }
 
 /// Mutations the server has not confirmed yet (pending or paused).
 #[hook]
 pub fn use_pending_mutations() -> usize {
-    use_client_value(Rc::new(QueryClient::pending_mutations))
+    use_client_value(QueryClient::pending_mutations as fn(&QueryClient) -> usize)
 }
 
 /// How many of the mutations `filters` picks are running or paused
 /// (TanStack's `useIsMutating(filters)`).
 #[hook]
 pub fn use_is_mutating(filters: MutationFilters) -> usize {
-    use_client_value(Rc::new(move |client: &QueryClient| {
-        client.is_mutating(&filters)
-    }))
+    use_client_value(move |client: &QueryClient| client.is_mutating(&filters))
 }
 
 /// `select` of every mutation `filters` picks, oldest first, re-rendering
@@ -148,13 +142,13 @@ pub fn use_mutation_state<R>(filters: MutationFilters, select: fn(&MutationRecor
 where
     R: PartialEq + Clone + 'static,
 {
-    use_client_value(Rc::new(move |client: &QueryClient| {
+    use_client_value(move |client: &QueryClient| {
         client
             .find_all_mutations(&filters)
             .iter()
             .map(select)
             .collect()
-    }))
+    })
 }
 
 /// Every known mutation (oldest first), re-rendering when any changes: for
@@ -162,7 +156,7 @@ where
 /// item in a list survives a reload this way, because the queue is persisted).
 #[hook]
 pub fn use_mutation_records() -> Vec<crate::mutation::MutationRecord> {
-    use_client_value(Rc::new(QueryClient::mutations))
+    use_client_value(QueryClient::mutations as fn(&QueryClient) -> Vec<MutationRecord>)
 }
 
 /// Event handlers that prefetch a query when the pointer rests on (or the

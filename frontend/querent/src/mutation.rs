@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::rc::Rc;
 
+/// A mutation's answer, shared by whoever awaits it.
+pub(crate) type MutationFuture = Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>>;
+
 /// Runs a mutation against the server.
 pub type MutationFn =
     Rc<dyn Fn(MutationContext) -> LocalBoxFuture<'static, Result<Value, QueryError>>>;
@@ -233,6 +236,17 @@ impl QueryClient {
         variables: Value,
         options: MutateOptions,
     ) -> impl Future<Output = Result<Rc<Value>, QueryError>> + 'static + use<> {
+        self.start_mutation(mutation_key, variables, options).1
+    }
+
+    /// [`QueryClient::mutate_json`], with the new mutation's id (what a
+    /// [`crate::MutationObserver`] follows).
+    pub(crate) fn start_mutation(
+        &self,
+        mutation_key: &str,
+        variables: Value,
+        options: MutateOptions,
+    ) -> (u64, MutationFuture) {
         let id = self.next_id();
         let idempotency_key = options
             .idempotency_key
@@ -272,7 +286,12 @@ impl QueryClient {
             on_settled: options.on_settled,
             context,
         };
-        self.schedule(id, Some(callbacks))
+        (id, self.schedule(id, Some(callbacks)))
+    }
+
+    /// The record of mutation `id`, while the cache has it.
+    pub(crate) fn mutation_record(&self, id: u64) -> Option<MutationRecord> {
+        self.mutation_cache().record(id)
     }
 
     /// Adopts persisted, unconfirmed mutations (after a reload): each gets a

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 
-mod mutation;
+pub(crate) mod mutation;
 pub use mutation::{Call, Mutation, MutationFuture, MutationOptions, Snapshot};
 
 /// A query whose key knows the type of its data.

@@ -125,3 +125,105 @@ fn a_settled_mutation_is_removed_after_its_gc_time() {
     assert!(client.mutations().is_empty());
     assert_eq!(successes.get(), 1);
 }
+
+/// Every result the observer's listener was given.
+fn results_of(
+    observer: &querent::MutationObserver,
+) -> Rc<std::cell::RefCell<Vec<querent::MutationObserverResult>>> {
+    let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    observer.subscribe(move |r| sink.borrow_mut().push(r.clone()));
+    seen
+}
+
+/// `mutations.test.tsx` › "mutation should set correct success states":
+/// idle, then pending with the variables, then success with the data.
+#[test]
+fn a_mutation_observer_goes_from_idle_to_pending_to_success() {
+    let (client, server, mut rt) = tanstack();
+    client.register_mutation_json("todo", MutationDefaults::new(after(&server.platform, 10)));
+    let observer = querent::MutationObserver::new(&client, "todo");
+    let idle = observer.result();
+    assert!(idle.is_idle() && !idle.is_pending());
+    assert_eq!((idle.variables.clone(), idle.submitted_at), (None, 0));
+    let seen = results_of(&observer);
+    drop(observer.mutate(json!("todo"), MutateOptions::default()));
+    rt.advance(10);
+    let seen = seen.borrow();
+    let pending = &seen[0];
+    assert!(pending.is_pending() && !pending.is_idle());
+    assert_eq!(pending.variables.as_deref(), Some(&json!("todo")));
+    assert_eq!((pending.data.clone(), pending.failure_count), (None, 0));
+    let done = seen.last().unwrap();
+    assert!(done.is_success() && !done.is_pending());
+    assert_eq!(done.data.as_deref(), Some(&json!("todo")));
+    assert_eq!(done.error, None);
+}
+
+/// › "mutation should set correct error states" (with retries: the
+/// failure count and reason show while it retries).
+#[test]
+fn a_mutation_observer_shows_the_failures_then_the_error() {
+    let (client, server, mut rt) = tanstack();
+    let calls = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&calls);
+    let platform = server.platform.clone();
+    let failing: MutationFn = Rc::new(move |_| {
+        counted.set(counted.get() + 1);
+        let sleep = platform.sleep(20);
+        Box::pin(async move {
+            sleep.await;
+            Err(common::server_error())
+        })
+    });
+    client.register_mutation_json(
+        "todo",
+        MutationDefaults {
+            retry: 1,
+            ..MutationDefaults::new(failing)
+        },
+    );
+    let observer = querent::MutationObserver::new(&client, "todo");
+    let seen = results_of(&observer);
+    drop(observer.mutate(json!("todo"), MutateOptions::default()));
+    rt.advance(20);
+    assert_eq!(observer.result().failure_count, 1, "retrying");
+    assert!(observer.result().is_pending() && observer.result().error.is_none());
+    rt.advance(60_000);
+    let last = observer.result();
+    assert!(last.is_error() && !last.is_pending());
+    assert_eq!(last.failure_count, 2);
+    assert_eq!(
+        last.error.as_ref().map(|e| e.code.as_str()),
+        Some("internal_error")
+    );
+    assert_eq!(calls.get(), 2);
+    assert!(seen.borrow().len() >= 3);
+}
+
+/// An observer shows its latest call only (TanStack's observer follows the
+/// current mutation), and `reset` goes back to idle without stopping the
+/// call.
+#[test]
+fn a_mutation_observer_shows_the_latest_call_and_resets_to_idle() {
+    let (client, server, mut rt) = tanstack();
+    client.register_mutation_json("slow", MutationDefaults::new(after(&server.platform, 50)));
+    let observer = querent::MutationObserver::new(&client, "slow");
+    observer.subscribe(|_| {});
+    let first = observer.mutate(json!(1), MutateOptions::default());
+    rt.advance(10);
+    let second = observer.mutate(json!(2), MutateOptions::default());
+    rt.advance(45);
+    // The first call settled; the observer still shows the second, pending.
+    assert_eq!(*rt.block_on(first).unwrap(), json!(1));
+    let shown = observer.result();
+    assert!(shown.is_pending());
+    assert_eq!(shown.variables.as_deref(), Some(&json!(2)));
+    observer.reset();
+    assert!(observer.result().is_idle());
+    assert_eq!(*rt.block_on(second).unwrap(), json!(2), "the call went on");
+    assert!(
+        observer.result().is_idle(),
+        "and is not shown after the reset"
+    );
+}

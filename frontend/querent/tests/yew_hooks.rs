@@ -321,7 +321,7 @@ fn Echoer() -> Html {
     html! {
         <>
             <button id="echo" {onclick}>{ "echo" }</button>
-            <span id="echoed">{ echo.data.as_deref().cloned().unwrap_or_default() }</span>
+            <span id="echoed">{ echo.data().unwrap_or_default() }</span>
             <span id="echo-status">{ format!("{:?}", echo.status) }</span>
         </>
     }
@@ -744,5 +744,74 @@ async fn use_is_mutating_and_use_mutation_state_follow_the_filtered_mutations() 
     })
     .await;
     assert_eq!(text_of("pending-vars").as_deref(), Some(""));
+    root.remove();
+}
+
+thread_local! {
+    static ASYNC_ANSWER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+#[function_component]
+fn EchoAsync() -> Html {
+    let echo = querent::yew::use_mutation(|_: &(String, u32)| {
+        querent::typed::MutationOptions::<Echo, ()>::default()
+    });
+    let called = use_mut_ref(|| false);
+    if !std::mem::replace(&mut *called.borrow_mut(), true) {
+        let call = echo.mutate_async(("awaited".into(), 20));
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = call.await.unwrap();
+            ASYNC_ANSWER.with(|a| *a.borrow_mut() = Some(answer));
+        });
+    }
+    let reset = echo.reset.reform(|_: MouseEvent| ());
+    html! {
+        <>
+            <button id="reset" onclick={reset}>{ "reset" }</button>
+            <span id="async-vars">{ format!("{:?}", echo.variables()) }</span>
+            <span id="async-state">{ format!("{:?}/{}", echo.status, echo.is_idle()) }</span>
+        </>
+    }
+}
+
+#[function_component]
+fn EchoAsyncRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><EchoAsync /></QueryClientProvider> }
+}
+
+/// `useMutation.test.tsx`: `mutateAsync` answers the call, `variables`
+/// shows what it was called with, `reset` goes back to idle.
+#[wasm_bindgen_test]
+async fn use_mutation_mutate_async_variables_and_reset() {
+    let document = gloo_utils_document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = QueryClient::new(WebPlatform::default());
+    client.register_mutation(Echo);
+    yew::Renderer::<EchoAsyncRoot>::with_root_and_props(root.clone(), RootProps { client })
+        .render();
+    wait_until("the answer", || {
+        ASYNC_ANSWER.with(|a| a.borrow().as_deref() == Some("awaited"))
+    })
+    .await;
+    wait_until("success", || {
+        text_of("async-state").as_deref() == Some("Some(Success)/false")
+    })
+    .await;
+    assert_eq!(
+        text_of("async-vars").as_deref(),
+        Some(r#"Some(("awaited", 20))"#)
+    );
+    document
+        .get_element_by_id("reset")
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    wait_until("idle", || {
+        text_of("async-state").as_deref() == Some("None/true")
+    })
+    .await;
+    assert_eq!(text_of("async-vars").as_deref(), Some("None"));
     root.remove();
 }

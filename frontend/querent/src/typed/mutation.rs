@@ -235,65 +235,77 @@ impl QueryClient {
         variables: M::Variables,
         options: MutationOptions<M, C>,
     ) -> LocalBoxFuture<'static, Result<M::Output, QueryError>> {
-        let json = match serde_json::to_value(&variables) {
-            Ok(json) => json,
-            Err(e) => return Box::pin(futures::future::ready(Err(invalid(e)))),
-        };
-        let context: Rc<RefCell<C>> = Rc::default();
-        let variables = Rc::new(variables);
-        let on_mutate = options.on_mutate.map(|f| {
-            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
-            Box::new(move |client: &QueryClient, _: &Value| {
-                *context.borrow_mut() = f(client, &variables);
-                Value::Null
-            }) as Box<dyn FnOnce(&QueryClient, &Value) -> Value>
-        });
-        let on_success = options.on_success.map(|f| {
-            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
-            Box::new(
-                move |client: &QueryClient, data: &Value, _: &Value, _: &Value| {
-                    if let Ok(data) = decoded::<M::Output>(data) {
-                        f(client, &data, &variables, &context.borrow());
-                    }
-                },
-            ) as Box<dyn FnOnce(&QueryClient, &Value, &Value, &Value)>
-        });
-        let on_error = options.on_error.map(|f| {
-            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
-            Box::new(
-                move |client: &QueryClient, error: &QueryError, _: &Value, _: &Value| {
-                    f(client, error, &variables, &context.borrow());
-                },
-            ) as Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>
-        });
-        let on_settled = options.on_settled.map(|f| {
-            let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
-            Box::new(
-                move |client: &QueryClient,
-                      result: Result<&Value, &QueryError>,
-                      _: &Value,
-                      _: &Value| {
-                    let decoded = result.map_err(Clone::clone).and_then(decoded::<M::Output>);
-                    f(client, decoded.as_ref(), &variables, &context.borrow());
-                },
-            )
-                as Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Value, &Value)>
-        });
-        let done = self.mutate_json(
-            M::KEY,
-            json,
-            MutateOptions {
-                scope: options.scope,
-                idempotency_key: options.idempotency_key,
-                on_mutate,
-                on_success,
-                on_error,
-                on_settled,
-            },
-        );
-        Box::pin(async move { decoded(&*done.await?) })
+        match json_call(variables, options) {
+            Ok((json, options)) => {
+                let done = self.mutate_json(M::KEY, json, options);
+                Box::pin(async move { decoded(&*done.await?) })
+            }
+            Err(e) => Box::pin(futures::future::ready(Err(e))),
+        }
     }
+}
 
+/// A typed call as the JSON layer takes it: the variables encoded, and
+/// the callbacks wrapped to decode what they are given and share the
+/// context `on_mutate` returns.
+pub(crate) fn json_call<M: Mutation, C: Default + 'static>(
+    variables: M::Variables,
+    options: MutationOptions<M, C>,
+) -> Result<(Value, MutateOptions), QueryError> {
+    let json = serde_json::to_value(&variables).map_err(invalid)?;
+    let context: Rc<RefCell<C>> = Rc::default();
+    let variables = Rc::new(variables);
+    let on_mutate = options.on_mutate.map(|f| {
+        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+        Box::new(move |client: &QueryClient, _: &Value| {
+            *context.borrow_mut() = f(client, &variables);
+            Value::Null
+        }) as Box<dyn FnOnce(&QueryClient, &Value) -> Value>
+    });
+    let on_success = options.on_success.map(|f| {
+        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+        Box::new(
+            move |client: &QueryClient, data: &Value, _: &Value, _: &Value| {
+                if let Ok(data) = decoded::<M::Output>(data) {
+                    f(client, &data, &variables, &context.borrow());
+                }
+            },
+        ) as Box<dyn FnOnce(&QueryClient, &Value, &Value, &Value)>
+    });
+    let on_error = options.on_error.map(|f| {
+        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+        Box::new(
+            move |client: &QueryClient, error: &QueryError, _: &Value, _: &Value| {
+                f(client, error, &variables, &context.borrow());
+            },
+        ) as Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>
+    });
+    let on_settled = options.on_settled.map(|f| {
+        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+        Box::new(
+            move |client: &QueryClient,
+                  result: Result<&Value, &QueryError>,
+                  _: &Value,
+                  _: &Value| {
+                let decoded = result.map_err(Clone::clone).and_then(decoded::<M::Output>);
+                f(client, decoded.as_ref(), &variables, &context.borrow());
+            },
+        ) as Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Value, &Value)>
+    });
+    Ok((
+        json,
+        MutateOptions {
+            scope: options.scope,
+            idempotency_key: options.idempotency_key,
+            on_mutate,
+            on_success,
+            on_error,
+            on_settled,
+        },
+    ))
+}
+
+impl QueryClient {
     /// The cached data of every query under each of `prefixes`, to put
     /// back with [`Snapshot::restore`].
     pub fn snapshot<K: Serialize>(&self, prefixes: &[K]) -> Snapshot {

@@ -131,7 +131,12 @@ pub(crate) async fn get(
 ) -> Result<Value, QueryError> {
     let url = url(path);
     let known = VALIDATED.with(|v| v.borrow().get(&url).map(|k| k.etag.clone()));
-    let mut request = Request::get(&url).cache(web_sys::RequestCache::NoStore);
+    // A cancelled fetch (a refetch replacing it, the last observer
+    // leaving) stops the request too, not only the engine's wait for it.
+    let signal = ctx.signal().web();
+    let mut request = Request::get(&url)
+        .cache(web_sys::RequestCache::NoStore)
+        .abort_signal(signal.as_ref());
     if let Some(etag) = &known {
         request = request.header("If-None-Match", etag);
     }

@@ -77,6 +77,17 @@ impl AbortSignal {
         })
     }
 
+    /// The browser's `AbortSignal` for this one (feature `web`): aborted
+    /// when this is, so `fetch` (gloo-net's `RequestBuilder::abort_signal`)
+    /// stops the request and its download. `None` outside a browser.
+    #[cfg(feature = "web")]
+    pub fn web(&self) -> Option<web_sys::AbortSignal> {
+        let controller = web_sys::AbortController::new().ok()?;
+        let browser = controller.signal();
+        self.on_abort(move || controller.abort());
+        Some(browser)
+    }
+
     /// Raises the signal: listeners run once, waiting futures complete.
     pub fn abort(&self) {
         if self.inner.aborted.replace(true) {

@@ -558,3 +558,30 @@ async fn other_tabs_writes_are_adopted_when_newer() {
     drop(persistence);
     storage().clear().unwrap();
 }
+
+/// The fetch context's signal in the browser (`AbortSignal::web`): the
+/// `AbortSignal` a fetcher hands to `fetch` is aborted when the query's
+/// fetch is cancelled, so the request stops too.
+#[wasm_bindgen_test]
+async fn a_cancelled_fetch_aborts_the_browsers_signal() {
+    let (client, _) = client();
+    let handed: Rc<RefCell<Option<web_sys::AbortSignal>>> = Rc::default();
+    let seen = Rc::clone(&handed);
+    let fetcher: querent::Fetcher = Rc::new(move |ctx| {
+        *seen.borrow_mut() = ctx.signal().web();
+        Box::pin(async {
+            TimeoutFuture::new(10_000).await;
+            Ok(json!("late"))
+        })
+    });
+    let k = key(json!(["aborted"]));
+    drop(client.fetch_query(&k, fetcher, querent::QueryOptions::default()));
+    sleep(0).await;
+    let browser = handed
+        .borrow()
+        .clone()
+        .expect("the fetcher got a browser signal");
+    assert!(!browser.aborted());
+    client.cancel_queries_with(&querent::filters::QueryFilters::all());
+    assert!(browser.aborted(), "cancelling the fetch aborts the request");
+}

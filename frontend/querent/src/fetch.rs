@@ -337,9 +337,10 @@ impl QueryClient {
         let mut policy = RetryPolicy::query(options.retry, Rc::clone(&options.retry_if));
         policy.retry_cancelled = retry_cancelled;
         policy.network_mode = options.network_mode;
+        policy.retry_delay = options.retry_delay.clone();
         let paging = options.paging.clone();
         let result = self
-            .attempts(&key, fetcher, &policy, paging, mode, signal)
+            .attempts(&key, fetcher, &policy, (paging, options.meta), mode, signal)
             .await;
         let elapsed = self.now().saturating_sub(started).max(0) as u64;
         self.with_metrics(|m| m.record_settled(elapsed, result.is_err()));
@@ -436,7 +437,7 @@ impl QueryClient {
         key: &QueryKey,
         fetcher: Fetcher,
         policy: &RetryPolicy,
-        paging: Option<Paging>,
+        (paging, meta): (Option<Paging>, Option<Rc<Value>>),
         mode: Mode,
         signal: AbortSignal,
     ) -> Result<Value, QueryError> {
@@ -444,7 +445,8 @@ impl QueryClient {
         // One signal for the fetch: every attempt and page shares it.
         let attempt = || {
             let signal = signal.clone();
-            self.attempt(key, &fetcher, paging.clone(), mode, current.clone(), signal)
+            let how = (paging.clone(), meta.clone(), mode);
+            self.attempt(key, &fetcher, how, current.clone(), signal)
         };
         let progress = |progress: Progress<'_>| match progress {
             Progress::Paused(_) => self.dispatch(key, Action::Pause),
@@ -466,8 +468,7 @@ impl QueryClient {
         &self,
         key: &QueryKey,
         fetcher: &Fetcher,
-        paging: Option<Paging>,
-        mode: Mode,
+        (paging, meta, mode): (Option<Paging>, Option<Rc<Value>>, Mode),
         current: Option<Rc<Value>>,
         signal: AbortSignal,
     ) -> LocalBoxFuture<'static, Result<Value, QueryError>> {
@@ -479,6 +480,7 @@ impl QueryClient {
                 let mut context =
                     FetchContext::reporting(key.clone(), param, Rc::clone(&revalidated), signal);
                 context.direction = direction;
+                context.meta.clone_from(&meta);
                 context
             };
             let result = match &paging {

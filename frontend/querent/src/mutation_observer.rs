@@ -143,6 +143,7 @@ impl MutationObserver {
 
     /// A call that could not be made (its variables do not encode): it
     /// shows as failed, and nothing is sent.
+    #[cfg(feature = "yew")]
     pub(crate) fn fail(&self, error: QueryError) {
         self.inner.current.set(None);
         let result = MutationObserverResult {

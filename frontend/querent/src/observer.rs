@@ -624,6 +624,7 @@ impl Inner {
             (observed.key.clone(), observed.options.clone(), running)
         };
         let resolved = self.client.resolve(&options);
+        let in_background = resolved.refetch_interval_in_background;
         let wanted = resolved
             .refetch_interval
             .filter(|ms| *ms > 0 && resolved.enabled);
@@ -641,8 +642,9 @@ impl Inner {
         let task = async move {
             loop {
                 client.platform().sleep(ms).await;
-                // Not in the background: a hidden tab waits for focus.
-                if client.is_focused() {
+                // Not in the background unless asked: a hidden tab waits
+                // for focus.
+                if in_background || client.is_focused() {
                     let _ = client.refetch(&key).await;
                 }
             }

@@ -111,6 +111,20 @@ pub(crate) fn retry_if_retryable() -> RetryPredicate {
     Rc::new(|_, e: &QueryError| e.is_retryable())
 }
 
+/// The wait before retry number `retry` (0 for the first), after `error`
+/// (TanStack's `retryDelay` function; the default doubles from 1 s to 30 s).
+pub type RetryDelay = Rc<dyn Fn(u32, &QueryError) -> u64>;
+
+/// A fixed [`RetryDelay`] (TanStack's `retryDelay: ms`).
+///
+/// ```
+/// let delay = querent::options::retry_delay_ms(250);
+/// assert_eq!(delay(3, &querent::QueryError::network("down")), 250);
+/// ```
+pub fn retry_delay_ms(ms: u64) -> RetryDelay {
+    Rc::new(move |_, _| ms)
+}
+
 /// Decides whether failed attempt number `failure_count` (1-based) may be retried.
 pub type RetryPredicate = Rc<dyn Fn(u32, &QueryError) -> bool>;
 
@@ -141,6 +155,8 @@ pub struct FetchContext {
     /// Infinite queries: whether the page goes after the last or before
     /// the first.
     pub direction: Direction,
+    /// The query's `meta`.
+    pub meta: Option<Rc<Value>>,
     /// Revalidations (`304 Not Modified`) reported, and the bytes they saved.
     revalidated: Rc<std::cell::Cell<(u64, u64)>>,
     /// Raised when the fetch is abandoned (see [`FetchContext::signal`]).
@@ -184,6 +200,7 @@ impl FetchContext {
             key,
             page_param,
             direction: Direction::Forward,
+            meta: None,
             revalidated,
             signal,
         }
@@ -272,8 +289,15 @@ pub struct QueryOptions {
     /// Whether a failure may be retried (default: [`QueryError::is_retryable`]:
     /// no answer, or 5xx, 408, 429).
     pub retry_if: Option<RetryPredicate>,
+    /// The wait before each retry ([`retry_delay_ms`], or a function of
+    /// the retry and the error; default: 1 s doubling to 30 s). A server's
+    /// `Retry-After` still wins.
+    pub retry_delay: Option<RetryDelay>,
     /// Refetch every this many ms while observed and the window is focused.
     pub refetch_interval: Option<u64>,
+    /// Go on refetching every `refetch_interval` while the window is hidden
+    /// (TanStack's `refetchIntervalInBackground`; default false).
+    pub refetch_interval_in_background: Option<bool>,
     /// Whether a new observer refetches the data already cached (default
     /// [`Refetch::IfStale`]; TanStack's `refetchOnMount`).
     pub refetch_on_mount: Option<Refetch>,
@@ -316,6 +340,10 @@ pub struct QueryOptions {
     /// Whether fetches wait for the network (default
     /// [`NetworkMode::Online`]).
     pub network_mode: Option<NetworkMode>,
+    /// Anything the app keeps with the query (TanStack's `meta`): the
+    /// fetcher gets it in [`FetchContext::meta`], filters and the devtools
+    /// in [`crate::client::QuerySummary::meta`].
+    pub meta: Option<Rc<Value>>,
 }
 
 impl std::fmt::Debug for QueryOptions {
@@ -334,6 +362,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("initial_data_updated_at", &self.initial_data_updated_at)
             .field("placeholder_data", &self.placeholder_data.is_some())
             .field("network_mode", &self.network_mode)
+            .field("meta", &self.meta)
             .finish()
     }
 }
@@ -345,7 +374,9 @@ pub(crate) struct Resolved {
     pub(crate) gc_time: u64,
     pub(crate) retry: u32,
     pub(crate) retry_if: RetryPredicate,
+    pub(crate) retry_delay: Option<RetryDelay>,
     pub(crate) refetch_interval: Option<u64>,
+    pub(crate) refetch_interval_in_background: bool,
     pub(crate) refetch_on_mount: Refetch,
     pub(crate) refetch_on_window_focus: Refetch,
     pub(crate) refetch_on_reconnect: Refetch,
@@ -354,6 +385,7 @@ pub(crate) struct Resolved {
     pub(crate) paging: Option<crate::infinite::Paging>,
     pub(crate) placeholder_data: Option<PlaceholderData>,
     pub(crate) network_mode: NetworkMode,
+    pub(crate) meta: Option<Rc<Value>>,
 }
 
 impl QueryOptions {
@@ -376,7 +408,12 @@ impl QueryOptions {
             gc_time: pick(&self.gc_time, &defaults.gc_time),
             retry: pick(&self.retry, &defaults.retry),
             retry_if: pick(&self.retry_if, &defaults.retry_if),
+            retry_delay: pick(&self.retry_delay, &defaults.retry_delay),
             refetch_interval: pick(&self.refetch_interval, &defaults.refetch_interval),
+            refetch_interval_in_background: pick(
+                &self.refetch_interval_in_background,
+                &defaults.refetch_interval_in_background,
+            ),
             refetch_on_mount: pick(&self.refetch_on_mount, &defaults.refetch_on_mount),
             refetch_on_window_focus: pick(
                 &self.refetch_on_window_focus,
@@ -399,6 +436,7 @@ impl QueryOptions {
             ),
             placeholder_data: pick(&self.placeholder_data, &defaults.placeholder_data),
             network_mode: pick(&self.network_mode, &defaults.network_mode),
+            meta: pick(&self.meta, &defaults.meta),
         }
     }
 
@@ -412,7 +450,9 @@ impl QueryOptions {
             gc_time: o.gc_time.unwrap_or(DEFAULT_GC_TIME_MS),
             retry: o.retry.unwrap_or(3),
             retry_if: o.retry_if.unwrap_or_else(retry_if_retryable),
+            retry_delay: o.retry_delay,
             refetch_interval: o.refetch_interval,
+            refetch_interval_in_background: o.refetch_interval_in_background.unwrap_or(false),
             refetch_on_mount: o.refetch_on_mount.unwrap_or_default(),
             refetch_on_window_focus: o.refetch_on_window_focus.unwrap_or_default(),
             // TanStack's: no reconnect refetch for what never waited for
@@ -434,6 +474,7 @@ impl QueryOptions {
             }),
             placeholder_data: o.placeholder_data,
             network_mode,
+            meta: o.meta,
         }
     }
 }

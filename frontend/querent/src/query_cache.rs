@@ -165,6 +165,8 @@ pub struct QuerySummary {
     pub observers: usize,
     /// Stale by its options at the time of the call.
     pub is_stale: bool,
+    /// Its options' `meta`.
+    pub meta: Option<Rc<Value>>,
 }
 
 /// Every query, by key.
@@ -333,6 +335,7 @@ impl QueryCache {
                         .is_stale(e.options.resolve(defaults).stale_time, now),
                     state: e.state.clone(),
                     observers: e.observers.len(),
+                    meta: e.options.meta.clone(),
                 };
                 filters.matches(&summary, active)
             })
@@ -375,6 +378,7 @@ impl QueryCache {
                     .is_stale(e.options.resolve(defaults).stale_time, now),
                 state: e.state.clone(),
                 observers: e.observers.len(),
+                meta: e.options.meta.clone(),
             })
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -6,7 +6,7 @@
 
 use crate::environment::Environment;
 use crate::error::{ErrorKind, QueryError};
-use crate::options::{NetworkMode, RetryPredicate};
+use crate::options::{NetworkMode, RetryDelay, RetryPredicate};
 use crate::platform::Platform;
 use futures::future::LocalBoxFuture;
 use std::cell::Cell;
@@ -92,6 +92,8 @@ pub(crate) struct RetryPolicy {
     pub(crate) retry_cancelled: Rc<Cell<bool>>,
     /// Which attempts wait for the network.
     pub(crate) network_mode: NetworkMode,
+    /// The wait before each retry, when not the default backoff.
+    pub(crate) retry_delay: Option<RetryDelay>,
 }
 
 impl RetryPolicy {
@@ -105,6 +107,7 @@ impl RetryPolicy {
             wait_for_focus: true,
             retry_cancelled: Rc::default(),
             network_mode: NetworkMode::Online,
+            retry_delay: None,
         }
     }
 
@@ -119,6 +122,7 @@ impl RetryPolicy {
             wait_for_focus: false,
             retry_cancelled: Rc::default(),
             network_mode: NetworkMode::Online,
+            retry_delay: None,
         }
     }
 
@@ -128,7 +132,10 @@ impl RetryPolicy {
         if self.retry_cancelled.get() {
             return None;
         }
-        let backoff = Backoff::DEFAULT.delay_ms(failures - 1);
+        let backoff = match &self.retry_delay {
+            Some(delay) => delay(failures - 1, error),
+            None => Backoff::DEFAULT.delay_ms(failures - 1),
+        };
         if self.network_unbounded && error.kind == ErrorKind::Network {
             return Some(backoff);
         }

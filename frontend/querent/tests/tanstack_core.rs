@@ -8,10 +8,10 @@ use common::{Server, key, tanstack, with};
 use querent::mutation::{MutationContext, MutationFn};
 use querent::testing::{FakePlatform, Runner};
 use querent::{
-    FetchStatus, MutateOptions, MutationDefaults, MutationStatus, QueryClient, QueryDefaults,
-    QueryOptions, QueryStatus,
+    FetchStatus, Fetcher, MutateOptions, MutationDefaults, MutationStatus, QueryClient,
+    QueryDefaults, QueryObserver, QueryOptions, QueryStatus,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -796,4 +796,86 @@ fn focus_and_reconnect_refetch_fresh_data_only_when_always() {
     client.set_online(true);
     rt.advance(100);
     assert_eq!(server.calls(), 4, "and on reconnect");
+}
+
+/// `retryDelay` as a function of the retry and the error (TanStack's
+/// `retryDelay: (failureCount, error) => ms`, 0 for the first retry).
+#[test]
+fn retry_delay_sets_the_wait_before_each_retry() {
+    let (client, server, mut rt) = tanstack();
+    for _ in 0..3 {
+        server.respond(Err(common::server_error()));
+    }
+    let options = QueryOptions {
+        retry: Some(2),
+        retry_delay: Some(Rc::new(|retry, _| 100 * (u64::from(retry) + 1))),
+        ..QueryOptions::default()
+    };
+    let k = key(json!(["delayed"]));
+    let observer = QueryObserver::new(&client, k, server.fetcher(), options, || {});
+    rt.advance(10_000);
+    // Each attempt takes 100 ms; then 100 ms, then 200 ms of waiting.
+    let times = server.call_times();
+    let since: Vec<i64> = times.iter().map(|t| t - times[0]).collect();
+    assert_eq!(since, vec![0, 200, 500]);
+    assert!(observer.result().is_error());
+}
+
+/// `refetchIntervalInBackground`: the interval goes on in a hidden window
+/// only when asked.
+#[test]
+fn refetch_interval_in_background_goes_on_while_hidden() {
+    for in_background in [false, true] {
+        let (client, server, mut rt) = tanstack();
+        let options = QueryOptions {
+            refetch_interval: Some(1000),
+            refetch_interval_in_background: Some(in_background),
+            ..QueryOptions::default()
+        };
+        let k = key(json!(["interval"]));
+        let _observer = QueryObserver::new(&client, k, server.fetcher(), options, || {});
+        rt.advance(100);
+        client.set_focused(false);
+        // Each round: 1 s of waiting, then a 100 ms fetch.
+        rt.advance(3200);
+        let expected = if in_background { 4 } else { 1 };
+        assert_eq!(server.calls(), expected, "in background: {in_background}");
+    }
+}
+
+/// `query.test.tsx` › "provides meta object inside query function",
+/// "stores meta object in query" and "can use default meta".
+#[test]
+fn meta_reaches_the_fetcher_and_the_querys_summary() {
+    let (client, server, mut rt) = tanstack();
+    let seen: Rc<std::cell::RefCell<Vec<Option<Value>>>> = Rc::default();
+    let sink = Rc::clone(&seen);
+    let inner = server.fetcher();
+    let fetcher: Fetcher = Rc::new(move |ctx| {
+        sink.borrow_mut().push(ctx.meta.as_deref().cloned());
+        inner(ctx)
+    });
+    let meta = Rc::new(json!({"it": "works"}));
+    let with_meta = QueryOptions {
+        meta: Some(Rc::clone(&meta)),
+        ..QueryOptions::default()
+    };
+    let k = key(json!(["meta"]));
+    rt.block_on(client.fetch_query(&k, Rc::clone(&fetcher), with_meta))
+        .unwrap();
+    assert_eq!(*seen.borrow(), vec![Some(json!({"it": "works"}))]);
+    let summary = client.queries().into_iter().find(|q| q.key == k).unwrap();
+    assert_eq!(summary.meta.as_deref(), Some(&*meta));
+
+    let d = key(json!(["defaulted"]));
+    client.set_query_defaults(
+        &d,
+        QueryDefaults::options(QueryOptions {
+            meta: Some(Rc::new(json!("from the defaults"))),
+            ..QueryOptions::default()
+        }),
+    );
+    rt.block_on(client.fetch_query(&d, fetcher, QueryOptions::default()))
+        .unwrap();
+    assert_eq!(seen.borrow()[1], Some(json!("from the defaults")));
 }

@@ -52,6 +52,42 @@ impl QueryClient {
         self.read_through(key, fetcher, options, false)
     }
 
+    /// [`QueryClient::ensure_query_data`] with TanStack's
+    /// `revalidateIfStale`: cached data is answered at once and, when
+    /// stale, fetched again in the background (a route shows what it has
+    /// while the newer data comes).
+    ///
+    /// ```
+    /// # use querent::{Fetcher, QueryClient, QueryKey, QueryOptions};
+    /// # use querent::options::EnsureQueryDataOptions;
+    /// # use serde_json::json;
+    /// # use std::rc::Rc;
+    /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
+    /// # let client = QueryClient::new(platform);
+    /// let key = QueryKey::from(vec![json!("post"), json!(1)]);
+    /// client.set_query_data(&key, |_| Some(json!("old")));
+    /// let fetcher: Fetcher = Rc::new(|_| Box::pin(async { Ok(json!("new")) }));
+    /// let revalidate = EnsureQueryDataOptions { revalidate_if_stale: true };
+    /// let now = client.ensure_query_data_with(&key, fetcher, QueryOptions::default(), revalidate);
+    /// assert_eq!(*runner.block_on(now).unwrap(), json!("old"));
+    /// runner.run_until_stalled();
+    /// assert_eq!(*client.get_query_data(&key).unwrap(), json!("new"));
+    /// ```
+    pub fn ensure_query_data_with(
+        &self,
+        key: &QueryKey,
+        fetcher: Fetcher,
+        options: QueryOptions,
+        ensure: crate::options::EnsureQueryDataOptions,
+    ) -> impl Future<Output = FetchResult> + 'static + use<> {
+        let had_data = self.get_query_data(key).is_some();
+        let answer = self.read_through(key, fetcher, options, false);
+        if ensure.revalidate_if_stale && had_data && self.is_stale(key) {
+            drop(self.fetch(key, Mode::Refetch));
+        }
+        answer
+    }
+
     /// The cached data (only if fresh, with `fresh_only`), else a fetch.
     fn read_through(
         &self,

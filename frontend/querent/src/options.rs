@@ -215,6 +215,15 @@ impl FetchContext {
     }
 }
 
+/// What [`crate::QueryClient::ensure_query_data_with`] does beyond
+/// `ensure_query_data` (TanStack's `EnsureQueryDataOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EnsureQueryDataOptions {
+    /// Cached data that is stale is answered, and fetched again in the
+    /// background.
+    pub revalidate_if_stale: bool,
+}
+
 /// When an observed query that has data is refetched on mount, on focus
 /// or on reconnect (TanStack's `false`, `true`, `'always'` for
 /// `refetchOnMount`, `refetchOnWindowFocus`, `refetchOnReconnect`; a bool

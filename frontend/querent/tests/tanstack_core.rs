@@ -879,3 +879,25 @@ fn meta_reaches_the_fetcher_and_the_querys_summary() {
         .unwrap();
     assert_eq!(seen.borrow()[1], Some(json!("from the defaults")));
 }
+
+/// `queryClient.test.tsx` › ensureQueryData › "should return the cached
+/// query data if the query is found and preFetchQuery in the background
+/// when revalidateIfStale is set".
+#[test]
+fn ensure_query_data_answers_stale_data_and_revalidates_it_in_the_background() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["key", "id"]));
+    client.set_query_data(&k, |_| Some(json!("old")));
+    server.respond(Ok(json!("new")));
+    let revalidate = querent::options::EnsureQueryDataOptions {
+        revalidate_if_stale: true,
+    };
+    let first =
+        client.ensure_query_data_with(&k, server.fetcher(), QueryOptions::default(), revalidate);
+    assert_eq!(*rt.block_on(first).unwrap(), json!("old"));
+    rt.advance(110);
+    let second =
+        client.ensure_query_data_with(&k, server.fetcher(), QueryOptions::default(), revalidate);
+    assert_eq!(*rt.block_on(second).unwrap(), json!("new"));
+    assert_eq!(server.calls(), 2, "revalidated each time it was stale");
+}

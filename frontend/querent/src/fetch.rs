@@ -289,12 +289,15 @@ impl QueryClient {
     }
 
     fn start_fetch(&self, key: &QueryKey, mode: Mode) -> SharedFetch {
-        if self.cache().fetcher(key).is_none() {
+        let fetcher = self.cache().fetcher(key).or_else(|| {
             // A fetcher from the query defaults (set after the query was
-            // registered, or a key nobody registered).
-            self.register(key, None, None);
-        }
-        let Some(fetcher) = self.cache().fetcher(key) else {
+            // registered, or for a key nobody registered); without one no
+            // query is left behind.
+            let fetcher = self.get_query_defaults(key).fetcher?;
+            self.register(key, Some(Rc::clone(&fetcher)), None);
+            Some(fetcher)
+        });
+        let Some(fetcher) = fetcher else {
             let error = QueryError::local(
                 ErrorKind::Unregistered,
                 format!("no fetcher is registered for {key}"),

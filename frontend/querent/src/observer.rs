@@ -169,8 +169,9 @@ struct Observed {
     options: QueryOptions,
     /// Some while mounted.
     subscription: Option<Subscription>,
-    /// The running refetch interval and its period.
-    interval: Option<(u64, AbortHandle)>,
+    /// The running refetch interval: its period, whether it runs in the
+    /// background, and its handle.
+    interval: Option<((u64, bool), AbortHandle)>,
     /// The query's update counts when this observer started on it.
     initial_counts: (u32, u32),
     /// The query this observer last saw with data (TanStack's
@@ -620,23 +621,25 @@ impl Inner {
     fn update_interval(&self, restart: bool) {
         let (key, options, running) = {
             let observed = self.observed.borrow();
-            let running = observed.interval.as_ref().map(|(ms, _)| *ms);
+            let running = observed.interval.as_ref().map(|(every, _)| *every);
             (observed.key.clone(), observed.options.clone(), running)
         };
         let resolved = self.client.resolve(&options);
         let in_background = resolved.refetch_interval_in_background;
         let wanted = resolved
             .refetch_interval
-            .filter(|ms| *ms > 0 && resolved.enabled);
+            .filter(|ms| *ms > 0 && resolved.enabled)
+            .map(|ms| (ms, in_background));
         if !restart && wanted == running {
             return;
         }
         if let Some((_, handle)) = self.observed.borrow_mut().interval.take() {
             handle.abort();
         }
-        let Some(ms) = wanted else {
+        let Some(every) = wanted else {
             return;
         };
+        let ms = every.0;
         let (handle, registration) = AbortHandle::new_pair();
         let client = self.client.clone();
         let task = async move {
@@ -652,7 +655,7 @@ impl Inner {
         self.client.platform().spawn(Box::pin(async move {
             let _ = Abortable::new(task, registration).await;
         }));
-        self.observed.borrow_mut().interval = Some((ms, handle));
+        self.observed.borrow_mut().interval = Some((every, handle));
     }
 }
 

@@ -225,7 +225,11 @@ pub(crate) async fn run<T>(
             return Err(error);
         }
         if policy.wait_for_focus {
-            let reachable = || policy.network_mode.can_fetch(environment.is_online());
+            // TanStack's `canContinue`: a retry needs the network unless
+            // the mode is `Always` (offline-first too: only its first
+            // attempt may run offline).
+            let reachable =
+                || policy.network_mode == NetworkMode::Always || environment.is_online();
             while !(reachable() && environment.is_focused()) {
                 if !reachable() {
                     progress(Progress::Paused(None));

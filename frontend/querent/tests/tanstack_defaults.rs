@@ -52,6 +52,7 @@ fn defaults_for_a_longer_key_do_not_serve_a_shorter_one() {
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unregistered);
     assert_eq!(server.calls(), 0);
+    assert!(client.queries().is_empty(), "no empty query is left behind");
 }
 
 /// › "should also set defaults for observers": `enabled: false` from the

@@ -517,3 +517,49 @@ fn an_always_query_is_not_refetched_on_reconnect() {
         .collect();
     assert_eq!(asked, vec![key(json!(["b"]))], "only the online-mode query");
 }
+
+/// An offline-first refetch whose retry waits for the network stops when
+/// its last observer leaves (TanStack's `canContinue` needs the network for
+/// retries; `cancelRetry` then ends it).
+#[test]
+fn an_offline_first_retry_waiting_for_the_network_stops_when_the_observer_leaves() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["offline-first-retry"]));
+    client.set_query_data(&k, |_| Some(json!("cached")));
+    server.respond(Err(querent::QueryError::network("offline")));
+    client.set_online(false);
+    let options = with(|o| o.network_mode = Some(NetworkMode::OfflineFirst));
+    let observer = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), options);
+    observer.subscribe(|_| {});
+    rt.advance(5000);
+    assert_eq!(server.calls(), 1, "the first attempt ran offline");
+    assert_eq!(observer.result().fetch_status, FetchStatus::Paused);
+    observer.unsubscribe();
+    client.set_online(true);
+    rt.advance(60_000);
+    assert_eq!(server.calls(), 1, "no retry once nobody observes");
+    assert_eq!(client.get_query_data(&k).as_deref(), Some(&json!("cached")));
+}
+
+/// Turning `refetch_interval_in_background` on in a later render restarts
+/// the interval, which then runs while the window is hidden.
+#[test]
+fn refetch_interval_in_background_follows_the_options() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["interval-bg"]));
+    let every = |in_background| {
+        with(|o| {
+            o.refetch_interval = Some(1000);
+            o.refetch_interval_in_background = Some(in_background);
+        })
+    };
+    let observer = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), every(false));
+    observer.subscribe(|_| {});
+    rt.advance(100);
+    client.set_focused(false);
+    rt.advance(2500);
+    assert_eq!(server.calls(), 1, "hidden: the interval waits");
+    observer.set_options(k, server.fetcher(), every(true));
+    rt.advance(1150);
+    assert_eq!(server.calls(), 2, "in the background now");
+}

@@ -501,17 +501,13 @@ impl QueryClient {
     /// The mutations `filters` picks, oldest first (TanStack's
     /// `mutationCache.findAll`).
     pub fn find_all_mutations(&self, filters: &MutationFilters) -> Vec<crate::MutationRecord> {
-        let mut records = self.mutations();
-        records.retain(|r| filters.matches(r));
-        records
+        self.mutation_cache().find(|r| filters.matches(r))
     }
 
     /// How many mutations `filters` picks that are not settled, running or
     /// paused (TanStack's `isMutating`).
     pub fn is_mutating(&self, filters: &MutationFilters) -> usize {
-        self.mutations()
-            .iter()
-            .filter(|r| r.is_unsettled() && filters.matches(r))
-            .count()
+        self.mutation_cache()
+            .count(|r| r.is_unsettled() && filters.matches(r))
     }
 }

@@ -24,7 +24,7 @@ use serde_json::Value;
 use std::rc::Rc;
 
 /// A mutation's answer, shared by whoever awaits it.
-pub(crate) type MutationFuture = Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>>;
+pub(crate) type SharedAnswer = Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>>;
 
 /// Runs a mutation against the server.
 pub type MutationFn =
@@ -246,7 +246,7 @@ impl QueryClient {
         mutation_key: &str,
         variables: Value,
         options: MutateOptions,
-    ) -> (u64, MutationFuture) {
+    ) -> (u64, SharedAnswer) {
         let id = self.next_id();
         let idempotency_key = options
             .idempotency_key
@@ -317,11 +317,7 @@ impl QueryClient {
         adopted
     }
 
-    fn schedule(
-        &self,
-        id: u64,
-        callbacks: Option<Callbacks>,
-    ) -> Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>> {
+    fn schedule(&self, id: u64, callbacks: Option<Callbacks>) -> SharedAnswer {
         let offline = !self.is_online();
         self.schedule_with(id, callbacks, offline)
     }
@@ -333,7 +329,7 @@ impl QueryClient {
         id: u64,
         callbacks: Option<Callbacks>,
         in_replay_order: bool,
-    ) -> Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>> {
+    ) -> SharedAnswer {
         let scope = self.mutation_cache().record(id).and_then(|r| r.scope);
         let (after_scope, after_replay) = self
             .mutation_cache()

@@ -50,9 +50,19 @@ impl MutationCache {
     }
 
     /// How many are not confirmed yet.
-    pub(crate) fn unsettled(&self) -> usize {
+    /// How many records `keep` accepts.
+    pub(crate) fn count(&self, keep: impl Fn(&MutationRecord) -> bool) -> usize {
+        self.records.borrow().values().filter(|r| keep(r)).count()
+    }
+
+    /// The records `keep` accepts, oldest first.
+    pub(crate) fn find(&self, keep: impl Fn(&MutationRecord) -> bool) -> Vec<MutationRecord> {
         let records = self.records.borrow();
-        records.values().filter(|r| r.is_unsettled()).count()
+        records.values().filter(|r| keep(r)).cloned().collect()
+    }
+
+    pub(crate) fn unsettled(&self) -> usize {
+        self.count(MutationRecord::is_unsettled)
     }
 
     /// Whether a mutation with this idempotency key is known.

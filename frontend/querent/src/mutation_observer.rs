@@ -146,16 +146,11 @@ impl MutationObserver {
     #[cfg(feature = "yew")]
     pub(crate) fn fail(&self, error: QueryError) {
         self.inner.current.set(None);
-        let result = MutationObserverResult {
+        self.inner.publish(MutationObserverResult {
             status: Some(MutationStatus::Error),
             error: Some(error),
             ..MutationObserverResult::default()
-        };
-        *self.inner.result.borrow_mut() = result.clone();
-        let listener = self.inner.listener.borrow().clone();
-        if let Some(listener) = listener {
-            listener(&result);
-        }
+        });
     }
 
     /// What it shows now.
@@ -185,9 +180,13 @@ impl Inner {
                 None => return,
             },
         };
-        if *self.result.borrow() == result {
-            return;
+        if *self.result.borrow() != result {
+            self.publish(result);
         }
+    }
+
+    /// Keeps `result` and tells the listener.
+    fn publish(&self, result: MutationObserverResult) {
         *self.result.borrow_mut() = result.clone();
         let listener = self.listener.borrow().clone();
         if let Some(listener) = listener {

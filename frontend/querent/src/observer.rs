@@ -390,6 +390,11 @@ impl QueryObserver {
             })
     }
 
+    /// Whether it observes `key` now.
+    pub fn observes(&self, key: &QueryKey) -> bool {
+        self.inner.observed.borrow().key == *key
+    }
+
     /// The key observed.
     pub fn key(&self) -> QueryKey {
         self.inner.observed.borrow().key.clone()

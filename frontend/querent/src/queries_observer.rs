@@ -90,9 +90,8 @@ impl QueriesObserver {
         let mut old = inner.observers.replace(vec![]);
         let mut next = Vec::with_capacity(queries.len());
         for (key, fetcher, options) in queries {
-            match old.iter().position(|o| o.key() == key) {
-                Some(at) => {
-                    let observer = old.remove(at);
+            match take_matching(&mut old, &key) {
+                Some(observer) => {
                     observer.set_options(key, fetcher, options);
                     next.push(observer);
                 }
@@ -125,8 +124,8 @@ impl QueriesObserver {
         queries
             .iter()
             .map(
-                |(key, fetcher, options)| match unused.iter().position(|o| o.key() == *key) {
-                    Some(at) => unused.remove(at).optimistic_result(key, fetcher, options),
+                |(key, fetcher, options)| match take_matching(&mut unused, key) {
+                    Some(observer) => observer.optimistic_result(key, fetcher, options),
                     None => QueryObserver::unmounted(
                         &self.inner.client,
                         key.clone(),
@@ -144,10 +143,25 @@ impl QueriesObserver {
         self.inner.results.borrow().clone()
     }
 
+    /// The observer in place `index`.
+    pub fn observer(&self, index: usize) -> Option<Rc<QueryObserver>> {
+        self.inner.observers.borrow().get(index).cloned()
+    }
+
     /// The observers, in the queries' order.
     pub fn observers(&self) -> Vec<Rc<QueryObserver>> {
         self.inner.observers.borrow().clone()
     }
+}
+
+/// Takes the first of `observers` that observes `key` (TanStack's
+/// `findMatchingObservers`: in order, so a repeated key has one per place).
+fn take_matching(
+    observers: &mut Vec<Rc<QueryObserver>>,
+    key: &QueryKey,
+) -> Option<Rc<QueryObserver>> {
+    let at = observers.iter().position(|o| o.observes(key))?;
+    Some(observers.remove(at))
 }
 
 impl Inner {

@@ -78,11 +78,13 @@ struct Controls {
 }
 
 impl Controls {
-    fn of(observer: &Rc<QueryObserver>) -> Self {
+    /// Callbacks asking whichever observer `find` gives when called
+    /// (none: the hook is gone, nothing happens).
+    fn new(find: impl Fn() -> Option<Rc<QueryObserver>> + Clone + 'static) -> Self {
         let callback = |fetch: fn(&QueryObserver)| {
-            let observer = Rc::downgrade(observer);
+            let find = find.clone();
             Callback::from(move |()| {
-                if let Some(observer) = observer.upgrade() {
+                if let Some(observer) = find() {
                     fetch(&observer);
                 }
             })
@@ -93,28 +95,18 @@ impl Controls {
             fetch_previous_page: callback(|o| drop(o.fetch_previous_page())),
         }
     }
-}
 
-impl Controls {
-    /// The callbacks of place `index` of a [`use_queries`] list: they ask
-    /// whichever observer is in that place when called.
+    /// A hook's: its own observer's.
+    fn of(observer: &Rc<QueryObserver>) -> Self {
+        let observer = Rc::downgrade(observer);
+        Self::new(move || observer.upgrade())
+    }
+
+    /// Place `index` of a [`use_queries`] list: whichever observer is in
+    /// that place when called.
     fn at(queries: &Rc<QueriesObserver>, index: usize) -> Self {
-        let callback = |fetch: fn(&QueryObserver)| {
-            let queries = Rc::downgrade(queries);
-            Callback::from(move |()| {
-                let observer = queries
-                    .upgrade()
-                    .and_then(|q| q.observers().get(index).cloned());
-                if let Some(observer) = observer {
-                    fetch(&observer);
-                }
-            })
-        };
-        Self {
-            refetch: callback(|o| drop(o.refetch())),
-            fetch_next_page: callback(|o| drop(o.fetch_next_page())),
-            fetch_previous_page: callback(|o| drop(o.fetch_previous_page())),
-        }
+        let queries = Rc::downgrade(queries);
+        Self::new(move || queries.upgrade()?.observer(index))
     }
 }
 

@@ -6,9 +6,10 @@
 //! "updated_at":ms}}]}`; a settled error is
 //! `{"status":"error","error":{"error":{"code","message"}},"http_status":404,…}`.
 
-use crate::client::QueryClient;
+use crate::client::{QueryClient, QuerySummary};
 use crate::error::QueryError;
 use crate::key::QueryKey;
+use crate::mutation::MutationRecord;
 use crate::query::QueryStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -159,29 +160,93 @@ impl DehydratedQueryState {
     }
 }
 
+/// Which queries go into a snapshot (TanStack's `shouldDehydrateQuery`).
+pub type ShouldDehydrateQuery = Rc<dyn Fn(&QuerySummary) -> bool>;
+/// Which mutations go into a snapshot (TanStack's `shouldDehydrateMutation`).
+pub type ShouldDehydrateMutation = Rc<dyn Fn(&MutationRecord) -> bool>;
+
+/// What [`dehydrate_with`] puts in a snapshot (TanStack's
+/// `DehydrateOptions`). The defaults are querent's: every query with data
+/// (also one whose last refetch failed: its data is kept, as it is shown;
+/// TanStack takes only successful ones), and every mutation not yet
+/// confirmed (so a reload replays it exactly once; TanStack takes the
+/// paused ones).
+#[derive(Clone, Default)]
+pub struct DehydrateOptions {
+    /// Only the queries this accepts; a query without data is written as
+    /// its settled error when it failed with an HTTP answer (the format
+    /// carries the status and the API's error body), else left out.
+    pub should_dehydrate_query: Option<ShouldDehydrateQuery>,
+    /// Only the mutations this accepts.
+    pub should_dehydrate_mutation: Option<ShouldDehydrateMutation>,
+}
+
+/// A query's snapshot state, if it has one to give.
+fn dehydrated_state(state: &crate::query::QueryState) -> Option<DehydratedQueryState> {
+    if let Some(data) = &state.data {
+        return Some(DehydratedQueryState::Success {
+            data: Rc::clone(data),
+            updated_at: state.data_updated_at,
+        });
+    }
+    let error = state.error.as_ref()?;
+    let crate::error::ErrorKind::Http(http_status) = error.kind else {
+        return None;
+    };
+    Some(DehydratedQueryState::Error {
+        error: serde_json::json!({"error": {"code": error.code, "message": error.message}}),
+        http_status,
+        updated_at: state.error_updated_at,
+    })
+}
+
 /// Snapshots every query that has data, and every mutation the server has
 /// not confirmed yet.
 pub fn dehydrate(client: &QueryClient) -> DehydratedState {
+    dehydrate_with(client, &DehydrateOptions::default())
+}
+
+/// [`dehydrate`] with TanStack's options: which queries and mutations go in.
+///
+/// ```
+/// use querent::hydration::{DehydrateOptions, dehydrate_with};
+/// use querent::{QueryClient, QueryKey};
+/// use serde_json::json;
+/// use std::rc::Rc;
+/// # let (platform, _runner) = querent::testing::FakePlatform::new();
+/// let client = QueryClient::new(platform);
+/// client.set_query_data(&QueryKey::from(vec![json!("public")]), |_| Some(json!(1)));
+/// client.set_query_data(&QueryKey::from(vec![json!("private")]), |_| Some(json!(2)));
+/// let only_public = DehydrateOptions {
+///     should_dehydrate_query: Some(Rc::new(|q| q.key.segments()[0] == json!("public"))),
+///     ..DehydrateOptions::default()
+/// };
+/// assert_eq!(dehydrate_with(&client, &only_public).queries.len(), 1);
+/// ```
+pub fn dehydrate_with(client: &QueryClient, options: &DehydrateOptions) -> DehydratedState {
+    let query_wanted = |q: &QuerySummary| match &options.should_dehydrate_query {
+        Some(wanted) => wanted(q),
+        None => q.state.data.is_some(),
+    };
+    let mutation_wanted = |m: &MutationRecord| match &options.should_dehydrate_mutation {
+        Some(wanted) => wanted(m),
+        None => m.is_unsettled(),
+    };
     DehydratedState {
         version: VERSION,
         queries: client
             .queries()
             .into_iter()
+            .filter(|q| query_wanted(q))
             .filter_map(|q| {
-                let data = q.state.data?;
-                Some(DehydratedQuery {
-                    key: q.key,
-                    state: DehydratedQueryState::Success {
-                        data,
-                        updated_at: q.state.data_updated_at,
-                    },
-                })
+                let state = dehydrated_state(&q.state)?;
+                Some(DehydratedQuery { key: q.key, state })
             })
             .collect(),
         mutations: client
             .mutations()
             .into_iter()
-            .filter(crate::mutation::MutationRecord::is_unsettled)
+            .filter(|m| mutation_wanted(m))
             .filter_map(|m| serde_json::to_value(m).ok())
             .collect(),
         written_at: None,

@@ -291,7 +291,12 @@ impl QueryClient {
     ) {
         let (fetcher, options) = self.with_query_defaults(key, fetcher, options);
         let with_initial_data = options.as_ref().is_some_and(|o| o.initial_data.is_some());
-        if self.cache().register(key, fetcher, options) {
+        let created = self.cache().register(key, fetcher, options);
+        // TanStack's `updateGcTime`: a query is kept as long as the longest
+        // gc time any of its options asked for.
+        let gc_time = self.resolved(key).gc_time;
+        self.cache().raise_gc_time(key, gc_time);
+        if created {
             self.schedule_gc(key);
         }
         if with_initial_data {
@@ -391,7 +396,7 @@ impl QueryClient {
     }
 
     pub(crate) fn schedule_gc(&self, key: &QueryKey) {
-        let gc_time = self.resolved(key).gc_time;
+        let gc_time = self.cache().gc_time(key);
         let Some(generation) = self.cache().next_gc_generation(key) else {
             return;
         };

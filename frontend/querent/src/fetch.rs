@@ -352,7 +352,12 @@ impl QueryClient {
         );
         // Observers told of the fetch see it in flight (and what it does:
         // `is_fetching_next_page`); one that fetches now joins it.
-        self.dispatch(key, Action::Fetch { paused });
+        let more = match mode {
+            Mode::Refetch => None,
+            Mode::NextPage => Some(crate::options::Direction::Forward),
+            Mode::PreviousPage => Some(crate::options::Direction::Backward),
+        };
+        self.dispatch(key, Action::Fetch { paused, more });
         // Drive it to completion even if nobody awaits it.
         let driver = future.clone();
         self.platform().spawn(Box::pin(async move {

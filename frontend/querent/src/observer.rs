@@ -20,9 +20,9 @@
 use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
+use crate::options::Direction;
 use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
-use crate::query_cache::Mode;
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -69,6 +69,11 @@ pub struct QueryObserverResult {
     pub is_fetching_next_page: bool,
     /// Infinite queries: the fetch running is of the page before the first.
     pub is_fetching_previous_page: bool,
+    /// Infinite queries: the last fetch, of the next page, failed.
+    pub is_fetch_next_page_error: bool,
+    /// Infinite queries: the last fetch, of the page before the first,
+    /// failed.
+    pub is_fetch_previous_page_error: bool,
 }
 
 impl PartialEq for QueryObserverResult {
@@ -96,6 +101,8 @@ impl PartialEq for QueryObserverResult {
             && self.has_previous_page == other.has_previous_page
             && self.is_fetching_next_page == other.is_fetching_next_page
             && self.is_fetching_previous_page == other.is_fetching_previous_page
+            && self.is_fetch_next_page_error == other.is_fetch_next_page_error
+            && self.is_fetch_previous_page_error == other.is_fetch_previous_page_error
     }
 }
 
@@ -144,9 +151,13 @@ impl QueryObserverResult {
         self.is_error() && self.data.is_none()
     }
 
-    /// A refetch failed; the data from before is kept.
+    /// A refetch failed (not the fetch of one more page); the data from
+    /// before is kept.
     pub fn is_refetch_error(&self) -> bool {
-        self.is_error() && self.data.is_some()
+        self.is_error()
+            && self.data.is_some()
+            && !self.is_fetch_next_page_error
+            && !self.is_fetch_previous_page_error
     }
 }
 
@@ -530,12 +541,8 @@ impl Inner {
             observed.initial_counts
         };
         let is_stale = resolved.enabled && state.is_stale(resolved.stale_time, now);
-        // TanStack's `fetchMeta.fetchMore.direction` of a running fetch.
-        let more = if state.fetch_status == FetchStatus::Fetching {
-            client.cache().in_flight_mode(key)
-        } else {
-            None
-        };
+        let fetching_more = |way| state.fetch_more == Some(way);
+        let (forward, backward) = (Direction::Forward, Direction::Backward);
         let mut data = state.data.clone();
         let mut status = state.status;
         let mut is_placeholder_data = false;
@@ -580,8 +587,12 @@ impl Inner {
             is_enabled: resolved.enabled,
             has_next_page: client.page_exists(key, &resolved, false),
             has_previous_page: client.page_exists(key, &resolved, true),
-            is_fetching_next_page: more == Some(Mode::NextPage),
-            is_fetching_previous_page: more == Some(Mode::PreviousPage),
+            is_fetching_next_page: state.fetch_status == FetchStatus::Fetching
+                && fetching_more(forward),
+            is_fetching_previous_page: state.fetch_status == FetchStatus::Fetching
+                && fetching_more(backward),
+            is_fetch_next_page_error: status == QueryStatus::Error && fetching_more(forward),
+            is_fetch_previous_page_error: status == QueryStatus::Error && fetching_more(backward),
         }
     }
 

@@ -52,6 +52,10 @@ pub struct QueryState {
     pub data_update_count: u32,
     /// How many fetches failed for good (TanStack's `errorUpdateCount`).
     pub error_update_count: u32,
+    /// Infinite queries: which way the latest fetch added a page (`None`
+    /// for a refetch; TanStack's `fetchMeta.fetchMore.direction`). Kept
+    /// after it ends, so a failure says which page failed.
+    pub fetch_more: Option<crate::options::Direction>,
 }
 
 impl Default for QueryState {
@@ -68,6 +72,7 @@ impl Default for QueryState {
             is_invalidated: false,
             data_update_count: 0,
             error_update_count: 0,
+            fetch_more: None,
         }
     }
 }
@@ -103,6 +108,8 @@ pub enum Action {
     Fetch {
         /// The fetch waits for the network.
         paused: bool,
+        /// Infinite queries: the page it adds (`None`: a refetch).
+        more: Option<crate::options::Direction>,
     },
     /// An attempt failed and will be retried.
     Failed(QueryError),
@@ -157,12 +164,13 @@ fn share(old: &Option<Rc<Value>>, new: Rc<Value>) -> Rc<Value> {
 pub fn reduce(state: &QueryState, action: Action) -> QueryState {
     let mut next = state.clone();
     match action {
-        Action::Fetch { paused } => {
+        Action::Fetch { paused, more } => {
             next.fetch_status = if paused {
                 FetchStatus::Paused
             } else {
                 FetchStatus::Fetching
             };
+            next.fetch_more = more;
             next.failure_count = 0;
             next.failure_reason = None;
         }
@@ -238,7 +246,13 @@ mod tests {
 
     #[test]
     fn fetch_then_success() {
-        let s = reduce(&QueryState::default(), Action::Fetch { paused: false });
+        let s = reduce(
+            &QueryState::default(),
+            Action::Fetch {
+                paused: false,
+                more: None,
+            },
+        );
         assert_eq!(s.fetch_status, FetchStatus::Fetching);
         assert_eq!(s.status, QueryStatus::Pending);
         let s = reduce(
@@ -262,7 +276,13 @@ mod tests {
                 at: 1,
             },
         );
-        let s = reduce(&s, Action::Fetch { paused: false });
+        let s = reduce(
+            &s,
+            Action::Fetch {
+                paused: false,
+                more: None,
+            },
+        );
         let s = reduce(
             &s,
             Action::Error {
@@ -349,7 +369,13 @@ mod tests {
                 at: 1,
             },
         );
-        let fetching = reduce(&before, Action::Fetch { paused: false });
+        let fetching = reduce(
+            &before,
+            Action::Fetch {
+                paused: false,
+                more: None,
+            },
+        );
         let s = reduce(&fetching, Action::Cancelled(Box::new(before.clone())));
         assert_eq!(s, before);
     }

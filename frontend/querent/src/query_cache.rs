@@ -104,6 +104,8 @@ struct Entry {
     observers: Vec<Observer>,
     in_flight: Option<InFlight>,
     gc_generation: u64,
+    /// The longest gc time any registered options asked for.
+    gc_time: u64,
 }
 
 /// One observer of a query: its listener and, for a [`crate::QueryObserver`],
@@ -278,6 +280,16 @@ impl QueryCache {
         .unwrap_or(false)
     }
 
+    /// Keeps the query at least `gc_time` once unobserved.
+    pub(crate) fn raise_gc_time(&self, key: &QueryKey, gc_time: u64) {
+        self.write(key, |e| e.gc_time = e.gc_time.max(gc_time));
+    }
+
+    /// How long the query is kept once unobserved.
+    pub(crate) fn gc_time(&self, key: &QueryKey) -> u64 {
+        self.read(key, |e| e.gc_time).unwrap_or(0)
+    }
+
     /// A new gc generation for the query (a gc scheduled earlier no longer
     /// applies).
     pub(crate) fn next_gc_generation(&self, key: &QueryKey) -> Option<u64> {
@@ -422,12 +434,6 @@ impl QueryCache {
         .flatten()
     }
 
-    /// What the fetch in flight does (an observer's `is_fetching_next_page`).
-    pub(crate) fn in_flight_mode(&self, key: &QueryKey) -> Option<Mode> {
-        self.read(key, |e| e.in_flight.as_ref().map(|f| f.mode))
-            .flatten()
-    }
-
     pub(crate) fn begin(&self, key: &QueryKey, flight: InFlight) {
         self.write(key, |e| e.in_flight = Some(flight));
     }
@@ -521,4 +527,5 @@ fn same_state(a: &QueryState, b: &QueryState) -> bool {
         && a.is_invalidated == b.is_invalidated
         && a.data_update_count == b.data_update_count
         && a.error_update_count == b.error_update_count
+        && a.fetch_more == b.fetch_more
 }

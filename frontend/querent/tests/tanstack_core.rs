@@ -901,3 +901,27 @@ fn ensure_query_data_answers_stale_data_and_revalidates_it_in_the_background() {
     assert_eq!(*rt.block_on(second).unwrap(), json!("new"));
     assert_eq!(server.calls(), 2, "revalidated each time it was stale");
 }
+
+/// TanStack's `updateGcTime`: a query is kept as long as the longest gc
+/// time any of its observers asked for, whichever registered last.
+#[test]
+fn an_unobserved_query_is_kept_for_the_longest_gc_time_asked() {
+    let (client, server, mut rt) = tanstack();
+    let k = key(json!(["kept"]));
+    let long = with(|o| o.gc_time = Some(10 * 60_000));
+    let short = with(|o| o.gc_time = Some(60_000));
+    let a = QueryObserver::new(&client, k.clone(), server.fetcher(), long, || {});
+    let b = QueryObserver::new(&client, k.clone(), server.fetcher(), short, || {});
+    rt.advance(100);
+    drop((a, b));
+    rt.advance(5 * 60_000);
+    assert!(
+        client.get_query_data(&k).is_some(),
+        "kept past the shorter gc time"
+    );
+    rt.advance(5 * 60_000);
+    assert!(
+        client.get_query_state(&k).is_none(),
+        "collected after the longer"
+    );
+}

@@ -272,3 +272,48 @@ fn the_result_says_which_page_is_being_fetched() {
     rt.advance(100);
     assert_eq!(data(&observer)["pages"], json!([0, 1, 2]));
 }
+
+/// `infiniteQueryObserver`'s `isFetchNextPageError` /
+/// `isFetchPreviousPageError`: a failed page fetch says which page, and is
+/// not a refetch error; the pages loaded stay.
+#[test]
+fn a_failed_page_fetch_says_which_page_failed() {
+    let (client, server, mut rt) = tanstack();
+    let asked: Asked = Rc::default();
+    let fails = Rc::new(std::cell::Cell::new(false));
+    let (inner, failing) = (pages_fetcher(&server.platform, &asked), Rc::clone(&fails));
+    let fetcher: Fetcher = Rc::new(move |ctx| {
+        if failing.get() {
+            Box::pin(async { Err(common::not_found()) })
+        } else {
+            inner(ctx)
+        }
+    });
+    let observer = QueryObserver::unmounted(
+        &client,
+        key(json!(["failing-pages"])),
+        fetcher,
+        QueryOptions {
+            retry: Some(0),
+            ..counting(None)
+        },
+    );
+    observer.subscribe(|_| {});
+    rt.advance(10);
+    fails.set(true);
+    let _ = rt.block_on(observer.fetch_next_page());
+    let result = observer.result();
+    assert!(result.is_error() && result.is_fetch_next_page_error);
+    assert!(!result.is_fetch_previous_page_error && !result.is_refetch_error());
+    assert_eq!(
+        data(&observer)["pages"],
+        json!([1]),
+        "the loaded page stays"
+    );
+    let _ = rt.block_on(observer.fetch_previous_page());
+    let result = observer.result();
+    assert!(result.is_fetch_previous_page_error && !result.is_fetch_next_page_error);
+    let _ = rt.block_on(observer.refetch());
+    let result = observer.result();
+    assert!(result.is_refetch_error() && !result.is_fetch_previous_page_error);
+}

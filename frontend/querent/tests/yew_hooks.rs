@@ -92,6 +92,28 @@ fn Root(props: &RootProps) -> Html {
     html! { <QueryClientProvider client={props.client.clone()}><Greeting /></QueryClientProvider> }
 }
 
+/// Renders `C` (given `client`) into a new element of the page's body;
+/// the test removes it at the end.
+fn mount<C>(client: &QueryClient) -> web_sys::Element
+where
+    C: BaseComponent<Properties = RootProps>,
+{
+    let root = gloo_utils_document().create_element("div").unwrap();
+    gloo_utils_document()
+        .body()
+        .unwrap()
+        .append_child(&root)
+        .unwrap();
+    yew::Renderer::<C>::with_root_and_props(
+        root.clone(),
+        RootProps {
+            client: client.clone(),
+        },
+    )
+    .render();
+    root
+}
+
 fn text_of(id: &str) -> Option<String> {
     gloo_utils_document()
         .get_element_by_id(id)
@@ -107,17 +129,8 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
     // The tests share one page (and these counters).
     FETCHES.with(|f| f.set(0));
     CHILD_RENDERS.with(|c| c.set(0));
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
     let client = app_client();
-    yew::Renderer::<Root>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<Root>(&client);
 
     // The fetcher answers after 30 ms: the loading state comes first.
     wait_until("the loading state", || {
@@ -166,16 +179,7 @@ async fn hydrated_data_renders_on_the_first_frame_without_a_fetch() {
     FETCHES.with(|f| f.set(0));
     let client = app_client();
     client.set_query_data(&key(), |_| Some(json!({"text": "from the server"})));
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<Root>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<Root>(&client);
     wait_until("the hydrated data", || {
         text_of("text").as_deref() == Some("from the server")
     })
@@ -261,9 +265,7 @@ async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
         Some(json!({"pages": [{"items": [1, 2], "next_cursor": 2}], "page_params": [null]}))
     });
     let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<PagesRoot>::with_root_and_props(root.clone(), RootProps { client }).render();
+    let root = mount::<PagesRoot>(&client);
     wait_until("the hydrated page", || {
         text_of("pages").as_deref() == Some("1")
     })
@@ -338,11 +340,9 @@ fn EchoRoot(props: &RootProps) -> Html {
 #[wasm_bindgen_test]
 async fn use_mutation_shows_the_latest_call_even_when_an_older_one_settles_later() {
     let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
     let client = QueryClient::new(WebPlatform::default());
     client.register_mutation(Echo);
-    yew::Renderer::<EchoRoot>::with_root_and_props(root.clone(), RootProps { client }).render();
+    let root = mount::<EchoRoot>(&client);
     wait_until("the button", || text_of("echo").is_some()).await;
     document
         .get_element_by_id("echo")
@@ -429,16 +429,7 @@ fn set_list(enabled: bool, page: i64) {
 #[wasm_bindgen_test]
 async fn enabled_turning_true_in_a_later_render_fetches() {
     LIST_FETCHES.with(|f| f.set(0));
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<ListRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: app_client(),
-        },
-    )
-    .render();
+    let root = mount::<ListRoot>(&app_client());
     wait_until("the first render", || text_of("list").is_some()).await;
     TimeoutFuture::new(50).await;
     assert_eq!(LIST_FETCHES.with(Cell::get), 0, "disabled: no fetch");
@@ -456,16 +447,7 @@ async fn enabled_turning_true_in_a_later_render_fetches() {
 /// page 1, marked as placeholder, until page 2 arrives: it never blanks.
 #[wasm_bindgen_test]
 async fn keep_previous_data_keeps_the_list_on_screen_while_the_next_page_loads() {
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<ListRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: app_client(),
-        },
-    )
-    .render();
+    let root = mount::<ListRoot>(&app_client());
     wait_until("the first render", || text_of("list").is_some()).await;
     set_list(true, 1);
     wait_until("page 1", || text_of("list").as_deref() == Some("1")).await;
@@ -514,16 +496,7 @@ fn observers_of(client: &QueryClient, key: &QueryKey) -> usize {
 async fn an_unmounted_hook_stops_observing_its_query() {
     let client = app_client();
     client.set_query_data(&key(), |_| Some(json!({"text": "hello"})));
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<ToggleRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<ToggleRoot>(&client);
     wait_until("the data", || text_of("text").as_deref() == Some("hello")).await;
     wait_until("the hook to mount", || observers_of(&client, &key()) == 1).await;
     SET_SHOWN.with(|s| s.borrow().as_ref().unwrap().emit(false));
@@ -574,15 +547,7 @@ async fn refetch_is_the_same_callback_across_renders() {
     RETRY_RENDERS.with(|c| c.set(0));
     let client = app_client();
     let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<RetryRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<RetryRoot>(&client);
     wait_until("the first fetch", || FETCHES.with(Cell::get) == 1).await;
     wait_until("idle", || text_of("state").as_deref() == Some("Idle")).await;
     assert_eq!(
@@ -651,16 +616,7 @@ fn ItemsRoot(props: &RootProps) -> Html {
 async fn use_queries_follows_a_list_that_changes_length() {
     ITEM_FETCHES.with(|f| f.set(0));
     let client = app_client();
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<ItemsRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<ItemsRoot>(&client);
     wait_until("both items", || text_of("items").as_deref() == Some("1,2")).await;
     assert_eq!(ITEM_FETCHES.with(Cell::get), 2);
     SET_IDS.with(|s| s.borrow().as_ref().unwrap().emit(vec![3, 1, 2]));
@@ -719,16 +675,7 @@ fn SavingRoot(props: &RootProps) -> Html {
 async fn use_is_mutating_and_use_mutation_state_follow_the_filtered_mutations() {
     let client = app_client();
     client.register_mutation_json("save", querent::MutationDefaults::new(slow_echo()));
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<SavingRoot>::with_root_and_props(
-        root.clone(),
-        RootProps {
-            client: client.clone(),
-        },
-    )
-    .render();
+    let root = mount::<SavingRoot>(&client);
     wait_until("the first render", || {
         text_of("saving").as_deref() == Some("0/0")
     })
@@ -784,12 +731,9 @@ fn EchoAsyncRoot(props: &RootProps) -> Html {
 #[wasm_bindgen_test]
 async fn use_mutation_mutate_async_variables_and_reset() {
     let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
     let client = QueryClient::new(WebPlatform::default());
     client.register_mutation(Echo);
-    yew::Renderer::<EchoAsyncRoot>::with_root_and_props(root.clone(), RootProps { client })
-        .render();
+    let root = mount::<EchoAsyncRoot>(&client);
     wait_until("the answer", || {
         ASYNC_ANSWER.with(|a| a.borrow().as_deref() == Some("awaited"))
     })

@@ -78,12 +78,7 @@ pub struct QueryObserverResult {
 
 impl PartialEq for QueryObserverResult {
     fn eq(&self, other: &Self) -> bool {
-        let same_data = match (&self.data, &other.data) {
-            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        same_data
+        crate::query::same_data(&self.data, &other.data)
             && self.data_updated_at == other.data_updated_at
             && self.error == other.error
             && self.error_updated_at == other.error_updated_at

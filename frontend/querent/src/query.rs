@@ -26,6 +26,16 @@ pub enum FetchStatus {
     Idle,
 }
 
+/// Whether two data slots hold the same value, by identity (cheap: the
+/// reducer keeps equal data as the same `Rc`).
+pub(crate) fn same_data(a: &Option<Rc<Value>>, b: &Option<Rc<Value>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// Everything known about one query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryState {

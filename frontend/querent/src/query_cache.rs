@@ -511,12 +511,7 @@ impl QueryCache {
 /// Field-by-field comparison with data compared by pointer (cheap; the
 /// reducer already shares equal data).
 fn same_state(a: &QueryState, b: &QueryState) -> bool {
-    let same_data = match (&a.data, &b.data) {
-        (Some(x), Some(y)) => Rc::ptr_eq(x, y),
-        (None, None) => true,
-        _ => false,
-    };
-    same_data
+    crate::query::same_data(&a.data, &b.data)
         && a.data_updated_at == b.data_updated_at
         && a.error == b.error
         && a.error_updated_at == b.error_updated_at

@@ -20,6 +20,12 @@ fn recorded(observer: &QueryObserver) -> Rc<RefCell<Vec<QueryObserverResult>>> {
     results
 }
 
+/// The query's status and fetch status.
+fn statuses(client: &querent::QueryClient, k: &querent::QueryKey) -> (QueryStatus, FetchStatus) {
+    let state = client.get_query_state(k).unwrap();
+    (state.status, state.fetch_status)
+}
+
 fn data_of(result: &QueryObserverResult) -> Option<Value> {
     result.data.as_deref().cloned()
 }
@@ -288,9 +294,8 @@ fn the_last_observer_leaving_stops_the_retries() {
     observer.unsubscribe();
     rt.advance(60_000);
     assert_eq!(server.calls(), 2, "no retry once nobody observes");
-    let state = client.get_query_state(&k).unwrap();
     assert_eq!(
-        (state.status, state.fetch_status),
+        statuses(&client, &k),
         (QueryStatus::Error, FetchStatus::Idle)
     );
 }
@@ -370,23 +375,20 @@ fn a_paused_initial_fetch_is_cancelled_when_the_last_observer_leaves() {
         QueryOptions::default(),
     );
     observer.subscribe(|_| {});
-    let state = client.get_query_state(&k).unwrap();
     assert_eq!(
-        (state.status, state.fetch_status),
+        statuses(&client, &k),
         (QueryStatus::Pending, FetchStatus::Paused)
     );
     observer.unsubscribe();
-    let state = client.get_query_state(&k).unwrap();
     assert_eq!(
-        (state.status, state.fetch_status),
+        statuses(&client, &k),
         (QueryStatus::Pending, FetchStatus::Idle)
     );
     client.set_online(true);
     rt.advance(200);
     assert_eq!(server.calls(), 0);
-    let state = client.get_query_state(&k).unwrap();
     assert_eq!(
-        (state.status, state.fetch_status),
+        statuses(&client, &k),
         (QueryStatus::Pending, FetchStatus::Idle)
     );
 }
@@ -413,9 +415,8 @@ fn a_paused_refetch_goes_on_after_the_last_observer_leaves() {
     client.set_online(true);
     rt.advance(200);
     assert_eq!(server.calls(), 1);
-    let state = client.get_query_state(&k).unwrap();
     assert_eq!(
-        (state.status, state.fetch_status),
+        statuses(&client, &k),
         (QueryStatus::Success, FetchStatus::Idle)
     );
 }

@@ -162,7 +162,7 @@ fn body_complete() -> bool {
 /// `prefetchQuery` retries only when asked).
 pub fn query_defaults() -> QueryOptions {
     QueryOptions {
-        stale_time: Some(5 * 60_000),
+        stale_time: Some((5 * 60_000).into()),
         gc_time: Some(30 * 60_000),
         retry: Some(3),
         ..QueryOptions::default()

@@ -94,7 +94,7 @@ pub(crate) fn options(key: QueryKey) -> QueryOptions {
         },
         // The slow aggregate: refetch on each visit after a short while.
         QueryKey::Deferred => QueryOptions {
-            stale_time: Some(10_000),
+            stale_time: Some(10_000.into()),
             ..QueryOptions::default()
         },
         _ => QueryOptions::default(),

@@ -9,7 +9,7 @@ use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::metrics::Metrics;
 use crate::mutation_cache::MutationCache;
-use crate::options::{Fetcher, QueryDefaults, QueryOptions, Resolved};
+use crate::options::{Fetcher, QueryDefaults, QueryOptions, Resolved, StaleTime};
 use crate::platform::Platform;
 use crate::query::{Action, QueryState};
 use crate::query_cache::QueryCache;
@@ -22,14 +22,37 @@ pub use crate::query_cache::QuerySummary;
 /// What changed in the cache, for cache-wide listeners (persistence, devtools).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheEvent {
-    /// A query's state changed.
+    /// A query entered the cache (TanStack's `added`).
+    Added(QueryKey),
+    /// A query's state changed (`updated`).
     Updated(QueryKey),
-    /// A query was removed.
+    /// A query was removed (`removed`).
     Removed(QueryKey),
-    /// A mutation was added, changed or dropped (by its id).
+    /// An observer started observing the query (`observerAdded`).
+    ObserverAdded(QueryKey),
+    /// An observer stopped observing it (`observerRemoved`).
+    ObserverRemoved(QueryKey),
+    /// A [`crate::QueryObserver`]'s result changed (`observerResultsUpdated`).
+    ObserverResultsUpdated(QueryKey),
+    /// A mutation entered the mutation cache (its `added`).
+    MutationAdded(u64),
+    /// A mutation's record changed (its `updated`).
     Mutation(u64),
+    /// A settled mutation was dropped after its gc time (its `removed`).
+    MutationRemoved(u64),
     /// Online or focus state changed.
     Environment,
+}
+
+impl CacheEvent {
+    /// Whether it tells of observers only (who observes a query, what an
+    /// observer shows), not of what the cache holds or of the environment.
+    pub fn is_observer_event(&self) -> bool {
+        matches!(
+            self,
+            Self::ObserverAdded(_) | Self::ObserverRemoved(_) | Self::ObserverResultsUpdated(_)
+        )
+    }
 }
 
 type CacheListener = Rc<dyn Fn(&CacheEvent)>;
@@ -297,6 +320,7 @@ impl QueryClient {
         let gc_time = self.resolved(key).gc_time;
         self.cache().raise_gc_time(key, gc_time);
         if created {
+            self.emit(&CacheEvent::Added(key.clone()));
             self.schedule_gc(key);
         }
         if with_initial_data {
@@ -374,6 +398,7 @@ impl QueryClient {
         self.register(key, None, None);
         let id = self.next_id();
         self.cache().observe(key, id, Rc::new(listener));
+        self.emit(&CacheEvent::ObserverAdded(key.clone()));
         Subscription {
             client: self.clone(),
             key: Some(key.clone()),
@@ -382,7 +407,9 @@ impl QueryClient {
     }
 
     fn unobserve(&self, key: &QueryKey, id: u64) {
-        if self.cache().unobserve(key, id) {
+        let last = self.cache().unobserve(key, id);
+        self.emit(&CacheEvent::ObserverRemoved(key.clone()));
+        if last {
             // The last observer left: a fetch that can stop (its fetcher
             // read the abort signal) or that waits for the network to
             // start is cancelled and reverted, as TanStack's
@@ -428,7 +455,7 @@ impl QueryClient {
     /// for it (the client's defaults for a query only hydrated or restored).
     pub fn is_stale(&self, key: &QueryKey) -> bool {
         let stale_time = self.resolved(key).stale_time;
-        self.stale_by(key, stale_time)
+        self.stale_by(key, &stale_time)
     }
 
     /// Whether the query's data is stale for an observer with `options`
@@ -437,12 +464,12 @@ impl QueryClient {
     /// own yet, is judged right on the first render).
     pub fn is_stale_with(&self, key: &QueryKey, options: &QueryOptions) -> bool {
         let stale_time = self.resolve(options).stale_time;
-        self.stale_by(key, stale_time)
+        self.stale_by(key, &stale_time)
     }
 
-    fn stale_by(&self, key: &QueryKey, stale_time: u64) -> bool {
+    fn stale_by(&self, key: &QueryKey, stale_time: &StaleTime) -> bool {
         self.get_query_state(key)
-            .is_none_or(|s| s.is_stale(stale_time, self.now()))
+            .is_none_or(|s| stale_time.is_stale(key, &s, self.now()))
     }
 
     /// How many queries are fetching (or paused waiting for the network).
@@ -593,10 +620,10 @@ impl QueryClient {
     /// let todos = QueryKey::from(vec![json!("todos")]);
     /// client.set_query_defaults(&todos, QueryDefaults {
     ///     fetcher: Some(std::rc::Rc::new(|_| Box::pin(async { Ok(json!(["milk"])) }))),
-    ///     options: QueryOptions { stale_time: Some(60_000), ..QueryOptions::default() },
+    ///     options: QueryOptions { stale_time: Some(60_000.into()), ..QueryOptions::default() },
     /// });
     /// let one = QueryKey::from(vec![json!("todos"), json!(1)]);
-    /// assert_eq!(client.get_query_defaults(&one).options.stale_time, Some(60_000));
+    /// assert_eq!(client.get_query_defaults(&one).options.stale_time, Some(60_000.into()));
     /// let data = runner.block_on(client.refetch(&one)).unwrap();
     /// assert_eq!(*data, json!(["milk"]));
     /// ```

@@ -199,7 +199,7 @@ impl QueryClient {
     /// # let (platform, mut runner) = querent::testing::FakePlatform::new();
     /// let client = QueryClient::with_defaults(
     ///     platform,
-    ///     QueryOptions { stale_time: Some(60_000), ..QueryOptions::default() },
+    ///     QueryOptions { stale_time: Some(60_000.into()), ..QueryOptions::default() },
     /// );
     /// let post = QueryKey::from(vec![json!("post"), json!(1)]);
     /// client.set_query_data(&post, |_| Some(json!({"title": "old"})));

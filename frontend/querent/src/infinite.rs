@@ -16,6 +16,7 @@ pub(crate) struct Paging {
     pub(crate) previous: Option<PageParam>,
     pub(crate) initial: Value,
     pub(crate) max_pages: Option<usize>,
+    pub(crate) pages: Option<usize>,
 }
 
 impl Paging {
@@ -66,7 +67,7 @@ pub(crate) fn has_page(data: Option<&Value>, paging: &Paging, backward: bool) ->
 
 /// An infinite query's fetch. `NextPage` / `PreviousPage` add one page at
 /// that end (nothing when there is no such page); a refetch reloads every
-/// loaded page in order from the first one's parameter, each next
+/// loaded page (or `pages` of them) in order from the first one's parameter, each next
 /// parameter computed from the freshly fetched pages (so an insert at the
 /// head never duplicates or skips items), stopping where there is no next.
 pub(crate) async fn fetch(
@@ -95,7 +96,7 @@ pub(crate) async fn fetch(
         paging.add(&mut params, param, backward);
         return Ok(json!({"pages": pages, "page_params": params}));
     }
-    let want = pages.len().max(1);
+    let want = paging.pages.unwrap_or(pages.len()).max(1);
     let mut param = params
         .first()
         .filter(|p| !p.is_null())

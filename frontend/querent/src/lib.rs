@@ -75,7 +75,9 @@ pub use error::{ErrorKind, QueryError};
 pub use hydration::{DehydratedQuery, DehydratedState};
 pub use key::QueryKey;
 pub use metrics::Metrics;
-pub use mutation::{MutateOptions, MutationDefaults, MutationRecord, MutationStatus};
+pub use mutation::{
+    MutateOptions, MutationConfig, MutationDefaults, MutationRecord, MutationStatus,
+};
 pub use mutation_observer::{MutationObserver, MutationObserverResult};
 pub use observer::{QueryObserver, QueryObserverResult};
 pub use options::{Fetcher, QueryDefaults, QueryOptions, RetryPredicate};

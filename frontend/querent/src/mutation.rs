@@ -17,6 +17,7 @@
 use crate::client::{CacheEvent, QueryClient};
 use crate::error::{ErrorKind, QueryError};
 use crate::mutation_cache::Tail;
+use crate::options::{NetworkMode, RetryDelay};
 use crate::retryer::{self, Progress, RetryPolicy};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use serde::{Deserialize, Serialize};
@@ -45,20 +46,71 @@ pub struct MutationContext {
 /// (when the call site's callbacks no longer exist). Typically invalidates.
 pub type SettledHook = Rc<dyn Fn(&QueryClient, &MutationRecord)>;
 
+/// A mutation's options beyond its function (TanStack's mutation options
+/// `retry`, `retryDelay`, `networkMode`, `gcTime`, `meta`): given when it
+/// is registered ([`MutationDefaults::options`]) and for every key under a
+/// prefix ([`QueryClient::set_mutation_defaults`]). Unset fields take the
+/// prefix defaults, then querent's (TanStack's).
+#[derive(Clone, Default)]
+pub struct MutationConfig {
+    /// Retries after a retryable server error (default 0). Network
+    /// failures (no answer) are always retried, with backoff, once the
+    /// app is online: the idempotency key makes a resend safe.
+    pub retry: Option<u32>,
+    /// The wait before each retry (default: 1 s doubling to 30 s); a
+    /// server's `Retry-After` still wins.
+    pub retry_delay: Option<RetryDelay>,
+    /// Whether attempts wait for the network (default
+    /// [`NetworkMode::Online`]: a mutation made offline is paused, and
+    /// replayed once online).
+    pub network_mode: Option<NetworkMode>,
+    /// A settled mutation stays in the cache (for `use_mutation_state`,
+    /// the devtools, `find_all_mutations`) this long (TanStack's mutation
+    /// `gcTime`, default 5 min).
+    pub gc_time: Option<u64>,
+    /// Anything the app keeps with the mutation (TanStack's `meta`): in
+    /// its [`MutationRecord::meta`], for filters and the cache callbacks.
+    pub meta: Option<Rc<Value>>,
+}
+
+impl std::fmt::Debug for MutationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MutationConfig")
+            .field("retry", &self.retry)
+            .field("retry_delay", &self.retry_delay.is_some())
+            .field("network_mode", &self.network_mode)
+            .field("gc_time", &self.gc_time)
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+impl MutationConfig {
+    /// `self` with its unset fields taken from `defaults`.
+    pub fn or(&self, defaults: &MutationConfig) -> MutationConfig {
+        MutationConfig {
+            retry: self.retry.or(defaults.retry),
+            retry_delay: self
+                .retry_delay
+                .clone()
+                .or_else(|| defaults.retry_delay.clone()),
+            network_mode: self.network_mode.or(defaults.network_mode),
+            gc_time: self.gc_time.or(defaults.gc_time),
+            meta: self.meta.clone().or_else(|| defaults.meta.clone()),
+        }
+    }
+}
+
 /// What the registry holds for one mutation key.
 #[derive(Clone)]
 pub struct MutationDefaults {
     /// The function.
     pub mutation_fn: MutationFn,
-    /// Retries after a server error (default 0). Network failures (no
-    /// response) are always retried, with backoff, once the app is online.
-    pub retry: u32,
     /// Runs after every settle of a mutation with this key.
     pub on_settled: Option<SettledHook>,
-    /// A settled mutation stays in the cache (for `use_mutation_records`,
-    /// the devtools, `find_all_mutations`) this long (TanStack's mutation
-    /// `gcTime`, default 5 min).
-    pub gc_time: u64,
+    /// Its options; unset ones come from
+    /// [`QueryClient::set_mutation_defaults`].
+    pub options: MutationConfig,
 }
 
 impl MutationDefaults {
@@ -66,9 +118,8 @@ impl MutationDefaults {
     pub fn new(mutation_fn: MutationFn) -> Self {
         Self {
             mutation_fn,
-            retry: 0,
             on_settled: None,
-            gc_time: DEFAULT_MUTATION_GC_TIME_MS,
+            options: MutationConfig::default(),
         }
     }
 }
@@ -115,6 +166,9 @@ pub struct MutationRecord {
     /// The error, once failed (or why it is paused).
     #[serde(default)]
     pub error: Option<QueryError>,
+    /// Its options' `meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Value>,
 }
 
 impl MutationRecord {
@@ -164,7 +218,31 @@ pub const DEFAULT_MUTATION_GC_TIME_MS: u64 = 5 * 60_000;
 impl QueryClient {
     fn update_record(&self, id: u64, f: impl FnOnce(&mut MutationRecord)) {
         if self.mutation_cache().update(id, f) {
+            self.mutation_cache().changed.notify();
             self.emit(&CacheEvent::Mutation(id));
+        }
+    }
+
+    /// TanStack's `resumePausedMutations`. querent resumes a paused
+    /// mutation by itself (once online, once its function is registered,
+    /// once its scope is free), so this waits: the future completes when
+    /// every mutation paused now has settled.
+    pub fn resume_paused_mutations(&self) -> impl Future<Output = ()> + 'static + use<> {
+        let client = self.clone();
+        let paused: Vec<u64> = self
+            .mutation_cache()
+            .find(|r| r.status == MutationStatus::Paused)
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        async move {
+            let cache = client.mutation_cache();
+            while paused
+                .iter()
+                .any(|id| cache.record(*id).is_some_and(|r| r.is_unsettled()))
+            {
+                let _ = cache.changed.wait().await;
+            }
         }
     }
 
@@ -252,13 +330,18 @@ impl QueryClient {
             .idempotency_key
             .filter(|k| !k.is_empty() && !self.mutation_cache().knows(k))
             .unwrap_or_else(|| self.new_idempotency_key());
+        let config = self.get_mutation_defaults(mutation_key);
+        let can_run = config
+            .network_mode
+            .unwrap_or_default()
+            .can_fetch(self.is_online());
         let record = MutationRecord {
             id,
             mutation_key: mutation_key.to_owned(),
             variables: variables.clone(),
             idempotency_key,
             scope: options.scope.clone(),
-            status: if self.is_online() {
+            status: if can_run {
                 MutationStatus::Pending
             } else {
                 MutationStatus::Paused
@@ -267,9 +350,10 @@ impl QueryClient {
             failure_count: 0,
             data: None,
             error: None,
+            meta: config.meta.as_deref().cloned(),
         };
         self.mutation_cache().insert(record);
-        self.emit(&CacheEvent::Mutation(id));
+        self.emit(&CacheEvent::MutationAdded(id));
         let on_mutate = self.mutation_cache_config().on_mutate.clone();
         if let Some(f) = on_mutate
             && let Some(record) = self.mutation_cache().record(id)
@@ -286,7 +370,37 @@ impl QueryClient {
             on_settled: options.on_settled,
             context,
         };
-        (id, self.schedule(id, Some(callbacks)))
+        (id, self.schedule_with(id, Some(callbacks), !can_run))
+    }
+
+    /// Options for every mutation whose key starts with `prefix`
+    /// (TanStack's `setMutationDefaults`, matched on the key's leading
+    /// part: `"posts."` covers `"posts.create"` and `"posts.delete"`).
+    /// What a mutation's registration sets wins; of several matching
+    /// prefixes, the one set later wins.
+    ///
+    /// ```
+    /// use querent::mutation::MutationConfig;
+    /// # let (platform, _runner) = querent::testing::FakePlatform::new();
+    /// # let client = querent::QueryClient::new(platform);
+    /// client.set_mutation_defaults("posts.", MutationConfig { retry: Some(2), ..Default::default() });
+    /// assert_eq!(client.get_mutation_defaults("posts.create").retry, Some(2));
+    /// assert_eq!(client.get_mutation_defaults("users.update").retry, None);
+    /// ```
+    pub fn set_mutation_defaults(&self, prefix: &str, options: MutationConfig) {
+        self.mutation_cache().set_prefix_defaults(prefix, options);
+    }
+
+    /// The options a mutation of `mutation_key` runs with: its
+    /// registration's, then the matching prefix defaults (TanStack's
+    /// `getMutationDefaults`).
+    pub fn get_mutation_defaults(&self, mutation_key: &str) -> MutationConfig {
+        let cache = self.mutation_cache();
+        let prefixed = cache.prefix_defaults(mutation_key);
+        match cache.defaults(mutation_key) {
+            Some(registered) => registered.options.or(&prefixed),
+            None => prefixed,
+        }
     }
 
     /// The record of mutation `id`, while the cache has it.
@@ -309,17 +423,12 @@ impl QueryClient {
             record.status = MutationStatus::Paused;
             let id = record.id;
             self.mutation_cache().insert(record);
-            self.emit(&CacheEvent::Mutation(id));
+            self.emit(&CacheEvent::MutationAdded(id));
             // Replayed mutations keep their original order.
             drop(self.schedule_with(id, None, true));
             adopted += 1;
         }
         adopted
-    }
-
-    fn schedule(&self, id: u64, callbacks: Option<Callbacks>) -> SharedAnswer {
-        let offline = !self.is_online();
-        self.schedule_with(id, callbacks, offline)
     }
 
     /// Queues the mutation behind its scope (and, for mutations made or
@@ -384,16 +493,31 @@ impl QueryClient {
                     r.error = Some(error.clone());
                 }
             }),
-            Progress::Attempt => self.update_record(id, |r| {
-                r.status = MutationStatus::Pending;
-                r.error = None;
-            }),
-            Progress::Failed { failures, .. } => {
-                self.update_record(id, |r| r.failure_count = failures);
+            // The latest failure stays the reason while the retry runs.
+            Progress::Attempt => self.update_record(id, |r| r.status = MutationStatus::Pending),
+            Progress::Failed {
+                failures,
+                error,
+                retrying,
+            } => {
+                let failed = |r: &mut MutationRecord| {
+                    r.failure_count = failures;
+                    r.error = Some(error.clone());
+                };
+                if retrying {
+                    self.update_record(id, failed);
+                } else {
+                    // The settle that follows tells of it, with the error
+                    // (TanStack's final failure is one state).
+                    self.mutation_cache().update(id, failed);
+                }
             }
             Progress::Resumed => {}
         };
-        let policy = RetryPolicy::mutation(defaults.retry);
+        let options = self.get_mutation_defaults(&record.mutation_key);
+        let mut policy = RetryPolicy::mutation(options.retry.unwrap_or(0));
+        policy.retry_delay = options.retry_delay;
+        policy.network_mode = options.network_mode.unwrap_or_default();
         let platform = self.platform();
         retryer::run(&*platform, self.environment(), &policy, attempt, progress).await
     }
@@ -428,6 +552,7 @@ impl QueryClient {
                 record.status = MutationStatus::Success;
                 record.data = Some(data.clone());
                 record.error = None;
+                record.failure_count = 0;
             }
             Err(error) => {
                 record.status = MutationStatus::Error;
@@ -473,9 +598,10 @@ impl QueryClient {
             f(self, result.as_ref(), vars, &context);
         }
         let defaults = self.mutation_cache().defaults(&record.mutation_key);
-        let gc_time = defaults
-            .as_ref()
-            .map_or(DEFAULT_MUTATION_GC_TIME_MS, |d| d.gc_time);
+        let gc_time = self
+            .get_mutation_defaults(&record.mutation_key)
+            .gc_time
+            .unwrap_or(DEFAULT_MUTATION_GC_TIME_MS);
         if let Some(hook) = defaults.and_then(|d| d.on_settled) {
             hook(self, &record);
         }
@@ -485,7 +611,7 @@ impl QueryClient {
         self.platform().spawn(Box::pin(async move {
             sleep.await;
             client.mutation_cache().remove(id);
-            client.emit(&CacheEvent::Mutation(id));
+            client.emit(&CacheEvent::MutationRemoved(id));
         }));
     }
 }

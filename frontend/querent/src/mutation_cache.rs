@@ -2,7 +2,7 @@
 //! mutation functions by key, and the queues (scopes, the offline replay
 //! order). It stores; running a mutation is `mutation.rs`'s business.
 
-use crate::mutation::{MutationDefaults, MutationRecord};
+use crate::mutation::{MutationConfig, MutationDefaults, MutationRecord};
 use crate::signal::Signal;
 use futures::future::{LocalBoxFuture, Shared};
 use std::cell::RefCell;
@@ -17,9 +17,13 @@ pub(crate) type Tail = Shared<LocalBoxFuture<'static, ()>>;
 pub(crate) struct MutationCache {
     records: RefCell<BTreeMap<u64, MutationRecord>>,
     registry: RefCell<HashMap<String, MutationDefaults>>,
+    /// `set_mutation_defaults`, in the order set.
+    prefix_defaults: RefCell<Vec<(String, MutationConfig)>>,
     scope_tails: RefCell<HashMap<String, Tail>>,
     replay_tail: RefCell<Option<Tail>>,
     registered: Signal,
+    /// Notified when a record changes.
+    pub(crate) changed: Signal,
 }
 
 impl MutationCache {
@@ -33,6 +37,27 @@ impl MutationCache {
     /// What is registered for `key`.
     pub(crate) fn defaults(&self, key: &str) -> Option<MutationDefaults> {
         self.registry.borrow().get(key).cloned()
+    }
+
+    /// Sets the defaults for keys under `prefix` (replacing earlier ones
+    /// for the same prefix, keeping their place).
+    pub(crate) fn set_prefix_defaults(&self, prefix: &str, options: MutationConfig) {
+        let mut all = self.prefix_defaults.borrow_mut();
+        match all.iter_mut().find(|(p, _)| p == prefix) {
+            Some(entry) => entry.1 = options,
+            None => all.push((prefix.to_owned(), options)),
+        }
+    }
+
+    /// Every matching prefix's defaults merged, the later set winning.
+    pub(crate) fn prefix_defaults(&self, key: &str) -> MutationConfig {
+        self.prefix_defaults
+            .borrow()
+            .iter()
+            .filter(|(prefix, _)| key.starts_with(prefix.as_str()))
+            .fold(MutationConfig::default(), |merged, (_, options)| {
+                options.or(&merged)
+            })
     }
 
     /// Completes at the next registration.

@@ -21,7 +21,7 @@ use crate::client::{QueryClient, Subscription};
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::options::Direction;
-use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved};
+use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved, skipped};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
 use futures::future::{AbortHandle, Abortable};
 use serde_json::Value;
@@ -178,6 +178,8 @@ struct Observed {
     /// The running refetch interval: its period, whether it runs in the
     /// background, and its handle.
     interval: Option<((u64, bool), AbortHandle)>,
+    /// The timer that builds the result again when its data turns stale.
+    stale_timeout: Option<(i64, AbortHandle)>,
     /// The query's update counts when this observer started on it.
     initial_counts: (u32, u32),
     /// The query this observer last saw with data (TanStack's
@@ -195,16 +197,12 @@ fn counts(state: &QueryState) -> (u32, u32) {
 /// TanStack's `shouldFetchOnMount`: a query without data loads (unless it
 /// failed for good and must not retry on mount); one with data refetches
 /// as `refetch_on_mount` says.
-fn should_fetch_on_mount(state: &QueryState, options: &Resolved, now: i64) -> bool {
-    if !options.enabled {
-        return false;
-    }
+fn should_fetch_on_mount(key: &QueryKey, state: &QueryState, options: &Resolved, now: i64) -> bool {
     if state.data.is_none() {
-        options.retry_on_mount || state.status != QueryStatus::Error
+        options.is_enabled(key, state)
+            && (options.retry_on_mount || state.status != QueryStatus::Error)
     } else {
-        options
-            .refetch_on_mount
-            .wants(state.is_stale(options.stale_time, now))
+        options.should_fetch_on(options.refetch_on_mount, key, state, now)
     }
 }
 
@@ -212,6 +210,7 @@ fn should_fetch_on_mount(state: &QueryState, options: &Resolved, now: i64) -> bo
 /// observer fetches stale data of a query it just switched to, or of one
 /// it was disabled for until now.
 fn should_fetch_optionally(
+    key: &QueryKey,
     state: &QueryState,
     query_changed: bool,
     options: &Resolved,
@@ -220,8 +219,7 @@ fn should_fetch_optionally(
 ) -> bool {
     (query_changed || !was_enabled)
         && (options.retry_on_mount || state.status != QueryStatus::Error)
-        && options.enabled
-        && state.is_stale(options.stale_time, now)
+        && options.is_stale(key, state, now)
 }
 
 impl QueryObserver {
@@ -248,7 +246,7 @@ impl QueryObserver {
         fetcher: Fetcher,
         options: QueryOptions,
     ) -> Self {
-        let options = client.default_query_options(&key, options);
+        let options = client.default_query_options(&key, skipped(&fetcher, options));
         client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
         let initial_counts = counts(&client.get_query_state(&key).unwrap_or_default());
         let observer = Self {
@@ -260,6 +258,7 @@ impl QueryObserver {
                     options,
                     subscription: None,
                     interval: None,
+                    stale_timeout: None,
                     initial_counts,
                     last_defined: None,
                     result: None,
@@ -289,27 +288,34 @@ impl QueryObserver {
         let client = &self.inner.client;
         let resolved = client.resolve(&options);
         let state = client.get_query_state(&key).unwrap_or_default();
-        if resolved.enabled {
-            client.record_read(!state.is_stale(resolved.stale_time, client.now()));
+        if resolved.is_enabled(&key, &state) {
+            client.record_read(!resolved.is_stale(&key, &state, client.now()));
         }
-        if should_fetch_on_mount(&state, &resolved, client.now()) {
+        if should_fetch_on_mount(&key, &state, &resolved, client.now()) {
             // A fetch in flight is joined (its retries, stopped when the
             // last observer left, go on).
             drop(client.refetch(&key));
         }
         self.inner.update_result();
-        self.inner.update_interval(false);
+        self.inner.update_timers();
     }
 
     /// Unmounts: stops observing (the query is garbage-collected after
     /// its gc time unless observed again) and stops the interval.
     pub fn unsubscribe(&self) {
-        let (subscription, interval) = {
+        let (subscription, interval, stale_timeout) = {
             let mut observed = self.inner.observed.borrow_mut();
-            (observed.subscription.take(), observed.interval.take())
+            (
+                observed.subscription.take(),
+                observed.interval.take(),
+                observed.stale_timeout.take(),
+            )
         };
         *self.inner.listener.borrow_mut() = None;
-        if let Some((_, handle)) = interval {
+        for (_, handle) in stale_timeout
+            .into_iter()
+            .chain(interval.map(|(_, h)| (0, h)))
+        {
             handle.abort();
         }
         drop(subscription);
@@ -322,7 +328,7 @@ impl QueryObserver {
     /// changed.
     pub fn set_options(&self, key: QueryKey, fetcher: Fetcher, options: QueryOptions) {
         let client = self.inner.client.clone();
-        let options = client.default_query_options(&key, options);
+        let options = client.default_query_options(&key, skipped(&fetcher, options));
         client.register(&key, Some(Rc::clone(&fetcher)), Some(options.clone()));
         let (query_changed, was_enabled, mounted, left) = {
             let mut observed = self.inner.observed.borrow_mut();
@@ -350,15 +356,25 @@ impl QueryObserver {
         }
         let resolved = client.resolve(&options);
         let state = client.get_query_state(&key).unwrap_or_default();
+        let was_enabled = was_enabled.of(&key, &state);
+        let enabled = resolved.is_enabled(&key, &state);
         if mounted
-            && should_fetch_optionally(&state, query_changed, &resolved, was_enabled, client.now())
+            && should_fetch_optionally(
+                &key,
+                &state,
+                query_changed,
+                &resolved,
+                was_enabled,
+                client.now(),
+            )
         {
             drop(client.refetch(&key));
         }
         self.inner.update_result();
         if mounted {
+            self.inner.update_stale_timeout();
             self.inner
-                .update_interval(query_changed || was_enabled != resolved.enabled);
+                .update_interval(query_changed || was_enabled != enabled);
         }
     }
 
@@ -373,7 +389,7 @@ impl QueryObserver {
         options: &QueryOptions,
     ) -> QueryObserverResult {
         let client = &self.inner.client;
-        let options = &client.default_query_options(key, options.clone());
+        let options = &client.default_query_options(key, skipped(fetcher, options.clone()));
         if !client.cache().contains(key) {
             client.register(key, Some(Rc::clone(fetcher)), Some(options.clone()));
         }
@@ -486,6 +502,7 @@ impl Inner {
         let subscription = self.client.subscribe(key, move || {
             if let Some(observer) = observer.upgrade() {
                 observer.update_result();
+                observer.update_timers();
             }
         });
         self.client
@@ -511,12 +528,12 @@ impl Inner {
         let mut state = client.get_query_state(key).unwrap_or_default();
         let query_changed = observed.key != *key;
         let mounted = observed.subscription.is_some();
-        let was_enabled = client.resolve(&observed.options).enabled;
+        let was_enabled = client.resolve(&observed.options).enabled.of(key, &state);
         let fetching_now = optimistic
             && if mounted {
-                should_fetch_optionally(&state, query_changed, &resolved, was_enabled, now)
+                should_fetch_optionally(key, &state, query_changed, &resolved, was_enabled, now)
             } else {
-                should_fetch_on_mount(&state, &resolved, now)
+                should_fetch_on_mount(key, &state, &resolved, now)
             };
         if fetching_now && !state.is_fetching() {
             // TanStack's `fetchState`: the fetch about to start shows.
@@ -535,7 +552,8 @@ impl Inner {
         } else {
             observed.initial_counts
         };
-        let is_stale = resolved.enabled && state.is_stale(resolved.stale_time, now);
+        let is_stale = resolved.is_stale(key, &state, now);
+        let is_enabled = resolved.is_enabled(key, &state);
         let fetching_more = |way| state.fetch_more == Some(way);
         let (forward, backward) = (Direction::Forward, Direction::Backward);
         let mut data = state.data.clone();
@@ -579,7 +597,7 @@ impl Inner {
                 || state.error_update_count > initial_counts.1,
             is_placeholder_data,
             is_stale,
-            is_enabled: resolved.enabled,
+            is_enabled,
             has_next_page: client.page_exists(key, &resolved, false),
             has_previous_page: client.page_exists(key, &resolved, true),
             is_fetching_next_page: state.fetch_status == FetchStatus::Fetching
@@ -620,6 +638,8 @@ impl Inner {
         };
         let result = self.create_result(&key, &options, false);
         if self.adopt(&key, &options, result.clone()) {
+            self.client
+                .emit(&crate::client::CacheEvent::ObserverResultsUpdated(key));
             let listener = self.listener.borrow().clone();
             if let Some(listener) = listener {
                 listener(&result);
@@ -627,8 +647,61 @@ impl Inner {
         }
     }
 
+    /// TanStack's `updateTimers` after a change of the query: the stale
+    /// timeout, and the interval when its period changed.
+    fn update_timers(self: &Rc<Self>) {
+        self.update_stale_timeout();
+        self.update_interval(false);
+    }
+
+    /// TanStack's `updateStaleTimeout`: while the result is fresh by a
+    /// finite stale time, a timer builds it again once that has passed,
+    /// so `is_stale` turns true and the listener hears of it.
+    fn update_stale_timeout(self: &Rc<Self>) {
+        let (key, options, fresh, timer_at) = {
+            let observed = self.observed.borrow();
+            let fresh = observed.result.as_ref().is_some_and(|r| !r.is_stale);
+            let timer_at = observed.stale_timeout.as_ref().map(|(at, _)| *at);
+            (
+                observed.key.clone(),
+                observed.options.clone(),
+                fresh,
+                timer_at,
+            )
+        };
+        let client = &self.client;
+        let state = client.get_query_state(&key).unwrap_or_default();
+        let stale_at = client
+            .resolve(&options)
+            .stale_time
+            .of(&key, &state)
+            .filter(|ms| fresh && *ms < u64::MAX)
+            .map(|ms| state.data_updated_at.saturating_add_unsigned(ms));
+        if stale_at == timer_at {
+            return;
+        }
+        if let Some((_, handle)) = self.observed.borrow_mut().stale_timeout.take() {
+            handle.abort();
+        }
+        let Some(stale_at) = stale_at else {
+            return;
+        };
+        // 1 ms late, as TanStack's: a timer may fire a little early.
+        let due = u64::try_from(stale_at.saturating_sub(client.now())).unwrap_or(0) + 1;
+        let observer = Rc::downgrade(self);
+        let sleep = client.platform().sleep(due);
+        let handle = spawn_abortable(client, async move {
+            sleep.await;
+            if let Some(observer) = observer.upgrade() {
+                observer.observed.borrow_mut().stale_timeout = None;
+                observer.update_result();
+            }
+        });
+        self.observed.borrow_mut().stale_timeout = Some((stale_at, handle));
+    }
+
     /// Starts, restarts or stops the refetch interval to match the
-    /// options (`restart`: the query or `enabled` changed).
+    /// options and the query (`restart`: the query or `enabled` changed).
     fn update_interval(&self, restart: bool) {
         let (key, options, running) = {
             let observed = self.observed.borrow();
@@ -636,10 +709,13 @@ impl Inner {
             (observed.key.clone(), observed.options.clone(), running)
         };
         let resolved = self.client.resolve(&options);
+        let state = self.client.get_query_state(&key).unwrap_or_default();
         let in_background = resolved.refetch_interval_in_background;
         let wanted = resolved
             .refetch_interval
-            .filter(|ms| *ms > 0 && resolved.enabled)
+            .as_ref()
+            .and_then(|every| every.of(&key, &state))
+            .filter(|_| resolved.is_enabled(&key, &state))
             .map(|ms| (ms, in_background));
         if !restart && wanted == running {
             return;
@@ -651,9 +727,8 @@ impl Inner {
             return;
         };
         let ms = every.0;
-        let (handle, registration) = AbortHandle::new_pair();
         let client = self.client.clone();
-        let task = async move {
+        let handle = spawn_abortable(&self.client, async move {
             loop {
                 client.platform().sleep(ms).await;
                 // Not in the background unless asked: a hidden tab waits
@@ -662,12 +737,18 @@ impl Inner {
                     let _ = client.refetch(&key).await;
                 }
             }
-        };
-        self.client.platform().spawn(Box::pin(async move {
-            let _ = Abortable::new(task, registration).await;
-        }));
+        });
         self.observed.borrow_mut().interval = Some((every, handle));
     }
+}
+
+/// Runs `task` until the handle is aborted.
+fn spawn_abortable(client: &QueryClient, task: impl Future<Output = ()> + 'static) -> AbortHandle {
+    let (handle, registration) = AbortHandle::new_pair();
+    client.platform().spawn(Box::pin(async move {
+        let _ = Abortable::new(task, registration).await;
+    }));
+    handle
 }
 
 impl Drop for QueryObserver {

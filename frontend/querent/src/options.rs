@@ -21,6 +21,46 @@ where
     Rc::new(move |ctx| Box::pin(f(ctx)))
 }
 
+thread_local! {
+    static SKIP_TOKEN: Fetcher = fetcher(|ctx: FetchContext| async move {
+        Err(QueryError::local(
+            crate::error::ErrorKind::Unregistered,
+            format!("Missing queryFn: {}", ctx.key),
+        ))
+    });
+}
+
+/// TanStack's `skipToken`: given as a query's fetcher, it disables the
+/// query (as `enabled: false`) where the fetcher cannot be written yet,
+/// typically while an argument is missing:
+/// `id.map_or_else(skip_token, |id| fetch_post(id))`. Fetching it anyway
+/// (`refetch`, `fetch_query`) fails with "Missing queryFn".
+///
+/// ```
+/// let skip = querent::options::skip_token();
+/// assert!(querent::options::is_skip_token(&skip));
+/// assert!(!querent::options::is_skip_token(&querent::options::fetcher(|_| async {
+///     Ok(serde_json::json!(1))
+/// })));
+/// ```
+pub fn skip_token() -> Fetcher {
+    SKIP_TOKEN.with(Rc::clone)
+}
+
+/// Whether `fetcher` is [`skip_token`].
+pub fn is_skip_token(fetcher: &Fetcher) -> bool {
+    SKIP_TOKEN.with(|skip| Rc::ptr_eq(skip, fetcher))
+}
+
+/// `options`, disabled when `fetcher` is [`skip_token`] (TanStack's
+/// `defaultQueryOptions`).
+pub(crate) fn skipped(fetcher: &Fetcher, mut options: QueryOptions) -> QueryOptions {
+    if is_skip_token(fetcher) {
+        options.enabled = Some(Enabled::Bool(false));
+    }
+    options
+}
+
 /// A [`PageParam`] over typed pages (TanStack's `getNextPageParam:
 /// (lastPage) => ...`): `next(&page)` is the parameter of the page after
 /// the last page (`None`: it is the last). A page that is not a `P` has no
@@ -279,6 +319,193 @@ impl NetworkMode {
     }
 }
 
+/// A function of a query, asked each time the option is read (TanStack's
+/// option functions of `query`): its key and its state now.
+pub type QueryFn<T> = Rc<dyn Fn(&QueryKey, &crate::query::QueryState) -> T>;
+
+/// How long data stays fresh (TanStack's `staleTime`). A number converts:
+/// `stale_time: Some(60_000.into())`.
+#[derive(Clone)]
+pub enum StaleTime {
+    /// Fresh for this many ms after it arrived; `u64::MAX` is TanStack's
+    /// `Infinity`: fresh until invalidated.
+    Ms(u64),
+    /// TanStack's `'static'`: data is never stale, not even invalidated;
+    /// nothing refetches it but an explicit fetch or refetch of the query
+    /// (no refetch on mount, focus or reconnect, even `Always`, and
+    /// `invalidate_queries` / `refetch_queries` pass it by). A query
+    /// without data still loads.
+    Static,
+    /// Decided per query, each time staleness is asked (TanStack's
+    /// `staleTime: (query) => ...`).
+    Fn(QueryFn<StaleTime>),
+}
+
+impl From<u64> for StaleTime {
+    fn from(ms: u64) -> Self {
+        Self::Ms(ms)
+    }
+}
+
+/// Functions are equal when they are the same one.
+impl PartialEq for StaleTime {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Ms(a), Self::Ms(b)) => a == b,
+            (Self::Static, Self::Static) => true,
+            (Self::Fn(a), Self::Fn(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for StaleTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ms(ms) => write!(f, "{ms}"),
+            Self::Static => f.write_str("static"),
+            Self::Fn(_) => f.write_str("fn"),
+        }
+    }
+}
+
+impl StaleTime {
+    /// TanStack's `Infinity`: fresh until invalidated.
+    pub const INFINITY: Self = Self::Ms(u64::MAX);
+
+    /// [`StaleTime::Fn`] from a closure.
+    pub fn function(
+        f: impl Fn(&QueryKey, &crate::query::QueryState) -> StaleTime + 'static,
+    ) -> Self {
+        Self::Fn(Rc::new(f))
+    }
+
+    /// The stale time for this query now: `None` for `Static`.
+    pub fn of(&self, key: &QueryKey, state: &crate::query::QueryState) -> Option<u64> {
+        match self {
+            Self::Ms(ms) => Some(*ms),
+            Self::Static => None,
+            Self::Fn(f) => f(key, state).of(key, state),
+        }
+    }
+
+    /// TanStack's `isStaleByTime`: whether the query's data is stale at
+    /// `now` (no data is always stale).
+    pub fn is_stale(&self, key: &QueryKey, state: &crate::query::QueryState, now: i64) -> bool {
+        match self.of(key, state) {
+            Some(ms) => state.is_stale(ms, now),
+            None => state.data.is_none(),
+        }
+    }
+}
+
+/// Whether observers fetch (TanStack's `enabled`). A bool converts:
+/// `enabled: Some(false.into())`.
+#[derive(Clone)]
+pub enum Enabled {
+    /// Always this.
+    Bool(bool),
+    /// Decided per query, each time it is asked (TanStack's
+    /// `enabled: (query) => ...`).
+    Fn(QueryFn<bool>),
+}
+
+impl From<bool> for Enabled {
+    fn from(enabled: bool) -> Self {
+        Self::Bool(enabled)
+    }
+}
+
+/// Functions are equal when they are the same one.
+impl PartialEq for Enabled {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Fn(a), Self::Fn(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Enabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Fn(_) => f.write_str("fn"),
+        }
+    }
+}
+
+impl Enabled {
+    /// [`Enabled::Fn`] from a closure.
+    pub fn function(f: impl Fn(&QueryKey, &crate::query::QueryState) -> bool + 'static) -> Self {
+        Self::Fn(Rc::new(f))
+    }
+
+    /// Whether the query is enabled now.
+    pub fn of(&self, key: &QueryKey, state: &crate::query::QueryState) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Fn(f) => f(key, state),
+        }
+    }
+}
+
+/// How often a mounted observer refetches (TanStack's `refetchInterval`).
+/// A number converts: `refetch_interval: Some(1_000.into())`.
+#[derive(Clone)]
+pub enum RefetchInterval {
+    /// Every this many ms (0: never).
+    Ms(u64),
+    /// Decided after each change of the query (`None`: stop; TanStack's
+    /// `refetchInterval: (query) => number | false`).
+    Fn(QueryFn<Option<u64>>),
+}
+
+impl From<u64> for RefetchInterval {
+    fn from(ms: u64) -> Self {
+        Self::Ms(ms)
+    }
+}
+
+/// Functions are equal when they are the same one.
+impl PartialEq for RefetchInterval {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Ms(a), Self::Ms(b)) => a == b,
+            (Self::Fn(a), Self::Fn(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for RefetchInterval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ms(ms) => write!(f, "{ms}"),
+            Self::Fn(_) => f.write_str("fn"),
+        }
+    }
+}
+
+impl RefetchInterval {
+    /// [`RefetchInterval::Fn`] from a closure.
+    pub fn function(
+        f: impl Fn(&QueryKey, &crate::query::QueryState) -> Option<u64> + 'static,
+    ) -> Self {
+        Self::Fn(Rc::new(f))
+    }
+
+    /// The interval for this query now (`None`: no interval).
+    pub fn of(&self, key: &QueryKey, state: &crate::query::QueryState) -> Option<u64> {
+        match self {
+            Self::Ms(ms) => Some(*ms),
+            Self::Fn(f) => f(key, state),
+        }
+        .filter(|ms| *ms > 0)
+    }
+}
+
 /// TanStack's default `staleTime`: data is stale as soon as it arrives.
 pub const DEFAULT_STALE_TIME_MS: u64 = 0;
 /// TanStack's default `gcTime`: 5 minutes.
@@ -288,8 +515,9 @@ pub const DEFAULT_GC_TIME_MS: u64 = 5 * 60_000;
 #[derive(Clone, Default)]
 pub struct QueryOptions {
     /// Data younger than this is fresh and not refetched (default 0, as
-    /// TanStack's: data is stale at once; `u64::MAX` is `Infinity`).
-    pub stale_time: Option<u64>,
+    /// TanStack's: data is stale at once; [`StaleTime::INFINITY`],
+    /// [`StaleTime::Static`], or a function of the query).
+    pub stale_time: Option<StaleTime>,
     /// An unobserved query is removed after this long (default 5 min, as
     /// TanStack's `gcTime`).
     pub gc_time: Option<u64>,
@@ -302,8 +530,9 @@ pub struct QueryOptions {
     /// the retry and the error; default: 1 s doubling to 30 s). A server's
     /// `Retry-After` still wins.
     pub retry_delay: Option<RetryDelay>,
-    /// Refetch every this many ms while observed and the window is focused.
-    pub refetch_interval: Option<u64>,
+    /// Refetch every this many ms while observed and the window is focused
+    /// (or as a function of the query says).
+    pub refetch_interval: Option<RefetchInterval>,
     /// Go on refetching every `refetch_interval` while the window is hidden
     /// (TanStack's `refetchIntervalInBackground`; default false).
     pub refetch_interval_in_background: Option<bool>,
@@ -316,8 +545,9 @@ pub struct QueryOptions {
     /// Refetch when the network comes back (default [`Refetch::IfStale`];
     /// [`Refetch::Never`] with [`NetworkMode::Always`]).
     pub refetch_on_reconnect: Option<Refetch>,
-    /// Observers fetch only when enabled (default true).
-    pub enabled: Option<bool>,
+    /// Observers fetch only when enabled (default true; or a function of
+    /// the query).
+    pub enabled: Option<Enabled>,
     /// An observer that starts on a failed query without data fetches it
     /// again (default true). `use_suspense_query` turns it off: the error it
     /// waited for is the answer (TanStack's `retryOnMount: false` under
@@ -334,6 +564,11 @@ pub struct QueryOptions {
     /// Infinite queries: at most this many pages are kept; a page fetched
     /// past it drops the one at the other end (TanStack's `maxPages`).
     pub max_pages: Option<usize>,
+    /// Infinite queries: how many pages a first fetch or refetch loads
+    /// (TanStack's `pages` of `fetchInfiniteQuery` /
+    /// `prefetchInfiniteQuery`; default: as many as are loaded, at least
+    /// one), stopping early where there is no next page.
+    pub pages: Option<usize>,
     /// Data the query starts with when it has none (TanStack's
     /// `initialData`): it is cached as if fetched at
     /// [`QueryOptions::initial_data_updated_at`] (default: now), so it is
@@ -367,6 +602,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("retry_on_mount", &self.retry_on_mount)
             .field("infinite", &self.get_next_page_param.is_some())
             .field("max_pages", &self.max_pages)
+            .field("pages", &self.pages)
             .field("initial_data", &self.initial_data.is_some())
             .field("initial_data_updated_at", &self.initial_data_updated_at)
             .field("placeholder_data", &self.placeholder_data.is_some())
@@ -379,22 +615,53 @@ impl std::fmt::Debug for QueryOptions {
 /// Options with every field decided.
 #[derive(Clone)]
 pub(crate) struct Resolved {
-    pub(crate) stale_time: u64,
+    pub(crate) stale_time: StaleTime,
     pub(crate) gc_time: u64,
     pub(crate) retry: u32,
     pub(crate) retry_if: RetryPredicate,
     pub(crate) retry_delay: Option<RetryDelay>,
-    pub(crate) refetch_interval: Option<u64>,
+    pub(crate) refetch_interval: Option<RefetchInterval>,
     pub(crate) refetch_interval_in_background: bool,
     pub(crate) refetch_on_mount: Refetch,
     pub(crate) refetch_on_window_focus: Refetch,
     pub(crate) refetch_on_reconnect: Refetch,
-    pub(crate) enabled: bool,
+    pub(crate) enabled: Enabled,
     pub(crate) retry_on_mount: bool,
     pub(crate) paging: Option<crate::infinite::Paging>,
     pub(crate) placeholder_data: Option<PlaceholderData>,
     pub(crate) network_mode: NetworkMode,
     pub(crate) meta: Option<Rc<Value>>,
+}
+
+impl Resolved {
+    /// Whether observers with these options fetch the query now.
+    pub(crate) fn is_enabled(&self, key: &QueryKey, state: &crate::query::QueryState) -> bool {
+        self.enabled.of(key, state)
+    }
+
+    /// TanStack's observer `isStale`: enabled, and stale by its stale time.
+    pub(crate) fn is_stale(
+        &self,
+        key: &QueryKey,
+        state: &crate::query::QueryState,
+        now: i64,
+    ) -> bool {
+        self.is_enabled(key, state) && self.stale_time.is_stale(key, state, now)
+    }
+
+    /// TanStack's `shouldFetchOn` (mount, focus, reconnect): enabled, not
+    /// static, and `when` wants it at this staleness.
+    pub(crate) fn should_fetch_on(
+        &self,
+        when: Refetch,
+        key: &QueryKey,
+        state: &crate::query::QueryState,
+        now: i64,
+    ) -> bool {
+        self.is_enabled(key, state)
+            && self.stale_time.of(key, state).is_some()
+            && when.wants(self.stale_time.is_stale(key, state, now))
+    }
 }
 
 impl QueryOptions {
@@ -403,10 +670,10 @@ impl QueryOptions {
     ///
     /// ```
     /// use querent::QueryOptions;
-    /// let mine = QueryOptions { stale_time: Some(1000), ..QueryOptions::default() };
-    /// let defaults = QueryOptions { stale_time: Some(5), retry: Some(0), ..QueryOptions::default() };
+    /// let mine = QueryOptions { stale_time: Some(1000.into()), ..QueryOptions::default() };
+    /// let defaults = QueryOptions { stale_time: Some(5.into()), retry: Some(0), ..QueryOptions::default() };
     /// let merged = mine.or(&defaults);
-    /// assert_eq!((merged.stale_time, merged.retry), (Some(1000), Some(0)));
+    /// assert_eq!((merged.stale_time, merged.retry), (Some(1000.into()), Some(0)));
     /// ```
     pub fn or(&self, defaults: &QueryOptions) -> QueryOptions {
         fn pick<T: Clone>(mine: &Option<T>, theirs: &Option<T>) -> Option<T> {
@@ -438,6 +705,7 @@ impl QueryOptions {
             ),
             initial_page_param: pick(&self.initial_page_param, &defaults.initial_page_param),
             max_pages: pick(&self.max_pages, &defaults.max_pages),
+            pages: pick(&self.pages, &defaults.pages),
             initial_data: pick(&self.initial_data, &defaults.initial_data),
             initial_data_updated_at: pick(
                 &self.initial_data_updated_at,
@@ -455,7 +723,7 @@ impl QueryOptions {
         let o = self.or(defaults);
         let network_mode = o.network_mode.unwrap_or_default();
         Resolved {
-            stale_time: o.stale_time.unwrap_or(DEFAULT_STALE_TIME_MS),
+            stale_time: o.stale_time.unwrap_or(StaleTime::Ms(DEFAULT_STALE_TIME_MS)),
             gc_time: o.gc_time.unwrap_or(DEFAULT_GC_TIME_MS),
             retry: o.retry.unwrap_or(3),
             retry_if: o.retry_if.unwrap_or_else(retry_if_retryable),
@@ -473,13 +741,14 @@ impl QueryOptions {
                     Refetch::IfStale
                 },
             ),
-            enabled: o.enabled.unwrap_or(true),
+            enabled: o.enabled.unwrap_or(Enabled::Bool(true)),
             retry_on_mount: o.retry_on_mount.unwrap_or(true),
             paging: o.get_next_page_param.map(|next| crate::infinite::Paging {
                 next,
                 previous: o.get_previous_page_param,
                 initial: o.initial_page_param.unwrap_or(Value::Null),
                 max_pages: o.max_pages,
+                pages: o.pages,
             }),
             placeholder_data: o.placeholder_data,
             network_mode,

@@ -311,12 +311,15 @@ pub fn persist(
     });
     let weak = Rc::downgrade(&writer);
     let subscription = client.subscribe_cache(move |event: &CacheEvent| {
-        if *event == CacheEvent::Environment {
+        if *event == CacheEvent::Environment || event.is_observer_event() {
             return;
         }
         let Some(writer) = weak.upgrade() else { return };
         writer.dirty.set(true);
-        if matches!(event, CacheEvent::Mutation(_)) {
+        if matches!(
+            event,
+            CacheEvent::MutationAdded(_) | CacheEvent::Mutation(_) | CacheEvent::MutationRemoved(_)
+        ) {
             // The queue is written at once, before the change can be shown
             // as pending: a tab killed inside the throttle window must not
             // lose a change the user saw counted. Mutation events are a

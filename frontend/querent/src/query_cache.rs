@@ -136,16 +136,31 @@ impl Entry {
     /// query is not active.
     fn active_options<'a>(
         &'a self,
+        key: &'a QueryKey,
         defaults: &'a QueryOptions,
     ) -> impl Iterator<Item = Resolved> + 'a {
         let fetchable = self.fetcher.is_some();
         self.observer_options(defaults)
-            .filter(move |o| fetchable && o.enabled)
+            .filter(move |o| fetchable && o.is_enabled(key, &self.state))
     }
 
     /// TanStack's `isActive`: fetchable and some observer is enabled.
-    fn is_active(&self, defaults: &QueryOptions) -> bool {
-        self.active_options(defaults).next().is_some()
+    fn is_active(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
+        self.active_options(key, defaults).next().is_some()
+    }
+
+    /// TanStack's `isStatic`: some observer's stale time is `Static`.
+    fn is_static(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
+        self.observer_options(defaults)
+            .any(|o| o.stale_time.of(key, &self.state).is_none())
+    }
+
+    /// Stale by the options last registered (TanStack's `isStaleByTime`).
+    fn is_stale(&self, key: &QueryKey, defaults: &QueryOptions, now: i64) -> bool {
+        self.options
+            .resolve(defaults)
+            .stale_time
+            .is_stale(key, &self.state, now)
     }
 
     fn listeners(&self) -> Vec<Listener> {
@@ -336,15 +351,13 @@ impl QueryCache {
                 if !needs_state && filters.type_ == QueryTypeFilter::All {
                     return true;
                 }
-                let active = e.is_active(defaults);
+                let active = e.is_active(key, defaults);
                 if !needs_state {
                     return filters.matches_type(active);
                 }
                 let summary = QuerySummary {
                     key: (*key).clone(),
-                    is_stale: e
-                        .state
-                        .is_stale(e.options.resolve(defaults).stale_time, now),
+                    is_stale: e.is_stale(key, defaults, now),
                     state: e.state.clone(),
                     observers: e.observers.len(),
                     meta: e.options.meta.clone(),
@@ -356,8 +369,9 @@ impl QueryCache {
     }
 
     /// Whether a refetch of every query may fetch this one (TanStack's
-    /// `!isDisabled()`): it has a fetcher and, if observed, an enabled
-    /// observer; if unobserved, it was fetched or set before.
+    /// `!isDisabled() && !isStatic()`): it has a fetcher and, if observed,
+    /// an enabled observer and none whose stale time is `Static`; if
+    /// unobserved, it was fetched or set before.
     pub(crate) fn can_refetch(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
         self.read(key, |e| {
             if e.fetcher.is_none() {
@@ -366,7 +380,7 @@ impl QueryCache {
             if e.observers.is_empty() {
                 e.state.data_updated_at != 0 || e.state.error_updated_at != 0
             } else {
-                e.is_active(defaults)
+                e.is_active(key, defaults) && !e.is_static(key, defaults)
             }
         })
         .unwrap_or(false)
@@ -385,9 +399,7 @@ impl QueryCache {
             .iter()
             .map(|(key, e)| QuerySummary {
                 key: key.clone(),
-                is_stale: e
-                    .state
-                    .is_stale(e.options.resolve(defaults).stale_time, now),
+                is_stale: e.is_stale(key, defaults, now),
                 state: e.state.clone(),
                 observers: e.observers.len(),
                 meta: e.options.meta.clone(),
@@ -399,7 +411,8 @@ impl QueryCache {
 
     /// Whether the query is active (observed, fetchable, enabled).
     pub(crate) fn is_active(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
-        self.read(key, |e| e.is_active(defaults)).unwrap_or(false)
+        self.read(key, |e| e.is_active(key, defaults))
+            .unwrap_or(false)
     }
 
     /// The active queries, not fetching, that an enabled observer's `when`
@@ -415,10 +428,10 @@ impl QueryCache {
         let entries = self.entries.borrow();
         entries
             .iter()
-            .filter(|(_, e)| {
+            .filter(|(key, e)| {
                 e.in_flight.is_none()
-                    && e.active_options(defaults)
-                        .any(|o| when(&o).wants(e.state.is_stale(o.stale_time, now)))
+                    && e.active_options(key, defaults)
+                        .any(|o| o.should_fetch_on(when(&o), key, &e.state, now))
             })
             .map(|(k, _)| k.clone())
             .collect()

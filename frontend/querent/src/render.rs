@@ -17,7 +17,7 @@
 //! use serde_json::json;
 //! let client = QueryClient::with_defaults(
 //!     RenderPlatform::at(1_700_000_000_000),
-//!     QueryOptions { retry: Some(0), stale_time: Some(60_000), ..QueryOptions::default() },
+//!     QueryOptions { retry: Some(0), stale_time: Some(60_000.into()), ..QueryOptions::default() },
 //! );
 //! let key = QueryKey::from(vec![json!("post"), json!(1)]);
 //! client.set_query_data_at(&key, |_| Some(json!({"title": "hi"})), 1_700_000_000_000);

@@ -82,8 +82,8 @@ where
             };
             let check = changed.clone();
             let refresh = force.clone();
-            let subscription = client.subscribe_cache(move |_event: &CacheEvent| {
-                if check() {
+            let subscription = client.subscribe_cache(move |event: &CacheEvent| {
+                if !event.is_observer_event() && check() {
                     refresh.force_update();
                 }
             });

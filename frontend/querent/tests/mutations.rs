@@ -123,7 +123,10 @@ fn a_local_failure_ends_the_mutation_at_once() {
         client.register_mutation_json(
             "add_todo",
             MutationDefaults {
-                retry: 3,
+                options: querent::MutationConfig {
+                    retry: Some(3),
+                    ..Default::default()
+                },
                 ..MutationDefaults::new(api.function(client.platform()))
             },
         );
@@ -362,6 +365,7 @@ fn registry_hooks_run_for_replayed_mutations() {
         failure_count: 0,
         data: None,
         error: None,
+        meta: None,
     };
     assert_eq!(client.restore_mutations(vec![record]), 1);
     rt.advance(200);

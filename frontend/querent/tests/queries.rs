@@ -38,7 +38,7 @@ fn per_query_stale_time_overrides_the_default() {
     let (client, server, mut rt) = setup();
     let k = key(json!(["users"]));
     let opts = QueryOptions {
-        stale_time: Some(1000),
+        stale_time: Some(1000.into()),
         ..Default::default()
     };
     rt.block_on(client.fetch_query(&k, server.fetcher(), opts.clone()))
@@ -298,8 +298,8 @@ fn refetch_interval_runs_only_while_focused() {
     let (client, server, mut rt) = setup();
     let k = key(json!(["deferred"]));
     let opts = QueryOptions {
-        refetch_interval: Some(1000),
-        stale_time: Some(0),
+        refetch_interval: Some(1000.into()),
+        stale_time: Some(0.into()),
         ..Default::default()
     };
     let observer = QueryObserver::new(&client, k, server.fetcher(), opts, || {});
@@ -646,7 +646,7 @@ fn staleness_is_judged_by_the_observers_stale_time() {
         },
     );
     let short = QueryOptions {
-        stale_time: Some(10_000),
+        stale_time: Some(10_000.into()),
         ..Default::default()
     };
     rt.advance(20_000);
@@ -778,7 +778,7 @@ fn hydrated_errors_are_settled_failures() {
     assert_eq!(s.status, QueryStatus::Error);
     assert_eq!(s.error.unwrap().status(), Some(404));
     let opts = QueryOptions {
-        stale_time: Some(u64::MAX),
+        stale_time: Some(u64::MAX.into()),
         ..Default::default()
     };
     let _o = QueryObserver::new(&client, k, server.fetcher(), opts, || {});

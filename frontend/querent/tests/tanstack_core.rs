@@ -78,7 +78,7 @@ fn infinite_stale_and_gc_times_never_expire() {
     let (client, server, mut rt) = tanstack();
     let k = key(json!(["config"]));
     let forever = with(|o| {
-        o.stale_time = Some(u64::MAX);
+        o.stale_time = Some(u64::MAX.into());
         o.gc_time = Some(u64::MAX);
     });
     rt.block_on(client.fetch_query(&k, server.fetcher(), forever.clone()))
@@ -156,7 +156,7 @@ fn a_cancelled_fetch_query_resolves_to_the_previous_data() {
     server.respond(Ok(json!("data2")));
     // Stale at once (TanStack's default, said here so the data set above
     // is fetched again whatever the defaults).
-    let stale = with(|o| o.stale_time = Some(0));
+    let stale = with(|o| o.stale_time = Some(0.into()));
     let pending = client.fetch_query(&k, server.fetcher(), stale);
     rt.advance(10);
     client.cancel_queries(&querent::QueryKey::all());
@@ -324,7 +324,7 @@ fn initial_data_keeps_its_updated_at_even_zero() {
     let (client, server, mut rt) = tanstack();
     let k = key(json!(["key"]));
     let options = with(|o| {
-        o.stale_time = Some(u64::MAX);
+        o.stale_time = Some(u64::MAX.into());
         o.initial_data = Some(querent::options::initial_data("initial"));
         o.initial_data_updated_at = Some(0);
     });
@@ -344,7 +344,7 @@ fn initial_data_keeps_its_updated_at_even_zero() {
 fn a_query_without_data_adopts_initial_data_and_its_fetch_still_lands() {
     let (client, server, mut rt) = tanstack();
     let k = key(json!(["key"]));
-    let fresh = with(|o| o.stale_time = Some(1000));
+    let fresh = with(|o| o.stale_time = Some(1000.into()));
     client.prefetch_query(&k, server.fetcher(), fresh);
     rt.advance(50);
     let state = client.get_query_state(&k).unwrap();
@@ -353,7 +353,7 @@ fn a_query_without_data_adopts_initial_data_and_its_fetch_still_lands() {
         (QueryStatus::Pending, FetchStatus::Fetching)
     );
     let options = with(|o| {
-        o.stale_time = Some(1000);
+        o.stale_time = Some(1000.into());
         o.initial_data = Some(querent::options::initial_data("initialData"));
         o.initial_data_updated_at = Some(10);
     });
@@ -577,7 +577,7 @@ fn a_background_error_keeps_the_data_with_the_error_status() {
     let k = key(json!(["key"]));
     client.set_query_data(&k, |_| Some(json!("data")));
     server.respond(Err(common::server_error()));
-    let stale = with(|o| o.stale_time = Some(0));
+    let stale = with(|o| o.stale_time = Some(0.into()));
     assert!(
         rt.block_on(client.fetch_query(&k, server.fetcher(), stale))
             .is_err()
@@ -650,7 +650,7 @@ fn the_last_observer_leaving_stops_a_fetch_that_reads_its_signal() {
         QueryOptions::default(),
     );
     rt.advance(10);
-    let disabled = with(|o| o.enabled = Some(false));
+    let disabled = with(|o| o.enabled = Some(false.into()));
     let observer = querent::QueryObserver::new(
         &client,
         k.clone(),
@@ -679,7 +679,7 @@ fn a_fetch_that_ignores_its_signal_runs_on_when_the_last_observer_leaves() {
     server.respond(Ok(json!("data")));
     client.prefetch_query(&k, server.fetcher(), QueryOptions::default());
     rt.advance(10);
-    let disabled = with(|o| o.enabled = Some(false));
+    let disabled = with(|o| o.enabled = Some(false.into()));
     let observer =
         querent::QueryObserver::new(&client, k.clone(), server.fetcher(), disabled, || {});
     drop(observer);
@@ -741,7 +741,7 @@ fn refetch_on_mount_never_if_stale_or_always() {
     );
     let always = with(|o| {
         o.refetch_on_mount = Some(Refetch::Always);
-        o.stale_time = Some(u64::MAX);
+        o.stale_time = Some(u64::MAX.into());
     });
     let _c = querent::QueryObserver::new(&client, cached.clone(), server.fetcher(), always, || {});
     assert_eq!(
@@ -763,7 +763,7 @@ fn focus_and_reconnect_refetch_fresh_data_only_when_always() {
     use querent::options::Refetch;
     let (client, server, mut rt) = tanstack();
     let fresh_if_stale = with(|o| {
-        o.stale_time = Some(u64::MAX);
+        o.stale_time = Some(u64::MAX.into());
         o.refetch_on_window_focus = Some(true.into());
     });
     let k = key(json!(["if-stale"]));
@@ -776,7 +776,7 @@ fn focus_and_reconnect_refetch_fresh_data_only_when_always() {
     assert_eq!(server.calls(), 1, "fresh: not refetched on focus");
 
     let always = with(|o| {
-        o.stale_time = Some(u64::MAX);
+        o.stale_time = Some(u64::MAX.into());
         o.refetch_on_window_focus = Some(Refetch::Always);
         o.refetch_on_reconnect = Some(Refetch::Always);
     });
@@ -828,7 +828,7 @@ fn refetch_interval_in_background_goes_on_while_hidden() {
     for in_background in [false, true] {
         let (client, server, mut rt) = tanstack();
         let options = QueryOptions {
-            refetch_interval: Some(1000),
+            refetch_interval: Some(1000.into()),
             refetch_interval_in_background: Some(in_background),
             ..QueryOptions::default()
         };
@@ -923,5 +923,77 @@ fn an_unobserved_query_is_kept_for_the_longest_gc_time_asked() {
     assert!(
         client.get_query_state(&k).is_none(),
         "collected after the longer"
+    );
+}
+
+/// `queryCache.test.tsx` › subscribe › "should notify query cache when a
+/// query becomes stale" (the eight events of an observed query's first
+/// fetch, in TanStack's order, the last one the result turning stale),
+/// then the observer leaving and the query collected; and the mutation
+/// cache's `added`, `updated`, `removed`.
+#[test]
+fn the_cache_tells_of_queries_observers_and_mutations_in_tanstacks_order() {
+    use querent::client::CacheEvent;
+    let (client, mut server, mut rt) = tanstack();
+    server.latency_ms = 0;
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&events);
+    let _subscription = client.subscribe_cache(move |event| sink.borrow_mut().push(event.clone()));
+    let k = key(json!(["stale soon"]));
+    let options = with(|o| {
+        o.stale_time = Some(10.into());
+        o.gc_time = Some(0);
+    });
+    let observer = QueryObserver::unmounted(&client, k.clone(), server.fetcher(), options);
+    observer.subscribe(|_| {});
+    rt.advance(11);
+    use CacheEvent::*;
+    let results = || ObserverResultsUpdated(k.clone());
+    assert_eq!(
+        std::mem::take(&mut *events.borrow_mut()),
+        vec![
+            Added(k.clone()),
+            results(),
+            ObserverAdded(k.clone()),
+            results(),
+            Updated(k.clone()),
+            results(),
+            Updated(k.clone()),
+            results(),
+        ]
+    );
+    drop(observer);
+    rt.advance(0);
+    assert_eq!(
+        std::mem::take(&mut *events.borrow_mut()),
+        vec![ObserverRemoved(k.clone()), Removed(k.clone())]
+    );
+
+    let save: querent::mutation::MutationFn =
+        Rc::new(|ctx| Box::pin(async move { Ok(ctx.variables) }));
+    client.register_mutation_json(
+        "save",
+        MutationDefaults {
+            options: querent::MutationConfig {
+                gc_time: Some(5),
+                ..Default::default()
+            },
+            ..MutationDefaults::new(save)
+        },
+    );
+    rt.block_on(client.mutate_json("save", json!(1), MutateOptions::default()))
+        .unwrap();
+    rt.advance(5);
+    let kinds: Vec<CacheEvent> = std::mem::take(&mut *events.borrow_mut());
+    assert!(matches!(kinds.first(), Some(MutationAdded(_))), "{kinds:?}");
+    assert!(
+        matches!(kinds.last(), Some(MutationRemoved(_))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[1..kinds.len() - 1]
+            .iter()
+            .all(|e| matches!(e, Mutation(_))),
+        "{kinds:?}"
     );
 }

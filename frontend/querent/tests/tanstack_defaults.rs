@@ -63,7 +63,7 @@ fn observers_take_the_query_defaults() {
     let k = key(json!(["todos"]));
     client.set_query_defaults(
         &k,
-        QueryDefaults::options(with(|o| o.enabled = Some(false))),
+        QueryDefaults::options(with(|o| o.enabled = Some(false.into()))),
     );
     let observer = QueryObserver::unmounted(&client, k, server.fetcher(), QueryOptions::default());
     observer.subscribe(|_| {});
@@ -85,20 +85,20 @@ fn own_options_beat_query_defaults_which_beat_the_clients() {
     let k = key(json!(["todos"]));
     client.set_query_defaults(
         &k,
-        QueryDefaults::options(with(|o| o.enabled = Some(false))),
+        QueryDefaults::options(with(|o| o.enabled = Some(false.into()))),
     );
     let observer = QueryObserver::unmounted(
         &client,
         k.clone(),
         server.fetcher(),
-        with(|o| o.enabled = Some(true)),
+        with(|o| o.enabled = Some(true.into())),
     );
     observer.subscribe(|_| {});
     rt.advance(1000);
     assert_eq!(server.calls(), 1);
     client.set_query_defaults(
         &k,
-        QueryDefaults::options(with(|o| o.stale_time = Some(u64::MAX))),
+        QueryDefaults::options(with(|o| o.stale_time = Some(u64::MAX.into()))),
     );
     assert!(!client.is_stale_with(
         &k,
@@ -128,19 +128,25 @@ fn defaults_of_every_matching_prefix_merge() {
         &key(json!(["todo"])),
         QueryDefaults::options(with(|o| {
             o.gc_time = Some(1);
-            o.stale_time = Some(1);
+            o.stale_time = Some(1.into());
         })),
     );
     client.set_query_defaults(
         &key(json!(["todo", "detail"])),
-        QueryDefaults::options(with(|o| o.stale_time = Some(5000))),
+        QueryDefaults::options(with(|o| o.stale_time = Some(5000.into()))),
     );
     let merged = client
         .get_query_defaults(&key(json!(["todo", "detail", 1])))
         .options;
-    assert_eq!((merged.gc_time, merged.stale_time), (Some(1), Some(5000)));
+    assert_eq!(
+        (merged.gc_time, merged.stale_time),
+        (Some(1), Some(5000.into()))
+    );
     let shorter = client.get_query_defaults(&key(json!(["todo", 1]))).options;
-    assert_eq!((shorter.gc_time, shorter.stale_time), (Some(1), Some(1)));
+    assert_eq!(
+        (shorter.gc_time, shorter.stale_time),
+        (Some(1), Some(1.into()))
+    );
 }
 
 /// › refetchQueries › "should refetch if query we are offline but query

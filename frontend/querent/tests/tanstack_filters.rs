@@ -18,7 +18,7 @@ fn tanstack() -> (QueryClient, FakePlatform, Runner) {
 
 fn forever() -> QueryOptions {
     QueryOptions {
-        stale_time: Some(u64::MAX),
+        stale_time: Some(u64::MAX.into()),
         ..QueryOptions::default()
     }
 }
@@ -162,7 +162,7 @@ fn refetch_queries_skips_queries_whose_observers_are_disabled() {
     let k = key(json!(["key"]));
     client.set_query_data(&k, |_| Some(json!("data1")));
     let disabled = QueryOptions {
-        enabled: Some(false),
+        enabled: Some(false.into()),
         ..QueryOptions::default()
     };
     let _observer = QueryObserver::new(&client, k.clone(), server.fetcher(), disabled, || {});
@@ -182,7 +182,7 @@ fn refetch_queries_refetches_a_query_one_enabled_observer_keeps_active() {
         rt.block_on(client.fetch_query(&k, server.fetcher(), QueryOptions::default()))
             .unwrap();
         let disabled = QueryOptions {
-            enabled: Some(false),
+            enabled: Some(false.into()),
             ..QueryOptions::default()
         };
         let enabled = QueryOptions {
@@ -226,7 +226,7 @@ fn focus_refetches_a_query_one_enabled_observer_keeps_active() {
         k.clone(),
         server.fetcher(),
         QueryOptions {
-            enabled: Some(false),
+            enabled: Some(false.into()),
             ..QueryOptions::default()
         },
     );

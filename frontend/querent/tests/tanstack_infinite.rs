@@ -317,3 +317,43 @@ fn a_failed_page_fetch_says_which_page_failed() {
     let result = observer.result();
     assert!(result.is_refetch_error() && !result.is_fetch_previous_page_error);
 }
+
+/// `queryClient.test.tsx` › prefetchInfiniteQuery › "should prefetch
+/// multiple pages" and "should stop prefetching if getNextPageParam
+/// returns undefined" (`pages: 3` and `pages: 5`, pages 10, 15, 20, and
+/// no fourth question once there is no next page).
+#[test]
+fn prefetch_loads_the_pages_asked_for_and_stops_at_the_last() {
+    let (client, server, mut rt) = tanstack();
+    let asked = Asked::default();
+    let fetcher = pages_fetcher(&server.platform, &asked);
+    let by_five = |pages, last: i64| QueryOptions {
+        get_next_page_param: Some(numbers(move |page| (page < last).then_some(page + 5))),
+        initial_page_param: Some(json!(10)),
+        pages: Some(pages),
+        ..QueryOptions::default()
+    };
+    let three = key(json!(["three"]));
+    client.prefetch_query(&three, Rc::clone(&fetcher), by_five(3, 100));
+    rt.advance(30);
+    let expected = json!({"pages": [10, 15, 20], "page_params": [10, 15, 20]});
+    assert_eq!(client.get_query_data(&three).as_deref(), Some(&expected));
+
+    let questions = Rc::new(std::cell::Cell::new(0));
+    let counted = Rc::clone(&questions);
+    let five = key(json!(["five"]));
+    let options = QueryOptions {
+        get_next_page_param: Some(Rc::new(
+            move |page: &Value, _: &[Value], _: &Value, _: &[Value]| {
+                counted.set(counted.get() + 1);
+                let page = page.as_i64()?;
+                (page < 20).then(|| Value::from(page + 5))
+            },
+        )),
+        ..by_five(5, 20)
+    };
+    rt.block_on(client.fetch_query(&five, fetcher, options))
+        .unwrap();
+    assert_eq!(client.get_query_data(&five).as_deref(), Some(&expected));
+    assert_eq!(questions.get(), 3, "the fetch stopped at the last page");
+}

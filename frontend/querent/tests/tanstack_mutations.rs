@@ -105,7 +105,10 @@ fn a_settled_mutation_is_removed_after_its_gc_time() {
     client.register_mutation_json(
         "a",
         MutationDefaults {
-            gc_time: 10,
+            options: querent::MutationConfig {
+                gc_time: Some(10),
+                ..Default::default()
+            },
             ..MutationDefaults::new(after(&server.platform, 10))
         },
     );
@@ -160,8 +163,10 @@ fn a_mutation_observer_goes_from_idle_to_pending_to_success() {
     assert_eq!(done.error, None);
 }
 
-/// › "mutation should set correct error states" (with retries: the
-/// failure count and reason show while it retries).
+/// › "mutation should set correct error states" (`retry: 1`, `retryDelay:
+/// 10`): pending; still pending with the first failure and its reason
+/// while the retry waits; then the error after the second failure. No
+/// other state between them.
 #[test]
 fn a_mutation_observer_shows_the_failures_then_the_error() {
     let (client, server, mut rt) = tanstack();
@@ -179,26 +184,53 @@ fn a_mutation_observer_shows_the_failures_then_the_error() {
     client.register_mutation_json(
         "todo",
         MutationDefaults {
-            retry: 1,
+            options: querent::MutationConfig {
+                retry: Some(1),
+                retry_delay: Some(querent::options::retry_delay_ms(10)),
+                ..Default::default()
+            },
             ..MutationDefaults::new(failing)
         },
     );
     let observer = querent::MutationObserver::new(&client, "todo");
     let seen = results_of(&observer);
     drop(observer.mutate(json!("todo"), MutateOptions::default()));
-    rt.advance(20);
-    assert_eq!(observer.result().failure_count, 1, "retrying");
-    assert!(observer.result().is_pending() && observer.result().error.is_none());
-    rt.advance(60_000);
-    let last = observer.result();
-    assert!(last.is_error() && !last.is_pending());
-    assert_eq!(last.failure_count, 2);
+    rt.advance(0);
+    let code = |e: &Option<querent::QueryError>| e.as_ref().map(|e| e.code.clone());
+    let states = || {
+        seen.borrow()
+            .iter()
+            .filter(|r| r.status.is_some())
+            .map(|r| {
+                (
+                    r.status,
+                    r.failure_count,
+                    code(&r.failure_reason),
+                    code(&r.error),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let boom = Some("internal_error".to_owned());
     assert_eq!(
-        last.error.as_ref().map(|e| e.code.as_str()),
-        Some("internal_error")
+        states(),
+        vec![(Some(MutationStatus::Pending), 0, None, None)]
+    );
+    rt.advance(20);
+    assert_eq!(
+        states()[1..],
+        [(Some(MutationStatus::Pending), 1, boom.clone(), None)],
+        "the failure and its reason show while the retry waits"
+    );
+    rt.advance(29);
+    assert_eq!(states().len(), 2, "nothing new while the retry runs");
+    rt.advance(1);
+    assert_eq!(
+        states()[2..],
+        [(Some(MutationStatus::Error), 2, boom.clone(), boom)],
+        "retried 10 ms after the failure, failed 20 ms later"
     );
     assert_eq!(calls.get(), 2);
-    assert!(seen.borrow().len() >= 3);
 }
 
 /// An observer shows its latest call only (TanStack's observer follows the
@@ -225,5 +257,174 @@ fn a_mutation_observer_shows_the_latest_call_and_resets_to_idle() {
     assert!(
         observer.result().is_idle(),
         "and is not shown after the reset"
+    );
+}
+
+/// `queryClient.test.tsx` › setMutationDefaults › "should update existing
+/// mutation defaults" and "should return only matching defaults when
+/// multiple mutation defaults are set"; `mutations.test.tsx` ›
+/// "setMutationDefaults should be able to set defaults" (they reach the
+/// mutation run: its retries, its meta), under a key prefix.
+#[test]
+fn mutation_defaults_apply_to_the_keys_under_their_prefix() {
+    let (client, server, mut rt) = tanstack();
+    let retry = |n| querent::MutationConfig {
+        retry: Some(n),
+        retry_delay: Some(querent::options::retry_delay_ms(1)),
+        ..Default::default()
+    };
+    client.set_mutation_defaults("todos.", retry(1));
+    client.set_mutation_defaults("todos.", retry(2));
+    client.set_mutation_defaults("users.", retry(1));
+    assert_eq!(
+        client.get_mutation_defaults("todos.add").retry,
+        Some(2),
+        "updated"
+    );
+    assert_eq!(client.get_mutation_defaults("users.rename").retry, Some(1));
+    assert_eq!(client.get_mutation_defaults("posts.add").retry, None);
+    let meta = Rc::new(json!({"form": "todos"}));
+    client.set_mutation_defaults(
+        "todos.add",
+        querent::MutationConfig {
+            meta: Some(Rc::clone(&meta)),
+            ..Default::default()
+        },
+    );
+    let both = client.get_mutation_defaults("todos.add");
+    assert_eq!((both.retry, both.meta), (Some(2), Some(Rc::clone(&meta))));
+
+    let calls = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&calls);
+    let failing: MutationFn = Rc::new(move |_| {
+        counted.set(counted.get() + 1);
+        Box::pin(async { Err(common::server_error()) })
+    });
+    client.register_mutation_json("todos.add", MutationDefaults::new(failing));
+    assert!(
+        rt.block_on(client.mutate_json("todos.add", json!("milk"), MutateOptions::default()))
+            .is_err()
+    );
+    assert_eq!(calls.get(), 3, "the prefix's 2 retries");
+    let record = client.mutations().pop().unwrap();
+    assert_eq!(record.meta.as_ref(), Some(&*meta));
+
+    let counted = Rc::clone(&calls);
+    let once: MutationFn = Rc::new(move |_| {
+        counted.set(counted.get() + 1);
+        Box::pin(async { Err(common::server_error()) })
+    });
+    let own = MutationDefaults {
+        options: querent::MutationConfig {
+            retry: Some(0),
+            ..Default::default()
+        },
+        ..MutationDefaults::new(once)
+    };
+    client.register_mutation_json("todos.remove", own);
+    assert!(
+        rt.block_on(client.mutate_json("todos.remove", json!(1), MutateOptions::default()))
+            .is_err()
+    );
+    assert_eq!(calls.get(), 4, "the registration's own retry wins");
+    let _ = server;
+}
+
+/// `useMutation.test.tsx` › "should be able to retry a mutation when
+/// online" (`networkMode: 'offlineFirst'`, `retry: 1`, `retryDelay: 5`):
+/// offline, the first attempt still runs; its failure pauses the retry
+/// until the network is back (`isPaused`, with the failure count and
+/// reason); then it succeeds and the failure count goes back to 0.
+#[test]
+fn an_offline_first_mutation_tries_at_once_and_pauses_its_retry() {
+    let (client, server, mut rt) = tanstack();
+    client.set_online(false);
+    let platform = server.platform.clone();
+    let count = Rc::new(Cell::new(0));
+    let counted = Rc::clone(&count);
+    let flaky: MutationFn = Rc::new(move |_| {
+        let sleep = platform.sleep(10);
+        let counted = Rc::clone(&counted);
+        Box::pin(async move {
+            sleep.await;
+            counted.set(counted.get() + 1);
+            if counted.get() > 1 {
+                Ok(json!(format!("data{}", counted.get())))
+            } else {
+                Err(common::server_error())
+            }
+        })
+    });
+    client.register_mutation_json(
+        "todo",
+        MutationDefaults {
+            options: querent::MutationConfig {
+                retry: Some(1),
+                retry_delay: Some(querent::options::retry_delay_ms(5)),
+                network_mode: Some(querent::options::NetworkMode::OfflineFirst),
+                ..Default::default()
+            },
+            ..MutationDefaults::new(flaky)
+        },
+    );
+    let observer = querent::MutationObserver::new(&client, "todo");
+    observer.subscribe(|_| {});
+    drop(observer.mutate(json!("todo"), MutateOptions::default()));
+    rt.advance(16);
+    let paused = observer.result();
+    assert_eq!(count.get(), 1, "the first attempt ran offline");
+    assert_eq!(paused.status, Some(MutationStatus::Paused));
+    assert_eq!(paused.failure_count, 1);
+    assert_eq!(
+        paused.failure_reason.as_ref().map(|e| e.code.as_str()),
+        Some("internal_error")
+    );
+    assert_eq!(
+        client
+            .find_all_mutations(&MutationFilters::key("todo"))
+            .len(),
+        1
+    );
+
+    client.set_online(true);
+    rt.block_on(client.resume_paused_mutations());
+    let done = observer.result();
+    assert_eq!(done.status, Some(MutationStatus::Success));
+    assert_eq!(done.data.as_deref(), Some(&json!("data2")));
+    assert_eq!((done.failure_count, done.failure_reason), (0, None));
+}
+
+/// `networkMode: 'always'`: a mutation made offline runs at once, never
+/// paused (TanStack's `canFetch`).
+#[test]
+fn an_always_mutation_runs_offline() {
+    let (client, server, mut rt) = tanstack();
+    client.set_online(false);
+    client.set_mutation_defaults(
+        "local.",
+        querent::MutationConfig {
+            network_mode: Some(querent::options::NetworkMode::Always),
+            ..Default::default()
+        },
+    );
+    client.register_mutation_json(
+        "local.save",
+        MutationDefaults::new(after(&server.platform, 10)),
+    );
+    client.register_mutation_json(
+        "remote.save",
+        MutationDefaults::new(after(&server.platform, 10)),
+    );
+    let local = client.mutate_json("local.save", json!(1), MutateOptions::default());
+    drop(client.mutate_json("remote.save", json!(2), MutateOptions::default()));
+    let status = |key: &str| client.find_all_mutations(&MutationFilters::key(key))[0].status;
+    assert_eq!(status("local.save"), MutationStatus::Pending);
+    assert_eq!(status("remote.save"), MutationStatus::Paused);
+    assert_eq!(*rt.block_on(local).unwrap(), json!(1));
+    rt.advance(1000);
+    assert_eq!(
+        status("remote.save"),
+        MutationStatus::Paused,
+        "online mode waits"
     );
 }

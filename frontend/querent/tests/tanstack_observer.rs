@@ -68,7 +68,7 @@ fn a_disabled_observer_does_not_fetch_and_is_not_stale() {
         &client,
         k,
         server.fetcher(),
-        with(|o| o.enabled = Some(false)),
+        with(|o| o.enabled = Some(false.into())),
     );
     observer.subscribe(|_| {});
     rt.advance(200);
@@ -93,14 +93,14 @@ fn enabled_turning_true_on_the_same_key_fetches() {
         &client,
         k.clone(),
         server.fetcher(),
-        with(|o| o.enabled = Some(false)),
+        with(|o| o.enabled = Some(false.into())),
         || {},
     );
     let observer = QueryObserver::unmounted(
         &client,
         k.clone(),
         server.fetcher(),
-        with(|o| o.enabled = Some(false)),
+        with(|o| o.enabled = Some(false.into())),
     );
     let results = recorded(&observer);
     rt.advance(0);
@@ -244,9 +244,9 @@ fn the_interval_follows_the_options_and_stops_on_unsubscribe() {
     let (client, mut server, mut rt) = tanstack();
     server.latency_ms = 0;
     let k = key(json!(["ticker"]));
-    let every = |ms| {
+    let every = |ms: u64| {
         with(|o| {
-            o.refetch_interval = Some(ms);
+            o.refetch_interval = Some(ms.into());
             o.gc_time = Some(0);
         })
     };
@@ -550,7 +550,7 @@ fn refetch_interval_in_background_follows_the_options() {
     let k = key(json!(["interval-bg"]));
     let every = |in_background| {
         with(|o| {
-            o.refetch_interval = Some(1000);
+            o.refetch_interval = Some(1000.into());
             o.refetch_interval_in_background = Some(in_background);
         })
     };

@@ -181,6 +181,7 @@ mod mutations {
             failure_count: 0,
             data: None,
             error: None,
+            meta: None,
         }
     }
 

@@ -31,7 +31,7 @@ fn app_client() -> QueryClient {
     QueryClient::with_defaults(
         WebPlatform::default(),
         QueryOptions {
-            stale_time: Some(5 * 60_000),
+            stale_time: Some((5 * 60_000).into()),
             gc_time: Some(30 * 60_000),
             ..QueryOptions::default()
         },
@@ -379,7 +379,7 @@ fn list_fetcher() -> Fetcher {
 
 fn list_options(enabled: bool) -> QueryOptions {
     QueryOptions {
-        enabled: Some(enabled),
+        enabled: Some(enabled.into()),
         placeholder_data: Some(querent::options::keep_previous_data()),
         ..QueryOptions::default()
     }

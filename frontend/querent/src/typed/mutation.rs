@@ -10,7 +10,9 @@
 //! definition.
 
 use super::decoded;
-use crate::mutation::{MutateOptions, MutationContext, MutationDefaults, MutationRecord};
+use crate::mutation::{
+    MutateOptions, MutationConfig, MutationContext, MutationDefaults, MutationRecord,
+};
 use crate::{QueryClient, QueryError, QueryKey};
 use futures::future::LocalBoxFuture;
 use serde::Serialize;
@@ -61,12 +63,6 @@ pub trait Mutation: 'static {
     /// The registry key. Persisted with mutations queued offline, so it
     /// stays the same across versions of the app.
     const KEY: &'static str;
-    /// Retries after a server error (network failures are always retried,
-    /// once the app is online; a `Retry-After` is always honoured).
-    const RETRY: u32 = 0;
-    /// How long a settled call stays in the cache (TanStack's mutation
-    /// `gcTime`).
-    const GC_TIME_MS: u64 = crate::mutation::DEFAULT_MUTATION_GC_TIME_MS;
     /// What it is called with.
     type Variables: Serialize + DeserializeOwned + 'static;
     /// What the server answers.
@@ -74,6 +70,15 @@ pub trait Mutation: 'static {
 
     /// Sends it.
     fn call(&self, call: Call<Self::Variables>) -> MutationFuture<Self::Output>;
+
+    /// Its options (retries after a server error, their delay, network
+    /// mode, gc time, meta); unset ones come from
+    /// [`QueryClient::set_mutation_defaults`], then TanStack's defaults.
+    /// Network failures are always retried once the app is online, and a
+    /// `Retry-After` is always honoured.
+    fn options(&self) -> MutationConfig {
+        MutationConfig::default()
+    }
 
     /// Reconciles the cache with the outcome. Runs after every settle,
     /// also of mutations replayed after a reload (when no call site's
@@ -175,6 +180,7 @@ impl QueryClient {
     /// Registers `mutation` under its key. Mutations of that key waiting
     /// for it (restored before registration) resume.
     pub fn register_mutation<M: Mutation>(&self, mutation: M) {
+        let options = mutation.options();
         let mutation = Rc::new(mutation);
         let call = Rc::clone(&mutation);
         let mutation_fn = Rc::new(move |ctx: MutationContext| {
@@ -210,10 +216,9 @@ impl QueryClient {
         self.register_mutation_json(
             M::KEY,
             MutationDefaults {
+                options,
                 mutation_fn,
-                retry: M::RETRY,
                 on_settled: Some(on_settled),
-                gc_time: M::GC_TIME_MS,
             },
         );
     }

@@ -74,7 +74,7 @@ impl Server {
 /// no retry for imperative fetches); `tests/tanstack_*.rs` run on those.
 pub fn app_defaults() -> querent::QueryOptions {
     querent::QueryOptions {
-        stale_time: Some(5 * 60_000),
+        stale_time: Some((5 * 60_000).into()),
         gc_time: Some(30 * 60_000),
         retry: Some(3),
         ..querent::QueryOptions::default()

@@ -395,7 +395,7 @@ impl QueryClient {
     /// `getQueriesData`), sorted by key.
     pub fn get_queries_data(&self, filters: &QueryFilters) -> Vec<(QueryKey, Option<Rc<Value>>)> {
         let mut keys = self.find_all(filters);
-        keys.sort();
+        crate::sort::sort_by(&mut keys, QueryKey::cmp);
         keys.into_iter()
             .map(|key| {
                 let data = self.get_query_data(&key);
@@ -413,7 +413,7 @@ impl QueryClient {
         updater: impl Fn(Option<&Value>) -> Option<Value>,
     ) -> Vec<(QueryKey, Option<Rc<Value>>)> {
         let mut keys = self.find_all(filters);
-        keys.sort();
+        crate::sort::sort_by(&mut keys, QueryKey::cmp);
         keys.into_iter()
             .map(|key| {
                 let data = self.set_query_data(&key, &updater);

@@ -56,6 +56,7 @@ pub mod render;
 pub mod retryer;
 pub mod select;
 mod signal;
+mod sort;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod typed;

@@ -68,8 +68,9 @@ pub struct MutationConfig {
     /// the devtools, `find_all_mutations`) this long (TanStack's mutation
     /// `gcTime`, default 5 min).
     pub gc_time: Option<u64>,
-    /// Anything the app keeps with the mutation (TanStack's `meta`): in
-    /// its [`MutationRecord::meta`], for filters and the cache callbacks.
+    /// Anything the app keeps with the mutations of a key (TanStack's
+    /// `meta`): [`QueryClient::get_mutation_defaults`] of a record's key
+    /// has it, for filters and the cache callbacks.
     pub meta: Option<Rc<Value>>,
 }
 
@@ -166,9 +167,6 @@ pub struct MutationRecord {
     /// The error, once failed (or why it is paused).
     #[serde(default)]
     pub error: Option<QueryError>,
-    /// Its options' `meta`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Value>,
 }
 
 impl MutationRecord {
@@ -350,7 +348,6 @@ impl QueryClient {
             failure_count: 0,
             data: None,
             error: None,
-            meta: config.meta.as_deref().cloned(),
         };
         self.mutation_cache().insert(record);
         self.emit(&CacheEvent::MutationAdded(id));
@@ -413,7 +410,9 @@ impl QueryClient {
     /// and is queued behind earlier ones. Mutations already known (same
     /// idempotency key) are skipped. Returns how many were adopted.
     pub fn restore_mutations(&self, mut records: Vec<MutationRecord>) -> usize {
-        records.sort_by_key(|r| (r.submitted_at, r.id));
+        crate::sort::sort_by(&mut records, |a, b| {
+            (a.submitted_at, a.id).cmp(&(b.submitted_at, b.id))
+        });
         let mut adopted = 0;
         for mut record in records.into_iter().filter(MutationRecord::is_unsettled) {
             if self.mutation_cache().knows(&record.idempotency_key) {

@@ -23,7 +23,7 @@ use crate::key::QueryKey;
 use crate::options::Direction;
 use crate::options::{Fetcher, PlaceholderData, QueryOptions, Resolved, skipped};
 use crate::query::{FetchStatus, QueryState, QueryStatus};
-use futures::future::{AbortHandle, Abortable};
+use futures::future::{AbortHandle, Abortable, LocalBoxFuture};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -690,13 +690,16 @@ impl Inner {
         let due = u64::try_from(stale_at.saturating_sub(client.now())).unwrap_or(0) + 1;
         let observer = Rc::downgrade(self);
         let sleep = client.platform().sleep(due);
-        let handle = spawn_abortable(client, async move {
-            sleep.await;
-            if let Some(observer) = observer.upgrade() {
-                observer.observed.borrow_mut().stale_timeout = None;
-                observer.update_result();
-            }
-        });
+        let handle = spawn_abortable(
+            client,
+            Box::pin(async move {
+                sleep.await;
+                if let Some(observer) = observer.upgrade() {
+                    observer.observed.borrow_mut().stale_timeout = None;
+                    observer.update_result();
+                }
+            }),
+        );
         self.observed.borrow_mut().stale_timeout = Some((stale_at, handle));
     }
 
@@ -728,22 +731,26 @@ impl Inner {
         };
         let ms = every.0;
         let client = self.client.clone();
-        let handle = spawn_abortable(&self.client, async move {
-            loop {
-                client.platform().sleep(ms).await;
-                // Not in the background unless asked: a hidden tab waits
-                // for focus.
-                if in_background || client.is_focused() {
-                    let _ = client.refetch(&key).await;
+        let handle = spawn_abortable(
+            &self.client,
+            Box::pin(async move {
+                loop {
+                    client.platform().sleep(ms).await;
+                    // Not in the background unless asked: a hidden tab
+                    // waits for focus.
+                    if in_background || client.is_focused() {
+                        let _ = client.refetch(&key).await;
+                    }
                 }
-            }
-        });
+            }),
+        );
         self.observed.borrow_mut().interval = Some((every, handle));
     }
 }
 
-/// Runs `task` until the handle is aborted.
-fn spawn_abortable(client: &QueryClient, task: impl Future<Output = ()> + 'static) -> AbortHandle {
+/// Runs `task` until the handle is aborted (boxed: one copy for both
+/// timers).
+fn spawn_abortable(client: &QueryClient, task: LocalBoxFuture<'static, ()>) -> AbortHandle {
     let (handle, registration) = AbortHandle::new_pair();
     client.platform().spawn(Box::pin(async move {
         let _ = Abortable::new(task, registration).await;

@@ -216,7 +216,7 @@ impl Writer {
         if stored.buster != self.options.buster {
             return vec![];
         }
-        let known: std::collections::HashSet<String> = self
+        let known: Vec<String> = self
             .client
             .mutations()
             .into_iter()
@@ -238,10 +238,11 @@ impl Writer {
         let mut state = hydration::dehydrate(&self.client);
         state.mutations.extend(self.foreign_mutations());
         // Oldest first, so eviction drops from the front.
-        state.queries.sort_by_key(|q| match &q.state {
+        let updated_at = |q: &hydration::DehydratedQuery| match &q.state {
             hydration::DehydratedQueryState::Success { updated_at, .. }
             | hydration::DehydratedQueryState::Error { updated_at, .. } => *updated_at,
-        });
+        };
+        crate::sort::sort_by(&mut state.queries, |a, b| updated_at(a).cmp(&updated_at(b)));
         loop {
             let record = PersistedClient {
                 timestamp: self.client.now(),
@@ -365,7 +366,7 @@ fn schedule_write(writer: &Rc<Writer>) {
 /// for tests and for platforms without storage.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
-    items: Rc<RefCell<std::collections::HashMap<String, String>>>,
+    items: Rc<RefCell<Vec<(String, String)>>>,
     /// Writes that would make the stored values larger than this fail with
     /// [`StorageError::QuotaExceeded`].
     pub limit: Option<usize>,
@@ -383,7 +384,8 @@ impl MemoryStorage {
 
 impl Storage for MemoryStorage {
     fn get(&self, key: &str) -> Result<Option<String>, StorageError> {
-        Ok(self.items.borrow().get(key).cloned())
+        let items = self.items.borrow();
+        Ok(items.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), StorageError> {
@@ -398,11 +400,14 @@ impl Storage for MemoryStorage {
                 return Err(StorageError::QuotaExceeded);
             }
         }
-        items.insert(key.to_owned(), value.to_owned());
+        match items.iter_mut().find(|(k, _)| k == key) {
+            Some(item) => item.1 = value.to_owned(),
+            None => items.push((key.to_owned(), value.to_owned())),
+        }
         Ok(())
     }
 
     fn remove(&self, key: &str) {
-        self.items.borrow_mut().remove(key);
+        self.items.borrow_mut().retain(|(k, _)| k != key);
     }
 }

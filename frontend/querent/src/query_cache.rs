@@ -405,7 +405,7 @@ impl QueryCache {
                 meta: e.options.meta.clone(),
             })
             .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        crate::sort::sort_by(&mut out, |a, b| a.key.cmp(&b.key));
         out
     }
 

@@ -365,7 +365,6 @@ fn registry_hooks_run_for_replayed_mutations() {
         failure_count: 0,
         data: None,
         error: None,
-        meta: None,
     };
     assert_eq!(client.restore_mutations(vec![record]), 1);
     rt.advance(200);

@@ -307,7 +307,8 @@ fn mutation_defaults_apply_to_the_keys_under_their_prefix() {
     );
     assert_eq!(calls.get(), 3, "the prefix's 2 retries");
     let record = client.mutations().pop().unwrap();
-    assert_eq!(record.meta.as_ref(), Some(&*meta));
+    let of_record = client.get_mutation_defaults(&record.mutation_key).meta;
+    assert_eq!(of_record.as_deref(), Some(&*meta));
 
     let counted = Rc::clone(&calls);
     let once: MutationFn = Rc::new(move |_| {

@@ -181,7 +181,6 @@ mod mutations {
             failure_count: 0,
             data: None,
             error: None,
-            meta: None,
         }
     }
 

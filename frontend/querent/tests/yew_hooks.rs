@@ -759,3 +759,35 @@ async fn use_mutation_mutate_async_variables_and_reset() {
     assert_eq!(text_of("async-vars").as_deref(), Some("None"));
     root.remove();
 }
+
+#[function_component]
+fn OnlineBadge() -> Html {
+    let online = querent::yew::use_is_online();
+    html! { <span id="online">{ if online { "online" } else { "offline" } }</span> }
+}
+
+#[function_component]
+fn OnlineRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><OnlineBadge /></QueryClientProvider> }
+}
+
+/// `use_is_online` (TanStack's `onlineManager` subscription) re-renders
+/// when the network goes and comes back, whatever other cache events
+/// (observers, results) pass in between.
+#[wasm_bindgen_test]
+async fn use_is_online_follows_the_network() {
+    let client = app_client();
+    let root = mount::<OnlineRoot>(&client);
+    wait_until("online", || text_of("online").as_deref() == Some("online")).await;
+    client.set_online(false);
+    wait_until("offline", || {
+        text_of("online").as_deref() == Some("offline")
+    })
+    .await;
+    client.set_online(true);
+    wait_until("online again", || {
+        text_of("online").as_deref() == Some("online")
+    })
+    .await;
+    root.remove();
+}

@@ -11,7 +11,6 @@ use crate::router::AppLink;
 use querent::typed::MutationOptions;
 use querent::yew::{use_mutation, use_mutation_records, use_query};
 use shared::{FormAction, NewComment, NewPost, PostId, Route, UserId};
-use std::collections::HashSet;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
@@ -61,7 +60,7 @@ fn PostList() -> Html {
                 .into_iter()
                 .map(|(k, p)| (k, p.post, true)),
         );
-    let deleting: HashSet<PostId> = mutations::unconfirmed::<DeletePost>(&records)
+    let deleting: Vec<PostId> = mutations::unconfirmed::<DeletePost>(&records)
         .into_iter()
         .map(|(_, d)| d.id)
         .collect();

@@ -10,11 +10,13 @@
 //! part, so the page is not held back by the compressor.
 
 use crate::db::Db;
-use crate::pages::{self, escape_json_for_html};
+use crate::pages;
 use crate::write::now_ms;
 use actix_web::web::Bytes;
 use futures_util::StreamExt as _;
-use shared::{DehydratedQuery, DehydratedState, QueryKey, STREAMED_STATE_PREFIX};
+use querent::hydration::DehydratedState;
+use querent::ssr::streamed_state_comment;
+use shared::QueryKey;
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::rc::Rc;
@@ -148,15 +150,6 @@ fn split_point(html: &str) -> usize {
         .map_or(html.len(), |at| at + "</body>".len())
 }
 
-/// The comment that carries the settled state of `keys`.
-fn state_comment(state: &DehydratedState) -> String {
-    let json = serde_json::to_string(state).unwrap_or_else(|_| "{}".into());
-    format!(
-        "<!--{STREAMED_STATE_PREFIX}{}-->",
-        escape_json_for_html(&json)
-    )
-}
-
 /// Loads `keys` after `delay` (the deliberately slow aggregate's), bounded.
 async fn settle(db: Db, keys: Vec<QueryKey>, delay: Duration) -> Option<DehydratedState> {
     let load = async move {
@@ -166,10 +159,7 @@ async fn settle(db: Db, keys: Vec<QueryKey>, delay: Duration) -> Option<Dehydrat
             let mut conn = db.conn()?;
             let mut queries = Vec::with_capacity(keys.len());
             for key in keys {
-                queries.push(DehydratedQuery {
-                    key,
-                    state: pages::load_query(&mut conn, key, now)?,
-                });
+                queries.push((key, pages::load_query(&mut conn, key, now)?));
             }
             Ok(queries)
         })
@@ -177,12 +167,7 @@ async fn settle(db: Db, keys: Vec<QueryKey>, delay: Duration) -> Option<Dehydrat
         .map_err(crate::error::ApiError::from)
         .and_then(|loaded| loaded);
         match loaded {
-            Ok(queries) => Some(DehydratedState {
-                version: DehydratedState::VERSION,
-                queries,
-                written_at: Some(now),
-                ..Default::default()
-            }),
+            Ok(queries) => Some(pages::dehydrated_state(queries, &[], now)),
             Err(e) => {
                 tracing::warn!(error = %e, "a deferred query failed; the browser will ask the API");
                 None
@@ -215,7 +200,7 @@ pub fn body(
     let last = async move {
         let comment = settle(db, keys, delay)
             .await
-            .map(|state| state_comment(&state))
+            .map(|state| streamed_state_comment(&state))
             .unwrap_or_default();
         let mut tail = Vec::with_capacity(comment.len() + rest.len());
         tail.extend_from_slice(comment.as_bytes());
@@ -302,24 +287,18 @@ mod tests {
 
     #[test]
     fn the_state_comment_cannot_end_early() {
+        let loaded = pages::Loaded::Data(serde_json::json!({ "x": "--> <!-- --!> </script>" }));
         let state = DehydratedState {
-            version: DehydratedState::VERSION,
-            queries: vec![DehydratedQuery {
-                key: QueryKey::Deferred,
-                state: shared::QueryState::Success {
-                    data: serde_json::json!({ "x": "--> <!-- --!> </script>" }),
-                    updated_at: 1,
-                },
-            }],
+            queries: vec![loaded.dehydrated(QueryKey::Deferred, 1)],
             ..Default::default()
         };
-        let comment = state_comment(&state);
+        let comment = streamed_state_comment(&state);
         let inner = comment
-            .strip_prefix(&format!("<!--{STREAMED_STATE_PREFIX}"))
+            .strip_prefix(&format!("<!--{}", querent::ssr::STREAMED_STATE_PREFIX))
             .and_then(|c| c.strip_suffix("-->"))
             .unwrap();
         assert!(!inner.contains('>') && !inner.contains('<'), "{inner}");
-        let back: DehydratedState = serde_json::from_str(inner).unwrap();
+        let back: DehydratedState = querent::json::parse(inner).unwrap();
         assert_eq!(back, state);
     }
 }

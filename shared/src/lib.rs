@@ -21,10 +21,7 @@ pub use dto::*;
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{EventKind, ServerEvent};
 pub use forms::{FORMS_ELEMENT_ID, FormAction, FormState, RefusedForm};
-pub use hydration::{
-    DehydratedQuery, DehydratedState, InfiniteData, QueryState, STATE_ELEMENT_ID,
-    STREAMED_STATE_PREFIX,
-};
+pub use hydration::InfiniteData;
 pub use ids::{CommentId, PostId, UserId};
 pub use query_key::QueryKey;
 pub use routes::{Loader, Route};

@@ -42,7 +42,7 @@ pub struct Loader {
     pub prefetch: Vec<QueryKey>,
     /// Slow: the page does not wait for them. A server-rendered page goes
     /// out with their fallback and their state follows in the same response
-    /// (see `DehydratedState::pending`); in the browser they are fetched
+    /// (see `querent::hydration::DehydratedState::pending`); in the browser they are fetched
     /// without blocking, like `prefetch`.
     pub deferred: Vec<QueryKey>,
 }

@@ -18,5 +18,5 @@ mod template;
 
 pub use assets::{Asset, brotli_bytes, gzip_bytes};
 pub use cache::{PageCache, Rendered};
-pub use loading::{load_query, prerender};
+pub use loading::{Loaded, Prerendered, dehydrated_state, load_query, prerender};
 pub use template::{Embedded, HTML_CONTENT_TYPE, Pages, escape_html, escape_json_for_html};

@@ -3,8 +3,9 @@
 
 use super::assets::{Asset, collect_assets_into};
 use base64::Engine as _;
+pub use querent::ssr::escape_json_for_html;
+use querent::ssr::{BODY_END_ID, SSR_PATH_ATTRIBUTE, STATE_ELEMENT_ID};
 use sha2::{Digest, Sha256};
-use shared::STATE_ELEMENT_ID;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -44,24 +45,6 @@ pub struct Pages {
 /// Pages' `Content-Type`.
 pub const HTML_CONTENT_TYPE: actix_web::http::header::HeaderValue =
     actix_web::http::header::HeaderValue::from_static("text/html; charset=utf-8");
-
-/// Escapes JSON for a `<script>` element: no `</script>`, `<!--` or entity can
-/// form, and JavaScript line terminators are harmless. The replaced characters
-/// only ever occur inside JSON strings, where `\uXXXX` means the same thing.
-pub fn escape_json_for_html(json: &str) -> String {
-    let mut out = String::with_capacity(json.len() + 16);
-    for ch in json.chars() {
-        match ch {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape_html(text: &str) -> String {
@@ -240,7 +223,7 @@ impl Pages {
     /// A `streamed` page (one whose deferred queries follow it in the same
     /// response, see `crate::streamed`) starts the app without waiting for
     /// the document to end (its module script is `async`) and marks where
-    /// its body ends ([`frontend::BODY_END_ID`]), so the app hydrates a whole
+    /// its body ends ([`BODY_END_ID`]), so the app hydrates a whole
     /// body while the rest is still on its way.
     pub fn render(
         &self,
@@ -297,7 +280,7 @@ impl Pages {
         match body {
             Some((path, html)) => {
                 out.push(' ');
-                out.push_str(frontend::SSR_PATH_ATTRIBUTE);
+                out.push_str(SSR_PATH_ATTRIBUTE);
                 out.push_str("=\"");
                 out.push_str(&escape_html(path));
                 out.push('"');
@@ -311,7 +294,7 @@ impl Pages {
         }
         if streamed {
             out.push_str("<template id=\"");
-            out.push_str(frontend::BODY_END_ID);
+            out.push_str(BODY_END_ID);
             out.push_str("\"></template>");
         }
         out.push_str(&self.after_body);
@@ -451,7 +434,7 @@ mod tests {
             false,
         );
         assert!(plain.contains("<script type=\"module\">init()"), "{plain}");
-        assert!(!plain.contains(frontend::BODY_END_ID), "{plain}");
+        assert!(!plain.contains(BODY_END_ID), "{plain}");
         let streamed = pages.render(
             "t",
             "d",
@@ -470,7 +453,7 @@ mod tests {
         assert!(
             streamed.ends_with(&format!(
                 "<main>x</main><template id=\"{}\"></template></body></html>",
-                frontend::BODY_END_ID
+                BODY_END_ID
             )),
             "{streamed}"
         );
@@ -513,7 +496,7 @@ mod properties {
             );
             let json = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
             let html = pages.render("t", "d", Embedded { state: &json, forms: "{}" }, 0, None, false);
-            let open = format!("id=\"{}\">", shared::STATE_ELEMENT_ID);
+            let open = format!("id=\"{}\">", querent::ssr::STATE_ELEMENT_ID);
             let start = html.find(&open).unwrap() + open.len();
             let end = start + html[start..].find("</script>").unwrap();
             let embedded: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();

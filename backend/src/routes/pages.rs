@@ -156,11 +156,14 @@ async fn render(
 ) -> Result<pages::Rendered, ApiError> {
     let db = state.db.clone();
     let now = now_ms();
-    let (status, title, dehydrated) = web::block(move || -> Result<_, ApiError> {
+    let loaded = web::block(move || -> Result<_, ApiError> {
         let mut conn = db.conn()?;
         pages::prerender(&mut conn, route, now)
     })
     .await??;
+    let (status, title) = (loaded.status, loaded.title.clone());
+    // Built once: embedded as JSON, and the server render's cache.
+    let dehydrated = loaded.state();
     let json = serde_json::to_string(&dehydrated).map_err(ApiError::unexpected)?;
     let forms = FormState {
         nonce: format!("{PAGE_KEY_PREFIX}{}-{now}", version.1),
@@ -168,7 +171,7 @@ async fn render(
     };
     let forms_json = serde_json::to_string(&forms).map_err(ApiError::unexpected)?;
     let body = if state.pages.is_app() && state.settings.server_render {
-        render_body(path, &json, forms, now).await
+        render_body(path, dehydrated, forms, now).await
     } else {
         None
     };
@@ -200,16 +203,14 @@ async fn render(
 /// the page goes out without its body HTML and the browser renders it.
 const RENDER_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The app's own HTML of `path` from the page's state (JSON), or `None` if
-/// the render does not finish within [`RENDER_BOUND`].
-async fn render_body(path: &str, state_json: &str, forms: FormState, now: i64) -> Option<String> {
-    let state = match querent::json::parse(state_json) {
-        Ok(state) => state,
-        Err(e) => {
-            tracing::error!(error = %e, "the page state does not decode for the render");
-            return None;
-        }
-    };
+/// The app's own HTML of `path` from the page's state, or `None` if the
+/// render does not finish within [`RENDER_BOUND`].
+async fn render_body(
+    path: &str,
+    state: querent::hydration::DehydratedState,
+    forms: FormState,
+    now: i64,
+) -> Option<String> {
     let render = frontend::ssr::render(path, state, forms, now);
     match actix_web::rt::time::timeout(RENDER_BOUND, render).await {
         Ok(html) => Some(html),

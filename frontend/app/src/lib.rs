@@ -25,14 +25,14 @@ mod mutations;
 mod pages;
 mod queries;
 mod router;
-mod stream;
 
 use querent::persist::PersistOptions;
+use querent::ssr::web::{body_complete, embedded_state, is_server_rendered};
 use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
 use querent::yew::QueryClientProvider;
-use querent::{DehydratedState, QueryClient, QueryOptions};
+use querent::{QueryClient, QueryOptions};
 use router::AppRoute;
-use shared::{FormState, Route, STATE_ELEMENT_ID};
+use shared::{FormState, Route};
 use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -40,33 +40,11 @@ use yew_router::prelude::*;
 /// Cache written by another build is discarded on start.
 const BUSTER: &str = env!("CARGO_PKG_VERSION");
 
-/// The attribute of `<body>` naming the path whose server HTML it holds.
-pub const SSR_PATH_ATTRIBUTE: &str = "data-ssr";
-
-/// The `id` of the element a streamed page puts last in its body: the app,
-/// started while the rest of the document is still arriving, waits for it
-/// before hydrating (the body is whole then). Hydration removes it.
-pub const BODY_END_ID: &str = "__BODY_END__";
-
 /// Everything that lives as long as the page, started after its first render.
 struct Runtime {
     _signals: BrowserSignals,
     _persistence: WebPersistence,
     _live: Option<live::LiveUpdates>,
-}
-
-fn embedded_state() -> Option<DehydratedState> {
-    let text = web_sys::window()?
-        .document()?
-        .get_element_by_id(STATE_ELEMENT_ID)?
-        .text_content()?;
-    match querent::json::parse(&text) {
-        Ok(state) => Some(state),
-        Err(e) => {
-            web_sys::console::warn_1(&format!("ignoring the embedded query state: {e}").into());
-            None
-        }
-    }
 }
 
 fn register_service_worker() {
@@ -108,7 +86,7 @@ impl Runtime {
         mutations::register(client);
         let live = live::connect(client);
         register_service_worker();
-        stream::first_render_done();
+        querent::ssr::web::first_render_done();
         // The page is the app's now (hydrated or rendered, and wired): say
         // so for anyone waiting to interact (`<html data-app="ready">`).
         if let Some(root) = web_sys::window()
@@ -148,13 +126,6 @@ pub fn start() {
     }
 }
 
-/// The document's body has been parsed to its end.
-fn body_complete() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_none_or(|d| d.ready_state() != "loading" || d.get_element_by_id(BODY_END_ID).is_some())
-}
-
 /// The app's query defaults, as TanStack's walkthrough sets them (querent's
 /// own are TanStack's: stale at once, kept 5 min): data is fresh for 5
 /// minutes and kept 30 minutes after its last observer leaves. Three
@@ -172,14 +143,23 @@ pub fn query_defaults() -> QueryOptions {
 fn start_now() {
     let client = QueryClient::with_defaults(WebPlatform::default(), query_defaults());
     if let Some(state) = embedded_state() {
-        let pending = state.pending.clone();
-        querent::hydration::hydrate(&client, state);
-        // Loading now (as on the server), settled after the first render.
-        stream::adopt(&client, pending);
+        // The route's deferred queries are loading now (as on the server)
+        // and settle with the state streamed after the page, once it has
+        // rendered; where none comes, they ask the API.
+        querent::hydration::hydrate_streamed(
+            &client,
+            state,
+            querent::ssr::web::streamed_state(),
+            |key| {
+                let key = shared::QueryKey::from_segments(key.segments()).ok()?;
+                let (_, fetcher, options) = queries::spec(key);
+                Some((fetcher, options))
+            },
+        );
     }
     let forms = forms::embedded().0;
     let renderer = yew::Renderer::<App>::with_props(AppProps { client, forms });
-    if server_rendered_here() {
+    if is_server_rendered() {
         // The forms adopt what their elements hold until the first effect.
         forms::set_hydrating(true);
         forms::remember_focus();
@@ -187,20 +167,6 @@ fn start_now() {
     } else {
         renderer.render();
     }
-}
-
-/// The body carries the server's HTML of the current path
-/// (`<body data-ssr="/posts/3">`).
-fn server_rendered_here() -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let path = window.location().pathname().ok();
-    let rendered = window
-        .document()
-        .and_then(|d| d.body())
-        .and_then(|b| b.get_attribute(SSR_PATH_ATTRIBUTE));
-    rendered.is_some() && rendered == path
 }
 
 /// Props of [`App`].

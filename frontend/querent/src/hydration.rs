@@ -1,7 +1,9 @@
 //! Dehydrate the cache to JSON and hydrate it back: how the server's
 //! embedded state and the persisted state enter the client.
 //!
-//! The format is the one the backend embeds (`shared::DehydratedState`):
+//! This is the format a server embeds into its pages and streams after
+//! them (the rest of that protocol is [`crate::ssr`]), and the one
+//! persistence stores:
 //! `{"version":1,"queries":[{"key":[…],"state":{"status":"success","data":…,
 //! "updated_at":ms}}]}`; a settled error is
 //! `{"status":"error","error":{"error":{"code","message"}},"http_status":404,…}`.
@@ -44,6 +46,21 @@ pub struct DehydratedState {
     /// its promise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<QueryKey>,
+}
+
+impl DehydratedState {
+    /// The state of `key`, if the snapshot has it.
+    pub fn get(&self, key: &QueryKey) -> Option<&DehydratedQueryState> {
+        self.queries
+            .iter()
+            .find(|q| q.key == *key)
+            .map(|q| &q.state)
+    }
+
+    /// The keys it holds, in order.
+    pub fn keys(&self) -> Vec<QueryKey> {
+        self.queries.iter().map(|q| q.key.clone()).collect()
+    }
 }
 
 /// One query in a snapshot.
@@ -291,6 +308,53 @@ pub fn hydrate(client: &QueryClient, state: DehydratedState) -> usize {
         applied += 1;
     }
     applied
+}
+
+/// [`hydrate`], and the state's `pending` queries started as fetches that
+/// adopt their results from `streamed` (TanStack's hydration of a pending
+/// query with its promise): a server that wrote the page while those
+/// queries were still loading sends their settled state later in the same
+/// response (see [`crate::ssr`]). Each pending query is fetching at once,
+/// so every observer joins that fetch instead of asking the server; it
+/// settles when `streamed` gives the state, with the query's result in
+/// it. Where `streamed` ends without one (`None`, or no such key), the
+/// fetch asks `spec_of(key)`'s fetcher after all, as later refetches do
+/// (a key `spec_of` does not know stays unfetched). Returns how many
+/// queries were hydrated.
+pub fn hydrate_streamed(
+    client: &QueryClient,
+    state: DehydratedState,
+    streamed: impl Future<Output = Option<DehydratedState>> + 'static,
+    spec_of: impl Fn(&QueryKey) -> Option<(crate::options::Fetcher, crate::QueryOptions)>,
+) -> usize {
+    use futures::FutureExt;
+    let pending = state.pending.clone();
+    let hydrated = hydrate(client, state);
+    let streamed = streamed.boxed_local().shared();
+    for key in pending {
+        let Some((fetcher, options)) = spec_of(&key) else {
+            continue;
+        };
+        // The first attempt awaits the stream; a retry or refetch asks
+        // the fetcher.
+        let first = Rc::new(std::cell::Cell::new(true));
+        let streamed = streamed.clone();
+        let adopting: crate::options::Fetcher = Rc::new(move |ctx| {
+            let fetcher = Rc::clone(&fetcher);
+            let streamed = first.replace(false).then(|| streamed.clone());
+            Box::pin(async move {
+                if let Some(streamed) = streamed
+                    && let Some(state) = streamed.await
+                    && let Some(query) = state.queries.into_iter().find(|q| q.key == ctx.key)
+                {
+                    return query.state.into_result().map(Rc::unwrap_or_clone);
+                }
+                fetcher(ctx).await
+            })
+        });
+        client.prefetch_query(&key, adopting, options);
+    }
+    hydrated
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ pub mod retryer;
 pub mod select;
 mod signal;
 mod sort;
+pub mod ssr;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod typed;

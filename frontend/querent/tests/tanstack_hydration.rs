@@ -4,8 +4,11 @@
 mod common;
 
 use common::{key, not_found, tanstack};
-use querent::hydration::{DehydrateOptions, dehydrate, dehydrate_with, hydrate};
+use querent::hydration::{
+    DehydrateOptions, DehydratedState, dehydrate, dehydrate_with, hydrate, hydrate_streamed,
+};
 use querent::mutation::MutationFn;
+use querent::{FetchStatus, QueryStatus};
 use querent::{MutateOptions, MutationDefaults, QueryClient, QueryOptions};
 use serde_json::json;
 use std::rc::Rc;
@@ -112,4 +115,80 @@ fn should_dehydrate_mutation_picks_the_mutations() {
         ..DehydrateOptions::default()
     };
     assert!(dehydrate_with(&client, &none).mutations.is_empty());
+}
+
+/// › "should hydrate promises even without observers": a query pending
+/// when the server dehydrated is fetching at once after hydration (no
+/// observer asked), and settles with the result that streams in later;
+/// a pending query the stream does not carry asks its own fetcher then.
+#[test]
+fn pending_queries_settle_with_the_streamed_state() {
+    let (server_side, server, mut server_rt) = tanstack();
+    server.respond(Ok(json!("success")));
+    server_rt
+        .block_on(server_side.fetch_query(
+            &key(json!(["success"])),
+            server.fetcher(),
+            QueryOptions::default(),
+        ))
+        .unwrap();
+    let mut page = dehydrate(&server_side);
+    let (streamed_key, missing_key) = (key(json!(["pending"])), key(json!(["missing"])));
+    page.pending = vec![streamed_key.clone(), missing_key.clone()];
+
+    let (client, browser, mut rt) = tanstack();
+    let (send, receive) = futures::channel::oneshot::channel::<DehydratedState>();
+    let asked = browser.clone();
+    let hydrated = hydrate_streamed(
+        &client,
+        page,
+        async move { receive.await.ok() },
+        move |_| Some((asked.fetcher(), QueryOptions::default())),
+    );
+    assert_eq!(hydrated, 1);
+    assert_eq!(
+        *client.get_query_data(&key(json!(["success"]))).unwrap(),
+        json!("success")
+    );
+    rt.advance(1000);
+    let state = client.get_query_state(&streamed_key).unwrap();
+    assert_eq!(
+        (
+            state.status,
+            state.fetch_status,
+            state.data_update_count,
+            state.data_updated_at
+        ),
+        (QueryStatus::Pending, FetchStatus::Fetching, 0, 0),
+        "fetching until the stream comes"
+    );
+    assert_eq!(browser.calls(), 0, "nothing asked of the server meanwhile");
+
+    let later = DehydratedState {
+        queries: vec![querent::hydration::DehydratedQuery {
+            key: streamed_key.clone(),
+            state: querent::hydration::DehydratedQueryState::Success {
+                data: Rc::new(json!("pending")),
+                updated_at: 1,
+            },
+        }],
+        ..DehydratedState::default()
+    };
+    send.send(later).unwrap();
+    rt.advance(100);
+    let state = client.get_query_state(&streamed_key).unwrap();
+    assert_eq!(
+        (state.status, state.fetch_status, state.data_update_count),
+        (QueryStatus::Success, FetchStatus::Idle, 1)
+    );
+    assert_eq!(
+        *client.get_query_data(&streamed_key).unwrap(),
+        json!("pending")
+    );
+    assert_eq!(
+        browser.calls(),
+        1,
+        "only the query missing from the stream was asked"
+    );
+    assert!(client.get_query_data(&missing_key).is_some());
 }

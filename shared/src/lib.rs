@@ -1,8 +1,8 @@
 //! The one source of truth both sides compile against.
 //!
 //! The backend serialises these types into API responses, SSE events and the
-//! state it embeds into `index.html`; the SPA deserialises the very same
-//! types. Query keys and the route table live here too, so the server
+//! data of the state it embeds into its pages (in querent's dehydrated
+//! format); the SPA deserialises the very same types. Query keys and the route table live here too, so the server
 //! prerenders exactly the queries a page's loader asks for.
 
 #![warn(missing_docs)]

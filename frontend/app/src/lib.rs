@@ -4,7 +4,9 @@
 //! the server embedded into the page is hydrated; the server's HTML is
 //! hydrated with it (or the page rendered, where the body holds none for this
 //! path), with the page's pending (deferred) queries loading until the state
-//! the server streams after the page arrives (`stream.rs`); then the persisted cache and unconfirmed mutations are restored
+//! the server streams after the page arrives
+//! (`querent::hydration::hydrate_streamed`, `querent::ssr::web`); then the
+//! persisted cache and unconfirmed mutations are restored
 //! from localStorage (for each query the newer `updated_at` wins); focus and
 //! connectivity are wired; mutations are registered (which resumes restored
 //! ones); the live event stream opens; the service worker is registered.

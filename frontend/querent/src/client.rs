@@ -314,11 +314,15 @@ impl QueryClient {
     ) {
         let (fetcher, options) = self.with_query_defaults(key, fetcher, options);
         let with_initial_data = options.as_ref().is_some_and(|o| o.initial_data.is_some());
-        let created = self.cache().register(key, fetcher, options);
         // TanStack's `updateGcTime`: a query is kept as long as the longest
-        // gc time any of its options asked for.
-        let gc_time = self.resolved(key).gc_time;
-        self.cache().raise_gc_time(key, gc_time);
+        // gc time any of its options asked for (the client's default for
+        // options that ask for none).
+        let gc_time = options
+            .as_ref()
+            .and_then(|o| o.gc_time)
+            .or(self.defaults().gc_time)
+            .unwrap_or(crate::options::DEFAULT_GC_TIME_MS);
+        let created = self.cache().register(key, fetcher, options, gc_time);
         if created {
             self.emit(&CacheEvent::Added(key.clone()));
             self.schedule_gc(key);

@@ -94,8 +94,15 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
     {
         let client = client.clone();
         use_effect_with(*open, move |open| {
-            let subscription =
-                open.then(|| client.subscribe_cache(move |_: &CacheEvent| force.force_update()));
+            let subscription = open.then(|| {
+                client.subscribe_cache(move |event: &CacheEvent| {
+                    // What an observer shows follows from the cache's own
+                    // events; the panel shows the cache.
+                    if !matches!(event, CacheEvent::ObserverResultsUpdated(_)) {
+                        force.force_update();
+                    }
+                })
+            });
             move || drop(subscription)
         });
     }

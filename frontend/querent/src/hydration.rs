@@ -339,9 +339,10 @@ pub fn hydrate_streamed(
         // the fetcher.
         let first = Rc::new(std::cell::Cell::new(true));
         let streamed = streamed.clone();
+        let first_call = Rc::clone(&first);
         let adopting: crate::options::Fetcher = Rc::new(move |ctx| {
             let fetcher = Rc::clone(&fetcher);
-            let streamed = first.replace(false).then(|| streamed.clone());
+            let streamed = first_call.replace(false).then(|| streamed.clone());
             Box::pin(async move {
                 if let Some(streamed) = streamed
                     && let Some(state) = streamed.await
@@ -353,6 +354,14 @@ pub fn hydrate_streamed(
             })
         });
         client.prefetch_query(&key, adopting, options);
+        // Fresh data already cached: nothing fetched, and the stream is
+        // not for a later refetch either.
+        if !client
+            .get_query_state(&key)
+            .is_some_and(|s| s.is_fetching())
+        {
+            first.set(false);
+        }
     }
     hydrated
 }

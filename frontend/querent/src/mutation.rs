@@ -492,8 +492,15 @@ impl QueryClient {
                     r.error = Some(error.clone());
                 }
             }),
-            // The latest failure stays the reason while the retry runs.
-            Progress::Attempt => self.update_record(id, |r| r.status = MutationStatus::Pending),
+            // The latest failure stays the reason while the retry runs; a
+            // pause's reason that was no failure (no function registered
+            // yet) goes.
+            Progress::Attempt => self.update_record(id, |r| {
+                r.status = MutationStatus::Pending;
+                if r.failure_count == 0 {
+                    r.error = None;
+                }
+            }),
             Progress::Failed {
                 failures,
                 error,

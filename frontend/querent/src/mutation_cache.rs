@@ -14,7 +14,7 @@ pub(crate) type Tail = Shared<LocalBoxFuture<'static, ()>>;
 /// Mutations and their registry.
 #[derive(Default)]
 pub(crate) struct MutationCache {
-    /// By id, ascending (ids only grow, so an insert is a push).
+    /// By id, ascending (found by binary search).
     records: RefCell<Vec<MutationRecord>>,
     registry: RefCell<Vec<(String, MutationDefaults)>>,
     /// `set_mutation_defaults`, in the order set.
@@ -42,11 +42,7 @@ impl MutationCache {
     /// Sets the defaults for keys under `prefix` (replacing earlier ones
     /// for the same prefix, keeping their place).
     pub(crate) fn set_prefix_defaults(&self, prefix: &str, options: MutationConfig) {
-        let mut all = self.prefix_defaults.borrow_mut();
-        match all.iter_mut().find(|(p, _)| p == prefix) {
-            Some(entry) => entry.1 = options,
-            None => all.push((prefix.to_owned(), options)),
-        }
+        put(&mut self.prefix_defaults.borrow_mut(), prefix, options);
     }
 
     /// Every matching prefix's defaults merged, the later set winning.

@@ -638,12 +638,13 @@ impl Inner {
         };
         let result = self.create_result(&key, &options, false);
         if self.adopt(&key, &options, result.clone()) {
-            self.client
-                .emit(&crate::client::CacheEvent::ObserverResultsUpdated(key));
+            // TanStack's order: the observer's listener, then the cache's.
             let listener = self.listener.borrow().clone();
             if let Some(listener) = listener {
                 listener(&result);
             }
+            self.client
+                .emit(&crate::client::CacheEvent::ObserverResultsUpdated(key));
         }
     }
 

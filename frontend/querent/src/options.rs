@@ -320,7 +320,9 @@ impl NetworkMode {
 }
 
 /// A function of a query, asked each time the option is read (TanStack's
-/// option functions of `query`): its key and its state now.
+/// option functions of `query`): its key and its state now. It must only
+/// read what it is given: it runs while the engine holds its state, so
+/// calling the client from it (writing data, setting options) panics.
 pub type QueryFn<T> = Rc<dyn Fn(&QueryKey, &crate::query::QueryState) -> T>;
 
 /// How long data stays fresh (TanStack's `staleTime`). A number converts:
@@ -616,7 +618,6 @@ impl std::fmt::Debug for QueryOptions {
 #[derive(Clone)]
 pub(crate) struct Resolved {
     pub(crate) stale_time: StaleTime,
-    pub(crate) gc_time: u64,
     pub(crate) retry: u32,
     pub(crate) retry_if: RetryPredicate,
     pub(crate) retry_delay: Option<RetryDelay>,
@@ -724,7 +725,6 @@ impl QueryOptions {
         let network_mode = o.network_mode.unwrap_or_default();
         Resolved {
             stale_time: o.stale_time.unwrap_or(StaleTime::Ms(DEFAULT_STALE_TIME_MS)),
-            gc_time: o.gc_time.unwrap_or(DEFAULT_GC_TIME_MS),
             retry: o.retry.unwrap_or(3),
             retry_if: o.retry_if.unwrap_or_else(retry_if_retryable),
             retry_delay: o.retry_delay,

@@ -223,12 +223,15 @@ impl QueryCache {
     }
 
     /// Creates the entry if missing (returns whether it did), and records
-    /// the latest fetcher and options for it.
+    /// the latest fetcher and options for it. Its gc time becomes at least
+    /// `gc_time` when it is new or `options` are given (TanStack's
+    /// `updateGcTime`: the longest any options asked for).
     pub(crate) fn register(
         &self,
         key: &QueryKey,
         fetcher: Option<Fetcher>,
         options: Option<QueryOptions>,
+        gc_time: u64,
     ) -> bool {
         let mut entries = self.entries.borrow_mut();
         let mut created = false;
@@ -238,6 +241,9 @@ impl QueryCache {
         });
         if let Some(f) = fetcher {
             entry.fetcher = Some(f);
+        }
+        if created || options.is_some() {
+            entry.gc_time = entry.gc_time.max(gc_time);
         }
         if let Some(o) = options {
             entry.options = o;
@@ -296,10 +302,6 @@ impl QueryCache {
     }
 
     /// Keeps the query at least `gc_time` once unobserved.
-    pub(crate) fn raise_gc_time(&self, key: &QueryKey, gc_time: u64) {
-        self.write(key, |e| e.gc_time = e.gc_time.max(gc_time));
-    }
-
     /// How long the query is kept once unobserved.
     pub(crate) fn gc_time(&self, key: &QueryKey) -> u64 {
         self.read(key, |e| e.gc_time).unwrap_or(0)
@@ -374,7 +376,7 @@ impl QueryCache {
     /// unobserved, it was fetched or set before.
     pub(crate) fn can_refetch(&self, key: &QueryKey, defaults: &QueryOptions) -> bool {
         self.read(key, |e| {
-            if e.fetcher.is_none() {
+            if e.fetcher.as_ref().is_none_or(crate::options::is_skip_token) {
                 return false;
             }
             if e.observers.is_empty() {

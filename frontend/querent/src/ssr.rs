@@ -62,8 +62,8 @@ pub fn escape_json_for_html(json: &str) -> String {
     out
 }
 
-/// The state as the text of the state element (escaped JSON).
-pub fn state_element_text(state: &DehydratedState) -> String {
+/// The state as escaped JSON.
+fn state_element_text(state: &DehydratedState) -> String {
     escape_json_for_html(&serde_json::to_string(state).unwrap_or_else(|_| "{}".into()))
 }
 

@@ -985,6 +985,7 @@ fn the_cache_tells_of_queries_observers_and_mutations_in_tanstacks_order() {
         .unwrap();
     rt.advance(5);
     let kinds: Vec<CacheEvent> = std::mem::take(&mut *events.borrow_mut());
+    assert!(kinds.len() > 2, "added, updated, removed: {kinds:?}");
     assert!(matches!(kinds.first(), Some(MutationAdded(_))), "{kinds:?}");
     assert!(
         matches!(kinds.last(), Some(MutationRemoved(_))),

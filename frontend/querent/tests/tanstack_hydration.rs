@@ -192,3 +192,44 @@ fn pending_queries_settle_with_the_streamed_state() {
     );
     assert!(client.get_query_data(&missing_key).is_some());
 }
+
+/// A pending key whose cached data is fresh is not fetched, and a later
+/// refetch of it asks its fetcher: the streamed state is for the page's
+/// first fetch only, never an answer to a refetch minutes later.
+#[test]
+fn a_refetch_after_hydration_asks_the_fetcher_not_the_stream() {
+    let (client, browser, mut rt) = tanstack();
+    let k = key(json!(["pending", "cached"]));
+    client.set_query_data(&k, |_| Some(json!("cached")));
+    let page = DehydratedState {
+        pending: vec![k.clone()],
+        ..DehydratedState::default()
+    };
+    let old = DehydratedState {
+        queries: vec![querent::hydration::DehydratedQuery {
+            key: k.clone(),
+            state: querent::hydration::DehydratedQueryState::Success {
+                data: Rc::new(json!("streamed")),
+                updated_at: 1,
+            },
+        }],
+        ..DehydratedState::default()
+    };
+    let fetcher = browser.fetcher();
+    let fresh = QueryOptions {
+        stale_time: Some(querent::options::StaleTime::INFINITY),
+        ..QueryOptions::default()
+    };
+    hydrate_streamed(&client, page, async move { Some(old) }, move |_| {
+        Some((Rc::clone(&fetcher), fresh.clone()))
+    });
+    rt.advance(0);
+    assert_eq!(
+        *client.get_query_data(&k).unwrap(),
+        json!("cached"),
+        "fresh: not fetched"
+    );
+    let data = rt.block_on(client.refetch(&k)).unwrap();
+    assert_eq!(*data, json!({"call": 1}), "the refetch asked the fetcher");
+    assert_eq!(browser.calls(), 1);
+}

@@ -306,9 +306,6 @@ fn mutation_defaults_apply_to_the_keys_under_their_prefix() {
             .is_err()
     );
     assert_eq!(calls.get(), 3, "the prefix's 2 retries");
-    let record = client.mutations().pop().unwrap();
-    let of_record = client.get_mutation_defaults(&record.mutation_key).meta;
-    assert_eq!(of_record.as_deref(), Some(&*meta));
 
     let counted = Rc::clone(&calls);
     let once: MutationFn = Rc::new(move |_| {
@@ -427,5 +424,42 @@ fn an_always_mutation_runs_offline() {
         status("remote.save"),
         MutationStatus::Paused,
         "online mode waits"
+    );
+}
+
+/// A mutation restored before its function was registered is paused with
+/// the reason; once the function comes it runs without that reason (it
+/// was no failure: the failure count is 0), then succeeds.
+#[test]
+fn a_mutation_waiting_for_its_function_runs_without_the_waits_reason() {
+    let (client, server, mut rt) = tanstack();
+    let record = querent::MutationRecord {
+        id: 1,
+        mutation_key: "late".into(),
+        variables: json!(1),
+        idempotency_key: "k-late".into(),
+        scope: None,
+        status: MutationStatus::Paused,
+        submitted_at: 0,
+        failure_count: 0,
+        data: None,
+        error: None,
+    };
+    assert_eq!(client.restore_mutations(vec![record]), 1);
+    rt.advance(0);
+    let waiting = client.mutations().pop().unwrap();
+    assert_eq!(waiting.status, MutationStatus::Paused);
+    assert!(waiting.error.is_some(), "says why it waits");
+    client.register_mutation_json("late", MutationDefaults::new(after(&server.platform, 10)));
+    rt.advance(0);
+    let running = client.mutations().pop().unwrap();
+    assert_eq!(
+        (running.status, running.error),
+        (MutationStatus::Pending, None)
+    );
+    rt.advance(10);
+    assert_eq!(
+        client.mutations().pop().unwrap().status,
+        MutationStatus::Success
     );
 }

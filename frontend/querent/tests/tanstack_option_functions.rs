@@ -125,7 +125,7 @@ fn static_data_is_never_stale_and_never_refetched_on_mount_or_focus() {
     let errored = key(json!(["static", "background error"]));
     let options = with(|o| {
         o.stale_time = Some(StaleTime::Static);
-        o.refetch_on_window_focus = Some(true.into());
+        o.refetch_on_window_focus = Some(querent::options::Refetch::Always);
         o.retry = Some(0);
     });
     let focused = QueryObserver::unmounted(&client, errored, server.fetcher(), options);
@@ -233,7 +233,7 @@ fn enabled_as_a_function_is_asked_each_time() {
 /// `queryObserver.test.tsx` › "should refetch at the interval returned
 /// when refetchInterval is a function", and `useQuery.test.tsx` › "should
 /// refetch in an interval depending on function result" (every 10 ms
-/// while the data is below 2, then no more).
+/// while the call count is below 3, then no more).
 #[test]
 fn refetch_interval_as_a_function_follows_the_data() {
     let (client, mut server, mut rt) = tanstack();
@@ -293,4 +293,23 @@ fn a_skip_token_disables_the_query_until_a_fetcher_replaces_it() {
         .block_on(client.fetch_query(&never, skip_token(), QueryOptions::default()))
         .unwrap_err();
     assert!(error.to_string().contains("Missing queryFn"), "{error}");
+}
+
+/// `skipToken` makes a query disabled for bulk refetches too (TanStack's
+/// `isDisabled()` is true for `queryFn === skipToken`): a query left with
+/// data behind a skip token is not refetched into a "Missing queryFn"
+/// error by `refetch_queries`.
+#[test]
+fn refetch_queries_passes_a_skipped_query_by() {
+    let (client, _server, mut rt) = tanstack();
+    let k = key(json!(["skipped", "with data"]));
+    let observer =
+        QueryObserver::unmounted(&client, k.clone(), skip_token(), QueryOptions::default());
+    observer.subscribe(|_| {});
+    client.set_query_data(&k, |_| Some(json!("kept")));
+    drop(observer);
+    rt.block_on(client.refetch_queries(QueryFilters::all(), RefetchOptions::default()));
+    let state = client.get_query_state(&k).unwrap();
+    assert_eq!(state.status, QueryStatus::Success, "{:?}", state.error);
+    assert_eq!(*client.get_query_data(&k).unwrap(), json!("kept"));
 }

@@ -772,8 +772,8 @@ fn OnlineRoot(props: &RootProps) -> Html {
 }
 
 /// `use_is_online` (TanStack's `onlineManager` subscription) re-renders
-/// when the network goes and comes back, whatever other cache events
-/// (observers, results) pass in between.
+/// when the network goes and comes back (the Yew value hooks skip only
+/// observer events).
 #[wasm_bindgen_test]
 async fn use_is_online_follows_the_network() {
     let client = app_client();

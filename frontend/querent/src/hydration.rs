@@ -330,7 +330,9 @@ pub fn hydrate_streamed(
     use futures::FutureExt;
     let pending = state.pending.clone();
     let hydrated = hydrate(client, state);
-    let streamed = streamed.boxed_local().shared();
+    let streamed = async move { streamed.await.map(Rc::new) }
+        .boxed_local()
+        .shared();
     for key in pending {
         let Some((fetcher, options)) = spec_of(&key) else {
             continue;
@@ -346,9 +348,9 @@ pub fn hydrate_streamed(
             Box::pin(async move {
                 if let Some(streamed) = streamed
                     && let Some(state) = streamed.await
-                    && let Some(query) = state.queries.into_iter().find(|q| q.key == ctx.key)
+                    && let Some(query) = state.queries.iter().find(|q| q.key == ctx.key)
                 {
-                    return query.state.into_result().map(Rc::unwrap_or_clone);
+                    return query.state.clone().into_result().map(Rc::unwrap_or_clone);
                 }
                 fetcher(ctx).await
             })

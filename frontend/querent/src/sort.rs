@@ -9,10 +9,17 @@ use std::cmp::Ordering;
 
 /// Sorts `v` by `cmp`, keeping equal elements in their order.
 pub(crate) fn sort_by<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
-    let n = v.len();
-    if n < 2 {
+    if v.len() < 2 {
         return;
     }
+    let order = merge_order(v.len(), &|a, b| cmp(&v[a], &v[b]));
+    let mut items: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(order.into_iter().filter_map(|i| items[i].take()));
+}
+
+/// The indices `0..n` in sorted order by `cmp` of two indices: one copy of
+/// the merging for every element type.
+fn merge_order(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     let mut merged = vec![0; n];
     let mut width = 1;
@@ -24,7 +31,7 @@ pub(crate) fn sort_by<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
             let (mut i, mut j, mut k) = (start, mid, start);
             while i < mid && j < end {
                 // The left run wins ties: stable.
-                if cmp(&v[order[j]], &v[order[i]]) == Ordering::Less {
+                if cmp(order[j], order[i]) == Ordering::Less {
                     merged[k] = order[j];
                     j += 1;
                 } else {
@@ -41,8 +48,7 @@ pub(crate) fn sort_by<T>(v: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
         std::mem::swap(&mut order, &mut merged);
         width *= 2;
     }
-    let mut items: Vec<Option<T>> = v.drain(..).map(Some).collect();
-    v.extend(order.into_iter().filter_map(|i| items[i].take()));
+    order
 }
 
 #[cfg(test)]

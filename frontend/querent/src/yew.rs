@@ -14,9 +14,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
 
+mod hydration_boundary;
 mod mutation;
 mod query;
 
+pub use hydration_boundary::{HydrationBoundary, HydrationBoundaryProps};
 pub use mutation::{UseMutationHandle, use_mutation};
 pub use query::{UseQueryHandle, use_queries, use_query, use_query_select, use_suspense_query};
 

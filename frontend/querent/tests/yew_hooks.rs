@@ -791,3 +791,128 @@ async fn use_is_online_follows_the_network() {
     .await;
     root.remove();
 }
+
+/// A state for the boundary, and the pages to render under it.
+type Shown = (Rc<querent::DehydratedState>, Vec<&'static str>);
+
+thread_local! {
+    static BOUNDARY_STATE: std::cell::RefCell<Option<Callback<Shown>>> =
+        const { std::cell::RefCell::new(None) };
+    static PAGE_RENDERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A state holding `text` for each of `keys`, as of now.
+fn boundary_state(entries: &[(&str, &str)]) -> Rc<querent::DehydratedState> {
+    let now = js_sys::Date::now() as i64;
+    Rc::new(querent::DehydratedState {
+        version: 1,
+        queries: entries
+            .iter()
+            .map(|(key, text)| querent::hydration::DehydratedQuery {
+                key: QueryKey::from(vec![json!(key)]),
+                state: querent::hydration::DehydratedQueryState::Success {
+                    data: Rc::new(json!(text)),
+                    updated_at: now,
+                },
+            })
+            .collect(),
+        ..querent::DehydratedState::default()
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct PageProps {
+    name: &'static str,
+}
+
+#[function_component]
+fn BoundaryPage(props: &PageProps) -> Html {
+    let never: Fetcher = Rc::new(|_| Box::pin(async { Ok(json!("fetched")) }));
+    let spec = QuerySpec::<Value>::new(
+        Key::from_key(QueryKey::from(vec![json!(props.name)])),
+        never,
+        QueryOptions::default(),
+    );
+    let query = use_query(spec);
+    let text = query
+        .data
+        .as_ref()
+        .and_then(|d| d.as_str().map(str::to_owned));
+    let text = text.unwrap_or_else(|| "-".into());
+    // What the cache holds for "string" while this renders.
+    let string =
+        querent::yew::use_query_client().get_query_data(&QueryKey::from(vec![json!("string")]));
+    PAGE_RENDERS.with(|r| {
+        r.borrow_mut().push(format!(
+            "{}={text} (string: {:?})",
+            props.name,
+            string.as_deref()
+        ))
+    });
+    html! { <p id={props.name}>{ text }</p> }
+}
+
+#[function_component]
+fn BoundaryApp() -> Html {
+    let shown = use_state(|| {
+        (
+            boundary_state(&[("string", "stringCached")]),
+            vec!["string"],
+        )
+    });
+    {
+        let shown = shown.clone();
+        BOUNDARY_STATE
+            .with(|s| *s.borrow_mut() = Some(Callback::from(move |next| shown.set(next))));
+    }
+    let (state, pages) = (*shown).clone();
+    html! {
+        <querent::yew::HydrationBoundary state={Some(state)}>
+            { for pages.into_iter().map(|name| html! { <BoundaryPage {name} /> }) }
+        </querent::yew::HydrationBoundary>
+    }
+}
+
+#[function_component]
+fn BoundaryRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><BoundaryApp /></QueryClientProvider> }
+}
+
+/// `HydrationBoundary.test.tsx` › "should hydrate queries to the cache on
+/// context" and "should hydrate new queries if queries change": the first
+/// render has the hydrated data (no fetch); with a new state, a query new
+/// to the cache shows in the very render that brings it, while one the
+/// cache holds changes only after that render (no side effect of the
+/// render), then shows the newer data.
+#[wasm_bindgen_test]
+async fn a_hydration_boundary_hydrates_new_queries_in_render_and_existing_ones_after() {
+    let client = app_client();
+    let root = mount::<BoundaryRoot>(&client);
+    wait_until("the first render", || text_of("string").is_some()).await;
+    assert_eq!(text_of("string").as_deref(), Some("stringCached"));
+    let renders = PAGE_RENDERS.with(|r| r.borrow().clone());
+    assert!(renders[0].starts_with("string=stringCached"), "{renders:?}");
+    TimeoutFuture::new(10).await;
+    let next = boundary_state(&[("string", "should change"), ("added", "added")]);
+    PAGE_RENDERS.with(|r| r.borrow_mut().clear());
+    BOUNDARY_STATE.with(|s| {
+        s.borrow()
+            .clone()
+            .unwrap()
+            .emit((next, vec!["string", "added"]))
+    });
+    wait_until("the newer data", || {
+        text_of("string").as_deref() == Some("should change")
+    })
+    .await;
+    assert_eq!(text_of("added").as_deref(), Some("added"));
+    let renders = PAGE_RENDERS.with(|r| r.borrow().clone());
+    let added_first = renders.iter().find(|r| r.starts_with("added="));
+    assert_eq!(
+        added_first.map(String::as_str),
+        Some(r#"added=added (string: Some(String("stringCached")))"#),
+        "the new query's data is there on its first render, and the one the cache held \
+         is not changed by that render: {renders:?}"
+    );
+    root.remove();
+}

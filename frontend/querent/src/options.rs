@@ -508,6 +508,41 @@ impl RefetchInterval {
     }
 }
 
+/// Decides about an error of a query.
+pub type ErrorPredicate = Rc<dyn Fn(&QueryError, &QueryKey) -> bool>;
+
+/// Whether an observer's error goes to the nearest
+/// [`crate::yew::QueryErrorBoundary`] (TanStack's `throwOnError`). A bool
+/// converts: `throw_on_error: Some(true.into())`.
+#[derive(Clone)]
+pub enum ThrowOnError {
+    /// Always this.
+    Bool(bool),
+    /// Decided per error (TanStack's `throwOnError: (error, query) => ...`).
+    Fn(ErrorPredicate),
+}
+
+impl From<bool> for ThrowOnError {
+    fn from(throw: bool) -> Self {
+        Self::Bool(throw)
+    }
+}
+
+impl ThrowOnError {
+    /// [`ThrowOnError::Fn`] from a closure.
+    pub fn function(f: impl Fn(&QueryError, &QueryKey) -> bool + 'static) -> Self {
+        Self::Fn(Rc::new(f))
+    }
+
+    /// Whether `error` of `key` goes to the boundary.
+    pub fn of(&self, error: &QueryError, key: &QueryKey) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Fn(f) => f(error, key),
+        }
+    }
+}
+
 /// TanStack's default `staleTime`: data is stale as soon as it arrives.
 pub const DEFAULT_STALE_TIME_MS: u64 = 0;
 /// TanStack's default `gcTime`: 5 minutes.
@@ -586,6 +621,10 @@ pub struct QueryOptions {
     /// Whether fetches wait for the network (default
     /// [`NetworkMode::Online`]).
     pub network_mode: Option<NetworkMode>,
+    /// Send the error to the nearest [`crate::yew::QueryErrorBoundary`]
+    /// instead of rendering it (TanStack's `throwOnError`; default false;
+    /// the Yew hooks only).
+    pub throw_on_error: Option<ThrowOnError>,
     /// Anything the app keeps with the query (TanStack's `meta`): the
     /// fetcher gets it in [`FetchContext::meta`], filters and the devtools
     /// in [`crate::client::QuerySummary::meta`].
@@ -609,6 +648,7 @@ impl std::fmt::Debug for QueryOptions {
             .field("initial_data_updated_at", &self.initial_data_updated_at)
             .field("placeholder_data", &self.placeholder_data.is_some())
             .field("network_mode", &self.network_mode)
+            .field("throw_on_error", &self.throw_on_error.is_some())
             .field("meta", &self.meta)
             .finish()
     }
@@ -714,6 +754,7 @@ impl QueryOptions {
             ),
             placeholder_data: pick(&self.placeholder_data, &defaults.placeholder_data),
             network_mode: pick(&self.network_mode, &defaults.network_mode),
+            throw_on_error: pick(&self.throw_on_error, &defaults.throw_on_error),
             meta: pick(&self.meta, &defaults.meta),
         }
     }

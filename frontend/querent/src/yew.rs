@@ -14,10 +14,15 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
 
+mod error_boundary;
 mod hydration_boundary;
 mod mutation;
 mod query;
 
+pub use error_boundary::{
+    QueryErrorBoundary, QueryErrorBoundaryProps, QueryErrorFallback, QueryErrorResetBoundary,
+    QueryErrorResetBoundaryProps, QueryErrorResetBoundaryValue, use_query_error_reset_boundary,
+};
 pub use hydration_boundary::{HydrationBoundary, HydrationBoundaryProps};
 pub use mutation::{UseMutationHandle, use_mutation};
 pub use query::{UseQueryHandle, use_queries, use_query, use_query_select, use_suspense_query};
@@ -43,11 +48,38 @@ pub struct QueryClientProviderProps {
 /// ```
 #[function_component]
 pub fn QueryClientProvider(props: &QueryClientProviderProps) -> Html {
+    // One reset value for the provider's life: a new one per render would
+    // make the context new, and every hook below render again.
+    let boundaries = use_memo((), |()| error_boundary::Boundaries::default());
+    let context = QueryContext {
+        client: props.client.clone(),
+        boundaries: (*boundaries).clone(),
+    };
     html! {
-        <ContextProvider<QueryClient> context={props.client.clone()}>
+        <ContextProvider<QueryContext> {context}>
             { props.children.clone() }
-        </ContextProvider<QueryClient>>
+        </ContextProvider<QueryContext>>
     }
+}
+
+/// What the hooks below a provider read, in one context: the client, and
+/// the error boundaries between the provider and the hook (which provide
+/// it again with themselves in it).
+#[derive(Clone, PartialEq)]
+pub(crate) struct QueryContext {
+    pub(crate) client: QueryClient,
+    pub(crate) boundaries: error_boundary::Boundaries,
+}
+
+/// The nearest [`QueryContext`].
+///
+/// # Panics
+/// When there is no provider above the component: a wiring mistake that
+/// no user input can cause.
+#[hook]
+pub(crate) fn use_query_context() -> QueryContext {
+    use_context::<QueryContext>()
+        .expect("use_query_client: no QueryClientProvider above this component")
 }
 
 /// The client from the nearest [`QueryClientProvider`].
@@ -57,8 +89,7 @@ pub fn QueryClientProvider(props: &QueryClientProviderProps) -> Html {
 /// no user input can cause.
 #[hook]
 pub fn use_query_client() -> QueryClient {
-    use_context::<QueryClient>()
-        .expect("use_query_client: no QueryClientProvider above this component")
+    use_query_context().client
 }
 
 /// Re-renders when `select(client)` changes after any cache event. The
@@ -218,5 +249,20 @@ pub fn use_prefetch_on_intent<T: 'static>(spec: QuerySpec<T>, delay_ms: u64) -> 
             Callback::from(move |_| cancel())
         },
         onblur: Callback::from(move |_| cancel()),
+    }
+}
+
+/// TanStack's `usePrefetchQuery`: starts fetching `spec`'s query during
+/// the render when the cache has no state for it at all (no data, no
+/// error, no fetch), so the components below (a suspense boundary's, say)
+/// find it on its way instead of each starting a fetch when they mount.
+/// Nothing is returned: read the query with [`use_query`] or
+/// [`use_suspense_query`].
+#[hook]
+pub fn use_prefetch_query<T: 'static>(spec: QuerySpec<T>) {
+    let client = use_query_client();
+    let (key, fetcher, options) = spec.into_parts();
+    if client.get_query_state(&key).is_none() {
+        client.prefetch_query(&key, fetcher, options);
     }
 }

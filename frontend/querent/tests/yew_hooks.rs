@@ -916,3 +916,214 @@ async fn a_hydration_boundary_hydrates_new_queries_in_render_and_existing_ones_a
     );
     root.remove();
 }
+
+thread_local! {
+    static SUCCEED: Cell<bool> = const { Cell::new(false) };
+    static RESET_QUERIES: Cell<bool> = const { Cell::new(true) };
+    static BOUNDARY_FETCHES: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Fails (a 500) after 10 ms until told to succeed; counts its calls.
+fn failing_until_told() -> Fetcher {
+    Rc::new(|_| {
+        BOUNDARY_FETCHES.with(|c| c.set(c.get() + 1));
+        Box::pin(async {
+            TimeoutFuture::new(10).await;
+            if SUCCEED.with(Cell::get) {
+                Ok(json!("data"))
+            } else {
+                Err(querent::QueryError::http(500, "internal_error", "Error"))
+            }
+        })
+    })
+}
+
+#[function_component]
+fn ThrowingPage() -> Html {
+    let spec = QuerySpec::<Value>::new(
+        Key::from_key(QueryKey::from(vec![json!("boundary")])),
+        failing_until_told(),
+        QueryOptions {
+            retry: Some(0),
+            throw_on_error: Some(true.into()),
+            ..QueryOptions::default()
+        },
+    );
+    let query = use_query(spec);
+    let text = query
+        .data
+        .as_ref()
+        .and_then(|d| d.as_str().map(str::to_owned));
+    html! { <p id="boundary-data">{ text.unwrap_or_default() }</p> }
+}
+
+#[function_component]
+fn Boundaried() -> Html {
+    let reset = querent::yew::use_query_error_reset_boundary();
+    let on_reset = RESET_QUERIES
+        .with(Cell::get)
+        .then(|| Callback::from(move |()| reset.reset()));
+    let fallback = Callback::from(|fallback: querent::yew::QueryErrorFallback| {
+        let retry = fallback.reset_error_boundary.reform(|_: MouseEvent| ());
+        html! {
+            <div id="fallback">
+                <p>{ "error boundary: " }{ fallback.error.message.clone() }</p>
+                <button id="retry" onclick={retry}>{ "retry" }</button>
+            </div>
+        }
+    });
+    html! {
+        <querent::yew::QueryErrorBoundary {fallback} {on_reset}>
+            <ThrowingPage />
+        </querent::yew::QueryErrorBoundary>
+    }
+}
+
+#[function_component]
+fn BoundariedRoot(props: &RootProps) -> Html {
+    html! {
+        <QueryClientProvider client={props.client.clone()}>
+            <querent::yew::QueryErrorResetBoundary><Boundaried /></querent::yew::QueryErrorResetBoundary>
+        </QueryClientProvider>
+    }
+}
+
+fn click(id: &str) {
+    gloo_utils_document()
+        .get_element_by_id(id)
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+}
+
+/// `QueryResetErrorBoundary.test.tsx` › "should retry fetch if the reset
+/// error boundary has been reset" and "should not retry fetch if the reset
+/// error boundary has not been reset": with `throw_on_error` the failure
+/// shows the boundary's fallback; its retry shows the page again, which
+/// fetches again only when the reset boundary was reset (`on_reset`).
+#[wasm_bindgen_test]
+async fn throw_on_error_reaches_the_boundary_and_a_reset_refetches() {
+    SUCCEED.with(|s| s.set(false));
+    RESET_QUERIES.with(|r| r.set(true));
+    BOUNDARY_FETCHES.with(|c| c.set(0));
+    let root = mount::<BoundariedRoot>(&app_client());
+    wait_until("the fallback", || text_of("fallback").is_some()).await;
+    assert_eq!(
+        text_of("fallback").as_deref(),
+        Some("error boundary: Errorretry")
+    );
+    assert_eq!(BOUNDARY_FETCHES.with(Cell::get), 1);
+    SUCCEED.with(|s| s.set(true));
+    click("retry");
+    wait_until("the data", || {
+        text_of("boundary-data").as_deref() == Some("data")
+    })
+    .await;
+    assert_eq!(
+        BOUNDARY_FETCHES.with(Cell::get),
+        2,
+        "fetched again after the reset"
+    );
+    root.remove();
+
+    SUCCEED.with(|s| s.set(false));
+    RESET_QUERIES.with(|r| r.set(false));
+    BOUNDARY_FETCHES.with(|c| c.set(0));
+    let root = mount::<BoundariedRoot>(&app_client());
+    wait_until("the fallback", || text_of("fallback").is_some()).await;
+    SUCCEED.with(|s| s.set(true));
+    click("retry");
+    TimeoutFuture::new(50).await;
+    assert!(text_of("fallback").is_some(), "the same error, at once");
+    assert_eq!(
+        BOUNDARY_FETCHES.with(Cell::get),
+        1,
+        "not fetched again without a reset"
+    );
+    root.remove();
+}
+
+thread_local! {
+    static PREFETCHES: Cell<u32> = const { Cell::new(0) };
+    static COMPONENT_FETCHES: Cell<u32> = const { Cell::new(0) };
+}
+
+fn counting(answer: &'static str, count: &'static std::thread::LocalKey<Cell<u32>>) -> Fetcher {
+    Rc::new(move |_| {
+        count.with(|c| c.set(c.get() + 1));
+        Box::pin(async move {
+            TimeoutFuture::new(10).await;
+            Ok(json!(answer))
+        })
+    })
+}
+
+fn prefetched_key() -> QueryKey {
+    QueryKey::from(vec![json!("prefetched")])
+}
+
+#[function_component]
+fn PrefetchedPage() -> Html {
+    let spec = QuerySpec::<Value>::new(
+        Key::from_key(prefetched_key()),
+        counting("component", &COMPONENT_FETCHES),
+        QueryOptions::default(),
+    );
+    let query = use_query(spec);
+    let text = query
+        .data
+        .as_ref()
+        .and_then(|d| d.as_str().map(str::to_owned));
+    html! { <p id="prefetched">{ text.unwrap_or_else(|| "loading".into()) }</p> }
+}
+
+#[function_component]
+fn PrefetchingApp() -> Html {
+    querent::yew::use_prefetch_query(QuerySpec::<Value>::new(
+        Key::from_key(prefetched_key()),
+        counting("prefetchQuery", &PREFETCHES),
+        QueryOptions::default(),
+    ));
+    html! { <PrefetchedPage /> }
+}
+
+#[function_component]
+fn PrefetchingRoot(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><PrefetchingApp /></QueryClientProvider> }
+}
+
+/// `usePrefetchQuery.test.tsx` › "should prefetch query if query state does
+/// not exist" (the component below joins the prefetch: one fetch, the
+/// prefetch's answer) and "should not prefetch query if query state
+/// exists".
+#[wasm_bindgen_test]
+async fn use_prefetch_query_fetches_only_what_the_cache_lacks() {
+    let client = app_client();
+    let root = mount::<PrefetchingRoot>(&client);
+    wait_until("the prefetched data", || {
+        text_of("prefetched").as_deref() == Some("prefetchQuery")
+    })
+    .await;
+    assert_eq!(PREFETCHES.with(Cell::get), 1);
+    assert_eq!(
+        COMPONENT_FETCHES.with(Cell::get),
+        0,
+        "the component joined the prefetch"
+    );
+    root.remove();
+
+    let client = app_client();
+    client.set_query_data(&prefetched_key(), |_| {
+        Some(json!("The usePrefetchQuery hook is smart!"))
+    });
+    let root = mount::<PrefetchingRoot>(&client);
+    wait_until("the cached data", || {
+        text_of("prefetched").as_deref() == Some("The usePrefetchQuery hook is smart!")
+    })
+    .await;
+    TimeoutFuture::new(20).await;
+    assert_eq!(PREFETCHES.with(Cell::get), 1, "no second prefetch");
+    assert_eq!(COMPONENT_FETCHES.with(Cell::get), 0);
+    root.remove();
+}

@@ -4,7 +4,7 @@ use super::use_query_client;
 use crate::error::QueryError;
 use crate::key::QueryKey;
 use crate::observer::{QueryObserver, QueryObserverResult};
-use crate::options::{Fetcher, QueryOptions};
+use crate::options::{Fetcher, QueryOptions, ThrowOnError};
 use crate::queries_observer::{QueriesObserver, QueryDescription};
 use crate::query::QueryStatus;
 use crate::select::{Selection, Selector};
@@ -149,7 +149,7 @@ where
     T: DeserializeOwned + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    use_observed(key, fetcher, options)
+    use_observed(key, fetcher, options, false)
 }
 
 /// The hook's observer: made on the first render, mounted by an effect,
@@ -161,8 +161,26 @@ fn use_observer(
     fetcher: &Fetcher,
     options: &QueryOptions,
     on_change: Rc<dyn Fn(&QueryObserverResult)>,
+    suspense: bool,
 ) -> (QueryObserverResult, Controls) {
-    let client = use_query_client();
+    let super::QueryContext { client, boundaries } = super::use_query_context();
+    let reset_boundary = boundaries.reset.clone();
+    // TanStack's `ensurePreventErrorBoundaryRetry`: an error that goes to
+    // a boundary is not fetched again as the component mounts (it would
+    // fail the same way), unless the boundary was reset.
+    let throws = match &options.throw_on_error {
+        None => false,
+        Some(ThrowOnError::Bool(b)) => *b,
+        Some(ThrowOnError::Fn(f)) => client
+            .get_query_state(key)
+            .and_then(|s| s.error)
+            .is_none_or(|e| f(&e, key)),
+    };
+    let mut options = options.clone();
+    if (suspense || throws) && !reset_boundary.is_reset() {
+        options.retry_on_mount = Some(false);
+    }
+    let options = &options;
     let hook = {
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         use_memo((), move |()| {
@@ -173,16 +191,34 @@ fn use_observer(
     };
     let (observer, controls) = &*hook;
     let result = observer.optimistic_result(key, fetcher, options);
+    // TanStack's `getHasError`: a settled error goes to the boundary.
+    let to_boundary = result
+        .error
+        .clone()
+        .filter(|_| result.is_error() && !reset_boundary.is_reset() && !result.is_fetching())
+        .filter(|e| {
+            (suspense && result.data.is_none())
+                || options
+                    .throw_on_error
+                    .as_ref()
+                    .is_some_and(|t| t.of(e, key))
+        });
     {
         let observer = Rc::clone(observer);
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         // After every render: the render's options are set, then the
         // observer is mounted if it is not yet (TanStack's two effects in
         // one; mounting is idempotent and keeps the latest listener). It
-        // unmounts with the component: the hook's state drops it.
+        // unmounts with the component: the hook's state drops it. A reset
+        // of the error boundary lasts until then (TanStack's
+        // `useClearResetErrorBoundary`); an error for the boundary goes.
         use_effect(move || {
             observer.set_options(key, fetcher, options);
             observer.subscribe(move |result| on_change(result));
+            boundaries.reset.clear_reset();
+            if let (Some(error), Some(sink)) = (to_boundary, boundaries.sink) {
+                sink.emit(error);
+            }
             || ()
         });
     }
@@ -196,18 +232,24 @@ fn use_observed_result(
     key: &QueryKey,
     fetcher: &Fetcher,
     options: &QueryOptions,
+    suspense: bool,
 ) -> (QueryObserverResult, Controls) {
     let force = use_force_update();
     let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
-    use_observer(key, fetcher, options, on_change)
+    use_observer(key, fetcher, options, on_change, suspense)
 }
 
 #[hook]
-fn use_observed<T>(key: QueryKey, fetcher: Fetcher, options: QueryOptions) -> UseQueryHandle<T>
+fn use_observed<T>(
+    key: QueryKey,
+    fetcher: Fetcher,
+    options: QueryOptions,
+    suspense: bool,
+) -> UseQueryHandle<T>
 where
     T: DeserializeOwned + 'static,
 {
-    let (result, controls) = use_observed_result(&key, &fetcher, &options);
+    let (result, controls) = use_observed_result(&key, &fetcher, &options, suspense);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
     let data = result
         .data
@@ -273,7 +315,7 @@ where
             }
         })
     };
-    let (result, controls) = use_observer(&key, &fetcher, &options, on_change);
+    let (result, controls) = use_observer(&key, &fetcher, &options, on_change, false);
     let data = selection.view_of_result(&result).data;
     UseQueryHandle::new(result, data, &controls)
 }
@@ -288,13 +330,14 @@ where
 {
     let (key, fetcher, options) = spec.into_parts();
     let client = use_query_client();
-    // The error this suspended for (or one hydrated) is shown, not refetched
-    // by the observer that mounts when the suspension ends.
+    // The error this suspended for (or one hydrated) is shown (or sent to
+    // the error boundary), not refetched by the observer that mounts when
+    // the suspension ends, unless the boundary was reset.
+    let handle = use_observed::<T>(key.clone(), Rc::clone(&fetcher), options.clone(), true);
     let options = QueryOptions {
         retry_on_mount: Some(false),
         ..options
     };
-    let handle = use_observed::<T>(key.clone(), Rc::clone(&fetcher), options.clone());
     if handle.data.is_some() || handle.status == QueryStatus::Error {
         return Ok(handle);
     }

@@ -87,24 +87,22 @@ struct RootProps {
     client: QueryClient,
 }
 
+/// `C` under a provider of the test's client.
 #[function_component]
-fn Root(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Greeting /></QueryClientProvider> }
+fn Under<C: BaseComponent<Properties = ()>>(props: &RootProps) -> Html {
+    html! { <QueryClientProvider client={props.client.clone()}><C /></QueryClientProvider> }
 }
 
-/// Renders `C` (given `client`) into a new element of the page's body;
-/// the test removes it at the end.
-fn mount<C>(client: &QueryClient) -> web_sys::Element
-where
-    C: BaseComponent<Properties = RootProps>,
-{
+/// Renders `C` under a provider of `client` into a new element of the
+/// page's body; the test removes it at the end.
+fn mount<C: BaseComponent<Properties = ()>>(client: &QueryClient) -> web_sys::Element {
     let root = gloo_utils_document().create_element("div").unwrap();
     gloo_utils_document()
         .body()
         .unwrap()
         .append_child(&root)
         .unwrap();
-    yew::Renderer::<C>::with_root_and_props(
+    yew::Renderer::<Under<C>>::with_root_and_props(
         root.clone(),
         RootProps {
             client: client.clone(),
@@ -130,7 +128,7 @@ async fn a_hook_fetches_renders_and_rerenders_only_on_real_change() {
     FETCHES.with(|f| f.set(0));
     CHILD_RENDERS.with(|c| c.set(0));
     let client = app_client();
-    let root = mount::<Root>(&client);
+    let root = mount::<Greeting>(&client);
 
     // The fetcher answers after 30 ms: the loading state comes first.
     wait_until("the loading state", || {
@@ -179,7 +177,7 @@ async fn hydrated_data_renders_on_the_first_frame_without_a_fetch() {
     FETCHES.with(|f| f.set(0));
     let client = app_client();
     client.set_query_data(&key(), |_| Some(json!({"text": "from the server"})));
-    let root = mount::<Root>(&client);
+    let root = mount::<Greeting>(&client);
     wait_until("the hydrated data", || {
         text_of("text").as_deref() == Some("from the server")
     })
@@ -251,11 +249,6 @@ fn Pages() -> Html {
     }
 }
 
-#[function_component]
-fn PagesRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Pages /></QueryClientProvider> }
-}
-
 #[wasm_bindgen_test]
 async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
     FETCHES.with(|f| f.set(0));
@@ -265,7 +258,7 @@ async fn a_hydrated_infinite_query_has_its_next_page_from_the_first_render() {
         Some(json!({"pages": [{"items": [1, 2], "next_cursor": 2}], "page_params": [null]}))
     });
     let document = gloo_utils_document();
-    let root = mount::<PagesRoot>(&client);
+    let root = mount::<Pages>(&client);
     wait_until("the hydrated page", || {
         text_of("pages").as_deref() == Some("1")
     })
@@ -329,11 +322,6 @@ fn Echoer() -> Html {
     }
 }
 
-#[function_component]
-fn EchoRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Echoer /></QueryClientProvider> }
-}
-
 /// `useMutation.test.tsx`: the handle shows the latest call only. Two calls,
 /// the older one slower: once both settled the handle still shows the newer
 /// one's result, not the older one's that came after it.
@@ -342,7 +330,7 @@ async fn use_mutation_shows_the_latest_call_even_when_an_older_one_settles_later
     let document = gloo_utils_document();
     let client = QueryClient::new(WebPlatform::default());
     client.register_mutation(Echo);
-    let root = mount::<EchoRoot>(&client);
+    let root = mount::<Echoer>(&client);
     wait_until("the button", || text_of("echo").is_some()).await;
     document
         .get_element_by_id("echo")
@@ -414,11 +402,6 @@ fn List() -> Html {
     }
 }
 
-#[function_component]
-fn ListRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><List /></QueryClientProvider> }
-}
-
 fn set_list(enabled: bool, page: i64) {
     SET_LIST.with(|s| s.borrow().as_ref().unwrap().emit((enabled, page)));
 }
@@ -429,7 +412,7 @@ fn set_list(enabled: bool, page: i64) {
 #[wasm_bindgen_test]
 async fn enabled_turning_true_in_a_later_render_fetches() {
     LIST_FETCHES.with(|f| f.set(0));
-    let root = mount::<ListRoot>(&app_client());
+    let root = mount::<List>(&app_client());
     wait_until("the first render", || text_of("list").is_some()).await;
     TimeoutFuture::new(50).await;
     assert_eq!(LIST_FETCHES.with(Cell::get), 0, "disabled: no fetch");
@@ -447,7 +430,7 @@ async fn enabled_turning_true_in_a_later_render_fetches() {
 /// page 1, marked as placeholder, until page 2 arrives: it never blanks.
 #[wasm_bindgen_test]
 async fn keep_previous_data_keeps_the_list_on_screen_while_the_next_page_loads() {
-    let root = mount::<ListRoot>(&app_client());
+    let root = mount::<List>(&app_client());
     wait_until("the first render", || text_of("list").is_some()).await;
     set_list(true, 1);
     wait_until("page 1", || text_of("list").as_deref() == Some("1")).await;
@@ -477,11 +460,6 @@ fn Toggle() -> Html {
     html! { if *shown { <Greeting /> } }
 }
 
-#[function_component]
-fn ToggleRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Toggle /></QueryClientProvider> }
-}
-
 fn observers_of(client: &QueryClient, key: &QueryKey) -> usize {
     client
         .queries()
@@ -496,7 +474,7 @@ fn observers_of(client: &QueryClient, key: &QueryKey) -> usize {
 async fn an_unmounted_hook_stops_observing_its_query() {
     let client = app_client();
     client.set_query_data(&key(), |_| Some(json!({"text": "hello"})));
-    let root = mount::<ToggleRoot>(&client);
+    let root = mount::<Toggle>(&client);
     wait_until("the data", || text_of("text").as_deref() == Some("hello")).await;
     wait_until("the hook to mount", || observers_of(&client, &key()) == 1).await;
     SET_SHOWN.with(|s| s.borrow().as_ref().unwrap().emit(false));
@@ -533,11 +511,6 @@ fn WithRetry() -> Html {
     }
 }
 
-#[function_component]
-fn RetryRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><WithRetry /></QueryClientProvider> }
-}
-
 /// TanStack's `refetch` is a stable function: a child given it as a prop
 /// is not re-rendered when its parent re-renders for the query's changes,
 /// and calling it refetches.
@@ -547,7 +520,7 @@ async fn refetch_is_the_same_callback_across_renders() {
     RETRY_RENDERS.with(|c| c.set(0));
     let client = app_client();
     let document = gloo_utils_document();
-    let root = mount::<RetryRoot>(&client);
+    let root = mount::<WithRetry>(&client);
     wait_until("the first fetch", || FETCHES.with(Cell::get) == 1).await;
     wait_until("idle", || text_of("state").as_deref() == Some("Idle")).await;
     assert_eq!(
@@ -604,11 +577,6 @@ fn Items() -> Html {
     html! { <p id="items">{ shown.join(",") }</p> }
 }
 
-#[function_component]
-fn ItemsRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Items /></QueryClientProvider> }
-}
-
 /// `useQueries.test.tsx`'s core: a list of queries whose length changes
 /// between renders; each shows in order, a new one fetches, the ones that
 /// stay keep their data without refetching, one left out is let go.
@@ -616,7 +584,7 @@ fn ItemsRoot(props: &RootProps) -> Html {
 async fn use_queries_follows_a_list_that_changes_length() {
     ITEM_FETCHES.with(|f| f.set(0));
     let client = app_client();
-    let root = mount::<ItemsRoot>(&client);
+    let root = mount::<Items>(&client);
     wait_until("both items", || text_of("items").as_deref() == Some("1,2")).await;
     assert_eq!(ITEM_FETCHES.with(Cell::get), 2);
     SET_IDS.with(|s| s.borrow().as_ref().unwrap().emit(vec![3, 1, 2]));
@@ -663,11 +631,6 @@ fn Saving() -> Html {
     }
 }
 
-#[function_component]
-fn SavingRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><Saving /></QueryClientProvider> }
-}
-
 /// `useIsMutating.test.tsx` / `useMutationState.test.tsx`: the count and
 /// the variables of the mutations a filter picks follow them, and a
 /// filter for another key stays at 0.
@@ -675,7 +638,7 @@ fn SavingRoot(props: &RootProps) -> Html {
 async fn use_is_mutating_and_use_mutation_state_follow_the_filtered_mutations() {
     let client = app_client();
     client.register_mutation_json("save", querent::MutationDefaults::new(slow_echo()));
-    let root = mount::<SavingRoot>(&client);
+    let root = mount::<Saving>(&client);
     wait_until("the first render", || {
         text_of("saving").as_deref() == Some("0/0")
     })
@@ -721,11 +684,6 @@ fn EchoAsync() -> Html {
     }
 }
 
-#[function_component]
-fn EchoAsyncRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><EchoAsync /></QueryClientProvider> }
-}
-
 /// `useMutation.test.tsx`: `mutateAsync` answers the call, `variables`
 /// shows what it was called with, `reset` goes back to idle.
 #[wasm_bindgen_test]
@@ -733,7 +691,7 @@ async fn use_mutation_mutate_async_variables_and_reset() {
     let document = gloo_utils_document();
     let client = QueryClient::new(WebPlatform::default());
     client.register_mutation(Echo);
-    let root = mount::<EchoAsyncRoot>(&client);
+    let root = mount::<EchoAsync>(&client);
     wait_until("the answer", || {
         ASYNC_ANSWER.with(|a| a.borrow().as_deref() == Some("awaited"))
     })
@@ -766,18 +724,13 @@ fn OnlineBadge() -> Html {
     html! { <span id="online">{ if online { "online" } else { "offline" } }</span> }
 }
 
-#[function_component]
-fn OnlineRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><OnlineBadge /></QueryClientProvider> }
-}
-
 /// `use_is_online` (TanStack's `onlineManager` subscription) re-renders
 /// when the network goes and comes back (the Yew value hooks skip only
 /// observer events).
 #[wasm_bindgen_test]
 async fn use_is_online_follows_the_network() {
     let client = app_client();
-    let root = mount::<OnlineRoot>(&client);
+    let root = mount::<OnlineBadge>(&client);
     wait_until("online", || text_of("online").as_deref() == Some("online")).await;
     client.set_online(false);
     wait_until("offline", || {
@@ -873,11 +826,6 @@ fn BoundaryApp() -> Html {
     }
 }
 
-#[function_component]
-fn BoundaryRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><BoundaryApp /></QueryClientProvider> }
-}
-
 /// `HydrationBoundary.test.tsx` › "should hydrate queries to the cache on
 /// context" and "should hydrate new queries if queries change": the first
 /// render has the hydrated data (no fetch); with a new state, a query new
@@ -887,7 +835,7 @@ fn BoundaryRoot(props: &RootProps) -> Html {
 #[wasm_bindgen_test]
 async fn a_hydration_boundary_hydrates_new_queries_in_render_and_existing_ones_after() {
     let client = app_client();
-    let root = mount::<BoundaryRoot>(&client);
+    let root = mount::<BoundaryApp>(&client);
     wait_until("the first render", || text_of("string").is_some()).await;
     assert_eq!(text_of("string").as_deref(), Some("stringCached"));
     let renders = PAGE_RENDERS.with(|r| r.borrow().clone());
@@ -980,12 +928,8 @@ fn Boundaried() -> Html {
 }
 
 #[function_component]
-fn BoundariedRoot(props: &RootProps) -> Html {
-    html! {
-        <QueryClientProvider client={props.client.clone()}>
-            <querent::yew::QueryErrorResetBoundary><Boundaried /></querent::yew::QueryErrorResetBoundary>
-        </QueryClientProvider>
-    }
+fn ResetBoundaried() -> Html {
+    html! { <querent::yew::QueryErrorResetBoundary><Boundaried /></querent::yew::QueryErrorResetBoundary> }
 }
 
 fn click(id: &str) {
@@ -1007,7 +951,7 @@ async fn throw_on_error_reaches_the_boundary_and_a_reset_refetches() {
     SUCCEED.with(|s| s.set(false));
     RESET_QUERIES.with(|r| r.set(true));
     BOUNDARY_FETCHES.with(|c| c.set(0));
-    let root = mount::<BoundariedRoot>(&app_client());
+    let root = mount::<ResetBoundaried>(&app_client());
     wait_until("the fallback", || text_of("fallback").is_some()).await;
     assert_eq!(
         text_of("fallback").as_deref(),
@@ -1030,7 +974,7 @@ async fn throw_on_error_reaches_the_boundary_and_a_reset_refetches() {
     SUCCEED.with(|s| s.set(false));
     RESET_QUERIES.with(|r| r.set(false));
     BOUNDARY_FETCHES.with(|c| c.set(0));
-    let root = mount::<BoundariedRoot>(&app_client());
+    let root = mount::<ResetBoundaried>(&app_client());
     wait_until("the fallback", || text_of("fallback").is_some()).await;
     SUCCEED.with(|s| s.set(true));
     click("retry");
@@ -1088,11 +1032,6 @@ fn PrefetchingApp() -> Html {
     html! { <PrefetchedPage /> }
 }
 
-#[function_component]
-fn PrefetchingRoot(props: &RootProps) -> Html {
-    html! { <QueryClientProvider client={props.client.clone()}><PrefetchingApp /></QueryClientProvider> }
-}
-
 /// `usePrefetchQuery.test.tsx` › "should prefetch query if query state does
 /// not exist" (the component below joins the prefetch: one fetch, the
 /// prefetch's answer) and "should not prefetch query if query state
@@ -1100,7 +1039,7 @@ fn PrefetchingRoot(props: &RootProps) -> Html {
 #[wasm_bindgen_test]
 async fn use_prefetch_query_fetches_only_what_the_cache_lacks() {
     let client = app_client();
-    let root = mount::<PrefetchingRoot>(&client);
+    let root = mount::<PrefetchingApp>(&client);
     wait_until("the prefetched data", || {
         text_of("prefetched").as_deref() == Some("prefetchQuery")
     })
@@ -1117,7 +1056,7 @@ async fn use_prefetch_query_fetches_only_what_the_cache_lacks() {
     client.set_query_data(&prefetched_key(), |_| {
         Some(json!("The usePrefetchQuery hook is smart!"))
     });
-    let root = mount::<PrefetchingRoot>(&client);
+    let root = mount::<PrefetchingApp>(&client);
     wait_until("the cached data", || {
         text_of("prefetched").as_deref() == Some("The usePrefetchQuery hook is smart!")
     })

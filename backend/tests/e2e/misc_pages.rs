@@ -116,3 +116,62 @@ async fn error_boundary_try_again_recovers() {
     assert!(!browser.exists("#error-boundary").await);
     browser.close().await;
 }
+
+/// On a phone-sized screen (390 x 844) a direct load of a post shows the
+/// post on the first screen, with the list and the new-post form after it
+/// (they stacked above it, the title at y = 1,478): in the server's HTML
+/// (no JavaScript) and once the app runs; on a wide screen the list stays
+/// on the left of the post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_opened_post_is_on_the_first_screen_of_a_phone() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let phone =
+        serde_json::json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true });
+    for javascript in [false, true] {
+        let browser = if javascript {
+            app.browser().await
+        } else {
+            app.browser_without_javascript().await
+        };
+        browser
+            .cdp("Emulation.setDeviceMetricsOverride", phone.clone())
+            .await;
+        if javascript {
+            browser.goto("/posts/1").await;
+        } else {
+            browser.open("/posts/1").await;
+        }
+        let (_, top, _, _) = browser
+            .wait_for("#post-title")
+            .await
+            .rectangle()
+            .await
+            .unwrap();
+        assert!(
+            top < 844.0,
+            "the post's title starts at y = {top}, below the first screen"
+        );
+        browser.close().await;
+    }
+    let browser = app.browser().await;
+    browser.goto("/posts/1").await;
+    let (post_left, ..) = browser
+        .wait_for("#post-title")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    let (list_left, ..) = browser
+        .wait_for("#post-list")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert!(
+        list_left < post_left,
+        "wide: the list ({list_left}) left of the post ({post_left})"
+    );
+    browser.close().await;
+}

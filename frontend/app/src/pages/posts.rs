@@ -26,12 +26,10 @@ pub(crate) struct PostsPageProps {
 #[function_component]
 pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
     html! {
+        // The open item first: on a narrow screen the columns stack in
+        // this order (the list after it), on a wide one the grid puts the
+        // list on the left.
         <div class="two-columns">
-            <section class="column list-column" aria-label="Posts">
-                <h1>{ "Posts" }</h1>
-                <NewPostForm />
-                <PostList />
-            </section>
             <section class="column detail-column">
                 {
                     match props.selected {
@@ -39,6 +37,11 @@ pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
                         None => html! { <p id="select-a-post" class="hint">{ "Select a post." }</p> },
                     }
                 }
+            </section>
+            <section class="column list-column" aria-label="Posts">
+                <h1>{ "Posts" }</h1>
+                <NewPostForm />
+                <PostList />
             </section>
         </div>
     }

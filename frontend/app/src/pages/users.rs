@@ -42,11 +42,10 @@ pub(crate) fn UsersPage(props: &UsersPageProps) -> Html {
         }
     };
     html! {
+        // The open item first: on a narrow screen the columns stack in
+        // this order (the list after it), on a wide one the grid puts the
+        // list on the left.
         <div class="two-columns">
-            <section class="column list-column" aria-label="Users">
-                <h1>{ "Users" }</h1>
-                { list }
-            </section>
             <section class="column detail-column">
                 {
                     match props.selected {
@@ -54,6 +53,10 @@ pub(crate) fn UsersPage(props: &UsersPageProps) -> Html {
                         None => html! { <p class="hint">{ "Select a user." }</p> },
                     }
                 }
+            </section>
+            <section class="column list-column" aria-label="Users">
+                <h1>{ "Users" }</h1>
+                { list }
             </section>
         </div>
     }

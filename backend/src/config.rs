@@ -12,6 +12,8 @@ const DEFAULT_EVENT_LOG_SIZE: usize = 1000;
 const DEFAULT_SSE_KEEP_ALIVE_SECS: u64 = 15;
 const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+const DEFAULT_MAX_STREAMS_PER_CLIENT: usize = 16;
+const DEFAULT_MAX_STREAMS: usize = 4096;
 /// PostgreSQL serves many connections at once.
 const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
 /// SQLite writes one transaction at a time; readers share the file. More
@@ -96,6 +98,24 @@ pub struct Settings {
     #[arg(long, env = "LIVE_TRANSPORT", value_enum, default_value_t = LiveTransport::Sse)]
     pub live_transport: LiveTransport,
 
+    /// Live event streams (SSE and WebSocket) one client address may hold
+    /// open; past it a new one gets 503 `too_many_streams` with
+    /// `Retry-After`. A tab holds one.
+    #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = DEFAULT_MAX_STREAMS_PER_CLIENT)]
+    pub max_streams_per_client: usize,
+
+    /// Live event streams open in all, whoever holds them (keep it well
+    /// under the process's file descriptor limit, so pages, the API and the
+    /// database always have connections left).
+    #[arg(long, env = "MAX_STREAMS", default_value_t = DEFAULT_MAX_STREAMS)]
+    pub max_streams: usize,
+
+    /// Proxies (comma-separated addresses) whose `X-Forwarded-For` names
+    /// the client, for the per-client limits: behind a proxy, list it, or
+    /// every visitor counts as the proxy.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Largest accepted request body in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -156,6 +176,9 @@ impl Settings {
             send_timeout_secs: DEFAULT_SEND_TIMEOUT_SECS,
             live_transport: LiveTransport::Sse,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_streams_per_client: DEFAULT_MAX_STREAMS_PER_CLIENT,
+            max_streams: DEFAULT_MAX_STREAMS,
+            trusted_proxies: vec![],
             db_pool_size: None,
             workers: None,
             precompress_assets: true,

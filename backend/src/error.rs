@@ -31,6 +31,8 @@ pub enum ApiError {
     },
     #[error("the database is busy; try again")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("too many live event streams are open; try again later")]
+    TooManyStreams,
     #[error("an unexpected error occurred")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -58,6 +60,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyStreams => "too_many_streams",
             ApiError::Unexpected(_) => "internal_error",
         }
     }
@@ -161,7 +164,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +176,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        if matches!(self, ApiError::TooManyStreams) {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
         }
         if let ApiError::MethodNotAllowed { allow } = self {
             response.insert_header((actix_web::http::header::ALLOW, *allow));

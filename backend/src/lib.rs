@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extractors;
+pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod queries;

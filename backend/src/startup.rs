@@ -107,6 +107,11 @@ impl Application {
             pages: Arc::new(pages),
             page_cache: Arc::default(),
             answers: Arc::default(),
+            streams: crate::limits::StreamLimits::new(
+                settings.max_streams_per_client,
+                settings.max_streams,
+                settings.trusted_proxies.clone(),
+            ),
             settings: Arc::new(settings.clone()),
         };
         let server = server(state, listener, &settings).map_err(|source| StartupError::Bind {

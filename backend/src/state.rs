@@ -14,4 +14,6 @@ pub struct AppState {
     pub page_cache: Arc<PageCache>,
     pub answers: Arc<crate::reuse::AnswerCache>,
     pub settings: Arc<Settings>,
+    /// The caps on live event streams.
+    pub streams: Arc<crate::limits::StreamLimits>,
 }

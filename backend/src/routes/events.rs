@@ -21,6 +21,7 @@ use std::time::Duration;
     responses(
         (status = 200, description = "Server-sent events: `id:` the event id, `event:` its kind, `data:` a `ServerEvent` as JSON; `resync` when the id is too old", content_type = "text/event-stream"),
         (status = 400, description = "The last event id is not an integer", body = ErrorBody),
+        (status = 503, description = "Too many live streams are open, from this client or in all (`too_many_streams`); `Retry-After` says when to try again", body = ErrorBody),
     ))]
 pub async fn events(
     state: web::Data<AppState>,
@@ -41,8 +42,17 @@ pub async fn events(
                 })?,
         ),
     };
+    let permit = state
+        .streams
+        .acquire(&req)
+        .ok_or(ApiError::TooManyStreams)?;
     let sub = subscribe(&state, last_seen).await;
-    Ok(Sse::from_stream(events::stream(sub))
+    // The permit lives as long as the stream: dropped when the client goes.
+    let stream = events::stream(sub).map(move |event| {
+        let _held = &permit;
+        event
+    });
+    Ok(Sse::from_stream(stream)
         .with_keep_alive(Duration::from_secs(state.settings.sse_keep_alive_secs))
         .with_retry_duration(Duration::from_secs(2)))
 }
@@ -103,6 +113,7 @@ fn resume_param(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
         (status = 101, description = "A WebSocket; one text message per event, the SSE `data:`"),
         (status = 400, description = "Not a WebSocket handshake (`websocket_required`), or a bad `last_event_id`", body = ErrorBody),
         (status = 403, description = "The `Origin` may not connect (`origin_not_allowed`)", body = ErrorBody),
+        (status = 503, description = "Too many live streams are open, from this client or in all (`too_many_streams`); `Retry-After` says when to try again", body = ErrorBody),
     ))]
 pub async fn events_ws(
     state: web::Data<AppState>,
@@ -116,11 +127,17 @@ pub async fn events_ws(
         });
     }
     let last_seen = resume_param(&req)?;
+    let permit = state
+        .streams
+        .acquire(&req)
+        .ok_or(ApiError::TooManyStreams)?;
     let (response, mut session, mut messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::bad_request("websocket_required", e.to_string()))?;
     let sub = subscribe(&state, last_seen).await;
     let ping_every = Duration::from_secs(state.settings.sse_keep_alive_secs.max(1));
     actix_web::rt::spawn(async move {
+        // Counted until the socket's task ends.
+        let _permit = permit;
         let stream = events::outgoing(sub);
         let mut stream = std::pin::pin!(stream);
         let mut ping = tokio::time::interval(ping_every);

@@ -465,3 +465,74 @@ async fn resume_right_after_a_restart_replays_from_the_outbox() {
     }
     drop(dir);
 }
+
+/// One client cannot hold every connection: past `--max-streams-per-client`
+/// its next event stream (SSE or WebSocket) is refused with 503
+/// `too_many_streams` and `Retry-After`, another client (here: another
+/// address behind a trusted proxy) still gets one, the server-wide cap holds
+/// too, and a closed stream frees its place. Pages and the API keep working
+/// meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_streams_are_capped_per_client_and_in_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    let app = spawn_app_on(&database_url, dir, |s| {
+        s.max_streams_per_client = 2;
+        s.max_streams = 3;
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        // A closed stream is noticed at the next write.
+        s.sse_keep_alive_secs = 1;
+    })
+    .await;
+    let from = |client: &str| {
+        app.client
+            .get(app.url("/api/events"))
+            .header("x-forwarded-for", format!("203.0.113.9, {client}"))
+    };
+    let first = from("198.51.100.1").send().await.unwrap();
+    let second = from("198.51.100.1").send().await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let refused = from("198.51.100.1").send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "10");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams");
+    let ws = app
+        .client
+        .get(app.url("/api/events/ws"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ws.status(), 503, "the WebSocket counts too");
+
+    let other = from("198.51.100.2").send().await.unwrap();
+    assert_eq!(other.status(), 200, "another client still gets a stream");
+    let fourth = from("198.51.100.3").send().await.unwrap();
+    assert_eq!(fourth.status(), 503, "the cap in all");
+    assert_eq!(
+        app.get("/api/posts/1").await.status(),
+        200,
+        "the API answers"
+    );
+    assert_eq!(app.get("/posts").await.status(), 200, "pages too");
+
+    drop(first);
+    let mut freed = 0;
+    for _ in 0..200 {
+        let again = from("198.51.100.1").send().await.unwrap();
+        if again.status() == 200 {
+            freed += 1;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(freed, 1, "a closed stream frees its place");
+}

@@ -663,6 +663,11 @@ impl Inner {
             let observed = self.observed.borrow();
             let fresh = observed.result.as_ref().is_some_and(|r| !r.is_stale);
             let timer_at = observed.stale_timeout.as_ref().map(|(at, _)| *at);
+            if !fresh && timer_at.is_none() {
+                // Stale already and no timer to stop: the common case of
+                // every update of a query with TanStack's stale time 0.
+                return;
+            }
             (
                 observed.key.clone(),
                 observed.options.clone(),
@@ -710,6 +715,13 @@ impl Inner {
         let (key, options, running) = {
             let observed = self.observed.borrow();
             let running = observed.interval.as_ref().map(|(every, _)| *every);
+            let asked = observed.options.refetch_interval.is_some()
+                || self.client.defaults().refetch_interval.is_some();
+            if !asked && running.is_none() {
+                // No interval asked for and none running: the common case
+                // on every update of the query.
+                return;
+            }
             (observed.key.clone(), observed.options.clone(), running)
         };
         let resolved = self.client.resolve(&options);

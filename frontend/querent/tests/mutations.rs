@@ -354,18 +354,7 @@ fn registry_hooks_run_for_replayed_mutations() {
         seen.set(seen.get() + 1);
     }));
     client.register_mutation_json("add_todo", defaults);
-    let record = querent::MutationRecord {
-        id: 1,
-        mutation_key: "add_todo".into(),
-        variables: json!("x"),
-        idempotency_key: "k-1".into(),
-        scope: None,
-        status: MutationStatus::Paused,
-        submitted_at: 0,
-        failure_count: 0,
-        data: None,
-        error: None,
-    };
+    let record = common::paused_record("add_todo", json!("x"), "k-1");
     assert_eq!(client.restore_mutations(vec![record]), 1);
     rt.advance(200);
     assert_eq!(invalidated.get(), 1);

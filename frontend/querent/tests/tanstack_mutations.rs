@@ -25,6 +25,16 @@ fn after(platform: &FakePlatform, ms: u64) -> MutationFn {
     })
 }
 
+/// A mutation function that fails at once (a retryable 500), counting its
+/// calls in `calls`.
+fn failing_counted(calls: &Rc<Cell<u32>>) -> MutationFn {
+    let calls = Rc::clone(calls);
+    Rc::new(move |_| {
+        calls.set(calls.get() + 1);
+        Box::pin(async { Err(common::server_error()) })
+    })
+}
+
 /// › isMutating › "should return length of mutating".
 #[test]
 fn is_mutating_counts_the_mutations_not_settled() {
@@ -295,23 +305,14 @@ fn mutation_defaults_apply_to_the_keys_under_their_prefix() {
     assert_eq!((both.retry, both.meta), (Some(2), Some(Rc::clone(&meta))));
 
     let calls = Rc::new(Cell::new(0));
-    let counted = Rc::clone(&calls);
-    let failing: MutationFn = Rc::new(move |_| {
-        counted.set(counted.get() + 1);
-        Box::pin(async { Err(common::server_error()) })
-    });
-    client.register_mutation_json("todos.add", MutationDefaults::new(failing));
+    client.register_mutation_json("todos.add", MutationDefaults::new(failing_counted(&calls)));
     assert!(
         rt.block_on(client.mutate_json("todos.add", json!("milk"), MutateOptions::default()))
             .is_err()
     );
     assert_eq!(calls.get(), 3, "the prefix's 2 retries");
 
-    let counted = Rc::clone(&calls);
-    let once: MutationFn = Rc::new(move |_| {
-        counted.set(counted.get() + 1);
-        Box::pin(async { Err(common::server_error()) })
-    });
+    let once = failing_counted(&calls);
     let own = MutationDefaults {
         options: querent::MutationConfig {
             retry: Some(0),
@@ -433,18 +434,7 @@ fn an_always_mutation_runs_offline() {
 #[test]
 fn a_mutation_waiting_for_its_function_runs_without_the_waits_reason() {
     let (client, server, mut rt) = tanstack();
-    let record = querent::MutationRecord {
-        id: 1,
-        mutation_key: "late".into(),
-        variables: json!(1),
-        idempotency_key: "k-late".into(),
-        scope: None,
-        status: MutationStatus::Paused,
-        submitted_at: 0,
-        failure_count: 0,
-        data: None,
-        error: None,
-    };
+    let record = common::paused_record("late", json!(1), "k-late");
     assert_eq!(client.restore_mutations(vec![record]), 1);
     rt.advance(0);
     let waiting = client.mutations().pop().unwrap();

@@ -1,6 +1,8 @@
 //! Typed keys over the JSON cache: the same query as the untyped key, an
 //! edit stored only when it changes something, other data left alone.
 
+mod common;
+
 use querent::QueryClient;
 use querent::typed::Key;
 use serde_json::json;
@@ -170,18 +172,7 @@ mod mutations {
     }
 
     fn record(variables: serde_json::Value) -> MutationRecord {
-        MutationRecord {
-            id: 1,
-            mutation_key: RenameUser::KEY.to_owned(),
-            variables,
-            idempotency_key: "k".into(),
-            scope: None,
-            status: MutationStatus::Paused,
-            submitted_at: 0,
-            failure_count: 0,
-            data: None,
-            error: None,
-        }
+        crate::common::paused_record(RenameUser::KEY, variables, "k")
     }
 
     /// After a reload only the key and JSON variables of a queued mutation

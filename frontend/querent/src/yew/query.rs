@@ -180,7 +180,6 @@ fn use_observer(
     if (suspense || throws) && !reset_boundary.is_reset() {
         options.retry_on_mount = Some(false);
     }
-    let options = &options;
     let hook = {
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         use_memo((), move |()| {
@@ -190,7 +189,7 @@ fn use_observer(
         })
     };
     let (observer, controls) = &*hook;
-    let result = observer.optimistic_result(key, fetcher, options);
+    let result = observer.optimistic_result(key, fetcher, &options);
     // TanStack's `getHasError`: a settled error goes to the boundary.
     let to_boundary = result
         .error
@@ -205,7 +204,7 @@ fn use_observer(
         });
     {
         let observer = Rc::clone(observer);
-        let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
+        let (key, fetcher) = (key.clone(), Rc::clone(fetcher));
         // After every render: the render's options are set, then the
         // observer is mounted if it is not yet (TanStack's two effects in
         // one; mounting is idempotent and keeps the latest listener). It

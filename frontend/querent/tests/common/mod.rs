@@ -114,3 +114,23 @@ pub fn with(f: impl FnOnce(&mut querent::QueryOptions)) -> querent::QueryOptions
     f(&mut options);
     options
 }
+
+/// A mutation as a reload finds it persisted: paused, never tried, id 1.
+pub fn paused_record(
+    mutation_key: &str,
+    variables: Value,
+    idempotency_key: &str,
+) -> querent::MutationRecord {
+    querent::MutationRecord {
+        id: 1,
+        mutation_key: mutation_key.to_owned(),
+        variables,
+        idempotency_key: idempotency_key.to_owned(),
+        scope: None,
+        status: querent::MutationStatus::Paused,
+        submitted_at: 0,
+        failure_count: 0,
+        data: None,
+        error: None,
+    }
+}

@@ -117,6 +117,20 @@ fn should_dehydrate_mutation_picks_the_mutations() {
     assert!(dehydrate_with(&client, &none).mutations.is_empty());
 }
 
+/// A streamed state holding `data` for `key` (as of the epoch's first ms).
+fn streamed(key: &querent::QueryKey, data: serde_json::Value) -> DehydratedState {
+    DehydratedState {
+        queries: vec![querent::hydration::DehydratedQuery {
+            key: key.clone(),
+            state: querent::hydration::DehydratedQueryState::Success {
+                data: Rc::new(data),
+                updated_at: 1,
+            },
+        }],
+        ..DehydratedState::default()
+    }
+}
+
 /// › "should hydrate promises even without observers": a query pending
 /// when the server dehydrated is fetching at once after hydration (no
 /// observer asked), and settles with the result that streams in later;
@@ -164,16 +178,7 @@ fn pending_queries_settle_with_the_streamed_state() {
     );
     assert_eq!(browser.calls(), 0, "nothing asked of the server meanwhile");
 
-    let later = DehydratedState {
-        queries: vec![querent::hydration::DehydratedQuery {
-            key: streamed_key.clone(),
-            state: querent::hydration::DehydratedQueryState::Success {
-                data: Rc::new(json!("pending")),
-                updated_at: 1,
-            },
-        }],
-        ..DehydratedState::default()
-    };
+    let later = streamed(&streamed_key, json!("pending"));
     send.send(later).unwrap();
     rt.advance(100);
     let state = client.get_query_state(&streamed_key).unwrap();
@@ -205,16 +210,7 @@ fn a_refetch_after_hydration_asks_the_fetcher_not_the_stream() {
         pending: vec![k.clone()],
         ..DehydratedState::default()
     };
-    let old = DehydratedState {
-        queries: vec![querent::hydration::DehydratedQuery {
-            key: k.clone(),
-            state: querent::hydration::DehydratedQueryState::Success {
-                data: Rc::new(json!("streamed")),
-                updated_at: 1,
-            },
-        }],
-        ..DehydratedState::default()
-    };
+    let old = streamed(&k, json!("streamed"));
     let fetcher = browser.fetcher();
     let fresh = QueryOptions {
         stale_time: Some(querent::options::StaleTime::INFINITY),

@@ -45,6 +45,13 @@ pub struct Loader {
     /// (see `querent::hydration::DehydratedState::pending`); in the browser they are fetched
     /// without blocking, like `prefetch`.
     pub deferred: Vec<QueryKey>,
+    /// How long a navigation to the route keeps the current page before it
+    /// shows this route's pending view (TanStack Router's `pendingMs`);
+    /// `None`: the app's default.
+    pub pending_ms: Option<u64>,
+    /// How long that pending view stays once shown, so it never flashes
+    /// (TanStack Router's `pendingMinMs`); `None`: the app's default.
+    pub pending_min_ms: Option<u64>,
 }
 
 impl Loader {

@@ -10,6 +10,7 @@ mod helpers;
 mod accessibility;
 mod add_post;
 mod authors;
+mod awaited_navigation;
 mod comments;
 mod deferred;
 mod delete_post;

@@ -24,6 +24,7 @@ mod forms;
 mod layout;
 mod live;
 mod mutations;
+mod navigation;
 mod pages;
 mod queries;
 mod router;
@@ -47,6 +48,7 @@ struct Runtime {
     _signals: BrowserSignals,
     _persistence: WebPersistence,
     _live: Option<live::LiveUpdates>,
+    _scroll: Vec<gloo_events::EventListener>,
 }
 
 fn register_service_worker() {
@@ -87,6 +89,7 @@ impl Runtime {
         let signals = querent::web::connect(client);
         mutations::register(client);
         let live = live::connect(client);
+        let scroll = navigation::scroll::start();
         register_service_worker();
         querent::ssr::web::first_render_done();
         // The page is the app's now (hydrated or rendered, and wired): say
@@ -102,6 +105,7 @@ impl Runtime {
             _signals: signals,
             _persistence: persistence,
             _live: live,
+            _scroll: scroll,
         }
     }
 }
@@ -201,19 +205,30 @@ pub fn App(props: &AppProps) -> Html {
     }
 }
 
-/// The app inside a router: the same on the server and in the browser.
+/// The app inside a router: the same on the server and in the browser. The
+/// page shown follows the address once its route's loader has what it
+/// needs (see `navigation`).
 #[function_component]
 fn Pages() -> Html {
+    let location = use_route::<AppRoute>().map_or(Route::NotFound, |r| r.0);
+    let shown = navigation::use_awaited_route(location);
+    use_effect_with(shown, |shown| {
+        if shown.showing > 0 {
+            navigation::scroll::route_shown(!shown.pending);
+        }
+    });
     html! {
         <layout::Layout>
-            <Switch<AppRoute> render={switch} />
+            <ContextProvider<navigation::RoutePending> context={navigation::RoutePending(shown.pending)}>
+                { switch(shown.route) }
+            </ContextProvider<navigation::RoutePending>>
         </layout::Layout>
     }
 }
 
-fn switch(route: AppRoute) -> Html {
+fn switch(route: Route) -> Html {
     use pages::*;
-    match route.0 {
+    match route {
         Route::Home => html! { <home::Home /> },
         Route::Posts => html! { <posts::PostsPage selected={None} /> },
         Route::Post(id) => html! { <posts::PostsPage selected={Some(id)} /> },
@@ -221,7 +236,7 @@ fn switch(route: AppRoute) -> Html {
         Route::Users => html! { <users::UsersPage selected={None} /> },
         Route::User(id) => html! { <users::UsersPage selected={Some(id)} /> },
         Route::Deferred => html! { <deferred::Deferred /> },
-        Route::RouteA | Route::RouteB => html! { <misc::Nested route={route.0} /> },
+        Route::RouteA | Route::RouteB => html! { <misc::Nested {route} /> },
         Route::Redirect => html! { <misc::Redirect /> },
         Route::NotFound => html! { <misc::NotFound /> },
     }

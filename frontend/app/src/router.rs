@@ -39,8 +39,18 @@ impl Routable for AppRoute {
 /// and the non-blocking half of a loader).
 pub(crate) fn prefetch_route(client: &querent::QueryClient, route: Route) {
     let loader = route.loader();
-    for key in loader.all_keys().into_iter().chain(loader.deferred) {
-        let (key, fetcher, options) = queries::spec(key);
+    let keys: Vec<_> = loader
+        .all_keys()
+        .into_iter()
+        .chain(loader.deferred)
+        .collect();
+    prefetch_keys(client, &keys);
+}
+
+/// Starts fetching each of `keys` that is missing or stale, without waiting.
+pub(crate) fn prefetch_keys(client: &querent::QueryClient, keys: &[shared::QueryKey]) {
+    for key in keys {
+        let (key, fetcher, options) = queries::spec(*key);
         if settled_failure_is_fresh(client, &key) {
             // E.g. the server's embedded 404: asking again would not help.
             continue;
@@ -58,7 +68,10 @@ pub(crate) fn use_route_prefetch(route: Route) {
 }
 
 /// A query that failed for good (4xx) within the default stale time.
-fn settled_failure_is_fresh(client: &querent::QueryClient, key: &querent::QueryKey) -> bool {
+pub(crate) fn settled_failure_is_fresh(
+    client: &querent::QueryClient,
+    key: &querent::QueryKey,
+) -> bool {
     const STALE_MS: i64 = 5 * 60_000;
     client.get_query_state(key).is_some_and(|s| {
         s.data.is_none()

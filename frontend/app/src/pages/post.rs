@@ -10,6 +10,7 @@ use crate::forms::{
     FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, CommentOnPost, CreateComment, PostDeletion, PostEdit, UpdatePost};
+use crate::navigation::use_route_pending;
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
@@ -48,6 +49,9 @@ fn skeleton() -> Html {
 #[function_component]
 pub(crate) fn PostDetail(props: &PostProps) -> Html {
     use_route_prefetch(Route::Post(props.id));
+    if use_route_pending() {
+        return skeleton();
+    }
     html! {
         <Suspense fallback={skeleton()}>
             <PostView id={props.id} deep={false} />
@@ -59,12 +63,19 @@ pub(crate) fn PostDetail(props: &PostProps) -> Html {
 #[function_component]
 pub(crate) fn PostDeep(props: &PostProps) -> Html {
     use_route_prefetch(Route::PostDeep(props.id));
-    html! {
-        <section id="post-deep" class="deep">
-            <AppLink to={Route::Posts} id="all-posts-link">{ "← All posts" }</AppLink>
+    let view = if use_route_pending() {
+        skeleton()
+    } else {
+        html! {
             <Suspense fallback={skeleton()}>
                 <PostView id={props.id} deep={true} />
             </Suspense>
+        }
+    };
+    html! {
+        <section id="post-deep" class="deep">
+            <AppLink to={Route::Posts} id="all-posts-link">{ "← All posts" }</AppLink>
+            { view }
         </section>
     }
 }

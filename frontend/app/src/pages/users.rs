@@ -5,6 +5,7 @@ use crate::forms::{
     FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, UserEdit};
+use crate::navigation::use_route_pending;
 use crate::pages::{ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, use_route_prefetch};
@@ -72,15 +73,18 @@ fn UserDetail(props: &UserProps) -> Html {
     use_route_prefetch(Route::User(props.id));
     let user = use_query(typed::user(props.id));
     let posts = use_query(typed::user_posts(props.id));
+    let skeleton =
+        || html! { <article class="card skeleton" aria-busy="true">{ "Loading…" }</article> };
+    if use_route_pending() {
+        return skeleton();
+    }
     let Some(data) = user.data.clone() else {
         return match &user.error {
             Some(e) if e.status() == Some(404) => {
                 html! { <p id="user-not-found">{ "User not found" }</p> }
             }
             Some(e) => html! { <ErrorView error={e.clone()} retry={user.refetch.clone()} /> },
-            None => {
-                html! { <article class="card skeleton" aria-busy="true">{ "Loading…" }</article> }
-            }
+            None => skeleton(),
         };
     };
     html! {

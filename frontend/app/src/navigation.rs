@@ -1,0 +1,308 @@
+//! Navigation the way TanStack Router runs it: the address changes at once,
+//! but the page on screen stays until the new route's loader has its
+//! `ensure` data (its `prefetch` and `deferred` queries start and never
+//! block). Meanwhile the progress bar runs; past the route's `pending_ms`
+//! its pending view (the page with skeletons, see [`use_route_pending`])
+//! shows instead, and stays at least `pending_min_ms` so it never flashes.
+//! Data already in the cache (fresh or not, as `ensureQueryData`) swaps the
+//! page in the same render: no frame of skeleton. A newer navigation
+//! supersedes an older one, whose result never shows. A loader that fails
+//! shows the route anyway: its views read the failure from the cache (the
+//! error view, or "not found" for a missing post, as on a direct load).
+//!
+//! Links, `navigator.push`, back and forward all arrive here the same way,
+//! as a change of the route in the address bar.
+//!
+//! Scroll: a new navigation starts at the top of the page (or at the
+//! element its `#fragment` names); back and forward return to where that
+//! entry was left, once its page shows (the browser's own restoration would
+//! scroll the page that is still on screen, so it is switched off).
+
+use crate::queries;
+use crate::router::settled_failure_is_fresh;
+use querent::QueryClient;
+use querent::yew::use_query_client;
+use shared::{Loader, Route};
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// TanStack Router's `defaultPendingMs`: how long a navigation may wait
+/// before the route's pending view replaces the current page.
+pub(crate) const DEFAULT_PENDING_MS: u64 = 1_000;
+/// TanStack Router's `defaultPendingMinMs`: how long a pending view, once
+/// shown, stays.
+pub(crate) const DEFAULT_PENDING_MIN_MS: u64 = 500;
+
+/// What the router shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shown {
+    /// The route on screen (not always the one in the address bar).
+    pub(crate) route: Route,
+    /// It is the route's pending view: its loader still runs.
+    pub(crate) pending: bool,
+    /// Counts the routes shown, so a new showing of the same route is told
+    /// from a re-render.
+    pub(crate) showing: u64,
+}
+
+/// Provided around the page: whether it is its route's pending view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct RoutePending(pub(crate) bool);
+
+/// Whether the page is its route's pending view: the views of the route's
+/// `ensure` data show their skeleton then, even if the data has come (the
+/// pending view stays its minimum time).
+#[hook]
+pub(crate) fn use_route_pending() -> bool {
+    use_context::<RoutePending>().is_some_and(|p| p.0)
+}
+
+struct State {
+    /// The route in the address bar that the latest navigation goes to.
+    target: Route,
+    shown: Shown,
+    /// When the pending view of `target` showed (platform ms).
+    pending_since: Option<i64>,
+    /// Bumped per navigation: a load finishing for an older one is ignored.
+    generation: u64,
+}
+
+/// The route to show for the one in the address bar (`location`), loading
+/// what it needs first.
+#[hook]
+pub(crate) fn use_awaited_route(location: Route) -> Shown {
+    let client = use_query_client();
+    let state = use_mut_ref(|| State {
+        target: location,
+        shown: Shown {
+            route: location,
+            pending: false,
+            showing: 0,
+        },
+        pending_since: None,
+        generation: 0,
+    });
+    let rerender = use_force_update();
+    {
+        let state = Rc::clone(&state);
+        use_effect_with(location, move |&location| {
+            navigate(&client, &state, location, &rerender);
+        });
+    }
+    state.borrow().shown
+}
+
+/// Whether every `ensure` key of the loader can render now: its data is
+/// cached, or it failed for good a moment ago (the view shows that).
+fn ready(client: &QueryClient, loader: &Loader) -> bool {
+    loader.ensure.iter().all(|key| {
+        let key = querent::QueryKey::of(key);
+        client.get_query_data(&key).is_some() || settled_failure_is_fresh(client, &key)
+    })
+}
+
+fn show(state: &RefCell<State>, route: Route, pending: bool) {
+    let mut s = state.borrow_mut();
+    s.shown = Shown {
+        route,
+        pending,
+        showing: s.shown.showing + 1,
+    };
+}
+
+fn navigate(
+    client: &QueryClient,
+    state: &Rc<RefCell<State>>,
+    to: Route,
+    rerender: &UseForceUpdateHandle,
+) {
+    let generation = {
+        let mut s = state.borrow_mut();
+        if s.target == to {
+            return; // the first render: the page is the address's already
+        }
+        s.target = to;
+        s.generation += 1;
+        s.pending_since = None;
+        s.generation
+    };
+    let loader = to.loader();
+    if ready(client, &loader) {
+        crate::router::prefetch_keys(client, &loader.non_blocking_keys());
+        show(state, to, false);
+        rerender.force_update();
+        return;
+    }
+    let platform = client.platform();
+    // The critical requests first.
+    let loads: Vec<_> = loader
+        .ensure
+        .iter()
+        .map(|key| {
+            let (key, fetcher, options) = queries::spec(*key);
+            client.ensure_query_data(&key, fetcher, options)
+        })
+        .collect();
+    crate::router::prefetch_keys(client, &loader.non_blocking_keys());
+    let pending_ms = loader.pending_ms.unwrap_or(DEFAULT_PENDING_MS);
+    let min_ms = loader.pending_min_ms.unwrap_or(DEFAULT_PENDING_MIN_MS);
+    let current = {
+        let state = Rc::clone(state);
+        move || state.borrow().generation == generation
+    };
+    {
+        let (state, rerender, current) = (Rc::clone(state), rerender.clone(), current.clone());
+        let (sleep, now) = (platform.sleep(pending_ms), Rc::clone(&platform));
+        platform.spawn(Box::pin(async move {
+            sleep.await;
+            if current() && state.borrow().shown.route != to {
+                state.borrow_mut().pending_since = Some(now.now_ms());
+                show(&state, to, true);
+                rerender.force_update();
+            }
+        }));
+    }
+    let (state, rerender) = (Rc::clone(state), rerender.clone());
+    let timers = Rc::clone(&platform);
+    platform.spawn(Box::pin(async move {
+        for load in loads {
+            // A failure shows too: the route's views read it from the cache.
+            let _ = load.await;
+        }
+        let since = state.borrow().pending_since;
+        if let Some(since) = since.filter(|_| current()) {
+            let left = since + i64::try_from(min_ms).unwrap_or(i64::MAX) - timers.now_ms();
+            if let Ok(left @ 1..) = u64::try_from(left) {
+                timers.sleep(left).await;
+            }
+        }
+        if current() {
+            show(&state, to, false);
+            rerender.force_update();
+        }
+    }));
+}
+
+/// Where each history entry was left, and putting the page there.
+pub(crate) mod scroll {
+    use std::cell::RefCell;
+    use wasm_bindgen::{JsCast, JsValue};
+
+    thread_local! {
+        /// Scroll offsets by history entry (a short list: entries visited in this tab).
+        static OFFSETS: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
+        /// The entry whose page is on screen: scrolling belongs to it.
+        static SHOWN_ENTRY: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    const STORAGE_KEY: &str = "scroll-offsets";
+
+    /// The current history entry: gloo's id in `history.state`, or the path
+    /// for the entry a page load made.
+    fn entry() -> Option<String> {
+        let window = web_sys::window()?;
+        let state = window.history().ok()?.state().ok()?;
+        let id = js_sys::Reflect::get(&state, &JsValue::from_str("id"))
+            .ok()
+            .and_then(|v| v.as_f64());
+        Some(match id {
+            Some(id) => format!("g{id}"),
+            None => format!("p{}", window.location().pathname().ok()?),
+        })
+    }
+
+    fn remember(entry: &str, y: f64) {
+        OFFSETS.with_borrow_mut(|offsets| {
+            offsets.retain(|(e, _)| e != entry);
+            offsets.push((entry.to_owned(), y));
+            if offsets.len() > 200 {
+                offsets.remove(0);
+            }
+        });
+    }
+
+    fn session_storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.session_storage().ok()?
+    }
+
+    /// Takes scrolling over from the browser (which would restore a
+    /// position on the page still on screen), restores this entry's offset
+    /// after a reload, and records offsets from now on. For the life of the
+    /// page.
+    pub(crate) fn start() -> Vec<gloo_events::EventListener> {
+        let Some(window) = web_sys::window() else {
+            return Vec::new();
+        };
+        if let Ok(history) = window.history() {
+            let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
+        }
+        let saved: Vec<(String, f64)> = session_storage()
+            .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        OFFSETS.with_borrow_mut(|offsets| *offsets = saved);
+        let here = entry();
+        SHOWN_ENTRY.with_borrow_mut(|shown| shown.clone_from(&here));
+        let reloaded = window
+            .performance()
+            .and_then(|p| {
+                p.get_entries_by_type("navigation")
+                    .get(0)
+                    .dyn_into::<web_sys::PerformanceNavigationTiming>()
+                    .ok()
+            })
+            .is_some_and(|n| n.type_() == web_sys::NavigationType::Reload);
+        if reloaded && let Some(y) = here.as_deref().and_then(offset_of) {
+            window.scroll_to_with_x_and_y(0.0, y);
+        }
+        let on_scroll = gloo_events::EventListener::new(&window, "scroll", |_| {
+            let y = web_sys::window().and_then(|w| w.scroll_y().ok());
+            if let (Some(entry), Some(y)) = (SHOWN_ENTRY.with_borrow(Clone::clone), y) {
+                remember(&entry, y);
+            }
+        });
+        let on_hide = gloo_events::EventListener::new(&window, "pagehide", |_| {
+            let json = OFFSETS.with_borrow(|o| serde_json::to_string(o).unwrap_or_default());
+            if let Some(storage) = session_storage() {
+                let _ = storage.set_item(STORAGE_KEY, &json);
+            }
+        });
+        vec![on_scroll, on_hide]
+    }
+
+    fn offset_of(entry: &str) -> Option<f64> {
+        OFFSETS.with_borrow(|o| o.iter().find(|(e, _)| e == entry).map(|(_, y)| *y))
+    }
+
+    /// A route was shown for the entry in the address bar (`ready`: with its
+    /// data, not its pending view). An entry seen before (back, forward, a
+    /// reload) goes where it was left, once its page is there; a new one
+    /// (a push always makes one) to the top, or to the fragment's element.
+    pub(crate) fn route_shown(ready: bool) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let Some(here) = entry() else {
+            return;
+        };
+        SHOWN_ENTRY.with_borrow_mut(|shown| *shown = Some(here.clone()));
+        if let Some(y) = offset_of(&here) {
+            if ready {
+                window.scroll_to_with_x_and_y(0.0, y);
+            }
+            return;
+        }
+        let fragment = window
+            .location()
+            .hash()
+            .ok()
+            .filter(|h| h.len() > 1)
+            .and_then(|h| window.document()?.get_element_by_id(&h[1..]));
+        match fragment {
+            Some(element) => element.scroll_into_view(),
+            None => window.scroll_to_with_x_and_y(0.0, 0.0),
+        }
+        remember(&here, window.scroll_y().unwrap_or(0.0));
+    }
+}

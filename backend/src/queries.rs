@@ -6,7 +6,7 @@ use crate::db::repo::Cursor;
 use crate::db::{DbConn, repo};
 use crate::error::ApiError;
 use serde::Serialize;
-use shared::{Comment, DEFAULT_PAGE_SIZE, Page, Post, PostId, QueryKey, Stats, User};
+use shared::{Comment, DEFAULT_PAGE_SIZE, Doubled, Page, Post, PostId, QueryKey, Stats, User};
 
 /// A query's data, serialised exactly as the API answers it.
 #[derive(Debug, Serialize)]
@@ -26,6 +26,10 @@ pub enum QueryData {
     UserPosts(Vec<Post>),
     /// `["deferred"]`: the aggregate, computed at `now`.
     Stats(Stats),
+    /// `["double",n]`: `n * 2`.
+    Double(i64),
+    /// `["transition-double",n]`.
+    Doubled(Doubled),
 }
 
 /// A page of a post's comments (the first is `["comments",id]`'s data);
@@ -55,5 +59,8 @@ pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, Api
             QueryData::UserPosts(repo::user_posts(conn, id)?.ok_or(ApiError::NotFound("user"))?)
         }
         QueryKey::Deferred => QueryData::Stats(repo::stats(conn, now)?),
+        // The transition demos' data is computed, not stored.
+        QueryKey::Double(n) => QueryData::Double(Doubled::of(n).double),
+        QueryKey::TransitionDouble(n) => QueryData::Doubled(Doubled::of(n)),
     })
 }

@@ -151,3 +151,23 @@ pub struct Stats {
     /// When the aggregate was computed.
     pub computed_at: Timestamp,
 }
+
+/// The transition demos' data (TanStack's e2e routes): a count and its
+/// double, computed wherever it is asked for (no API behind it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doubled {
+    /// The count.
+    pub n: i64,
+    /// Twice the count.
+    pub double: i64,
+}
+
+impl Doubled {
+    /// `n` and its double.
+    pub fn of(n: i64) -> Self {
+        Self {
+            n,
+            double: n.saturating_mul(2),
+        }
+    }
+}

@@ -29,6 +29,10 @@ pub enum QueryKey {
     UserPosts(UserId),
     /// `["deferred"]`: the slow stats aggregate.
     Deferred,
+    /// `["double",n]`: `n * 2` (`/suspense-transition`).
+    Double(i64),
+    /// `["transition-double",n]`: `{n, double}` (`/transition/count/query`).
+    TransitionDouble(i64),
 }
 
 impl QueryKey {
@@ -42,6 +46,8 @@ impl QueryKey {
             QueryKey::User(_) => "user",
             QueryKey::UserPosts(_) => "user_posts",
             QueryKey::Deferred => "deferred",
+            QueryKey::Double(_) => "double",
+            QueryKey::TransitionDouble(_) => "transition-double",
         }
     }
 
@@ -51,6 +57,7 @@ impl QueryKey {
         match self {
             QueryKey::Post(id) | QueryKey::Comments(id) => out.push(Value::from(id.0)),
             QueryKey::User(id) | QueryKey::UserPosts(id) => out.push(Value::from(id.0)),
+            QueryKey::Double(n) | QueryKey::TransitionDouble(n) => out.push(Value::from(*n)),
             QueryKey::Posts | QueryKey::Users | QueryKey::Deferred => {}
         }
         out
@@ -90,6 +97,8 @@ impl QueryKey {
             "comments" => Ok(QueryKey::Comments(PostId(id()?))),
             "user" => Ok(QueryKey::User(UserId(id()?))),
             "user_posts" => Ok(QueryKey::UserPosts(UserId(id()?))),
+            "double" => Ok(QueryKey::Double(id()?)),
+            "transition-double" => Ok(QueryKey::TransitionDouble(id()?)),
             other => Err(format!("unknown query key `{other}`")),
         }
     }
@@ -134,6 +143,8 @@ mod tests {
             QueryKey::User(UserId(7)),
             QueryKey::UserPosts(UserId(7)),
             QueryKey::Deferred,
+            QueryKey::Double(2),
+            QueryKey::TransitionDouble(2),
         ]
     }
 

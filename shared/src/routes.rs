@@ -28,8 +28,81 @@ pub enum Route {
     RouteB,
     /// `/redirect`: answers 307 to `/posts`.
     Redirect,
+    /// `/suspense-transition?n=`: a count and its double inside a Suspense
+    /// boundary whose fallback never shows on navigation (TanStack's e2e
+    /// route).
+    SuspenseTransition(CountSearch),
+    /// `/transition/count/query?n=`: a count and its double whose old
+    /// values stay on screen while the next ones load (TanStack's e2e
+    /// route).
+    TransitionCount(CountSearch),
     /// Anything else.
     NotFound,
+}
+
+/// The search params of the transition demos: `?n=`, an integer count.
+/// Parsed from the URL, never failing: a missing, malformed or out of range
+/// `n` is the default, 1 (TanStack's `validateSearch` with
+/// `n: z.number().default(1)`, minus the error page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountSearch {
+    n: i64,
+}
+
+impl Default for CountSearch {
+    fn default() -> Self {
+        Self { n: 1 }
+    }
+}
+
+impl CountSearch {
+    /// The largest count taken (its double stays exact in JavaScript too).
+    pub const MAX: i64 = 1_000_000_000;
+
+    /// `n`, if it is in range (`-MAX..=MAX`).
+    pub fn new(n: i64) -> Option<Self> {
+        (-Self::MAX..=Self::MAX).contains(&n).then_some(Self { n })
+    }
+
+    /// The count.
+    pub fn n(self) -> i64 {
+        self.n
+    }
+
+    /// The params with `n` one more (the demos' "Increase" link).
+    pub fn increased(self) -> Self {
+        Self::new(self.n + 1).unwrap_or(self)
+    }
+
+    /// Reads `n` from a query string (`n=2&x=y`, with or without `?`); the
+    /// default when it is missing or bad. A repeated `n` takes the first.
+    pub fn parse(query: &str) -> Self {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("n="))
+            .and_then(|n| {
+                // Canonical decimal only, so each count has one URL.
+                let digits = n.strip_prefix('-').unwrap_or(n);
+                let canonical = !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && (digits == "0" || !digits.starts_with('0'))
+                    && n != "-0";
+                canonical.then(|| n.parse().ok()).flatten()
+            })
+            .and_then(Self::new)
+            .unwrap_or_default()
+    }
+
+    /// The query string pairs (none for the default, so the plain path is
+    /// the default's one URL).
+    pub fn pairs(self) -> Vec<(&'static str, String)> {
+        if self == Self::default() {
+            Vec::new()
+        } else {
+            vec![("n", self.n.to_string())]
+        }
+    }
 }
 
 /// What a page's loader needs: `ensure` must be in the cache before the page
@@ -84,13 +157,18 @@ impl Route {
             Route::RouteA,
             Route::RouteB,
             Route::Redirect,
+            Route::SuspenseTransition(CountSearch::default()),
+            Route::TransitionCount(CountSearch { n: 2 }),
             Route::NotFound,
         ]
     }
 
-    /// Parses a URL path (query string and a trailing slash are ignored).
+    /// Parses a URL path with its query string (a trailing slash and a
+    /// fragment are ignored; so is the query, except the search params a
+    /// route declares).
     pub fn parse(path: &str) -> Route {
-        let path = path.split(['?', '#']).next().unwrap_or("");
+        let path = path.split('#').next().unwrap_or("");
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
             // A static host serves the app's entry file by its own name too.
@@ -106,12 +184,35 @@ impl Route {
             ["route-a"] => Route::RouteA,
             ["route-b"] => Route::RouteB,
             ["redirect"] => Route::Redirect,
+            ["suspense-transition"] => Route::SuspenseTransition(CountSearch::parse(query)),
+            ["transition", "count", "query"] => Route::TransitionCount(CountSearch::parse(query)),
             _ => Route::NotFound,
         }
     }
 
-    /// The canonical path of the route (`/404` for not-found).
+    /// The canonical URL of the route: its path and, where the route has
+    /// search params other than their defaults, its query (`/404` for
+    /// not-found).
     pub fn path(&self) -> String {
+        let pairs = self.search();
+        if pairs.is_empty() {
+            return self.pathname();
+        }
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}?{}", self.pathname(), query.join("&"))
+    }
+
+    /// The route's search params as query pairs (none for routes without
+    /// any, or at their defaults).
+    pub fn search(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Route::SuspenseTransition(search) | Route::TransitionCount(search) => search.pairs(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The route's path without its query.
+    pub fn pathname(&self) -> String {
         match self {
             Route::Home => "/".into(),
             Route::Posts => "/posts".into(),
@@ -123,6 +224,8 @@ impl Route {
             Route::RouteA => "/route-a".into(),
             Route::RouteB => "/route-b".into(),
             Route::Redirect => "/redirect".into(),
+            Route::SuspenseTransition(_) => "/suspense-transition".into(),
+            Route::TransitionCount(_) => "/transition/count/query".into(),
             Route::NotFound => "/404".into(),
         }
     }
@@ -162,6 +265,14 @@ impl Route {
                 deferred: vec![QueryKey::Deferred],
                 ..Loader::default()
             },
+            Route::SuspenseTransition(search) => Loader {
+                ensure: vec![QueryKey::Double(search.n)],
+                ..Loader::default()
+            },
+            Route::TransitionCount(search) => Loader {
+                ensure: vec![QueryKey::TransitionDouble(search.n)],
+                ..Loader::default()
+            },
             Route::Home | Route::RouteA | Route::RouteB | Route::Redirect | Route::NotFound => {
                 Loader::default()
             }
@@ -180,6 +291,8 @@ impl Route {
             Route::RouteA => "Route A".to_owned(),
             Route::RouteB => "Route B".to_owned(),
             Route::Redirect => "Redirecting".to_owned(),
+            Route::SuspenseTransition(_) => "Suspense transition".to_owned(),
+            Route::TransitionCount(_) => "Transition".to_owned(),
             Route::NotFound => "Not found".to_owned(),
         };
         format!("{page} · Posts & Users")
@@ -194,6 +307,9 @@ impl Route {
             Route::Deferred => "Slow data streamed in while the page stays interactive.",
             Route::RouteA | Route::RouteB => "Nested layouts.",
             Route::Redirect => "Redirecting to the posts.",
+            Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
+                "A search-param navigation that keeps the old values on screen."
+            }
             Route::NotFound => "This page does not exist.",
         }
     }
@@ -220,6 +336,52 @@ mod tests {
             }
             assert_eq!(Route::parse(&route.path()), route, "{}", route.path());
         }
+    }
+
+    #[test]
+    fn search_params_are_parsed_and_bad_ones_are_the_default() {
+        let count = |path: &str| match Route::parse(path) {
+            Route::TransitionCount(search) => search.n(),
+            other => panic!("{path}: {other:?}"),
+        };
+        assert_eq!(count("/transition/count/query"), 1);
+        assert_eq!(count("/transition/count/query?n=2"), 2);
+        assert_eq!(count("/transition/count/query?x=1&n=-7#top"), -7);
+        assert_eq!(count("/transition/count/query?n=2&n=3"), 2);
+        for bad in [
+            "n=",
+            "n=abc",
+            "n=1.5",
+            "n=02",
+            "n=-0",
+            "n=+2",
+            "n=%32",
+            "n=99999999999999999999",
+            "n=1000000001",
+            "n",
+        ] {
+            assert_eq!(count(&format!("/transition/count/query?{bad}")), 1, "{bad}");
+        }
+        assert_eq!(
+            Route::SuspenseTransition(CountSearch::parse("n=5")).path(),
+            "/suspense-transition?n=5"
+        );
+        assert_eq!(
+            Route::SuspenseTransition(CountSearch::default()).path(),
+            "/suspense-transition",
+            "the default has one URL: without a query"
+        );
+    }
+
+    #[test]
+    fn a_routes_search_params_are_part_of_its_loader_keys() {
+        let at = |n: i64| {
+            Route::TransitionCount(CountSearch::new(n).unwrap())
+                .loader()
+                .ensure
+        };
+        assert_eq!(at(2), vec![QueryKey::TransitionDouble(2)]);
+        assert_eq!(at(3), vec![QueryKey::TransitionDouble(3)]);
     }
 
     #[test]
@@ -268,7 +430,7 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
-    use super::Route;
+    use super::{CountSearch, Route};
     use crate::ids::{PostId, UserId};
     use proptest::prelude::*;
 
@@ -285,6 +447,10 @@ mod properties {
             Just(Route::RouteA),
             Just(Route::RouteB),
             Just(Route::Redirect),
+            (-CountSearch::MAX..=CountSearch::MAX)
+                .prop_map(|n| Route::SuspenseTransition(CountSearch::new(n).unwrap())),
+            (-CountSearch::MAX..=CountSearch::MAX)
+                .prop_map(|n| Route::TransitionCount(CountSearch::new(n).unwrap())),
         ]
     }
 
@@ -292,10 +458,21 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         /// Every route's path parses back to it, with or without a trailing
-        /// slash, query or fragment.
+        /// slash, other query params or a fragment.
         #[test]
-        fn a_routes_path_parses_back(route in any_route(), tail in "(/)?(\\?[a-z=&]{0,8})?(#[a-z]{0,4})?") {
-            let path = format!("{}{tail}", route.path());
+        fn a_routes_path_parses_back(
+            route in any_route(),
+            slash in proptest::bool::ANY,
+            extra in "([a-m=&]{1,8})?",
+            fragment in "(#[a-z]{0,4})?",
+        ) {
+            let mut query: Vec<String> =
+                route.search().iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if !extra.is_empty() {
+                query.push(extra);
+            }
+            let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+            let path = format!("{}{}{query}{fragment}", route.pathname(), if slash { "/" } else { "" });
             prop_assert_eq!(Route::parse(&path), route);
         }
 

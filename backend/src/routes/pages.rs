@@ -21,13 +21,22 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     if let Some(asset) = state.pages.asset(path) {
         return Ok(asset_response(&req, asset));
     }
-    let route = Route::parse(path);
+    // The route's search params are part of it (`?n=2`).
+    let url = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
+    let route = Route::parse(url);
     if route == Route::Redirect {
         return Ok(HttpResponse::TemporaryRedirect()
             .insert_header((header::LOCATION, Route::Posts.path()))
             .finish());
     }
-    let page = rendered(&state, route, path).await?;
+    // A page is named by its route's canonical URL (the browser hydrates
+    // it where its own address has the same), shared by every URL of it.
+    let canonical = if route == Route::NotFound {
+        path.to_owned()
+    } else {
+        route.path()
+    };
+    let page = rendered(&state, route, &canonical).await?;
     Ok(page_response(&state, &req, route, &page))
 }
 

@@ -250,3 +250,111 @@ async fn back_and_forward_return_to_where_each_page_was_left() {
     wait_for_scroll(&browser, 0.0, "forward: the post where it was left").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_again_re_runs_the_routes_loader() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/users").await;
+    browser.wait_for("#user-list li.user-item").await;
+    // The API answers 500 for the user and their posts (no users table),
+    // after the three retries (1 + 2 + 4 s).
+    app.execute_sql("ALTER TABLE users RENAME TO users_away");
+    browser
+        .click("#user-list li.user-item[data-user-id='3'] a")
+        .await;
+    browser.wait_for_path("/users/3").await;
+    browser
+        .wait_until(
+            "document.querySelector('#error-boundary')",
+            Duration::from_secs(30),
+            "the error view",
+        )
+        .await;
+
+    assert!(
+        browser
+            .js("return performance.getEntriesByType('resource').some(e => e.name.endsWith('/api/users/3') && e.responseStatus === 500)")
+            .await
+            == Value::Bool(true),
+        "the API answered 500"
+    );
+    app.execute_sql("ALTER TABLE users_away RENAME TO users");
+    browser.click("#try-again").await;
+    // Both of the page's queries: the one the error view shows and the
+    // posts beside it.
+    browser.wait_for("#user-name").await;
+    browser.wait_for("#user-posts li").await;
+    assert!(!browser.exists("#error-boundary").await);
+    browser.close().await;
+}
+
+/// Whether the page would ask before unloading (a `beforeunload` that the
+/// app cancels).
+async fn asks_before_unload(browser: &Browser) -> bool {
+    browser
+        .js("const e = new Event('beforeunload', { cancelable: true });
+             window.dispatchEvent(e);
+             return e.defaultPrevented")
+        .await
+        == Value::Bool(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_unsaved_edits_asks_first() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let id = newest(&app, 1).await[0].0;
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    assert!(!asks_before_unload(&browser).await, "nothing typed yet");
+    browser.click(&link(id)).await;
+    browser.wait_for("#post-title").await;
+    browser.click("#edit-post").await;
+    browser.fill("#edit-title", "Half-written title").await;
+    assert!(asks_before_unload(&browser).await, "closing the tab asks");
+
+    // A link: asked, and staying keeps what was typed.
+    browser.click("nav.main-nav a[href='/users']").await;
+    let question = browser.client.get_alert_text().await.expect("a question");
+    assert!(question.contains("not saved"), "{question}");
+    browser.client.dismiss_alert().await.expect("staying");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.path().await, format!("/posts/{id}"));
+    assert_eq!(browser.value_of("#edit-title").await, "Half-written title");
+
+    // Back: asked too; staying puts the address back.
+    browser.client.back().await.expect("back");
+    browser.client.get_alert_text().await.expect("a question");
+    browser.client.dismiss_alert().await.expect("staying");
+    browser.wait_for_path(&format!("/posts/{id}")).await;
+    assert_eq!(browser.value_of("#edit-title").await, "Half-written title");
+
+    // Leaving, said yes to: gone, and nothing asks any more.
+    browser.click("nav.main-nav a[href='/users']").await;
+    browser.client.accept_alert().await.expect("leaving");
+    browser.wait_for_path("/users").await;
+    browser.wait_for("#user-list").await;
+    assert!(!asks_before_unload(&browser).await);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_written_new_post_asks_before_leaving() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/posts").await;
+    browser.fill("#new-post-title", "A draft").await;
+    assert!(asks_before_unload(&browser).await);
+    browser.click("nav.main-nav a[href='/users']").await;
+    browser.client.dismiss_alert().await.expect("staying");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.path().await, "/posts");
+    assert_eq!(browser.value_of("#new-post-title").await, "A draft");
+    browser.close().await;
+}

@@ -29,4 +29,5 @@ mod paging;
 mod prefetch;
 mod revalidation;
 mod server_render;
+mod transitions;
 mod workflows;

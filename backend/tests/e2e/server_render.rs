@@ -44,6 +44,11 @@ async fn expected_text(app: &TestApp, route: Route) -> Vec<String> {
         }
         Route::Deferred => vec!["come from a deliberately slow endpoint".into()],
         Route::RouteA | Route::RouteB => vec!["I'm a layout".into()],
+        Route::SuspenseTransition(_) => vec!["Suspense Transition Test".into()],
+        Route::TransitionCount(search) => vec![
+            format!("n: {}", search.n()),
+            format!("double: {}", search.n() * 2),
+        ],
         Route::NotFound => vec!["Not found".into()],
         Route::Redirect => unreachable!("a redirect has no page"),
     }

@@ -186,6 +186,18 @@ pub(crate) async fn get(
     result
 }
 
+/// `value`, computed here, after `delay_ms`: data no API holds (the
+/// transition demos, whose delay makes their transition observable, as in
+/// TanStack's e2e routes).
+pub(crate) async fn computed(
+    _label: &str,
+    delay_ms: u32,
+    value: Value,
+) -> Result<Value, QueryError> {
+    gloo_timers::future::TimeoutFuture::new(delay_ms).await;
+    Ok(value)
+}
+
 /// A write with an idempotency key and an optional JSON body; the answer
 /// decoded as a `T` (`()` for an empty one).
 pub(crate) async fn send<T: DeserializeOwned>(

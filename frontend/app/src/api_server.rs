@@ -33,6 +33,16 @@ pub(crate) async fn get(
     Err(unavailable(path))
 }
 
+/// Fails at once: nothing is computed during a render (the server loads
+/// what the page needs).
+pub(crate) async fn computed(
+    label: &str,
+    _delay_ms: u32,
+    _value: Value,
+) -> Result<Value, QueryError> {
+    Err(unavailable(label))
+}
+
 /// Fails at once: nothing is written during a render.
 pub(crate) async fn send<T>(
     _method: Method,

@@ -30,11 +30,10 @@ mod queries;
 mod router;
 
 use querent::persist::PersistOptions;
-use querent::ssr::web::{body_complete, embedded_state, is_server_rendered};
+use querent::ssr::web::{body_complete, embedded_state, is_server_rendered_at};
 use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
 use querent::yew::QueryClientProvider;
 use querent::{QueryClient, QueryOptions};
-use router::AppRoute;
 use shared::{FormState, Route};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -48,7 +47,7 @@ struct Runtime {
     _signals: BrowserSignals,
     _persistence: WebPersistence,
     _live: Option<live::LiveUpdates>,
-    _scroll: Vec<gloo_events::EventListener>,
+    _navigation: Vec<gloo_events::EventListener>,
 }
 
 fn register_service_worker() {
@@ -89,7 +88,8 @@ impl Runtime {
         let signals = querent::web::connect(client);
         mutations::register(client);
         let live = live::connect(client);
-        let scroll = navigation::scroll::start();
+        let mut scroll = navigation::history::start();
+        scroll.extend(navigation::blocking::start());
         register_service_worker();
         querent::ssr::web::first_render_done();
         // The page is the app's now (hydrated or rendered, and wired): say
@@ -105,7 +105,7 @@ impl Runtime {
             _signals: signals,
             _persistence: persistence,
             _live: live,
-            _scroll: scroll,
+            _navigation: scroll,
         }
     }
 }
@@ -165,13 +165,34 @@ fn start_now() {
     }
     let forms = forms::embedded().0;
     let renderer = yew::Renderer::<App>::with_props(AppProps { client, forms });
-    if is_server_rendered() {
+    if is_server_rendered_at(&canonical_url()) {
         // The forms adopt what their elements hold until the first effect.
         forms::set_hydrating(true);
         forms::remember_focus();
         renderer.hydrate();
     } else {
         renderer.render();
+    }
+}
+
+/// The URL the server names the page it rendered for this address by: its
+/// route's canonical URL (search params included), or the path itself for a
+/// page that does not exist (see the backend's `routes::pages`).
+fn canonical_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let part = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
+        location
+            .as_ref()
+            .and_then(|l| f(l).ok())
+            .unwrap_or_default()
+    };
+    let (path, search) = (
+        part(web_sys::Location::pathname),
+        part(web_sys::Location::search),
+    );
+    match Route::parse(&format!("{path}{search}")) {
+        Route::NotFound => path,
+        route => route.path(),
     }
 }
 
@@ -210,18 +231,24 @@ pub fn App(props: &AppProps) -> Html {
 /// needs (see `navigation`).
 #[function_component]
 fn Pages() -> Html {
-    let location = use_route::<AppRoute>().map_or(Route::NotFound, |r| r.0);
+    // The route with its search params (yew-router matches the path only).
+    let location = use_location().map_or(Route::NotFound, |l| {
+        Route::parse(&format!("{}{}", l.path(), l.query_str()))
+    });
     let shown = navigation::use_awaited_route(location);
     use_effect_with(shown, |shown| {
         if shown.showing > 0 {
-            navigation::scroll::route_shown(!shown.pending);
+            navigation::history::route_shown(!shown.pending);
         }
     });
+    let router = navigation::use_router_for(shown.route);
     html! {
         <layout::Layout>
-            <ContextProvider<navigation::RoutePending> context={navigation::RoutePending(shown.pending)}>
-                { switch(shown.route) }
-            </ContextProvider<navigation::RoutePending>>
+            <ContextProvider<navigation::Router> context={router}>
+                <ContextProvider<navigation::RoutePending> context={navigation::RoutePending(shown.pending)}>
+                    { switch(shown.route) }
+                </ContextProvider<navigation::RoutePending>>
+            </ContextProvider<navigation::Router>>
         </layout::Layout>
     }
 }
@@ -238,6 +265,8 @@ fn switch(route: Route) -> Html {
         Route::Deferred => html! { <deferred::Deferred /> },
         Route::RouteA | Route::RouteB => html! { <misc::Nested {route} /> },
         Route::Redirect => html! { <misc::Redirect /> },
+        Route::SuspenseTransition(search) => html! { <transition::SuspenseTransition {search} /> },
+        Route::TransitionCount(search) => html! { <transition::TransitionCount {search} /> },
         Route::NotFound => html! { <misc::NotFound /> },
     }
 }
@@ -273,7 +302,11 @@ pub mod ssr {
     #[function_component]
     pub fn ServerApp(props: &ServerAppProps) -> Html {
         let history = AnyHistory::from(MemoryHistory::new());
-        history.push(props.path.as_str());
+        let pathname = props.path.split(['?', '#']).next().unwrap_or("/");
+        let search = shared::Route::parse(&props.path).search();
+        if search.is_empty() || history.push_with_query(pathname, search).is_err() {
+            history.push(pathname);
+        }
         html! {
             <QueryClientProvider client={props.client.clone()}>
                 <ContextProvider<Forms> context={Forms(props.forms.clone())}>

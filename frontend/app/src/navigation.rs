@@ -17,6 +17,14 @@
 //! element its `#fragment` names); back and forward return to where that
 //! entry was left, once its page shows (the browser's own restoration would
 //! scroll the page that is still on screen, so it is switched off).
+//!
+//! Blocking (TanStack Router's `useBlocker` with `shouldBlockFn`): while a
+//! view says it holds unsaved input ([`use_blocker`]), leaving asks first:
+//! a link, back and forward (refused: the address goes back to the page),
+//! and closing or reloading the tab (the browser's own prompt).
+//!
+//! [`use_router`] re-runs the current route's loader (TanStack's
+//! `router.invalidate()`): what the error views' "Try again" does.
 
 use crate::queries;
 use crate::router::settled_failure_is_fresh;
@@ -58,6 +66,55 @@ pub(crate) fn use_route_pending() -> bool {
     use_context::<RoutePending>().is_some_and(|p| p.0)
 }
 
+/// The router's commands for the views (provided around the page).
+#[derive(Clone, PartialEq)]
+pub(crate) struct Router {
+    /// Re-runs the loader of the route on screen: its `ensure` queries
+    /// without data (a failed one) are fetched again, its other queries
+    /// fetched when missing or stale (TanStack's `router.invalidate()`).
+    pub(crate) invalidate: Callback<()>,
+}
+
+/// The router's commands.
+#[hook]
+pub(crate) fn use_router() -> Router {
+    use_context::<Router>().unwrap_or_else(|| Router {
+        invalidate: Callback::noop(),
+    })
+}
+
+/// The [`Router`] for the route `shown`.
+#[hook]
+pub(crate) fn use_router_for(shown: Route) -> Router {
+    let client = use_query_client();
+    let invalidate = use_callback((client, shown), |(), (client, route)| {
+        // The views follow the fetches; nobody waits for them here.
+        drop(run_loader(client, *route));
+    });
+    Router { invalidate }
+}
+
+/// Starts the loader of `route`: every key it needs, fetched where missing
+/// (an `ensure` key) or missing or stale (the others). The `ensure` keys'
+/// answers, to await (dropping them leaves the fetches running).
+fn run_loader(
+    client: &QueryClient,
+    route: Route,
+) -> Vec<impl Future<Output = Result<Rc<serde_json::Value>, querent::QueryError>> + 'static> {
+    let loader = route.loader();
+    // The critical requests first.
+    let loads = loader
+        .ensure
+        .iter()
+        .map(|key| {
+            let (key, fetcher, options) = queries::spec(*key);
+            client.ensure_query_data(&key, fetcher, options)
+        })
+        .collect();
+    crate::router::prefetch_keys(client, &loader.non_blocking_keys());
+    loads
+}
+
 struct State {
     /// The route in the address bar that the latest navigation goes to.
     target: Route,
@@ -93,6 +150,8 @@ pub(crate) fn use_awaited_route(location: Route) -> Shown {
     state.borrow().shown
 }
 
+pub(crate) use blocking::use_blocker;
+
 /// Whether every `ensure` key of the loader can render now: its data is
 /// cached, or it failed for good a moment ago (the view shows that).
 fn ready(client: &QueryClient, loader: &Loader) -> bool {
@@ -117,11 +176,19 @@ fn navigate(
     to: Route,
     rerender: &UseForceUpdateHandle,
 ) {
+    if state.borrow().target == to {
+        return; // the first render, or a refused one undone
+    }
+    // Back or forward away from unsaved input, refused: the address goes
+    // back to the page on screen, which stays.
+    if let Some(delta) = history::popped_by()
+        && !blocking::may_leave()
+    {
+        history::go(-delta);
+        return;
+    }
     let generation = {
         let mut s = state.borrow_mut();
-        if s.target == to {
-            return; // the first render: the page is the address's already
-        }
         s.target = to;
         s.generation += 1;
         s.pending_since = None;
@@ -135,16 +202,7 @@ fn navigate(
         return;
     }
     let platform = client.platform();
-    // The critical requests first.
-    let loads: Vec<_> = loader
-        .ensure
-        .iter()
-        .map(|key| {
-            let (key, fetcher, options) = queries::spec(*key);
-            client.ensure_query_data(&key, fetcher, options)
-        })
-        .collect();
-    crate::router::prefetch_keys(client, &loader.non_blocking_keys());
+    let loads = run_loader(client, to);
     let pending_ms = loader.pending_ms.unwrap_or(DEFAULT_PENDING_MS);
     let min_ms = loader.pending_min_ms.unwrap_or(DEFAULT_PENDING_MIN_MS);
     let current = {
@@ -184,23 +242,34 @@ fn navigate(
     }));
 }
 
-/// Where each history entry was left, and putting the page there.
-pub(crate) mod scroll {
+/// The history entries this tab has shown: where each was left (scroll)
+/// and in which order (so a back or forward knows how far it went).
+pub(crate) mod history {
     use std::cell::RefCell;
     use wasm_bindgen::{JsCast, JsValue};
 
-    thread_local! {
-        /// Scroll offsets by history entry (a short list: entries visited in this tab).
-        static OFFSETS: RefCell<Vec<(String, f64)>> = const { RefCell::new(Vec::new()) };
-        /// The entry whose page is on screen: scrolling belongs to it.
-        static SHOWN_ENTRY: RefCell<Option<String>> = const { RefCell::new(None) };
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Entry {
+        key: String,
+        /// Position in the tab's history, relative to the first page shown.
+        index: i64,
+        /// Scroll offset when it was left.
+        y: f64,
     }
 
-    const STORAGE_KEY: &str = "scroll-offsets";
+    thread_local! {
+        /// Entries visited in this tab (a short list).
+        static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+        /// The entry whose page is on screen: scrolling belongs to it.
+        static SHOWN: RefCell<Option<(String, i64)>> = const { RefCell::new(None) };
+    }
+
+    const STORAGE_KEY: &str = "history-entries";
+    const MAX_ENTRIES: usize = 200;
 
     /// The current history entry: gloo's id in `history.state`, or the path
     /// for the entry a page load made.
-    fn entry() -> Option<String> {
+    fn current() -> Option<String> {
         let window = web_sys::window()?;
         let state = window.history().ok()?.state().ok()?;
         let id = js_sys::Reflect::get(&state, &JsValue::from_str("id"))
@@ -212,12 +281,20 @@ pub(crate) mod scroll {
         })
     }
 
-    fn remember(entry: &str, y: f64) {
-        OFFSETS.with_borrow_mut(|offsets| {
-            offsets.retain(|(e, _)| e != entry);
-            offsets.push((entry.to_owned(), y));
-            if offsets.len() > 200 {
-                offsets.remove(0);
+    fn find<T>(key: &str, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
+        ENTRIES.with_borrow_mut(|entries| entries.iter_mut().find(|e| e.key == key).map(f))
+    }
+
+    fn remember(key: &str, index: i64, y: f64) {
+        ENTRIES.with_borrow_mut(|entries| {
+            entries.retain(|e| e.key != key);
+            entries.push(Entry {
+                key: key.to_owned(),
+                index,
+                y,
+            });
+            if entries.len() > MAX_ENTRIES {
+                entries.remove(0);
             }
         });
     }
@@ -237,33 +314,48 @@ pub(crate) mod scroll {
         if let Ok(history) = window.history() {
             let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
         }
-        let saved: Vec<(String, f64)> = session_storage()
+        let saved: Vec<Entry> = session_storage()
             .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default();
-        OFFSETS.with_borrow_mut(|offsets| *offsets = saved);
-        let here = entry();
-        SHOWN_ENTRY.with_borrow_mut(|shown| shown.clone_from(&here));
-        let reloaded = window
-            .performance()
-            .and_then(|p| {
-                p.get_entries_by_type("navigation")
-                    .get(0)
-                    .dyn_into::<web_sys::PerformanceNavigationTiming>()
-                    .ok()
-            })
-            .is_some_and(|n| n.type_() == web_sys::NavigationType::Reload);
-        if reloaded && let Some(y) = here.as_deref().and_then(offset_of) {
-            window.scroll_to_with_x_and_y(0.0, y);
+        ENTRIES.with_borrow_mut(|entries| *entries = saved);
+        if let Some(here) = current() {
+            let reloaded = window
+                .performance()
+                .and_then(|p| {
+                    p.get_entries_by_type("navigation")
+                        .get(0)
+                        .dyn_into::<web_sys::PerformanceNavigationTiming>()
+                        .ok()
+                })
+                .is_some_and(|n| n.type_() == web_sys::NavigationType::Reload);
+            let known = find(&here, |e| (e.index, e.y));
+            let index = match known {
+                Some((index, y)) => {
+                    if reloaded {
+                        window.scroll_to_with_x_and_y(0.0, y);
+                    }
+                    index
+                }
+                // A page load after others in this tab comes after them.
+                None => {
+                    let index = ENTRIES
+                        .with_borrow(|e| e.iter().map(|e| e.index).max())
+                        .map_or(0, |i| i + 1);
+                    remember(&here, index, window.scroll_y().unwrap_or(0.0));
+                    index
+                }
+            };
+            SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
         }
         let on_scroll = gloo_events::EventListener::new(&window, "scroll", |_| {
             let y = web_sys::window().and_then(|w| w.scroll_y().ok());
-            if let (Some(entry), Some(y)) = (SHOWN_ENTRY.with_borrow(Clone::clone), y) {
-                remember(&entry, y);
+            if let (Some((key, _)), Some(y)) = (SHOWN.with_borrow(Clone::clone), y) {
+                find(&key, |e| e.y = y);
             }
         });
         let on_hide = gloo_events::EventListener::new(&window, "pagehide", |_| {
-            let json = OFFSETS.with_borrow(|o| serde_json::to_string(o).unwrap_or_default());
+            let json = ENTRIES.with_borrow(|e| serde_json::to_string(e).unwrap_or_default());
             if let Some(storage) = session_storage() {
                 let _ = storage.set_item(STORAGE_KEY, &json);
             }
@@ -271,8 +363,19 @@ pub(crate) mod scroll {
         vec![on_scroll, on_hide]
     }
 
-    fn offset_of(entry: &str) -> Option<f64> {
-        OFFSETS.with_borrow(|o| o.iter().find(|(e, _)| e == entry).map(|(_, y)| *y))
+    /// How far back (negative) or forward the address moved, when it moved
+    /// to an entry shown before (back, forward); `None` for a new entry.
+    pub(crate) fn popped_by() -> Option<i64> {
+        let here = current()?;
+        let (_, from) = SHOWN.with_borrow(Clone::clone)?;
+        find(&here, |e| e.index - from).filter(|delta| *delta != 0)
+    }
+
+    /// Moves `delta` entries through the tab's history.
+    pub(crate) fn go(delta: i64) {
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.go_with_delta(i32::try_from(delta).unwrap_or(0));
+        }
     }
 
     /// A route was shown for the entry in the address bar (`ready`: with its
@@ -283,16 +386,19 @@ pub(crate) mod scroll {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let Some(here) = entry() else {
+        let Some(here) = current() else {
             return;
         };
-        SHOWN_ENTRY.with_borrow_mut(|shown| *shown = Some(here.clone()));
-        if let Some(y) = offset_of(&here) {
+        if let Some((index, y)) = find(&here, |e| (e.index, e.y)) {
+            SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
             if ready {
                 window.scroll_to_with_x_and_y(0.0, y);
             }
             return;
         }
+        let index = SHOWN.with_borrow(|s| s.as_ref().map_or(0, |(_, i)| i + 1));
+        // A new entry: the ones after the page it was made from are gone.
+        ENTRIES.with_borrow_mut(|entries| entries.retain(|e| e.index < index));
         let fragment = window
             .location()
             .hash()
@@ -303,6 +409,69 @@ pub(crate) mod scroll {
             Some(element) => element.scroll_into_view(),
             None => window.scroll_to_with_x_and_y(0.0, 0.0),
         }
-        remember(&here, window.scroll_y().unwrap_or(0.0));
+        remember(&here, index, window.scroll_y().unwrap_or(0.0));
+        SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
+    }
+}
+
+/// Views that hold unsaved input, and asking before leaving them.
+pub(crate) mod blocking {
+    use std::cell::{Cell, RefCell};
+    use yew::prelude::*;
+
+    thread_local! {
+        /// Each mounted blocker that blocks now.
+        static BLOCKING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+        static NEXT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// What the question says.
+    const QUESTION: &str = "Leave this page? What you typed here is not saved.";
+
+    /// While `should_block` (the view holds unsaved input), leaving the page
+    /// asks first (TanStack Router's `useBlocker({ shouldBlockFn })`).
+    #[hook]
+    pub(crate) fn use_blocker(should_block: bool) {
+        let id = *use_memo((), |()| {
+            let id = NEXT.get();
+            NEXT.set(id + 1);
+            id
+        });
+        use_effect_with(should_block, move |&block| {
+            if block {
+                BLOCKING.with_borrow_mut(|b| b.push(id));
+            }
+            move || BLOCKING.with_borrow_mut(|b| b.retain(|i| *i != id))
+        });
+    }
+
+    fn blocked() -> bool {
+        BLOCKING.with_borrow(|b| !b.is_empty())
+    }
+
+    /// Whether the page may be left: nothing unsaved, or the person said
+    /// yes.
+    pub(crate) fn may_leave() -> bool {
+        !blocked()
+            || web_sys::window()
+                .and_then(|w| w.confirm_with_message(QUESTION).ok())
+                .unwrap_or(true)
+    }
+
+    /// Closing, reloading or leaving the app by a full page load asks
+    /// through the browser's own prompt while something is unsaved.
+    pub(crate) fn start() -> Option<gloo_events::EventListener> {
+        let window = web_sys::window()?;
+        // Not passive (gloo's default): the listener cancels the event.
+        Some(gloo_events::EventListener::new_with_options(
+            &window,
+            "beforeunload",
+            gloo_events::EventListenerOptions::enable_prevent_default(),
+            |event| {
+                if blocked() {
+                    event.prevent_default();
+                }
+            },
+        ))
     }
 }

@@ -5,14 +5,16 @@ use crate::api;
 use querent::options::{FetchContext, next_page};
 use querent::{Fetcher, QueryOptions};
 use serde::de::IgnoredAny;
-use shared::{DEFAULT_PAGE_SIZE, Page, QueryKey};
+use shared::{DEFAULT_PAGE_SIZE, Doubled, Page, QueryKey};
 use std::rc::Rc;
 
 /// Each query with the type of its data: what the views' hooks take, and
 /// what the cache is read and edited through (never by JSON path).
 pub(crate) mod typed {
     use querent::typed::{Key, QuerySpec};
-    use shared::{Comment, InfiniteData, Page, Post, PostId, QueryKey, Stats, User, UserId};
+    use shared::{
+        Comment, Doubled, InfiniteData, Page, Post, PostId, QueryKey, Stats, User, UserId,
+    };
 
     fn spec<T>(key: QueryKey) -> QuerySpec<T> {
         QuerySpec::new(Key::new(&key), super::fetcher(key), super::options(key))
@@ -52,6 +54,16 @@ pub(crate) mod typed {
     pub(crate) fn deferred() -> QuerySpec<Stats> {
         spec(QueryKey::Deferred)
     }
+
+    /// `n * 2` (`/suspense-transition`).
+    pub(crate) fn double(n: i64) -> QuerySpec<i64> {
+        spec(QueryKey::Double(n))
+    }
+
+    /// `{n, double}` (`/transition/count/query`).
+    pub(crate) fn transition_double(n: i64) -> QuerySpec<Doubled> {
+        spec(QueryKey::TransitionDouble(n))
+    }
 }
 
 /// `base` with the page size, and the cursor of the page asked for.
@@ -64,6 +76,7 @@ fn paged(base: &str, ctx: &FetchContext) -> String {
 
 fn path(key: QueryKey, ctx: &FetchContext) -> String {
     match key {
+        QueryKey::Double(_) | QueryKey::TransitionDouble(_) => key.canonical(),
         QueryKey::Posts => paged("/api/posts", ctx),
         QueryKey::Post(id) => format!("/api/posts/{id}"),
         QueryKey::Comments(id) => paged(&format!("/api/posts/{id}/comments"), ctx),
@@ -74,11 +87,23 @@ fn path(key: QueryKey, ctx: &FetchContext) -> String {
     }
 }
 
-/// Fetches `key` from the API.
+/// Fetches `key` from the API (or computes it, for the keys no API holds).
 pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
     Rc::new(move |ctx: FetchContext| {
         let path = path(key, &ctx);
-        Box::pin(async move { api::get(&path, &ctx).await })
+        Box::pin(async move {
+            match key {
+                // TanStack's e2e routes wait 500 ms and 1 s here.
+                QueryKey::Double(n) => {
+                    api::computed(&path, 500, Doubled::of(n).double.into()).await
+                }
+                QueryKey::TransitionDouble(n) => {
+                    let data = serde_json::to_value(Doubled::of(n)).unwrap_or_default();
+                    api::computed(&path, 1_000, data).await
+                }
+                _ => api::get(&path, &ctx).await,
+            }
+        })
     })
 }
 
@@ -95,6 +120,12 @@ pub(crate) fn options(key: QueryKey) -> QueryOptions {
         // The slow aggregate: refetch on each visit after a short while.
         QueryKey::Deferred => QueryOptions {
             stale_time: Some(10_000.into()),
+            ..QueryOptions::default()
+        },
+        // TanStack's `placeholderData: (old) => old`: the previous count's
+        // values stay while the next one loads.
+        QueryKey::TransitionDouble(_) => QueryOptions {
+            placeholder_data: Some(querent::options::keep_previous_data()),
             ..QueryOptions::default()
         },
         _ => QueryOptions::default(),

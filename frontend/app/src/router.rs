@@ -133,10 +133,14 @@ pub(crate) fn AppLink(props: &AppLinkProps) -> Html {
         }
         if let Some(navigator) = &navigator {
             e.prevent_default();
-            navigator.push(&AppRoute(target));
+            // Unsaved input: the person is asked first (and may stay).
+            if crate::navigation::blocking::may_leave() {
+                navigator.push(&AppRoute(target));
+            }
         }
     });
-    let is_current = current == Some(target)
+    // The same page, whatever its search params.
+    let is_current = current.map(|c| c.pathname()) == Some(target.pathname())
         || matches!(
             (current, target),
             (Some(Route::Post(_)), Route::Posts) | (Some(Route::User(_)), Route::Users)

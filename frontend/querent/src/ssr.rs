@@ -124,11 +124,21 @@ pub mod web {
         let Some(window) = web_sys::window() else {
             return false;
         };
-        let path = window.location().pathname().ok();
-        let rendered = document()
+        window
+            .location()
+            .pathname()
+            .is_ok_and(|path| is_server_rendered_at(&path))
+    }
+
+    /// Whether the body holds the server's HTML of `url`: for an app whose
+    /// server names a page by its canonical URL (search params included,
+    /// so `?n=2` and `?n=3` are different pages), computed the same way
+    /// from the browser's address.
+    pub fn is_server_rendered_at(url: &str) -> bool {
+        document()
             .and_then(|d| d.body())
-            .and_then(|b| b.get_attribute(SSR_PATH_ATTRIBUTE));
-        rendered.is_some() && rendered == path
+            .and_then(|b| b.get_attribute(SSR_PATH_ATTRIBUTE))
+            .is_some_and(|rendered| rendered == url)
     }
 
     /// Whether the body has been parsed to its end (the document has, or

@@ -1,6 +1,7 @@
 //! `/`: what this is, and where to go.
 
 use crate::router::AppLink;
+use shared::routes::CountSearch;
 use shared::{PostId, Route, UserId};
 use yew::prelude::*;
 
@@ -21,6 +22,9 @@ pub(crate) fn Home() -> Html {
                 <li><AppLink to={Route::User(UserId(1))}>{ "A user" }</AppLink>{ ": profile, posts, edit" }</li>
                 <li><AppLink to={Route::Deferred}>{ "Deferred" }</AppLink>{ ": slow data while the page stays interactive" }</li>
                 <li><AppLink to={Route::RouteA}>{ "Nested layouts" }</AppLink></li>
+                <li><AppLink to={Route::SuspenseTransition(CountSearch::default())} id="suspense-transition-link">{ "Suspense transition" }</AppLink>
+                    { " and " }<AppLink to={Route::TransitionCount(CountSearch::default())} id="transition-link">{ "search-param transition" }</AppLink>
+                    { ": the old values stay while the next load" }</li>
                 <li><a href="/redirect">{ "A redirect" }</a>{ " and " }<a href="/nowhere">{ "a missing page" }</a></li>
             </ul>
         </section>

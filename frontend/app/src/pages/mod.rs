@@ -5,8 +5,10 @@ pub(crate) mod home;
 pub(crate) mod misc;
 pub(crate) mod post;
 pub(crate) mod posts;
+pub(crate) mod transition;
 pub(crate) mod users;
 
+use crate::navigation::use_router;
 use crate::queries::typed;
 use crate::router::AppLink;
 use querent::QueryError;
@@ -19,14 +21,14 @@ use yew::prelude::*;
 pub(crate) struct ErrorViewProps {
     /// What failed.
     pub(crate) error: QueryError,
-    /// "Try again".
-    pub(crate) retry: Callback<()>,
 }
 
-/// The error boundary of a page whose data failed to load.
+/// The error boundary of a page whose data failed to load. "Try again"
+/// re-runs the route's loader (TanStack's `reset` + `router.invalidate()`):
+/// every query of the page that failed is fetched again, not only this one.
 #[function_component]
 pub(crate) fn ErrorView(props: &ErrorViewProps) -> Html {
-    let retry = props.retry.reform(|_: MouseEvent| ());
+    let retry = use_router().invalidate.reform(|_: MouseEvent| ());
     html! {
         <section id="error-boundary" class="error-boundary" role="alert">
             <h2>{ "Something went wrong" }</h2>

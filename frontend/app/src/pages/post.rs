@@ -10,7 +10,7 @@ use crate::forms::{
     FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, CommentOnPost, CreateComment, PostDeletion, PostEdit, UpdatePost};
-use crate::navigation::use_route_pending;
+use crate::navigation::{use_blocker, use_route_pending};
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
@@ -118,7 +118,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
                 </section>
             });
         }
-        return Ok(html! { <ErrorView {error} retry={post.refetch.clone()} /> });
+        return Ok(html! { <ErrorView {error} /> });
     }
     let Some(data) = post.data.clone() else {
         return Ok(skeleton());
@@ -178,7 +178,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
             // A disclosure, so the form opens without the app too.
             <details id="edit-post-details" class="edit-post" open={*editing}>
                 <summary id="edit-post" class="button" onclick={on_summary}>{ if *editing { "Cancel" } else { "Edit" } }</summary>
-                <EditPost key={*opened} post={(*data).clone()} done={toggle_edit.clone()} {return_to} />
+                <EditPost key={*opened} post={(*data).clone()} open={*editing} done={toggle_edit.clone()} {return_to} />
             </details>
             <Comments {id} return_to={AttrValue::from(here.path())} />
         </article>
@@ -188,6 +188,8 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
 #[derive(Properties, PartialEq)]
 struct EditPostProps {
     post: Post,
+    /// Shown (its edits count as unsaved only then: "Cancel" discards them).
+    open: bool,
     done: Callback<()>,
     return_to: AttrValue,
 }
@@ -202,6 +204,10 @@ fn EditPost(props: &EditPostProps) -> Html {
         post.user_id.0.to_string()
     });
     let forms = use_forms();
+    let unsaved = *title != post.title
+        || *body != post.body
+        || author.parse::<i64>().ok() != Some(post.user_id.0);
+    use_blocker(props.open && unsaved);
     let refusal_shown = use_state(|| true);
     let refused = refusal(&forms, &FormAction::EditPost(post.id), *refusal_shown);
     let sent_key = use_sent_key("edit-post-form");

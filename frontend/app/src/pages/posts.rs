@@ -5,6 +5,7 @@ use crate::forms::{
     FormFields, field_error, form_message, on_text, refusal, use_field, use_forms, use_sent_key,
 };
 use crate::mutations::{self, CreatePost, DeletePost, Publication, PublishPost};
+use crate::navigation::use_blocker;
 use crate::pages::{AuthorSelect, ErrorView, post::PostDetail};
 use crate::queries::typed;
 use crate::router::AppLink;
@@ -89,7 +90,7 @@ fn PostList() -> Html {
         }
     });
     if let (None, Some(error)) = (&list.data, &list.error) {
-        return html! { <ErrorView error={error.clone()} retry={list.refetch.clone()} /> };
+        return html! { <ErrorView error={error.clone()} /> };
     }
     let Some(data) = &list.data else {
         return html! { <ul id="post-list" class="post-list skeleton" aria-busy="true"><li>{ "Loading posts…" }</li></ul> };
@@ -175,6 +176,12 @@ fn NewPostForm() -> Html {
     let comment_email = use_field(FORM, "comment_email", "first-comment-email", String::new);
     let comment_body = use_field(FORM, "comment_body", "first-comment-body", String::new);
     let sent_key = use_sent_key("new-post-form");
+    // Leaving with a half-written post asks first.
+    use_blocker(
+        [&title, &body, &comment_body]
+            .iter()
+            .any(|field| !field.trim().is_empty()),
+    );
     let forms = use_forms();
     // A refusal the page was rendered with shows until the next submit.
     let refusal_shown = use_state(|| true);

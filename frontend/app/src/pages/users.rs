@@ -37,7 +37,7 @@ pub(crate) fn UsersPage(props: &UsersPageProps) -> Html {
                 }) }
             </ul>
         },
-        (None, Some(e)) => html! { <ErrorView error={e.clone()} retry={users.refetch.clone()} /> },
+        (None, Some(e)) => html! { <ErrorView error={e.clone()} /> },
         (None, None) => {
             html! { <ul id="user-list" class="user-list skeleton" aria-busy="true"><li>{ "Loading users…" }</li></ul> }
         }
@@ -83,7 +83,7 @@ fn UserDetail(props: &UserProps) -> Html {
             Some(e) if e.status() == Some(404) => {
                 html! { <p id="user-not-found">{ "User not found" }</p> }
             }
-            Some(e) => html! { <ErrorView error={e.clone()} retry={user.refetch.clone()} /> },
+            Some(e) => html! { <ErrorView error={e.clone()} /> },
             None => skeleton(),
         };
     };

@@ -68,3 +68,50 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
     );
     browser.close().await;
 }
+
+/// The panel's "Trigger loading" / "Trigger error" show the app's own
+/// loading and error views for a query, and "Restore" brings its data back
+/// (TanStack devtools' toggles).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devtools_trigger_the_apps_loading_and_error_views() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    browser.goto("/posts/1").await;
+    browser.wait_for("#post-title").await;
+    browser.settle().await;
+    browser.click("button.querent-devtools-toggle").await;
+    browser
+        .click(r#"button[aria-label='Query key ["post",1]']"#)
+        .await;
+    let detail = r#"section.querent-devtools-detail[data-key='["post",1]']"#;
+    browser.wait_for(detail).await;
+
+    browser
+        .click(&format!("{detail} button[data-action='trigger-loading']"))
+        .await;
+    browser.wait_for("article.post.skeleton").await;
+    assert!(!browser.exists("#post-title").await);
+    browser
+        .click(&format!("{detail} button[data-action='restore-loading']"))
+        .await;
+    browser.wait_for("#post-title").await;
+
+    browser
+        .click(&format!("{detail} button[data-action='trigger-error']"))
+        .await;
+    browser.wait_for("#error-boundary").await;
+    assert!(
+        browser
+            .text("#error-boundary")
+            .await
+            .contains("Unknown error from devtools")
+    );
+    browser
+        .click(&format!("{detail} button[data-action='restore-error']"))
+        .await;
+    browser.wait_for("#post-title").await;
+    assert!(!browser.exists("#error-boundary").await);
+    browser.close().await;
+}

@@ -1,12 +1,17 @@
-//! The devtools panel (feature `yew`): every query with its key, status,
-//! observer count, freshness, age and a data preview, with refetch /
-//! invalidate / remove per query; mutations that are pending or paused; and
-//! the metrics. Styled by class names only (`querent-devtools…`); with the
+//! The devtools panel (feature `yew`), after TanStack Query's: every query
+//! with its key, status, observer count, freshness, age and a data preview,
+//! filtered by key and sorted (status, key, last updated; either order),
+//! with refetch / invalidate / reset / remove per query; a query picked from
+//! the list shows whole (its state and all its data) with the same actions
+//! and "Trigger loading" / "Trigger error" (and their "Restore") to see the
+//! app's loading and error views (`crate::trigger`); mutations that are
+//! pending or paused; and the metrics. Styled by class names only (`querent-devtools…`); with the
 //! `web` feature the panel adopts [`DEVTOOLS_CSS`] itself when it first
 //! mounts, as a constructed stylesheet (allowed under a Content-Security-Policy
 //! without inline styles, and nothing to serve or link: an app that leaves the
 //! panel out ships none of it).
 
+use crate::client::QuerySummary;
 use crate::client::{CacheEvent, QueryClient};
 use crate::key::QueryKey;
 use crate::mutation::MutationStatus;
@@ -84,11 +89,74 @@ pub struct QueryDevtoolsProps {
     pub initially_open: bool,
 }
 
+/// How the query list is sorted (TanStack devtools' `sortFns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    /// Fetching first, then fresh, stale, inactive; newest first within.
+    Status,
+    /// By key.
+    Key,
+    /// Newest data first.
+    Updated,
+}
+
+impl Sort {
+    const ALL: [(Sort, &'static str); 3] = [
+        (Sort::Status, "status"),
+        (Sort::Key, "query hash"),
+        (Sort::Updated, "last updated"),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    fn compare(self, a: &QuerySummary, b: &QuerySummary) -> std::cmp::Ordering {
+        let newest = || b.state.data_updated_at.cmp(&a.state.data_updated_at);
+        match self {
+            Sort::Status => status_rank(a).cmp(&status_rank(b)).then_with(newest),
+            Sort::Key => a.key.canonical().cmp(b.key.canonical()),
+            Sort::Updated => newest(),
+        }
+    }
+}
+
+/// TanStack devtools' `getStatusRank`: fetching, fresh, stale, inactive.
+fn status_rank(q: &QuerySummary) -> u8 {
+    if q.state.fetch_status != FetchStatus::Idle {
+        0
+    } else if q.observers == 0 {
+        3
+    } else if q.is_stale {
+        2
+    } else {
+        1
+    }
+}
+
+/// What the panel shows, kept while it is open.
+#[derive(Clone, PartialEq)]
+struct View {
+    filter: String,
+    sort: Sort,
+    descending: bool,
+    selected: Option<QueryKey>,
+}
+
 /// A toggle button that opens the panel.
 #[function_component]
 pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
     let client = use_query_client();
     let open = use_state(|| props.initially_open);
+    let view = use_state(|| View {
+        filter: String::new(),
+        sort: Sort::Status,
+        descending: false,
+        selected: None,
+    });
     let force = use_force_update();
     use_effect_with((), |()| adopt_stylesheet());
     {
@@ -117,6 +185,53 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
             </button>
         };
     }
+    let change = |f: fn(&mut View, String)| {
+        let view = view.clone();
+        move |value: String| {
+            let mut next = (*view).clone();
+            f(&mut next, value);
+            view.set(next);
+        }
+    };
+    let on_filter = {
+        let set = change(|v, text| v.filter = text);
+        Callback::from(move |e: InputEvent| {
+            set(e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value());
+        })
+    };
+    let on_sort = {
+        let set = change(|v, name| {
+            v.sort = Sort::ALL
+                .iter()
+                .find(|(_, n)| *n == name)
+                .map_or(Sort::Status, |(s, _)| *s);
+        });
+        Callback::from(move |e: Event| {
+            set(e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value());
+        })
+    };
+    let on_order = {
+        let set = change(|v, _| v.descending = !v.descending);
+        Callback::from(move |_: MouseEvent| set(String::new()))
+    };
+    let select = {
+        let view = view.clone();
+        Callback::from(move |key: Option<QueryKey>| {
+            view.set(View {
+                selected: key,
+                ..(*view).clone()
+            });
+        })
+    };
+    let order = if view.descending {
+        "descending"
+    } else {
+        "ascending"
+    };
     html! {
         <aside class="querent-devtools" aria-label="Query devtools">
             <header class="querent-devtools-header">
@@ -126,7 +241,23 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
                 </button>
             </header>
             { metrics(&client) }
-            { queries(&client) }
+            <div class="querent-devtools-toolbar">
+                <input type="search" class="querent-devtools-filter" placeholder="Filter by key"
+                       aria-label="Filter queries by query key" value={view.filter.clone()} oninput={on_filter} />
+                <select class="querent-devtools-sort" aria-label="Sort queries by" onchange={on_sort}>
+                    { for Sort::ALL.iter().map(|(sort, name)| html! {
+                        <option value={*name} selected={view.sort == *sort}>{ format!("Sort by {name}") }</option>
+                    }) }
+                </select>
+                <button type="button" class="querent-devtools-order" onclick={on_order} data-order={order}
+                        aria-label={format!("Sort order: {order} (by {})", view.sort.name())}>
+                    { if view.descending { "↓ Desc" } else { "↑ Asc" } }
+                </button>
+            </div>
+            { queries(&client, &view, &select) }
+            if let Some(key) = &view.selected {
+                { detail(&client, key, &select) }
+            }
             { mutations(&client) }
         </aside>
     }
@@ -148,23 +279,88 @@ fn metrics(client: &QueryClient) -> Html {
     }
 }
 
-fn action(client: &QueryClient, key: &QueryKey, label: &'static str) -> Html {
-    let (client, key) = (client.clone(), key.clone());
-    let onclick = Callback::from(move |_| match label {
-        "Refetch" => drop(client.refetch(&key)),
-        "Invalidate" => drop(client.invalidate_queries(&key)),
-        _ => client.remove_queries(&key),
-    });
-    html! { <button type="button" {onclick} data-action={label.to_lowercase()}>{ label }</button> }
+/// The actions on one query (TanStack devtools' buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Refetch,
+    Invalidate,
+    Reset,
+    Remove,
+    TriggerLoading,
+    RestoreLoading,
+    TriggerError,
+    RestoreError,
 }
 
-fn queries(client: &QueryClient) -> Html {
+impl Act {
+    fn label(self) -> &'static str {
+        match self {
+            Act::Refetch => "Refetch",
+            Act::Invalidate => "Invalidate",
+            Act::Reset => "Reset",
+            Act::Remove => "Remove",
+            Act::TriggerLoading => "Trigger loading",
+            Act::RestoreLoading => "Restore loading",
+            Act::TriggerError => "Trigger error",
+            Act::RestoreError => "Restore error",
+        }
+    }
+
+    fn run(self, client: &QueryClient, key: &QueryKey) {
+        let exact = || crate::filters::QueryFilters::key(key).exact();
+        match self {
+            Act::Refetch => drop(client.refetch(key)),
+            Act::Invalidate => drop(client.invalidate_queries(key)),
+            Act::Reset => drop(client.reset_queries_with(exact(), Default::default())),
+            Act::Remove => client.remove_queries_with(&exact()),
+            Act::TriggerLoading => client.trigger_loading(key),
+            Act::RestoreLoading => client.restore_loading(key),
+            Act::TriggerError => client.trigger_error(key),
+            Act::RestoreError => client.restore_error(key),
+        }
+    }
+}
+
+fn action(client: &QueryClient, key: &QueryKey, act: Act, after: Option<Callback<()>>) -> Html {
+    let (client, key) = (client.clone(), key.clone());
+    let onclick = Callback::from(move |_| {
+        act.run(&client, &key);
+        if let Some(after) = &after {
+            after.emit(());
+        }
+    });
+    let name = act.label().to_lowercase().replace(' ', "-");
+    html! { <button type="button" {onclick} data-action={name}>{ act.label() }</button> }
+}
+
+fn queries(client: &QueryClient, view: &View, select: &Callback<Option<QueryKey>>) -> Html {
     let now = client.now();
-    let rows = client.queries().into_iter().map(|q| {
+    let needle = view.filter.trim().to_lowercase();
+    let mut list: Vec<QuerySummary> = client
+        .queries()
+        .into_iter()
+        .filter(|q| needle.is_empty() || q.key.canonical().to_lowercase().contains(&needle))
+        .collect();
+    list.sort_by(|a, b| {
+        let order = view.sort.compare(a, b);
+        if view.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    let rows = list.iter().map(|q| {
         let freshness = if q.is_stale { "stale" } else { "fresh" };
+        let picked = view.selected.as_ref() == Some(&q.key);
+        let pick = {
+            let (select, key) = (select.clone(), q.key.clone());
+            Callback::from(move |_: MouseEvent| select.emit((!picked).then(|| key.clone())))
+        };
         html! {
             <tr class="querent-devtools-query" data-key={q.key.canonical().to_owned()}>
-                <td><code>{ q.key.canonical() }</code></td>
+                <td><button type="button" class="querent-devtools-pick" onclick={pick}
+                            aria-label={format!("Query key {}", q.key.canonical())}
+                            aria-expanded={picked.to_string()}><code>{ q.key.canonical() }</code></button></td>
                 <td data-field="status">{ status_label(q.state.status, q.state.fetch_status) }</td>
                 <td data-field="observers">{ q.observers }</td>
                 <td data-field="freshness">{ freshness }</td>
@@ -180,9 +376,10 @@ fn queries(client: &QueryClient) -> Html {
                     }
                 </td>
                 <td class="querent-devtools-actions">
-                    { action(client, &q.key, "Refetch") }
-                    { action(client, &q.key, "Invalidate") }
-                    { action(client, &q.key, "Remove") }
+                    { action(client, &q.key, Act::Refetch, None) }
+                    { action(client, &q.key, Act::Invalidate, None) }
+                    { action(client, &q.key, Act::Reset, None) }
+                    { action(client, &q.key, Act::Remove, None) }
                 </td>
             </tr>
         }
@@ -195,6 +392,56 @@ fn queries(client: &QueryClient) -> Html {
             </tr></thead>
             <tbody>{ for rows }</tbody>
         </table>
+    }
+}
+
+/// The picked query, whole: its state, all its data, and every action.
+fn detail(client: &QueryClient, key: &QueryKey, select: &Callback<Option<QueryKey>>) -> Html {
+    let Some(q) = client.queries().into_iter().find(|q| &q.key == key) else {
+        return Html::default();
+    };
+    let now = client.now();
+    let s = &q.state;
+    // TanStack's toggles: a query shown loading (no data, fetching) or
+    // errored offers "Restore".
+    let loading = if s.data.is_none() && s.fetch_status == FetchStatus::Fetching {
+        Act::RestoreLoading
+    } else {
+        Act::TriggerLoading
+    };
+    let error = if s.status == QueryStatus::Error {
+        Act::RestoreError
+    } else {
+        Act::TriggerError
+    };
+    let data = s
+        .data
+        .as_ref()
+        .map(|d| serde_json::to_string_pretty(&**d).unwrap_or_default());
+    html! {
+        <section class="querent-devtools-detail" aria-label="Query details" data-key={key.canonical().to_owned()}>
+            <h3>{ "Query Details" }</h3>
+            <p><code>{ key.canonical() }</code></p>
+            <dl>
+                <dt>{ "status" }</dt><dd data-field="status">{ status_label(s.status, s.fetch_status) }</dd>
+                <dt>{ "observers" }</dt><dd>{ q.observers }</dd>
+                <dt>{ "updated" }</dt><dd>{ age(now, s.data_updated_at) }</dd>
+                <dt>{ "failures" }</dt><dd>{ s.failure_count }</dd>
+                if let Some(e) = &s.error {
+                    <dt>{ "error" }</dt><dd data-field="error">{ e.to_string() }</dd>
+                }
+            </dl>
+            <div class="querent-devtools-actions">
+                { action(client, key, Act::Refetch, None) }
+                { action(client, key, Act::Invalidate, None) }
+                { action(client, key, Act::Reset, None) }
+                { action(client, key, Act::Remove, Some(select.reform(|()| None))) }
+                { action(client, key, loading, None) }
+                { action(client, key, error, None) }
+            </div>
+            <h4>{ "Data" }</h4>
+            <pre class="querent-devtools-data">{ data.unwrap_or_else(|| "none".into()) }</pre>
+        </section>
     }
 }
 

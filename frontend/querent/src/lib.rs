@@ -60,6 +60,7 @@ mod sort;
 pub mod ssr;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod trigger;
 pub mod typed;
 #[cfg(feature = "web")]
 pub mod web;

@@ -1066,3 +1066,238 @@ async fn use_prefetch_query_fetches_only_what_the_cache_lacks() {
     assert_eq!(COMPONENT_FETCHES.with(Cell::get), 0);
     root.remove();
 }
+
+// ----- the devtools panel (`Devtools.test.tsx` of TanStack's query-devtools)
+
+#[function_component]
+fn OpenDevtools() -> Html {
+    html! { <querent::devtools::QueryDevtools initially_open={true} /> }
+}
+
+fn selector(css: &str) -> Option<web_sys::Element> {
+    gloo_utils_document().query_selector(css).ok().flatten()
+}
+
+/// The devtools' pick button of the query `key` (its accessible label, as
+/// TanStack's tests find rows).
+fn row_button(key: &str) -> Option<web_sys::HtmlElement> {
+    selector(&format!(
+        "button[aria-label='Query key {}']",
+        key.replace('\'', "\\'")
+    ))
+    .and_then(|e| e.dyn_into().ok())
+}
+
+/// Opens the details of the query `key` (its row's button) and waits for
+/// them.
+async fn open_details(key: &str) {
+    row_button(key).unwrap().click();
+    wait_until("the query's details", || {
+        selector("section.querent-devtools-detail")
+            .is_some_and(|d| d.get_attribute("data-key").as_deref() == Some(key))
+    })
+    .await;
+}
+
+/// Clicks the button of the details panel that reads `label`.
+fn click_detail(label: &str) {
+    let panel = selector("section.querent-devtools-detail").expect("the details panel");
+    let buttons = panel.query_selector_all("button").unwrap();
+    let button = (0..buttons.length())
+        .filter_map(|i| buttons.item(i))
+        .find(|b| b.text_content().as_deref() == Some(label))
+        .unwrap_or_else(|| panic!("no {label:?} button"));
+    button.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+}
+
+/// The keys of the rows, in order.
+fn row_keys() -> Vec<String> {
+    let rows = gloo_utils_document()
+        .query_selector_all("tr.querent-devtools-query")
+        .unwrap();
+    (0..rows.length())
+        .filter_map(|i| rows.item(i))
+        .filter_map(|r| r.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|r| r.get_attribute("data-key"))
+        .collect()
+}
+
+fn set_control(css: &str, value: &str, event: &str) {
+    let element = selector(css).expect(css);
+    js_sys::Reflect::set(&element, &"value".into(), &value.into()).unwrap();
+    element
+        .dispatch_event(
+            &web_sys::Event::new_with_event_init_dict(event, &{
+                let init = web_sys::EventInit::new();
+                init.set_bubbles(true);
+                init
+            })
+            .unwrap(),
+        )
+        .unwrap();
+}
+
+fn k(parts: Value) -> QueryKey {
+    serde_json::from_value(parts).unwrap()
+}
+
+/// "should render a row for each query in the cache", "should reflect a
+/// newly added query reactively", "should filter queries by queryHash",
+/// "should change sort key..." and "should toggle the sort order...".
+#[wasm_bindgen_test]
+async fn devtools_list_every_query_filtered_and_sorted() {
+    let client = app_client();
+    client.set_query_data(&k(json!(["posts"])), |_| Some(json!([{"id": 1}])));
+    client.set_query_data(&k(json!(["users", "me"])), |_| Some(json!({"id": "u1"})));
+    let root = mount::<OpenDevtools>(&client);
+    wait_until("the rows", || row_keys().len() == 2).await;
+    assert!(row_button(r#"["posts"]"#).is_some());
+    assert!(row_button(r#"["users","me"]"#).is_some());
+
+    client.set_query_data(&k(json!(["new"])), |_| Some(json!("hello")));
+    wait_until("the new query's row", || row_button(r#"["new"]"#).is_some()).await;
+
+    set_control("input.querent-devtools-filter", "posts", "input");
+    wait_until("the filter", || row_keys() == [r#"["posts"]"#]).await;
+    set_control("input.querent-devtools-filter", "", "input");
+    wait_until("every row again", || row_keys().len() == 3).await;
+
+    set_control("select.querent-devtools-sort", "query hash", "change");
+    wait_until("sorted by key", || {
+        row_keys() == [r#"["new"]"#, r#"["posts"]"#, r#"["users","me"]"#]
+    })
+    .await;
+    selector("button.querent-devtools-order")
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    wait_until("the order reversed", || {
+        row_keys() == [r#"["users","me"]"#, r#"["posts"]"#, r#"["new"]"#]
+    })
+    .await;
+    root.remove();
+}
+
+/// "should open the query details panel when a query row is clicked",
+/// "should close the query details panel when the same row is clicked
+/// again", and the actions: Remove, Reset, Invalidate, Trigger / Restore
+/// Error, Trigger / Restore Loading ("should restore the previous query
+/// options...": the query's own fetcher answers again).
+#[wasm_bindgen_test]
+async fn devtools_details_and_actions() {
+    let client = app_client();
+    let detail = || selector("section.querent-devtools-detail");
+    for name in [
+        "action-remove",
+        "action-reset",
+        "action-invalidate",
+        "action-error",
+    ] {
+        client.set_query_data(&k(json!([name])), |_| Some(json!([{"id": 1}])));
+    }
+    let root = mount::<OpenDevtools>(&client);
+    wait_until("the rows", || row_keys().len() == 4).await;
+
+    row_button(r#"["action-remove"]"#).unwrap().click();
+    wait_until("the details", || detail().is_some()).await;
+    assert!(
+        detail()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .contains("Query Details")
+    );
+    assert!(
+        detail()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .contains("\"id\": 1"),
+        "the query's data, whole"
+    );
+    row_button(r#"["action-remove"]"#).unwrap().click();
+    wait_until("the details closed", || detail().is_none()).await;
+
+    row_button(r#"["action-remove"]"#).unwrap().click();
+    wait_until("the details", || detail().is_some()).await;
+    click_detail("Remove");
+    wait_until("the row gone", || {
+        row_button(r#"["action-remove"]"#).is_none()
+    })
+    .await;
+    assert!(
+        client
+            .get_query_state(&k(json!(["action-remove"])))
+            .is_none()
+    );
+
+    open_details(r#"["action-reset"]"#).await;
+    click_detail("Reset");
+    assert!(client.get_query_data(&k(json!(["action-reset"]))).is_none());
+
+    open_details(r#"["action-invalidate"]"#).await;
+    click_detail("Invalidate");
+    assert!(
+        client
+            .get_query_state(&k(json!(["action-invalidate"])))
+            .unwrap()
+            .is_invalidated
+    );
+
+    open_details(r#"["action-error"]"#).await;
+    click_detail("Trigger error");
+    let errored = k(json!(["action-error"]));
+    assert_eq!(
+        client.get_query_state(&errored).unwrap().status,
+        querent::QueryStatus::Error
+    );
+    wait_until("the restore button", || {
+        detail().is_some_and(|d| d.text_content().unwrap().contains("Restore error"))
+    })
+    .await;
+    click_detail("Restore error");
+    assert_eq!(
+        client.get_query_state(&errored).unwrap().status,
+        querent::QueryStatus::Pending
+    );
+
+    // A query with a fetcher: loading shown, then its own answer again.
+    let calls = Rc::new(Cell::new(0));
+    let fetcher: Fetcher = {
+        let calls = Rc::clone(&calls);
+        Rc::new(move |_| {
+            calls.set(calls.get() + 1);
+            Box::pin(async { Ok(json!("original")) })
+        })
+    };
+    let loading = k(json!(["action-restore-loading"]));
+    client
+        .fetch_query(&loading, fetcher, QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(calls.get(), 1);
+    wait_until("its row", || {
+        row_button(r#"["action-restore-loading"]"#).is_some()
+    })
+    .await;
+    open_details(r#"["action-restore-loading"]"#).await;
+    click_detail("Trigger loading");
+    assert_eq!(
+        client.get_query_state(&loading).unwrap().status,
+        querent::QueryStatus::Pending
+    );
+    assert!(client.get_query_data(&loading).is_none());
+    wait_until("the restore button", || {
+        detail().is_some_and(|d| d.text_content().unwrap().contains("Restore loading"))
+    })
+    .await;
+    click_detail("Restore loading");
+    wait_until("the data again", || {
+        client.get_query_data(&loading).is_some()
+    })
+    .await;
+    assert_eq!(calls.get(), 2);
+    assert_eq!(*client.get_query_data(&loading).unwrap(), json!("original"));
+    root.remove();
+}

@@ -316,12 +316,24 @@ impl TestApp {
         browser
     }
 
+    /// A browser on the profile `name` of this app (made on first use, kept
+    /// for the next session that names it: what a second launch of the
+    /// browser on the same computer finds).
+    pub(crate) async fn browser_on_profile(&self, name: &str) -> Browser {
+        let profile = self.dir.path().join(format!("profile-{name}"));
+        self.browser_in(&self.url, "normal", &profile).await
+    }
+
     /// A browser on `base` with WebDriver's `pageLoadStrategy`.
     async fn browser_with(&self, base: &str, page_load_strategy: &str) -> Browser {
         let n = self
             .sessions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let profile = self.dir.path().join(format!("profile-{n}"));
+        self.browser_in(base, page_load_strategy, &profile).await
+    }
+
+    async fn browser_in(&self, base: &str, page_load_strategy: &str, profile: &Path) -> Browser {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -350,6 +362,7 @@ impl TestApp {
         let browser = Browser {
             client,
             base: base.to_owned(),
+            profile: profile.to_owned(),
         };
         browser.on_every_page(TRACK_REQUESTS_JS).await;
         // Exactly the viewport, whatever the window decorations.
@@ -721,6 +734,8 @@ impl WebDriverCompatibleCommand for SessionCommand {
 pub(crate) struct Browser {
     pub(crate) client: fantoccini::Client,
     base: String,
+    /// Its `--user-data-dir`.
+    profile: PathBuf,
 }
 
 /// The query string of the app's request for a post's first page of
@@ -1199,6 +1214,27 @@ impl Browser {
             })
             .await
             .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Kills the whole browser with SIGKILL (every process of its profile),
+    /// as a power cut or the system's OOM killer would: nothing is flushed,
+    /// no handler runs. The session is gone with it.
+    pub(crate) async fn kill_browser(self) {
+        let dir = format!("user-data-dir={}", self.profile.display());
+        let status = Command::new("pkill")
+            .args(["-KILL", "-f", &dir])
+            .status()
+            .expect("pkill");
+        assert!(status.success(), "no browser process to kill");
+        // Gone for good before the next launch reuses the profile.
+        while Command::new("pgrep")
+            .args(["-f", &dir])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Crashes the current tab's renderer (DevTools `Page.crash`), as a tab

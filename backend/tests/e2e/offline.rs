@@ -201,3 +201,46 @@ async fn a_pending_change_survives_a_tab_crash() {
     assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
     browser.close().await;
 }
+
+/// A change shown as pending survives the whole browser being killed
+/// (SIGKILL, at once, so nothing is flushed): the next launch on the same
+/// profile sends it, once. localStorage alone loses it (Chromium writes it
+/// to disk some time later); the queue's strict IndexedDB commit comes
+/// before the change shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_change_survives_the_browser_being_killed() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "Pending when the browser was killed";
+    let browser = app.browser_on_profile("killed").await;
+    browser.goto("/posts").await;
+    browser.wait_for("#post-list li.post-item").await;
+    browser.go_offline().await;
+    browser
+        .wait_for("#network-badge[data-online='false']")
+        .await;
+    browser.fill("#new-post-title", title).await;
+    browser
+        .fill("#new-post-body", "Stored before it was shown.")
+        .await;
+    browser.click("#new-post-submit").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    browser.kill_browser().await;
+
+    let browser = app.browser_on_profile("killed").await;
+    browser.goto("/posts").await;
+    browser
+        .wait_until(
+            &format!(
+                "[...document.querySelectorAll('#post-list li.post-item')].some(li => li.textContent.includes({title:?}))"
+            ),
+            PATIENCE,
+            "the post, sent after the relaunch",
+        )
+        .await;
+    browser.wait_gone("#pending-count").await;
+    browser.settle().await;
+    assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
+    browser.close().await;
+}

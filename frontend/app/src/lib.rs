@@ -84,6 +84,10 @@ impl Runtime {
             },
             ..defaults
         };
+        // The offline queue is also committed to IndexedDB before a change
+        // shows: localStorage reaches the disk too late to survive a killed
+        // browser.
+        querent::idb::IdbMutationJournal::open(&options.storage_key).attach(client);
         let (_, persistence) = querent::web::persist_to_local_storage(client, options);
         let signals = querent::web::connect(client);
         mutations::register(client);

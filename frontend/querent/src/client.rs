@@ -129,6 +129,7 @@ struct Inner {
     query_defaults: RefCell<Vec<(QueryKey, QueryDefaults)>>,
     next_id: Cell<u64>,
     metrics: RefCell<Metrics>,
+    journal: RefCell<Option<Rc<dyn crate::mutation::MutationJournal>>>,
 }
 
 /// The cache and its operations. Cheap to clone: clones share one cache.
@@ -243,6 +244,7 @@ impl QueryClient {
                 listeners: RefCell::new(vec![]),
                 query_defaults: RefCell::new(vec![]),
                 next_id: Cell::new(1),
+                journal: RefCell::new(None),
                 metrics: RefCell::new(Metrics::default()),
             }),
         }
@@ -298,6 +300,16 @@ impl QueryClient {
     /// The callbacks for every mutation.
     pub(crate) fn mutation_cache_config(&self) -> &MutationCacheConfig {
         &self.inner.mutation_cache_config
+    }
+
+    /// Stores new mutations durably before they show, and forgets them when
+    /// they settle (see [`crate::mutation::MutationJournal`]); `None` stops.
+    pub fn set_mutation_journal(&self, journal: Option<Rc<dyn crate::mutation::MutationJournal>>) {
+        *self.inner.journal.borrow_mut() = journal;
+    }
+
+    pub(crate) fn mutation_journal(&self) -> Option<Rc<dyn crate::mutation::MutationJournal>> {
+        self.inner.journal.borrow().clone()
     }
 
     pub(crate) fn resolved(&self, key: &QueryKey) -> Resolved {

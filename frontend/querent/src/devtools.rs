@@ -250,8 +250,8 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
                     }) }
                 </select>
                 <button type="button" class="querent-devtools-order" onclick={on_order} data-order={order}
-                        aria-label={format!("Sort order: {order} (by {})", view.sort.name())}>
-                    { if view.descending { "↓ Desc" } else { "↑ Asc" } }
+                        title={format!("by {}", view.sort.name())}>
+                    { if view.descending { "Sort order: ↓ descending" } else { "Sort order: ↑ ascending" } }
                 </button>
             </div>
             { queries(&client, &view, &select) }

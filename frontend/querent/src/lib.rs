@@ -38,6 +38,8 @@ pub mod error;
 mod fetch;
 pub mod filters;
 pub mod hydration;
+#[cfg(feature = "web")]
+pub mod idb;
 mod infinite;
 pub mod json;
 pub mod key;
@@ -79,7 +81,8 @@ pub use hydration::{DehydratedQuery, DehydratedState};
 pub use key::QueryKey;
 pub use metrics::Metrics;
 pub use mutation::{
-    MutateOptions, MutationConfig, MutationDefaults, MutationRecord, MutationStatus,
+    MutateOptions, MutationConfig, MutationDefaults, MutationJournal, MutationRecord,
+    MutationStatus,
 };
 pub use mutation_observer::{MutationObserver, MutationObserverResult};
 pub use observer::{QueryObserver, QueryObserverResult};

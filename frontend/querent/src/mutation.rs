@@ -27,6 +27,27 @@ use std::rc::Rc;
 /// A mutation's answer, shared by whoever awaits it.
 pub(crate) type SharedAnswer = Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>>;
 
+/// Where unconfirmed mutations are stored durably before they show
+/// ([`QueryClient::set_mutation_journal`]; IndexedDB with strict durability
+/// in the browser, `crate::web::IdbMutationJournal`).
+///
+/// With a journal a new mutation is appended first, and only once the
+/// append is done does it enter the queue (pending, counted, its
+/// `on_mutate` run): whatever the person saw as pending is on disk, even if
+/// the process is killed right after (a throttled or lazily flushed store
+/// such as localStorage can lose it). Settled mutations are forgotten. A
+/// failed append is warned about and the mutation goes on (the page's own
+/// storage still keeps it).
+pub trait MutationJournal {
+    /// Stores `record`; the future ends when it is on disk.
+    fn append(
+        &self,
+        record: &MutationRecord,
+    ) -> LocalBoxFuture<'static, Result<(), crate::persist::StorageError>>;
+    /// Forgets the mutation with this idempotency key (it settled).
+    fn forget(&self, idempotency_key: &str);
+}
+
 /// Runs a mutation against the server.
 pub type MutationFn =
     Rc<dyn Fn(MutationContext) -> LocalBoxFuture<'static, Result<Value, QueryError>>>;
@@ -321,11 +342,12 @@ impl QueryClient {
         &self,
         mutation_key: &str,
         variables: Value,
-        options: MutateOptions,
+        mut options: MutateOptions,
     ) -> (u64, SharedAnswer) {
         let id = self.next_id();
         let idempotency_key = options
             .idempotency_key
+            .take()
             .filter(|k| !k.is_empty() && !self.mutation_cache().knows(k))
             .unwrap_or_else(|| self.new_idempotency_key());
         let config = self.get_mutation_defaults(mutation_key);
@@ -349,6 +371,39 @@ impl QueryClient {
             data: None,
             error: None,
         };
+        let Some(journal) = self.mutation_journal() else {
+            return (id, self.enter_mutation(record, variables, options));
+        };
+        // On disk first; only then does it show (see `MutationJournal`).
+        let stored = journal.append(&record);
+        let client = self.clone();
+        let answer = async move {
+            if let Err(why) = stored.await {
+                client.platform().warn(&format!(
+                    "a mutation could not be stored durably ({why:?}); the page's storage keeps it"
+                ));
+            }
+            client.enter_mutation(record, variables, options).await
+        }
+        .boxed_local()
+        .shared();
+        // It enters the queue whether or not the caller awaits the answer.
+        let driver = answer.clone();
+        self.platform().spawn(Box::pin(async move {
+            let _ = driver.await;
+        }));
+        (id, answer)
+    }
+
+    /// A new mutation joins the queue: counted, its `on_mutate` run, then
+    /// run in its turn.
+    fn enter_mutation(
+        &self,
+        record: MutationRecord,
+        variables: Value,
+        options: MutateOptions,
+    ) -> SharedAnswer {
+        let id = record.id;
         self.mutation_cache().insert(record);
         self.emit(&CacheEvent::MutationAdded(id));
         let on_mutate = self.mutation_cache_config().on_mutate.clone();
@@ -367,7 +422,11 @@ impl QueryClient {
             on_settled: options.on_settled,
             context,
         };
-        (id, self.schedule_with(id, Some(callbacks), !can_run))
+        let paused = self
+            .mutation_cache()
+            .record(id)
+            .is_some_and(|r| r.status == MutationStatus::Paused);
+        self.schedule_with(id, Some(callbacks), paused)
     }
 
     /// Options for every mutation whose key starts with `prefix`
@@ -610,6 +669,9 @@ impl QueryClient {
             .unwrap_or(DEFAULT_MUTATION_GC_TIME_MS);
         if let Some(hook) = defaults.and_then(|d| d.on_settled) {
             hook(self, &record);
+        }
+        if let Some(journal) = self.mutation_journal() {
+            journal.forget(&record.idempotency_key);
         }
         self.update_record(id, |r| *r = record);
         let client = self.clone();

@@ -448,3 +448,66 @@ fn a_call_given_an_idempotency_key_sends_it_once() {
     assert_ne!(keys[2], keys[1]);
     assert_eq!(api.applied.borrow().len(), 3);
 }
+
+/// A journal whose appends end when the test says (the disk's commit), and
+/// which records what it holds.
+#[derive(Clone, Default)]
+struct Journal {
+    held: Rc<RefCell<Vec<String>>>,
+    commits: Rc<RefCell<Vec<futures::channel::oneshot::Sender<()>>>>,
+}
+
+impl querent::MutationJournal for Journal {
+    fn append(
+        &self,
+        record: &querent::MutationRecord,
+    ) -> futures::future::LocalBoxFuture<'static, Result<(), querent::persist::StorageError>> {
+        self.held.borrow_mut().push(record.idempotency_key.clone());
+        let (commit, committed) = futures::channel::oneshot::channel();
+        self.commits.borrow_mut().push(commit);
+        Box::pin(async move {
+            let _ = committed.await;
+            Ok(())
+        })
+    }
+
+    fn forget(&self, idempotency_key: &str) {
+        self.held.borrow_mut().retain(|k| k != idempotency_key);
+    }
+}
+
+/// With a journal, a mutation shows (counted, optimistic update applied)
+/// only once the journal has it on disk, and leaves the journal when it
+/// settles.
+#[test]
+fn a_journaled_mutation_shows_only_once_it_is_stored() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation_json(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    let journal = Journal::default();
+    client.set_mutation_journal(Some(Rc::new(journal.clone())));
+    client.set_query_data(&todos(), |_| Some(json!(["a"])));
+
+    let done = client.mutate_json("add_todo", json!({"title": "b"}), optimistic("b"));
+    rt.run_until_stalled();
+    assert_eq!(journal.held.borrow().len(), 1, "being stored");
+    assert_eq!(
+        client.pending_mutations(),
+        0,
+        "not shown before it is stored"
+    );
+    assert_eq!(todo_list(&client), json!(["a"]));
+    assert!(api.requests.borrow().is_empty(), "nor sent");
+
+    let commit = journal.commits.borrow_mut().remove(0);
+    commit.send(()).unwrap();
+    rt.run_until_stalled();
+    assert_eq!(client.pending_mutations(), 1, "stored: shown");
+    assert_eq!(todo_list(&client), json!(["a", "b"]));
+    let result = rt.block_on(done);
+    assert_eq!(result.unwrap()["saved"]["title"], "b");
+    assert!(journal.held.borrow().is_empty(), "settled: forgotten");
+}

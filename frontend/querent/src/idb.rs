@@ -1,0 +1,187 @@
+//! The offline queue in IndexedDB (feature `web`): a [`MutationJournal`]
+//! whose appends are committed with `durability: "strict"`, so a change is
+//! on disk before it shows as pending. localStorage, which the cache is
+//! persisted to, is written to disk by Chromium some time later: a browser
+//! killed in between (power cut, OOM killer) lost a change the person had
+//! seen counted. One object store, `mutations`, keyed by idempotency key,
+//! each value a [`MutationRecord`] as JSON.
+
+use crate::client::QueryClient;
+use crate::mutation::{MutationJournal, MutationRecord};
+use crate::persist::StorageError;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbTransactionMode};
+
+const STORE: &str = "mutations";
+
+type Opened = Shared<LocalBoxFuture<'static, Result<IdbDatabase, String>>>;
+
+/// The queue's IndexedDB database (see the module docs).
+#[derive(Clone)]
+pub struct IdbMutationJournal {
+    db: Opened,
+}
+
+fn why(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// Settles when `target`'s `ok` event fires (with the target), or fails on
+/// `error` / `abort`.
+async fn event(target: &web_sys::EventTarget, ok: &str, fail: &[&str]) -> Result<(), String> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let _ = target.add_event_listener_with_callback(ok, &resolve);
+        for name in fail {
+            let _ = target.add_event_listener_with_callback(name, &reject);
+        }
+    });
+    JsFuture::from(promise).await.map(drop).map_err(|e| {
+        e.dyn_ref::<web_sys::Event>()
+            .and_then(web_sys::Event::target)
+            .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
+            .and_then(|r| r.error().ok().flatten())
+            .map_or_else(|| why(&e), |d| d.message())
+    })
+}
+
+async fn open(name: String) -> Result<IdbDatabase, String> {
+    let factory = web_sys::window()
+        .ok_or("no window")?
+        .indexed_db()
+        .map_err(|e| why(&e))?
+        .ok_or("IndexedDB is unavailable")?;
+    let request = factory.open_with_u32(&name, 1).map_err(|e| why(&e))?;
+    let upgrade = {
+        let request = request.clone();
+        wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            if let Some(db) = request
+                .result()
+                .ok()
+                .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
+            {
+                let _ = db.create_object_store(STORE);
+            }
+        })
+    };
+    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    event(&request, "success", &["error", "blocked"]).await?;
+    drop(upgrade);
+    request
+        .result()
+        .map_err(|e| why(&e))?
+        .dyn_into::<IdbDatabase>()
+        .map_err(|e| why(&e))
+}
+
+impl IdbMutationJournal {
+    /// The journal in the database `name` (opened now, used once open).
+    pub fn open(name: &str) -> Self {
+        Self {
+            db: open(name.to_owned()).boxed_local().shared(),
+        }
+    }
+
+    /// Every mutation the journal holds (what a killed page left).
+    pub async fn records(&self) -> Result<Vec<MutationRecord>, String> {
+        let db = self.db.clone().await?;
+        let tx = db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readonly)
+            .map_err(|e| why(&e))?;
+        let request = tx
+            .object_store(STORE)
+            .and_then(|s| s.get_all())
+            .map_err(|e| why(&e))?;
+        event(&request, "success", &["error"]).await?;
+        let values = js_sys::Array::from(&request.result().map_err(|e| why(&e))?);
+        Ok(values
+            .iter()
+            .filter_map(|v| v.as_string())
+            .filter_map(|text| serde_json::from_str(&text).ok())
+            .collect())
+    }
+
+    /// Writes (or deletes, without a value) one entry; strict: the future
+    /// ends when the transaction is on disk.
+    async fn write(
+        db: Opened,
+        key: String,
+        value: Option<String>,
+        strict: bool,
+    ) -> Result<(), String> {
+        let db = db.await?;
+        // `transaction(store, "readwrite", { durability })`: web-sys has
+        // the options dictionary only behind its unstable-APIs flag.
+        let options = js_sys::Object::new();
+        let durability = if strict { "strict" } else { "relaxed" };
+        js_sys::Reflect::set(&options, &"durability".into(), &durability.into())
+            .map_err(|e| why(&e))?;
+        let transaction = js_sys::Reflect::get(&db, &"transaction".into())
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+            .map_err(|e| why(&e))?;
+        let tx = transaction
+            .call3(&db, &STORE.into(), &"readwrite".into(), &options)
+            .and_then(|t| t.dyn_into::<web_sys::IdbTransaction>())
+            .map_err(|e| why(&e))?;
+        let store = tx.object_store(STORE).map_err(|e| why(&e))?;
+        let key = JsValue::from_str(&key);
+        match value {
+            Some(value) => store.put_with_key(&JsValue::from_str(&value), &key),
+            None => store.delete(&key),
+        }
+        .map_err(|e| why(&e))?;
+        event(&tx, "complete", &["error", "abort"]).await
+    }
+
+    /// Starts keeping `client`'s new mutations here and adopts what a page
+    /// killed before left (each is sent once: its idempotency key is kept,
+    /// and one the client already holds is skipped).
+    pub fn attach(self, client: &QueryClient) {
+        client.set_mutation_journal(Some(Rc::new(self.clone())));
+        let client = client.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match self.records().await {
+                Ok(records) => {
+                    client.restore_mutations(records);
+                }
+                Err(why) => client.platform().warn(&format!(
+                    "the offline queue's IndexedDB is unavailable: {why}"
+                )),
+            }
+        });
+    }
+}
+
+impl MutationJournal for IdbMutationJournal {
+    fn append(&self, record: &MutationRecord) -> LocalBoxFuture<'static, Result<(), StorageError>> {
+        let value = serde_json::to_string(record).unwrap_or_default();
+        let write = Self::write(
+            self.db.clone(),
+            record.idempotency_key.clone(),
+            Some(value),
+            true,
+        );
+        Box::pin(write.map(|r| {
+            r.map_err(|why| {
+                if why.contains("Quota") {
+                    StorageError::QuotaExceeded
+                } else {
+                    StorageError::Unavailable(why)
+                }
+            })
+        }))
+    }
+
+    fn forget(&self, idempotency_key: &str) {
+        let write = Self::write(self.db.clone(), idempotency_key.to_owned(), None, false);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = write.await;
+        });
+    }
+}

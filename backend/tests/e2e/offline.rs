@@ -244,3 +244,46 @@ async fn a_pending_change_survives_the_browser_being_killed() {
     assert_eq!(app.posts_titled(title).await, 1, "sent exactly once");
     browser.close().await;
 }
+
+/// Tabs sync over a `BroadcastChannel`: a query removed in one tab (here
+/// with the devtools' "Remove", while a view used it) is removed in the
+/// other tab too, which storage events could not tell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_removed_in_one_tab_is_removed_in_the_other() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let row = r#"tr.querent-devtools-query[data-key='["post",1]']"#;
+    let browser = app.browser().await;
+    let first = browser.client.window().await.expect("the first tab");
+    browser.goto("/posts/1").await;
+    browser.wait_for("#post-title").await;
+
+    let second = browser.open_new_tab().await;
+    browser.goto("/posts/1").await;
+    browser.wait_for("#post-title").await;
+    browser.click("nav.main-nav a[href='/posts']").await;
+    browser.wait_for("#select-a-post").await;
+    browser.click("button.querent-devtools-toggle").await;
+    browser.wait_for(row).await;
+
+    browser
+        .client
+        .switch_to_window(first)
+        .await
+        .expect("the first tab");
+    // Its view would fetch the post again at once; keep it from answering.
+    browser.block_urls(&["*/api/posts/1"]).await;
+    browser.click("button.querent-devtools-toggle").await;
+    browser
+        .click(&format!("{row} button[data-action='remove']"))
+        .await;
+
+    browser
+        .client
+        .switch_to_window(second)
+        .await
+        .expect("the second tab");
+    browser.wait_gone(row).await;
+    browser.close().await;
+}

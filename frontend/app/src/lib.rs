@@ -46,6 +46,7 @@ const BUSTER: &str = env!("CARGO_PKG_VERSION");
 struct Runtime {
     _signals: BrowserSignals,
     _persistence: WebPersistence,
+    _broadcast: Option<querent::web::WebBroadcast>,
     _live: Option<live::LiveUpdates>,
     _navigation: Vec<gloo_events::EventListener>,
 }
@@ -88,6 +89,8 @@ impl Runtime {
         // shows: localStorage reaches the disk too late to survive a killed
         // browser.
         querent::idb::IdbMutationJournal::open(&options.storage_key).attach(client);
+        // Tabs tell each other of new data and of removed queries at once.
+        let broadcast = querent::web::broadcast(client, &options.storage_key);
         let (_, persistence) = querent::web::persist_to_local_storage(client, options);
         let signals = querent::web::connect(client);
         mutations::register(client);
@@ -108,6 +111,7 @@ impl Runtime {
         Self {
             _signals: signals,
             _persistence: persistence,
+            _broadcast: broadcast,
             _live: live,
             _navigation: scroll,
         }

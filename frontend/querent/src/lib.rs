@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod abort;
+pub mod broadcast;
 pub mod client;
 #[cfg(feature = "yew")]
 pub mod devtools;

@@ -322,3 +322,56 @@ pub fn persist_to_local_storage(
         },
     )
 }
+
+/// Tab sync over the `BroadcastChannel` `name` ([`crate::broadcast`]): every
+/// tab of the origin that opened the same channel gets this tab's new query
+/// data and the removals of queries in use, and this tab theirs. Without
+/// `BroadcastChannel` this warns and syncs through storage events only.
+pub fn broadcast(client: &QueryClient, name: &str) -> Option<WebBroadcast> {
+    let channel = match web_sys::BroadcastChannel::new(name) {
+        Ok(channel) => channel,
+        Err(why) => {
+            client.platform().warn(&format!(
+                "BroadcastChannel unavailable ({why:?}): tabs sync through storage only"
+            ));
+            return None;
+        }
+    };
+    struct Post(web_sys::BroadcastChannel);
+    impl crate::broadcast::Channel for Post {
+        fn post(&self, message: &str) {
+            let _ = self.0.post_message(&JsValue::from_str(message));
+        }
+    }
+    let sync = Rc::new(crate::broadcast::connect(
+        client,
+        Rc::new(Post(channel.clone())),
+    ));
+    let receiving = Rc::clone(&sync);
+    let listener = EventListener::new(&channel, "message", move |event| {
+        if let Some(text) = event
+            .dyn_ref::<web_sys::MessageEvent>()
+            .and_then(|m| m.data().as_string())
+        {
+            receiving.receive(&text);
+        }
+    });
+    Some(WebBroadcast {
+        channel,
+        _sync: sync,
+        _listener: listener,
+    })
+}
+
+/// Tab sync over a `BroadcastChannel`, while it lives ([`broadcast`]).
+pub struct WebBroadcast {
+    channel: web_sys::BroadcastChannel,
+    _sync: Rc<crate::broadcast::Broadcast>,
+    _listener: EventListener,
+}
+
+impl Drop for WebBroadcast {
+    fn drop(&mut self) {
+        self.channel.close();
+    }
+}

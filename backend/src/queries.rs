@@ -26,9 +26,7 @@ pub enum QueryData {
     UserPosts(Vec<Post>),
     /// `["deferred"]`: the aggregate, computed at `now`.
     Stats(Stats),
-    /// `["double",n]`: `n * 2`.
-    Double(i64),
-    /// `["transition-double",n]`.
+    /// `["double",n]` and `["transition-double",n]`: `n` and `n * 2`.
     Doubled(Doubled),
 }
 
@@ -60,7 +58,6 @@ pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, Api
         }
         QueryKey::Deferred => QueryData::Stats(repo::stats(conn, now)?),
         // The transition demos' data is computed, not stored.
-        QueryKey::Double(n) => QueryData::Double(Doubled::of(n).double),
-        QueryKey::TransitionDouble(n) => QueryData::Doubled(Doubled::of(n)),
+        QueryKey::Double(n) | QueryKey::TransitionDouble(n) => QueryData::Doubled(Doubled::of(n)),
     })
 }

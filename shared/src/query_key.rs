@@ -29,7 +29,7 @@ pub enum QueryKey {
     UserPosts(UserId),
     /// `["deferred"]`: the slow stats aggregate.
     Deferred,
-    /// `["double",n]`: `n * 2` (`/suspense-transition`).
+    /// `["double",n]`: `n` and `n * 2` (`/suspense-transition`).
     Double(i64),
     /// `["transition-double",n]`: `{n, double}` (`/transition/count/query`).
     TransitionDouble(i64),

@@ -249,13 +249,11 @@ fn Pages() -> Html {
             navigation::history::route_shown(!shown.pending);
         }
     });
-    let router = navigation::use_router_for(shown.route);
+    let router = navigation::use_router_for(shown);
     html! {
         <layout::Layout>
             <ContextProvider<navigation::Router> context={router}>
-                <ContextProvider<navigation::RoutePending> context={navigation::RoutePending(shown.pending)}>
-                    { switch(shown.route) }
-                </ContextProvider<navigation::RoutePending>>
+                { switch(shown.route) }
             </ContextProvider<navigation::Router>>
         </layout::Layout>
     }
@@ -273,8 +271,9 @@ fn switch(route: Route) -> Html {
         Route::Deferred => html! { <deferred::Deferred /> },
         Route::RouteA | Route::RouteB => html! { <misc::Nested {route} /> },
         Route::Redirect => html! { <misc::Redirect /> },
-        Route::SuspenseTransition(search) => html! { <transition::SuspenseTransition {search} /> },
-        Route::TransitionCount(search) => html! { <transition::TransitionCount {search} /> },
+        Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
+            html! { <transition::CountPage {route} /> }
+        }
         Route::NotFound => html! { <misc::NotFound /> },
     }
 }

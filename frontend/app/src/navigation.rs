@@ -54,44 +54,46 @@ pub(crate) struct Shown {
     pub(crate) showing: u64,
 }
 
-/// Provided around the page: whether it is its route's pending view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct RoutePending(pub(crate) bool);
-
-/// Whether the page is its route's pending view: the views of the route's
-/// `ensure` data show their skeleton then, even if the data has come (the
-/// pending view stays its minimum time).
-#[hook]
-pub(crate) fn use_route_pending() -> bool {
-    use_context::<RoutePending>().is_some_and(|p| p.0)
-}
-
-/// The router's commands for the views (provided around the page).
+/// The router as the views see it (one context, provided around the page).
 #[derive(Clone, PartialEq)]
 pub(crate) struct Router {
+    /// The page is its route's pending view: its loader still runs.
+    pub(crate) pending: bool,
     /// Re-runs the loader of the route on screen: its `ensure` queries
     /// without data (a failed one) are fetched again, its other queries
     /// fetched when missing or stale (TanStack's `router.invalidate()`).
     pub(crate) invalidate: Callback<()>,
 }
 
+/// Whether the page is its route's pending view: the views of the route's
+/// `ensure` data show their skeleton then, even if the data has come (the
+/// pending view stays its minimum time).
+#[hook]
+pub(crate) fn use_route_pending() -> bool {
+    use_router().pending
+}
+
 /// The router's commands.
 #[hook]
 pub(crate) fn use_router() -> Router {
     use_context::<Router>().unwrap_or_else(|| Router {
+        pending: false,
         invalidate: Callback::noop(),
     })
 }
 
-/// The [`Router`] for the route `shown`.
+/// The [`Router`] for what is shown.
 #[hook]
-pub(crate) fn use_router_for(shown: Route) -> Router {
+pub(crate) fn use_router_for(shown: Shown) -> Router {
     let client = use_query_client();
-    let invalidate = use_callback((client, shown), |(), (client, route)| {
+    let invalidate = use_callback((client, shown.route), |(), (client, route)| {
         // The views follow the fetches; nobody waits for them here.
         drop(run_loader(client, *route));
     });
-    Router { invalidate }
+    Router {
+        pending: shown.pending,
+        invalidate,
+    }
 }
 
 /// Starts the loader of `route`: every key it needs, fetched where missing
@@ -248,7 +250,6 @@ pub(crate) mod history {
     use std::cell::RefCell;
     use wasm_bindgen::{JsCast, JsValue};
 
-    #[derive(serde::Serialize, serde::Deserialize)]
     struct Entry {
         key: String,
         /// Position in the tab's history, relative to the first page shown.
@@ -314,10 +315,22 @@ pub(crate) mod history {
         if let Ok(history) = window.history() {
             let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
         }
+        // Stored as `[[key, index, y], …]`, read by hand (no derived
+        // decoder in the wasm for it).
         let saved: Vec<Entry> = session_storage()
             .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| {
+                Some(Entry {
+                    key: e.get(0)?.as_str()?.to_owned(),
+                    index: e.get(1)?.as_i64()?,
+                    y: e.get(2)?.as_f64()?,
+                })
+            })
+            .collect();
         ENTRIES.with_borrow_mut(|entries| *entries = saved);
         if let Some(here) = current() {
             let reloaded = window
@@ -355,7 +368,13 @@ pub(crate) mod history {
             }
         });
         let on_hide = gloo_events::EventListener::new(&window, "pagehide", |_| {
-            let json = ENTRIES.with_borrow(|e| serde_json::to_string(e).unwrap_or_default());
+            let json = ENTRIES.with_borrow(|entries| {
+                let rows: Vec<serde_json::Value> = entries
+                    .iter()
+                    .map(|e| serde_json::json!([e.key, e.index, e.y]))
+                    .collect();
+                serde_json::Value::from(rows).to_string()
+            });
             if let Some(storage) = session_storage() {
                 let _ = storage.set_item(STORAGE_KEY, &json);
             }

@@ -55,8 +55,8 @@ pub(crate) mod typed {
         spec(QueryKey::Deferred)
     }
 
-    /// `n * 2` (`/suspense-transition`).
-    pub(crate) fn double(n: i64) -> QuerySpec<i64> {
+    /// `n` and `n * 2` (`/suspense-transition`).
+    pub(crate) fn double(n: i64) -> QuerySpec<Doubled> {
         spec(QueryKey::Double(n))
     }
 
@@ -94,12 +94,14 @@ pub(crate) fn fetcher(key: QueryKey) -> Fetcher {
         Box::pin(async move {
             match key {
                 // TanStack's e2e routes wait 500 ms and 1 s here.
-                QueryKey::Double(n) => {
-                    api::computed(&path, 500, Doubled::of(n).double.into()).await
-                }
-                QueryKey::TransitionDouble(n) => {
+                QueryKey::Double(n) | QueryKey::TransitionDouble(n) => {
+                    let delay = if matches!(key, QueryKey::Double(_)) {
+                        500
+                    } else {
+                        1_000
+                    };
                     let data = serde_json::to_value(Doubled::of(n)).unwrap_or_default();
-                    api::computed(&path, 1_000, data).await
+                    api::computed(&path, delay, data).await
                 }
                 _ => api::get(&path, &ctx).await,
             }
@@ -120,12 +122,6 @@ pub(crate) fn options(key: QueryKey) -> QueryOptions {
         // The slow aggregate: refetch on each visit after a short while.
         QueryKey::Deferred => QueryOptions {
             stale_time: Some(10_000.into()),
-            ..QueryOptions::default()
-        },
-        // TanStack's `placeholderData: (old) => old`: the previous count's
-        // values stay while the next one loads.
-        QueryKey::TransitionDouble(_) => QueryOptions {
-            placeholder_data: Some(querent::options::keep_previous_data()),
             ..QueryOptions::default()
         },
         _ => QueryOptions::default(),

@@ -11,8 +11,7 @@
 use crate::client::{CacheEvent, QueryClient, Subscription};
 use crate::filters::QueryFilters;
 use crate::key::QueryKey;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -20,19 +19,6 @@ use std::rc::Rc;
 pub trait Channel {
     /// Posts `message` to every other tab on the channel.
     fn post(&self, message: &str);
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Message {
-    Updated {
-        key: QueryKey,
-        data: Value,
-        updated_at: i64,
-    },
-    Removed {
-        key: QueryKey,
-    },
 }
 
 struct State {
@@ -74,11 +60,12 @@ impl State {
                     new
                 });
                 if new && !self.applying.get() {
-                    self.post(&Message::Updated {
-                        key: key.clone(),
-                        data: (*data).clone(),
-                        updated_at: state.data_updated_at,
-                    });
+                    self.post(json!({
+                        "type": "updated",
+                        "key": key.segments(),
+                        "data": *data,
+                        "updated_at": state.data_updated_at,
+                    }));
                 }
             }
             CacheEvent::Removed(key) => {
@@ -89,47 +76,49 @@ impl State {
                     observed
                 };
                 if observed && !self.applying.get() {
-                    self.post(&Message::Removed { key: key.clone() });
+                    self.post(json!({ "type": "removed", "key": key.segments() }));
                 }
             }
             _ => {}
         }
     }
 
-    fn post(&self, message: &Message) {
-        if let Ok(text) = serde_json::to_string(message) {
-            self.channel.post(&text);
-        }
+    fn post(&self, message: Value) {
+        self.channel.post(&message.to_string());
     }
 
     fn receive(&self, text: &str) {
-        let Ok(message) = serde_json::from_str::<Message>(text) else {
+        // Read by hand (no derived decoder: this runs in every page's wasm).
+        let message: Value = serde_json::from_str(text).unwrap_or_default();
+        let key = message["key"]
+            .as_array()
+            .map(|parts| QueryKey::from(parts.clone()));
+        let (Some(kind), Some(key)) = (message["type"].as_str(), key) else {
             self.client
                 .platform()
                 .warn("a tab-sync message that is not querent's was ignored");
             return;
         };
         self.applying.set(true);
-        match message {
-            Message::Updated {
-                key,
-                data,
-                updated_at,
-            } => {
+        match kind {
+            "updated" => {
+                let updated_at = message["updated_at"].as_i64().unwrap_or(0);
                 // Older than what this tab holds: kept out.
                 let newer = self
                     .client
                     .get_query_state(&key)
                     .is_none_or(|s| s.data.is_none() || s.data_updated_at < updated_at);
                 if newer {
+                    let data = message["data"].clone();
                     self.client
                         .set_query_data_at(&key, |_| Some(data), updated_at);
                 }
             }
-            Message::Removed { key } => {
+            "removed" => {
                 self.client
                     .remove_queries_with(&QueryFilters::key(&key).exact());
             }
+            _ => {}
         }
         self.applying.set(false);
     }

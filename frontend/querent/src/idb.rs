@@ -103,7 +103,7 @@ impl IdbMutationJournal {
         Ok(values
             .iter()
             .filter_map(|v| v.as_string())
-            .filter_map(|text| serde_json::from_str(&text).ok())
+            .filter_map(|text| crate::json::parse(&text).ok())
             .collect())
     }
 

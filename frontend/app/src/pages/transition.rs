@@ -3,75 +3,95 @@
 //! `n + 1`, the route's loader awaits that count's double, and the old
 //! values stay on screen until the new ones are there (no fallback, no
 //! "Loading...").
+//!
+//! `/suspense-transition` puts the values in a manual Suspense boundary;
+//! `/transition/count/query` wraps the whole page in one (TanStack's
+//! `useQuery` with `placeholderData` there: here the awaited loader is what
+//! keeps the old values, so both pages read their query the same way).
 
 use crate::queries::typed;
 use crate::router::AppLink;
-use querent::yew::{use_query, use_suspense_query};
+use querent::yew::use_suspense_query;
 use shared::Route;
 use shared::routes::CountSearch;
 use yew::prelude::*;
 use yew::suspense::Suspense;
 
-/// Props of the transition pages.
+/// Props of [`CountPage`].
 #[derive(Properties, PartialEq)]
 pub(crate) struct CountProps {
-    /// The page's search params.
-    pub(crate) search: CountSearch,
+    /// Which of the two pages (with its search params).
+    pub(crate) route: Route,
 }
 
-/// `/suspense-transition`: a manual Suspense boundary that transitions on
-/// navigation instead of showing its fallback.
+/// Either transition page.
 #[function_component]
-pub(crate) fn SuspenseTransition(props: &CountProps) -> Html {
-    let next = Route::SuspenseTransition(props.search.increased());
-    html! {
-        <section class="transition-demo">
-            <h1 id="suspense-transition-title">{ "Suspense Transition Test" }</h1>
-            <p><AppLink to={next} id="increase-button" classes="button">{ "Increase" }</AppLink></p>
-            <div class="card">
-                <Suspense fallback={html! { <div id="suspense-fallback">{ "Loading..." }</div> }}>
-                    <Doubled n={props.search.n()} />
-                </Suspense>
-            </div>
-        </section>
+pub(crate) fn CountPage(props: &CountProps) -> Html {
+    let (search, manual) = match props.route {
+        Route::SuspenseTransition(search) => (search, true),
+        Route::TransitionCount(search) => (search, false),
+        _ => (CountSearch::default(), false),
+    };
+    let next = match props.route {
+        Route::SuspenseTransition(_) => Route::SuspenseTransition(search.increased()),
+        _ => Route::TransitionCount(search.increased()),
+    };
+    let increase = html! { <p><AppLink to={next} id="increase-button" classes="button">{ "Increase" }</AppLink></p> };
+    let values = html! { <Doubled n={search.n()} {manual} /> };
+    if manual {
+        html! {
+            <section class="transition-demo">
+                <h1 id="suspense-transition-title">{ "Suspense Transition Test" }</h1>
+                { increase }
+                <div class="card">
+                    <Suspense fallback={html! { <div id="suspense-fallback">{ "Loading..." }</div> }}>
+                        { values }
+                    </Suspense>
+                </div>
+            </section>
+        }
+    } else {
+        html! {
+            <section class="transition-demo">
+                <Suspense fallback={Html::from("Loading...")}>{ increase }{ values }</Suspense>
+            </section>
+        }
     }
 }
 
 #[derive(Properties, PartialEq)]
 struct DoubledProps {
     n: i64,
+    /// `/suspense-transition`'s markup (else `/transition/count/query`'s).
+    manual: bool,
 }
 
 #[function_component]
 fn Doubled(props: &DoubledProps) -> HtmlResult {
-    let double = use_suspense_query(typed::double(props.n))?;
-    let double = double.data.as_deref().map(ToString::to_string);
-    Ok(html! {
-        <div id="suspense-content">
-            <div>{ "n: " }<span id="n-value">{ props.n }</span></div>
-            <div>{ "double: " }<span id="double-value">{ double.unwrap_or_default() }</span></div>
-        </div>
-    })
-}
-
-/// `/transition/count/query`: the count's values from a query that keeps
-/// the previous count's data as its placeholder.
-#[function_component]
-pub(crate) fn TransitionCount(props: &CountProps) -> Html {
-    let query = use_query(typed::transition_double(props.search.n()));
-    let next = Route::TransitionCount(props.search.increased());
+    let spec = if props.manual {
+        typed::double(props.n)
+    } else {
+        typed::transition_double(props.n)
+    };
+    let query = use_suspense_query(spec)?;
     let (n, double) = query
         .data
         .as_deref()
         .map(|d| (d.n.to_string(), d.double.to_string()))
         .unwrap_or_default();
-    html! {
-        <section class="transition-demo">
-            <Suspense fallback={Html::from("Loading...")}>
-                <p><AppLink to={next} id="increase-button" classes="button">{ "Increase" }</AppLink></p>
+    Ok(if props.manual {
+        html! {
+            <div id="suspense-content">
+                <div>{ "n: " }<span id="n-value">{ n }</span></div>
+                <div>{ "double: " }<span id="double-value">{ double }</span></div>
+            </div>
+        }
+    } else {
+        html! {
+            <>
                 <div id="n-value">{ format!("n: {n}") }</div>
                 <div id="double-value">{ format!("double: {double}") }</div>
-            </Suspense>
-        </section>
-    }
+            </>
+        }
+    })
 }

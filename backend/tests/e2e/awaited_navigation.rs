@@ -70,50 +70,49 @@ async fn open_held(browser: &Browser, to: i64, held: Duration) {
     browser.release_requests().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_post_that_loads_within_a_second_replaces_the_old_one_without_a_skeleton() {
-    let Some(app) = TestApp::start(|_| {}).await else {
-        return;
-    };
+/// Opens the second newest post from the newest, its request held for
+/// `held`: what the post column showed meanwhile, then the two posts' own
+/// frames (`None` where the suite cannot run).
+async fn shown_while_opening(held: Duration) -> Option<(Vec<String>, String, String)> {
+    let app = TestApp::start(|_| {}).await?;
     let posts = newest(&app, 2).await;
     let ((from, from_title), (to, to_title)) = (posts[0].clone(), posts[1].clone());
     let browser = on_post(&app, from).await;
-
-    open_held(&browser, to, Duration::from_millis(800)).await;
+    open_held(&browser, to, held).await;
     browser
         .wait_for_text("#post-title", &to_title, PATIENCE)
         .await;
+    let shown = frames(&browser).await;
+    browser.close().await;
+    Some((
+        shown,
+        format!("title:{from_title}"),
+        format!("title:{to_title}"),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_that_loads_within_a_second_replaces_the_old_one_without_a_skeleton() {
+    let Some((shown, from, to)) = shown_while_opening(Duration::from_millis(800)).await else {
+        return;
+    };
     assert_eq!(
-        frames(&browser).await,
-        vec![format!("title:{from_title}"), format!("title:{to_title}")],
+        shown,
+        vec![from, to],
         "the old post stays on screen until the new one is there"
     );
-    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_post_shows_its_skeleton_after_a_while_until_it_comes() {
-    let Some(app) = TestApp::start(|_| {}).await else {
+    let Some((shown, from, to)) = shown_while_opening(Duration::from_secs(3)).await else {
         return;
     };
-    let posts = newest(&app, 2).await;
-    let ((from, from_title), (to, to_title)) = (posts[0].clone(), posts[1].clone());
-    let browser = on_post(&app, from).await;
-
-    open_held(&browser, to, Duration::from_secs(3)).await;
-    browser
-        .wait_for_text("#post-title", &to_title, PATIENCE)
-        .await;
     assert_eq!(
-        frames(&browser).await,
-        vec![
-            format!("title:{from_title}"),
-            "skeleton".to_owned(),
-            format!("title:{to_title}"),
-        ],
+        shown,
+        vec![from, "skeleton".to_owned(), to],
         "the old post, then the pending view, then the new post"
     );
-    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

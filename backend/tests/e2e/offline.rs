@@ -7,7 +7,7 @@
 //! offline through DevTools, so nothing can be fetched from anywhere but the
 //! service worker's cache and localStorage.
 
-use crate::helpers::{PATIENCE, TestApp};
+use crate::helpers::{Browser, PATIENCE, TestApp};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,18 +174,7 @@ async fn a_pending_change_survives_a_tab_crash() {
         .switch_to_window(first)
         .await
         .expect("back to the first tab");
-    browser.goto("/posts").await;
-    browser.wait_for("#post-list li.post-item").await;
-    browser.go_offline().await;
-    browser
-        .wait_for("#network-badge[data-online='false']")
-        .await;
-    browser.fill("#new-post-title", title).await;
-    browser
-        .fill("#new-post-body", "Stored before it was shown.")
-        .await;
-    browser.click("#new-post-submit").await;
-    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    add_post_offline(&browser, title).await;
     // At once: well inside the persistence throttle (1 s).
     browser.crash_tab().await;
 
@@ -202,18 +191,9 @@ async fn a_pending_change_survives_a_tab_crash() {
     browser.close().await;
 }
 
-/// A change shown as pending survives the whole browser being killed
-/// (SIGKILL, at once, so nothing is flushed): the next launch on the same
-/// profile sends it, once. localStorage alone loses it (Chromium writes it
-/// to disk some time later); the queue's strict IndexedDB commit comes
-/// before the change shows.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_change_survives_the_browser_being_killed() {
-    let Some(app) = TestApp::start(|_| {}).await else {
-        return;
-    };
-    let title = "Pending when the browser was killed";
-    let browser = app.browser_on_profile("killed").await;
+/// On `/posts` with the network cut, adds a post titled `title`, and
+/// waits until it shows as the one pending change.
+async fn add_post_offline(browser: &Browser, title: &str) {
     browser.goto("/posts").await;
     browser.wait_for("#post-list li.post-item").await;
     browser.go_offline().await;
@@ -226,6 +206,21 @@ async fn a_pending_change_survives_the_browser_being_killed() {
         .await;
     browser.click("#new-post-submit").await;
     browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+}
+
+/// A change shown as pending survives the whole browser being killed
+/// (SIGKILL, at once, so nothing is flushed): the next launch on the same
+/// profile sends it, once. localStorage alone loses it (Chromium writes it
+/// to disk some time later); the queue's strict IndexedDB commit comes
+/// before the change shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_change_survives_the_browser_being_killed() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let title = "Pending when the browser was killed";
+    let browser = app.browser_on_profile("killed").await;
+    add_post_offline(&browser, title).await;
     browser.kill_browser().await;
 
     let browser = app.browser_on_profile("killed").await;

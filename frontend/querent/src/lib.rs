@@ -86,7 +86,7 @@ pub use mutation::{
     MutationStatus,
 };
 pub use mutation_observer::{MutationObserver, MutationObserverResult};
-pub use observer::{QueryObserver, QueryObserverResult};
+pub use observer::{QueryObserver, QueryObserverResult, ResultProp};
 pub use options::{Fetcher, QueryDefaults, QueryOptions, RetryPredicate};
 pub use platform::Platform;
 pub use queries_observer::QueriesObserver;

@@ -167,6 +167,76 @@ struct Inner {
     client: QueryClient,
     observed: RefCell<Observed>,
     listener: RefCell<Option<Listener>>,
+    /// TanStack's `notifyOnChangeProps`: the listener hears only of changes
+    /// of these (`None`: of any).
+    notify_props: std::cell::Cell<Option<&'static [ResultProp]>>,
+}
+
+/// A part of [`QueryObserverResult`], for
+/// [`QueryObserver::set_notify_on_change_props`] (TanStack's
+/// `notifyOnChangeProps` names). The flags derived from the statuses
+/// (`is_pending`, `is_fetching`, `is_loading`, ...) change with
+/// [`ResultProp::Status`] and [`ResultProp::FetchStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultProp {
+    /// `data`.
+    Data,
+    /// `data_updated_at`.
+    DataUpdatedAt,
+    /// `error`.
+    Error,
+    /// `error_updated_at`.
+    ErrorUpdatedAt,
+    /// `failure_count`.
+    FailureCount,
+    /// `failure_reason`.
+    FailureReason,
+    /// `status` (and `is_pending`, `is_success`, `is_error`).
+    Status,
+    /// `fetch_status` (and `is_fetching`, `is_paused`).
+    FetchStatus,
+    /// `is_stale`.
+    IsStale,
+    /// `is_placeholder_data`.
+    IsPlaceholderData,
+    /// `is_fetched`, `is_fetched_after_mount`.
+    IsFetched,
+    /// `has_next_page`, `has_previous_page`, `is_fetching_next_page`,
+    /// `is_fetching_previous_page`.
+    Pages,
+}
+
+impl ResultProp {
+    fn changed(self, a: &QueryObserverResult, b: &QueryObserverResult) -> bool {
+        match self {
+            ResultProp::Data => a.data != b.data,
+            ResultProp::DataUpdatedAt => a.data_updated_at != b.data_updated_at,
+            ResultProp::Error => a.error != b.error,
+            ResultProp::ErrorUpdatedAt => a.error_updated_at != b.error_updated_at,
+            ResultProp::FailureCount => a.failure_count != b.failure_count,
+            ResultProp::FailureReason => a.failure_reason != b.failure_reason,
+            ResultProp::Status => a.status != b.status,
+            ResultProp::FetchStatus => a.fetch_status != b.fetch_status,
+            ResultProp::IsStale => a.is_stale != b.is_stale,
+            ResultProp::IsPlaceholderData => a.is_placeholder_data != b.is_placeholder_data,
+            ResultProp::IsFetched => {
+                (a.is_fetched, a.is_fetched_after_mount) != (b.is_fetched, b.is_fetched_after_mount)
+            }
+            ResultProp::Pages => {
+                (
+                    a.has_next_page,
+                    a.has_previous_page,
+                    a.is_fetching_next_page,
+                    a.is_fetching_previous_page,
+                ) != (
+                    b.has_next_page,
+                    b.has_previous_page,
+                    b.is_fetching_next_page,
+                    b.is_fetching_previous_page,
+                )
+            }
+        }
+    }
 }
 
 struct Observed {
@@ -265,10 +335,19 @@ impl QueryObserver {
                     placeholder_of: None,
                 }),
                 listener: RefCell::new(None),
+                notify_props: std::cell::Cell::new(None),
             }),
         };
         observer.inner.update_result();
         observer
+    }
+
+    /// TanStack's `notifyOnChangeProps`: from now on the listener hears
+    /// of a new result only when one of `props` changed (`None`: any
+    /// change, the default). A component that reads only the data is not
+    /// rendered again for a background refetch that brings the same data.
+    pub fn set_notify_on_change_props(&self, props: Option<&'static [ResultProp]>) {
+        self.inner.notify_props.set(props);
     }
 
     /// Mounts the observer (TanStack's first `subscribe`): `on_change`
@@ -637,9 +716,27 @@ impl Inner {
             (observed.key.clone(), observed.options.clone())
         };
         let result = self.create_result(&key, &options, false);
+        // Kept only when the listener is told of some parts only.
+        let props = self.notify_props.get();
+        let previous = props.and_then(|_| self.observed.borrow().result.clone());
         if self.adopt(&key, &options, result.clone()) {
+            // TanStack's `shouldNotifyListeners`: a listed part changed (the
+            // error always counts when it goes to an error boundary).
+            let notify = match (props, &previous) {
+                (Some(props), Some(previous)) => props
+                    .iter()
+                    .copied()
+                    .chain(
+                        options
+                            .throw_on_error
+                            .is_some()
+                            .then_some(ResultProp::Error),
+                    )
+                    .any(|p| p.changed(previous, &result)),
+                _ => true,
+            };
             // TanStack's order: the observer's listener, then the cache's.
-            let listener = self.listener.borrow().clone();
+            let listener = self.listener.borrow().clone().filter(|_| notify);
             if let Some(listener) = listener {
                 listener(&result);
             }

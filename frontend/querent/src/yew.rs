@@ -25,7 +25,10 @@ pub use error_boundary::{
 };
 pub use hydration_boundary::{HydrationBoundary, HydrationBoundaryProps};
 pub use mutation::{UseMutationHandle, use_mutation};
-pub use query::{UseQueryHandle, use_queries, use_query, use_query_select, use_suspense_query};
+pub use query::{
+    UseQueryHandle, use_queries, use_query, use_query_notifying, use_query_select,
+    use_suspense_query,
+};
 
 /// Props of [`QueryClientProvider`].
 #[derive(Properties, PartialEq)]

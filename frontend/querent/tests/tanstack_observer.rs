@@ -564,3 +564,38 @@ fn refetch_interval_in_background_follows_the_options() {
     rt.advance(1150);
     assert_eq!(server.calls(), 2, "in the background now");
 }
+
+/// `queryObserver.test.tsx` › "should notify listeners when
+/// notifyOnChangeProps is a function returning props that changed" and
+/// "...that did not change": with `['data']`, a refetch that brings new data
+/// is heard, one that brings the same data is not (though `is_fetching`
+/// went true and back).
+#[test]
+fn notify_on_change_props_hears_only_of_the_listed_parts() {
+    for (answer, heard) in [("new data", 1), ("data", 0)] {
+        let (client, _server, mut rt) = tanstack();
+        let k = key(json!(["notify"]));
+        client.set_query_data(&k, |_| Some(json!("data")));
+        let platform = client.platform();
+        let fetcher: querent::Fetcher = Rc::new(move |_| {
+            let sleep = platform.sleep(10);
+            Box::pin(async move {
+                sleep.await;
+                Ok(json!(answer))
+            })
+        });
+        let options = QueryOptions {
+            stale_time: Some(querent::options::StaleTime::INFINITY),
+            ..QueryOptions::default()
+        };
+        let observer = QueryObserver::unmounted(&client, k.clone(), fetcher, options);
+        observer.set_notify_on_change_props(Some(&[querent::ResultProp::Data]));
+        let calls = Rc::new(RefCell::new(0));
+        let counted = Rc::clone(&calls);
+        observer.subscribe(move |_| *counted.borrow_mut() += 1);
+        *calls.borrow_mut() = 0;
+        drop(observer.refetch());
+        rt.advance(10);
+        assert_eq!(*calls.borrow(), heard, "answer {answer:?}");
+    }
+}

@@ -1301,3 +1301,70 @@ async fn devtools_details_and_actions() {
     assert_eq!(*client.get_query_data(&loading).unwrap(), json!("original"));
     root.remove();
 }
+
+// ----- re-renders for the parts a component reads (`notifyOnChangeProps`)
+
+thread_local! {
+    static DATA_ONLY_RENDERS: Cell<u32> = const { Cell::new(0) };
+    static EVERY_CHANGE_RENDERS: Cell<u32> = const { Cell::new(0) };
+}
+
+fn same_answer_spec() -> QuerySpec<Value> {
+    QuerySpec::new(
+        Key::from_key(k(json!(["same-answer"]))),
+        fetcher(),
+        QueryOptions::default(),
+    )
+}
+
+#[function_component]
+fn DataOnly() -> Html {
+    DATA_ONLY_RENDERS.with(|c| c.set(c.get() + 1));
+    let query = querent::yew::use_query_notifying(same_answer_spec(), &[querent::ResultProp::Data]);
+    html! { <p id="data-only">{ query.data.as_ref().map(|d| d["text"].to_string()).unwrap_or_default() }</p> }
+}
+
+#[function_component]
+fn EveryChange() -> Html {
+    EVERY_CHANGE_RENDERS.with(|c| c.set(c.get() + 1));
+    let query = use_query(same_answer_spec());
+    html! { <p id="every-change">{ query.data.as_ref().map(|d| d["text"].to_string()).unwrap_or_default() }</p> }
+}
+
+#[function_component]
+fn BothReaders() -> Html {
+    html! { <><DataOnly /><EveryChange /></> }
+}
+
+/// A component reading only the data is not rendered again by a background
+/// refetch that brings the same data; one rendering on every change is
+/// (twice: fetching, then idle).
+#[wasm_bindgen_test]
+async fn a_component_reading_only_data_skips_a_refetch_that_changes_nothing() {
+    let client = app_client();
+    client.set_query_data(&k(json!(["same-answer"])), |_| {
+        Some(json!({"text": "hello"}))
+    });
+    let root = mount::<BothReaders>(&client);
+    wait_until("both rendered", || {
+        text_of("data-only").is_some() && text_of("every-change").is_some()
+    })
+    .await;
+    let (data_only, every_change) = (
+        DATA_ONLY_RENDERS.with(Cell::get),
+        EVERY_CHANGE_RENDERS.with(Cell::get),
+    );
+
+    client.refetch(&k(json!(["same-answer"]))).await.unwrap();
+    wait_until("the refetch seen", || {
+        EVERY_CHANGE_RENDERS.with(Cell::get) >= every_change + 2
+    })
+    .await;
+    TimeoutFuture::new(50).await;
+    assert_eq!(
+        DATA_ONLY_RENDERS.with(Cell::get),
+        data_only,
+        "the data did not change: no render"
+    );
+    root.remove();
+}

@@ -3,7 +3,7 @@
 use super::use_query_client;
 use crate::error::QueryError;
 use crate::key::QueryKey;
-use crate::observer::{QueryObserver, QueryObserverResult};
+use crate::observer::{QueryObserver, QueryObserverResult, ResultProp};
 use crate::options::{Fetcher, QueryOptions, ThrowOnError};
 use crate::queries_observer::{QueriesObserver, QueryDescription};
 use crate::query::QueryStatus;
@@ -149,7 +149,40 @@ where
     T: DeserializeOwned + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    use_observed(key, fetcher, options, false)
+    use_observed(key, fetcher, options, false, None)
+}
+
+/// [`use_query`] re-rendering only when one of `props` of its result
+/// changes (TanStack's `notifyOnChangeProps`): a component that shows only
+/// the data (`&[ResultProp::Data]`) does not render again for a background
+/// refetch that brings the same data, though `is_fetching` went true and
+/// back.
+///
+/// ```no_run
+/// use querent::ResultProp;
+/// use querent::options::fetcher;
+/// use querent::typed::{Key, QuerySpec};
+/// use querent::yew::use_query_notifying;
+/// use yew::prelude::*;
+///
+/// #[function_component]
+/// fn Title() -> Html {
+///     let spec = QuerySpec::<String>::new(
+///         Key::new(&("title",)),
+///         fetcher(|_| async { Ok(serde_json::json!("Hello")) }),
+///         Default::default(),
+///     );
+///     let title = use_query_notifying(spec, &[ResultProp::Data]);
+///     html! { <h1>{ title.data.as_deref().cloned().unwrap_or_default() }</h1> }
+/// }
+/// ```
+#[hook]
+pub fn use_query_notifying<T>(spec: QuerySpec<T>, props: &'static [ResultProp]) -> UseQueryHandle<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let (key, fetcher, options) = spec.into_parts();
+    use_observed(key, fetcher, options, false, Some(props))
 }
 
 /// The hook's observer: made on the first render, mounted by an effect,
@@ -162,6 +195,7 @@ fn use_observer(
     options: &QueryOptions,
     on_change: Rc<dyn Fn(&QueryObserverResult)>,
     suspense: bool,
+    notify: Option<&'static [ResultProp]>,
 ) -> (QueryObserverResult, Controls) {
     let super::QueryContext { client, boundaries } = super::use_query_context();
     let reset_boundary = boundaries.reset.clone();
@@ -184,6 +218,7 @@ fn use_observer(
         let (key, fetcher, options) = (key.clone(), Rc::clone(fetcher), options.clone());
         use_memo((), move |()| {
             let observer = Rc::new(QueryObserver::unmounted(&client, key, fetcher, options));
+            observer.set_notify_on_change_props(notify);
             let controls = Controls::of(&observer);
             (observer, controls)
         })
@@ -232,10 +267,11 @@ fn use_observed_result(
     fetcher: &Fetcher,
     options: &QueryOptions,
     suspense: bool,
+    notify: Option<&'static [ResultProp]>,
 ) -> (QueryObserverResult, Controls) {
     let force = use_force_update();
     let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
-    use_observer(key, fetcher, options, on_change, suspense)
+    use_observer(key, fetcher, options, on_change, suspense, notify)
 }
 
 #[hook]
@@ -244,11 +280,12 @@ fn use_observed<T>(
     fetcher: Fetcher,
     options: QueryOptions,
     suspense: bool,
+    notify: Option<&'static [ResultProp]>,
 ) -> UseQueryHandle<T>
 where
     T: DeserializeOwned + 'static,
 {
-    let (result, controls) = use_observed_result(&key, &fetcher, &options, suspense);
+    let (result, controls) = use_observed_result(&key, &fetcher, &options, suspense, notify);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
     let data = result
         .data
@@ -314,7 +351,7 @@ where
             }
         })
     };
-    let (result, controls) = use_observer(&key, &fetcher, &options, on_change, false);
+    let (result, controls) = use_observer(&key, &fetcher, &options, on_change, false, None);
     let data = selection.view_of_result(&result).data;
     UseQueryHandle::new(result, data, &controls)
 }
@@ -332,7 +369,13 @@ where
     // The error this suspended for (or one hydrated) is shown (or sent to
     // the error boundary), not refetched by the observer that mounts when
     // the suspension ends, unless the boundary was reset.
-    let handle = use_observed::<T>(key.clone(), Rc::clone(&fetcher), options.clone(), true);
+    let handle = use_observed::<T>(
+        key.clone(),
+        Rc::clone(&fetcher),
+        options.clone(),
+        true,
+        None,
+    );
     let options = QueryOptions {
         retry_on_mount: Some(false),
         ..options

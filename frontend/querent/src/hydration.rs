@@ -198,6 +198,21 @@ pub struct DehydrateOptions {
     pub should_dehydrate_mutation: Option<ShouldDehydrateMutation>,
 }
 
+impl std::fmt::Debug for DehydrateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DehydrateOptions")
+            .field(
+                "should_dehydrate_query",
+                &self.should_dehydrate_query.is_some(),
+            )
+            .field(
+                "should_dehydrate_mutation",
+                &self.should_dehydrate_mutation.is_some(),
+            )
+            .finish()
+    }
+}
+
 /// A query's snapshot state, if it has one to give.
 fn dehydrated_state(state: &crate::query::QueryState) -> Option<DehydratedQueryState> {
     if let Some(data) = &state.data {

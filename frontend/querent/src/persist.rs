@@ -56,6 +56,10 @@ pub struct PersistOptions {
     pub max_age_ms: i64,
     /// At most one write per this many ms (default 1000).
     pub throttle_ms: u64,
+    /// What goes into the stored record (TanStack's `dehydrateOptions`;
+    /// default: every query with data and every unconfirmed mutation). A
+    /// query left out is neither written nor, after a reload, restored.
+    pub dehydrate_options: hydration::DehydrateOptions,
 }
 
 impl Default for PersistOptions {
@@ -65,6 +69,7 @@ impl Default for PersistOptions {
             buster: String::new(),
             max_age_ms: 24 * 60 * 60 * 1000,
             throttle_ms: 1000,
+            dehydrate_options: hydration::DehydrateOptions::default(),
         }
     }
 }
@@ -235,7 +240,7 @@ impl Writer {
 
     fn write(&self) {
         self.dirty.set(false);
-        let mut state = hydration::dehydrate(&self.client);
+        let mut state = hydration::dehydrate_with(&self.client, &self.options.dehydrate_options);
         state.mutations.extend(self.foreign_mutations());
         // Oldest first, so eviction drops from the front.
         let updated_at = |q: &hydration::DehydratedQuery| match &q.state {

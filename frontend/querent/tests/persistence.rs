@@ -382,3 +382,34 @@ fn an_open_tab_takes_over_another_tabs_offline_queue() {
     assert_eq!(*sent.borrow(), [(json!("queued in a"), key_a)]);
     assert_eq!(tab_b.pending_mutations(), 0);
 }
+
+/// TanStack's persister `dehydrateOptions`: a query the options leave out
+/// is not stored, so a reload does not bring it back.
+#[test]
+fn dehydrate_options_choose_what_is_stored() {
+    let storage = MemoryStorage::default();
+    let (client, _s, mut rt) = setup();
+    let options = PersistOptions {
+        dehydrate_options: querent::hydration::DehydrateOptions {
+            should_dehydrate_query: Some(Rc::new(|q: &querent::client::QuerySummary| {
+                q.key.segments()[0] != json!("secret")
+            })),
+            ..Default::default()
+        },
+        ..options()
+    };
+    let _handle = persist::persist(&client, Rc::new(storage.clone()), options.clone());
+    client.set_query_data(&key(json!(["post", 1])), |_| Some(json!({"title": "hi"})));
+    client.set_query_data(&key(json!(["secret", 1])), |_| Some(json!("token")));
+    rt.advance(1000);
+
+    let (restored, _server, _rt2) = setup();
+    persist::restore(&restored, &storage, &options);
+    assert!(restored.get_query_data(&key(json!(["post", 1]))).is_some());
+    assert!(
+        restored
+            .get_query_data(&key(json!(["secret", 1])))
+            .is_none(),
+        "left out of the record"
+    );
+}

@@ -27,7 +27,7 @@ pub use hydration_boundary::{HydrationBoundary, HydrationBoundaryProps};
 pub use mutation::{UseMutationHandle, use_mutation};
 pub use query::{
     UseQueryHandle, use_queries, use_query, use_query_notifying, use_query_select,
-    use_suspense_query,
+    use_suspense_queries, use_suspense_query,
 };
 
 /// Props of [`QueryClientProvider`].

@@ -1368,3 +1368,82 @@ async fn a_component_reading_only_data_skips_a_refetch_that_changes_nothing() {
     );
     root.remove();
 }
+
+// ----- use_suspense_queries (`useSuspenseQueries.test.tsx`)
+
+thread_local! {
+    static PARALLEL: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PARALLEL_PAGES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn after(ms: u32, answer: &'static str) -> QuerySpec<String> {
+    let fetcher: Fetcher = Rc::new(move |_| {
+        Box::pin(async move {
+            TimeoutFuture::new(ms).await;
+            PARALLEL.with(|p| p.borrow_mut().push(answer.to_owned()));
+            Ok(json!(answer))
+        })
+    });
+    QuerySpec::new(
+        Key::from_key(k(json!(["parallel", answer]))),
+        fetcher,
+        QueryOptions::default(),
+    )
+}
+
+#[function_component]
+fn ParallelPage() -> HtmlResult {
+    let results = querent::yew::use_suspense_queries(vec![after(30, "1"), after(60, "2")])?;
+    let data: Vec<String> = results
+        .iter()
+        .map(|r| r.data.as_deref().cloned().unwrap_or_else(|| "null".into()))
+        .collect();
+    let page = format!("data: {}", data.join(","));
+    PARALLEL_PAGES.with(|p| p.borrow_mut().push(page.clone()));
+    Ok(html! { <h1 id="parallel">{ page }</h1> })
+}
+
+#[function_component]
+fn ParallelFallback() -> Html {
+    PARALLEL.with(|p| p.borrow_mut().push("loading".into()));
+    html! { <div id="parallel-loading">{ "loading" }</div> }
+}
+
+#[function_component]
+fn Parallel() -> Html {
+    html! {
+        <yew::suspense::Suspense fallback={html! { <ParallelFallback /> }}>
+            <ParallelPage />
+        </yew::suspense::Suspense>
+    }
+}
+
+/// "should suspend all queries in parallel": the fallback, then both
+/// queries' data at once (never a page with one of them missing), the
+/// second query not waiting for the first.
+#[wasm_bindgen_test]
+async fn use_suspense_queries_suspends_until_all_are_there_fetching_in_parallel() {
+    PARALLEL.with(|p| p.borrow_mut().clear());
+    PARALLEL_PAGES.with(|p| p.borrow_mut().clear());
+    let root = mount::<Parallel>(&app_client());
+    wait_until("the fallback first", || {
+        text_of("parallel-loading").is_some()
+    })
+    .await;
+    wait_until("both", || {
+        text_of("parallel").as_deref() == Some("data: 1,2")
+    })
+    .await;
+    let order = PARALLEL.with(|p| p.borrow().clone());
+    assert_eq!(order.first().map(String::as_str), Some("loading"));
+    let pages = PARALLEL_PAGES.with(|p| p.borrow().clone());
+    assert!(
+        pages.iter().all(|p| p == "data: 1,2"),
+        "no page with a query missing: {pages:?}"
+    );
+    assert!(
+        order.ends_with(&["1".to_owned(), "2".to_owned()]),
+        "fetched side by side: {order:?}"
+    );
+    root.remove();
+}

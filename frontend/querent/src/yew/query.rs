@@ -486,3 +486,37 @@ where
         })
         .collect()
 }
+
+/// [`use_queries`] for Yew `<Suspense>` (TanStack's `useSuspenseQueries`):
+/// suspends until every query of the list has data or a settled error,
+/// fetching the missing ones in parallel; cached data (even stale) renders
+/// at once. Each handle then has its data (or its error).
+#[hook]
+pub fn use_suspense_queries<T>(specs: Vec<QuerySpec<T>>) -> SuspensionResult<Vec<UseQueryHandle<T>>>
+where
+    T: DeserializeOwned + 'static,
+{
+    let client = use_query_client();
+    let parts: Vec<QueryDescription> = specs.iter().cloned().map(QuerySpec::into_parts).collect();
+    let handles = use_queries(specs);
+    let waits: Vec<_> = handles
+        .iter()
+        .zip(parts)
+        .filter(|(h, _)| h.data.is_none() && h.status != QueryStatus::Error)
+        .map(|(_, (key, fetcher, options))| {
+            // As `use_suspense_query`: the error this suspended for is
+            // shown, not fetched again by the observer when it ends.
+            let options = QueryOptions {
+                retry_on_mount: Some(false),
+                ..options
+            };
+            client.ensure_query_data(&key, fetcher, options)
+        })
+        .collect();
+    if waits.is_empty() {
+        return Ok(handles);
+    }
+    Err(Suspension::from_future(async move {
+        futures::future::join_all(waits).await;
+    }))
+}

@@ -163,13 +163,17 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
         let client = client.clone();
         use_effect_with(*open, move |open| {
             let subscription = open.then(|| {
-                client.subscribe_cache(move |event: &CacheEvent| {
+                let caught_up = force.clone();
+                let subscription = client.subscribe_cache(move |event: &CacheEvent| {
                     // What an observer shows follows from the cache's own
                     // events; the panel shows the cache.
                     if !matches!(event, CacheEvent::ObserverResultsUpdated(_)) {
                         force.force_update();
                     }
-                })
+                });
+                // What changed between the render and this subscription.
+                caught_up.force_update();
+                subscription
             });
             move || drop(subscription)
         });

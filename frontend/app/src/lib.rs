@@ -88,10 +88,12 @@ impl Runtime {
         // The offline queue is also committed to IndexedDB before a change
         // shows: localStorage reaches the disk too late to survive a killed
         // browser.
-        querent::idb::IdbMutationJournal::open(&options.storage_key).attach(client);
-        // Tabs tell each other of new data and of removed queries at once.
-        let broadcast = querent::web::broadcast(client, &options.storage_key);
+        querent::idb::IdbMutationJournal::open(&options).attach(client);
+        let storage_key = options.storage_key.clone();
         let (_, persistence) = querent::web::persist_to_local_storage(client, options);
+        // Tabs tell each other of new data and of removed queries at once
+        // (from now on: what was just restored is every tab's already).
+        let broadcast = querent::web::broadcast(client, &storage_key);
         let signals = querent::web::connect(client);
         mutations::register(client);
         let live = live::connect(client);

@@ -11,7 +11,7 @@
 use crate::client::{CacheEvent, QueryClient, Subscription};
 use crate::filters::QueryFilters;
 use crate::key::QueryKey;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -60,12 +60,13 @@ impl State {
                     new
                 });
                 if new && !self.applying.get() {
-                    self.post(json!({
-                        "type": "updated",
-                        "key": key.segments(),
-                        "data": *data,
-                        "updated_at": state.data_updated_at,
-                    }));
+                    // Written out directly: no copy of the data.
+                    self.channel.post(&format!(
+                        r#"{{"type":"updated","key":{},"data":{},"updated_at":{}}}"#,
+                        key.canonical(),
+                        data,
+                        state.data_updated_at
+                    ));
                 }
             }
             CacheEvent::Removed(key) => {
@@ -76,15 +77,14 @@ impl State {
                     observed
                 };
                 if observed && !self.applying.get() {
-                    self.post(json!({ "type": "removed", "key": key.segments() }));
+                    self.channel.post(&format!(
+                        r#"{{"type":"removed","key":{}}}"#,
+                        key.canonical()
+                    ));
                 }
             }
             _ => {}
         }
-    }
-
-    fn post(&self, message: Value) {
-        self.channel.post(&message.to_string());
     }
 
     fn receive(&self, text: &str) {
@@ -103,11 +103,13 @@ impl State {
         match kind {
             "updated" => {
                 let updated_at = message["updated_at"].as_i64().unwrap_or(0);
-                // Older than what this tab holds: kept out.
-                let newer = self
-                    .client
-                    .get_query_state(&key)
-                    .is_none_or(|s| s.data.is_none() || s.data_updated_at < updated_at);
+                // Older than what this tab holds: kept out. While this tab
+                // fetches the query itself, its own answer (posted when it
+                // comes) wins: applying this would supersede that fetch.
+                let newer = self.client.get_query_state(&key).is_none_or(|s| {
+                    s.fetch_status == crate::query::FetchStatus::Idle
+                        && (s.data.is_none() || s.data_updated_at < updated_at)
+                });
                 if newer {
                     let data = message["data"].clone();
                     self.client

@@ -23,6 +23,10 @@ type Opened = Shared<LocalBoxFuture<'static, Result<IdbDatabase, String>>>;
 #[derive(Clone)]
 pub struct IdbMutationJournal {
     db: Opened,
+    /// As the persisted cache's: entries of another app version, or older
+    /// than `max_age_ms`, are not replayed.
+    buster: Rc<str>,
+    max_age_ms: i64,
 }
 
 fn why(error: &JsValue) -> String {
@@ -81,10 +85,14 @@ async fn open(name: String) -> Result<IdbDatabase, String> {
 }
 
 impl IdbMutationJournal {
-    /// The journal in the database `name` (opened now, used once open).
-    pub fn open(name: &str) -> Self {
+    /// The journal of the persisted cache `options` describes: its database
+    /// is named by the storage key (opened now, used once open), and it
+    /// replays only what its buster and max age allow.
+    pub fn open(options: &crate::persist::PersistOptions) -> Self {
         Self {
-            db: open(name.to_owned()).boxed_local().shared(),
+            db: open(options.storage_key.clone()).boxed_local().shared(),
+            buster: options.buster.as_str().into(),
+            max_age_ms: options.max_age_ms,
         }
     }
 
@@ -100,10 +108,16 @@ impl IdbMutationJournal {
             .map_err(|e| why(&e))?;
         event(&request, "success", &["error"]).await?;
         let values = js_sys::Array::from(&request.result().map_err(|e| why(&e))?);
+        let oldest = js_sys::Date::now() as i64 - self.max_age_ms;
         Ok(values
             .iter()
             .filter_map(|v| v.as_string())
-            .filter_map(|text| crate::json::parse(&text).ok())
+            .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .filter(|entry| {
+                entry["buster"].as_str() == Some(&*self.buster)
+                    && entry["at"].as_i64().is_some_and(|at| at >= oldest)
+            })
+            .filter_map(|entry| crate::json::decode(&entry["record"]).ok())
             .collect())
     }
 
@@ -160,7 +174,12 @@ impl IdbMutationJournal {
 
 impl MutationJournal for IdbMutationJournal {
     fn append(&self, record: &MutationRecord) -> LocalBoxFuture<'static, Result<(), StorageError>> {
-        let value = serde_json::to_string(record).unwrap_or_default();
+        let value = serde_json::json!({
+            "buster": &*self.buster,
+            "at": js_sys::Date::now() as i64,
+            "record": record,
+        })
+        .to_string();
         let write = Self::write(
             self.db.clone(),
             record.idempotency_key.clone(),

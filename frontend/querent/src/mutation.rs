@@ -27,9 +27,13 @@ use std::rc::Rc;
 /// A mutation's answer, shared by whoever awaits it.
 pub(crate) type SharedAnswer = Shared<LocalBoxFuture<'static, Result<Rc<Value>, QueryError>>>;
 
+/// How long a new mutation waits for [`MutationJournal::append`] before it
+/// shows anyway (a strict IndexedDB commit takes milliseconds).
+pub const JOURNAL_PATIENCE_MS: u64 = 2_000;
+
 /// Where unconfirmed mutations are stored durably before they show
 /// ([`QueryClient::set_mutation_journal`]; IndexedDB with strict durability
-/// in the browser, `crate::web::IdbMutationJournal`).
+/// in the browser, `crate::idb::IdbMutationJournal`).
 ///
 /// With a journal a new mutation is appended first, and only once the
 /// append is done does it enter the queue (pending, counted, its
@@ -375,12 +379,23 @@ impl QueryClient {
             return (id, self.enter_mutation(record, variables, options));
         };
         // On disk first; only then does it show (see `MutationJournal`).
-        let stored = journal.append(&record);
+        // A store that does not answer within `JOURNAL_PATIENCE_MS` (a
+        // database that never opens) must not hold the change back for
+        // ever: it shows then, kept by the page's storage.
+        let stored = futures::future::select(
+            journal.append(&record),
+            self.platform().sleep(JOURNAL_PATIENCE_MS),
+        );
         let client = self.clone();
         let answer = async move {
-            if let Err(why) = stored.await {
+            let why = match stored.await {
+                futures::future::Either::Left((Ok(()), _)) => None,
+                futures::future::Either::Left((Err(why), _)) => Some(format!("{why:?}")),
+                futures::future::Either::Right(_) => Some("no answer in time".to_owned()),
+            };
+            if let Some(why) = why {
                 client.platform().warn(&format!(
-                    "a mutation could not be stored durably ({why:?}); the page's storage keeps it"
+                    "a mutation could not be stored durably ({why}); the page's storage keeps it"
                 ));
             }
             client.enter_mutation(record, variables, options).await

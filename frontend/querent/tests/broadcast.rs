@@ -105,3 +105,40 @@ fn a_foreign_message_is_ignored() {
     sync_b.receive("not json");
     assert!(b.queries().is_empty());
 }
+
+/// Another tab's data does not land while this tab fetches the query
+/// itself: it would supersede that fetch, whose answer may be newer (a
+/// refetch after this tab's own write). This tab's answer is posted when
+/// it comes.
+#[test]
+fn another_tabs_data_waits_for_this_tabs_own_fetch() {
+    let (platform, mut runner) = FakePlatform::new();
+    let a = QueryClient::new(platform.clone());
+    let b = QueryClient::new(platform.clone());
+    let (wire_a, wire_b) = (Rc::new(Wire::default()), Rc::new(Wire::default()));
+    let _sync_a = broadcast::connect(&a, Rc::clone(&wire_a) as Rc<dyn Channel>);
+    let sync_b = broadcast::connect(&b, Rc::clone(&wire_b) as Rc<dyn Channel>);
+    let k = key(json!(["posts"]));
+    let slow: querent::Fetcher = {
+        let platform = platform.clone();
+        Rc::new(move |_| {
+            let sleep = querent::Platform::sleep(&platform, 100);
+            Box::pin(async move {
+                sleep.await;
+                Ok(json!(["mine", "new"]))
+            })
+        })
+    };
+    let mine = b.fetch_query(&k, slow, QueryOptions::default());
+    runner.advance(10);
+    a.set_query_data(&k, |_| Some(json!(["theirs"])));
+    deliver(&wire_a, &sync_b);
+    assert!(b.get_query_data(&k).is_none(), "not applied over the fetch");
+    assert_eq!(*runner.block_on(mine).unwrap(), json!(["mine", "new"]));
+    assert_eq!(*b.get_query_data(&k).unwrap(), json!(["mine", "new"]));
+    assert_eq!(
+        wire_b.0.borrow().len(),
+        1,
+        "its own answer goes to the others"
+    );
+}

@@ -511,3 +511,24 @@ fn a_journaled_mutation_shows_only_once_it_is_stored() {
     assert_eq!(result.unwrap()["saved"]["title"], "b");
     assert!(journal.held.borrow().is_empty(), "settled: forgotten");
 }
+
+/// A journal that never answers (a database that never opens) does not
+/// hold a change back for ever: it shows after `JOURNAL_PATIENCE_MS`, and
+/// is sent.
+#[test]
+fn a_journal_that_never_answers_delays_a_mutation_only_so_long() {
+    let (client, _server, mut rt) = setup();
+    let api = Api::default();
+    client.register_mutation_json(
+        "add_todo",
+        MutationDefaults::new(api.function(client.platform())),
+    );
+    let journal = Journal::default();
+    client.set_mutation_journal(Some(Rc::new(journal.clone())));
+    let done = client.mutate_json("add_todo", json!({"title": "b"}), MutateOptions::default());
+    rt.advance(querent::mutation::JOURNAL_PATIENCE_MS - 1);
+    assert_eq!(client.pending_mutations(), 0, "waiting for the journal");
+    rt.advance(1);
+    assert_eq!(client.pending_mutations(), 1, "shown without it");
+    assert!(rt.block_on(done).is_ok(), "and sent");
+}

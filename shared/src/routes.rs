@@ -202,6 +202,18 @@ impl Route {
         format!("{}?{}", self.pathname(), query.join("&"))
     }
 
+    /// The URL a rendered page is named by, the route of `path` (the
+    /// requested path, without its query): the route's canonical URL,
+    /// search params included, or `path` itself for a page that does not
+    /// exist. The server writes it into the page and the browser hydrates
+    /// only where its own address gives the same.
+    pub fn page_url(&self, path: &str) -> String {
+        match self {
+            Route::NotFound => path.to_owned(),
+            route => route.path(),
+        }
+    }
+
     /// The route's search params as query pairs (none for routes without
     /// any, or at their defaults).
     pub fn search(&self) -> Vec<(&'static str, String)> {

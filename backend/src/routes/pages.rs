@@ -31,11 +31,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     // A page is named by its route's canonical URL (the browser hydrates
     // it where its own address has the same), shared by every URL of it.
-    let canonical = if route == Route::NotFound {
-        path.to_owned()
-    } else {
-        route.path()
-    };
+    let canonical = route.page_url(path);
     let page = rendered(&state, route, &canonical).await?;
     Ok(page_response(&state, &req, route, &page))
 }

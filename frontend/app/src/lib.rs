@@ -97,8 +97,7 @@ impl Runtime {
         let signals = querent::web::connect(client);
         mutations::register(client);
         let live = live::connect(client);
-        let mut scroll = navigation::history::start();
-        scroll.extend(navigation::blocking::start());
+        let scroll = navigation::history::start();
         register_service_worker();
         querent::ssr::web::first_render_done();
         // The page is the app's now (hydrated or rendered, and wired): say
@@ -185,9 +184,8 @@ fn start_now() {
     }
 }
 
-/// The URL the server names the page it rendered for this address by: its
-/// route's canonical URL (search params included), or the path itself for a
-/// page that does not exist (see the backend's `routes::pages`).
+/// The URL the server names the page it rendered for this address by
+/// (`shared::Route::page_url`).
 fn canonical_url() -> String {
     let location = web_sys::window().map(|w| w.location());
     let part = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
@@ -200,10 +198,7 @@ fn canonical_url() -> String {
         part(web_sys::Location::pathname),
         part(web_sys::Location::search),
     );
-    match Route::parse(&format!("{path}{search}")) {
-        Route::NotFound => path,
-        route => route.path(),
-    }
+    Route::parse(&format!("{path}{search}")).page_url(&path)
 }
 
 /// Props of [`App`].
@@ -241,10 +236,7 @@ pub fn App(props: &AppProps) -> Html {
 /// needs (see `navigation`).
 #[function_component]
 fn Pages() -> Html {
-    // The route with its search params (yew-router matches the path only).
-    let location = use_location().map_or(Route::NotFound, |l| {
-        Route::parse(&format!("{}{}", l.path(), l.query_str()))
-    });
+    let location = router::use_address_route();
     let shown = navigation::use_awaited_route(location);
     use_effect_with(shown, |shown| {
         if shown.showing > 0 {

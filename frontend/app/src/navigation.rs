@@ -5,7 +5,8 @@
 //! its pending view (the page with skeletons, see [`use_route_pending`])
 //! shows instead, and stays at least `pending_min_ms` so it never flashes.
 //! Data already in the cache (fresh or not, as `ensureQueryData`) swaps the
-//! page in the same render: no frame of skeleton. A newer navigation
+//! page at once (the next render, in the same scheduler run): no frame of
+//! skeleton. A newer navigation
 //! supersedes an older one, whose result never shows. A loader that fails
 //! shows the route anyway: its views read the failure from the cache (the
 //! error view, or "not found" for a missing post, as on a direct load).
@@ -183,10 +184,10 @@ fn navigate(
     }
     // Back or forward away from unsaved input, refused: the address goes
     // back to the page on screen, which stays.
-    if let Some(delta) = history::popped_by()
+    if let Some(delta) = history::moved()
         && !blocking::may_leave()
     {
-        history::go(-delta);
+        history::undo(delta);
         return;
     }
     let generation = {
@@ -244,58 +245,70 @@ fn navigate(
     }));
 }
 
-/// The history entries this tab has shown: where each was left (scroll)
-/// and in which order (so a back or forward knows how far it went).
+/// The history entries of this tab: each is stamped with its index in
+/// `history.state` (TanStack Router's `__TSR_index`), so a back or forward
+/// knows how far it went, and the offset each was left at is kept by index.
 pub(crate) mod history {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use wasm_bindgen::{JsCast, JsValue};
 
-    struct Entry {
-        key: String,
-        /// Position in the tab's history, relative to the first page shown.
-        index: i64,
-        /// Scroll offset when it was left.
-        y: f64,
-    }
-
     thread_local! {
-        /// Entries visited in this tab (a short list).
-        static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
-        /// The entry whose page is on screen: scrolling belongs to it.
-        static SHOWN: RefCell<Option<(String, i64)>> = const { RefCell::new(None) };
+        /// `(index, scroll offset)` of the entries shown in this tab.
+        static OFFSETS: RefCell<Vec<(i64, f64)>> = const { RefCell::new(Vec::new()) };
+        /// The entry whose page is on screen: scrolling belongs to it
+        /// (none while a pending view stands in for a page seen before).
+        static SHOWN: Cell<Option<i64>> = const { Cell::new(None) };
+        /// The index of the entry the address was at, last seen.
+        static AT: Cell<i64> = const { Cell::new(0) };
     }
 
-    const STORAGE_KEY: &str = "history-entries";
+    const STORAGE_KEY: &str = "history-offsets";
+    const INDEX: &str = "querent_index";
     const MAX_ENTRIES: usize = 200;
 
-    /// The current history entry: gloo's id in `history.state`, or the path
-    /// for the entry a page load made.
-    fn current() -> Option<String> {
-        let window = web_sys::window()?;
-        let state = window.history().ok()?.state().ok()?;
-        let id = js_sys::Reflect::get(&state, &JsValue::from_str("id"))
+    fn history() -> Option<web_sys::History> {
+        web_sys::window()?.history().ok()
+    }
+
+    /// The current entry's index: stamped before, or (a new entry) stamped
+    /// now. A push makes the new entry the last one, so its index is the
+    /// history's length less one (also right for a replace at the end, and
+    /// for the entry of a page load).
+    fn index() -> Option<(i64, bool)> {
+        let history = history()?;
+        let state = history.state().ok()?;
+        let stamped = js_sys::Reflect::get(&state, &JsValue::from_str(INDEX))
             .ok()
             .and_then(|v| v.as_f64());
-        Some(match id {
-            Some(id) => format!("g{id}"),
-            None => format!("p{}", window.location().pathname().ok()?),
-        })
+        if let Some(index) = stamped {
+            return Some((index as i64, true));
+        }
+        let index = i64::from(history.length().ok()?) - 1;
+        // gloo's state keeps its fields; ours is added beside them.
+        let state = if state.is_object() {
+            state
+        } else {
+            js_sys::Object::new().into()
+        };
+        let _ = js_sys::Reflect::set(
+            &state,
+            &JsValue::from_str(INDEX),
+            &JsValue::from(index as f64),
+        );
+        let _ = history.replace_state(&state, "");
+        Some((index, false))
     }
 
-    fn find<T>(key: &str, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
-        ENTRIES.with_borrow_mut(|entries| entries.iter_mut().find(|e| e.key == key).map(f))
+    fn offset_of(index: i64) -> Option<f64> {
+        OFFSETS.with_borrow(|o| o.iter().find(|(i, _)| *i == index).map(|(_, y)| *y))
     }
 
-    fn remember(key: &str, index: i64, y: f64) {
-        ENTRIES.with_borrow_mut(|entries| {
-            entries.retain(|e| e.key != key);
-            entries.push(Entry {
-                key: key.to_owned(),
-                index,
-                y,
-            });
-            if entries.len() > MAX_ENTRIES {
-                entries.remove(0);
+    fn remember(index: i64, y: f64) {
+        OFFSETS.with_borrow_mut(|offsets| {
+            offsets.retain(|(i, _)| *i != index);
+            offsets.push((index, y));
+            if offsets.len() > MAX_ENTRIES {
+                offsets.remove(0);
             }
         });
     }
@@ -305,35 +318,31 @@ pub(crate) mod history {
     }
 
     /// Takes scrolling over from the browser (which would restore a
-    /// position on the page still on screen), restores this entry's offset
-    /// after a reload, and records offsets from now on. For the life of the
-    /// page.
+    /// position on the page still on screen), returns this entry to its
+    /// offset when the page was reloaded or reached by back/forward from
+    /// another document, and records offsets from now on. For the life of
+    /// the page.
     pub(crate) fn start() -> Vec<gloo_events::EventListener> {
         let Some(window) = web_sys::window() else {
             return Vec::new();
         };
-        if let Ok(history) = window.history() {
+        if let Some(history) = history() {
             let _ = history.set_scroll_restoration(web_sys::ScrollRestoration::Manual);
         }
-        // Stored as `[[key, index, y], …]`, read by hand (no derived
-        // decoder in the wasm for it).
-        let saved: Vec<Entry> = session_storage()
+        // Stored as `[[index, y], …]`, read by hand (no derived decoder).
+        let saved: Vec<(i64, f64)> = session_storage()
             .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
             .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
             .and_then(|v| v.as_array().cloned())
             .unwrap_or_default()
             .iter()
-            .filter_map(|e| {
-                Some(Entry {
-                    key: e.get(0)?.as_str()?.to_owned(),
-                    index: e.get(1)?.as_i64()?,
-                    y: e.get(2)?.as_f64()?,
-                })
-            })
+            .filter_map(|e| Some((e.get(0)?.as_i64()?, e.get(1)?.as_f64()?)))
             .collect();
-        ENTRIES.with_borrow_mut(|entries| *entries = saved);
-        if let Some(here) = current() {
-            let reloaded = window
+        OFFSETS.with_borrow_mut(|offsets| *offsets = saved);
+        if let Some((here, _)) = index() {
+            AT.set(here);
+            SHOWN.set(Some(here));
+            let returned = window
                 .performance()
                 .and_then(|p| {
                     p.get_entries_by_type("navigation")
@@ -341,37 +350,32 @@ pub(crate) mod history {
                         .dyn_into::<web_sys::PerformanceNavigationTiming>()
                         .ok()
                 })
-                .is_some_and(|n| n.type_() == web_sys::NavigationType::Reload);
-            let known = find(&here, |e| (e.index, e.y));
-            let index = match known {
-                Some((index, y)) => {
-                    if reloaded {
-                        window.scroll_to_with_x_and_y(0.0, y);
-                    }
-                    index
-                }
-                // A page load after others in this tab comes after them.
+                .is_some_and(|n| {
+                    matches!(
+                        n.type_(),
+                        web_sys::NavigationType::Reload | web_sys::NavigationType::BackForward
+                    )
+                });
+            match offset_of(here).filter(|_| returned) {
+                Some(y) => window.scroll_to_with_x_and_y(0.0, y),
                 None => {
-                    let index = ENTRIES
-                        .with_borrow(|e| e.iter().map(|e| e.index).max())
-                        .map_or(0, |i| i + 1);
-                    remember(&here, index, window.scroll_y().unwrap_or(0.0));
-                    index
+                    // A page opened anew: what came after it is gone.
+                    forget_from(here);
+                    remember(here, window.scroll_y().unwrap_or(0.0));
                 }
-            };
-            SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
+            }
         }
         let on_scroll = gloo_events::EventListener::new(&window, "scroll", |_| {
             let y = web_sys::window().and_then(|w| w.scroll_y().ok());
-            if let (Some((key, _)), Some(y)) = (SHOWN.with_borrow(Clone::clone), y) {
-                find(&key, |e| e.y = y);
+            if let (Some(index), Some(y)) = (SHOWN.get(), y) {
+                remember(index, y);
             }
         });
         let on_hide = gloo_events::EventListener::new(&window, "pagehide", |_| {
-            let json = ENTRIES.with_borrow(|entries| {
-                let rows: Vec<serde_json::Value> = entries
+            let json = OFFSETS.with_borrow(|offsets| {
+                let rows: Vec<serde_json::Value> = offsets
                     .iter()
-                    .map(|e| serde_json::json!([e.key, e.index, e.y]))
+                    .map(|(i, y)| serde_json::json!([i, y]))
                     .collect();
                 serde_json::Value::from(rows).to_string()
             });
@@ -382,42 +386,57 @@ pub(crate) mod history {
         vec![on_scroll, on_hide]
     }
 
-    /// How far back (negative) or forward the address moved, when it moved
-    /// to an entry shown before (back, forward); `None` for a new entry.
-    pub(crate) fn popped_by() -> Option<i64> {
-        let here = current()?;
-        let (_, from) = SHOWN.with_borrow(Clone::clone)?;
-        find(&here, |e| e.index - from).filter(|delta| *delta != 0)
+    /// The address moved (seen once per change): how far, when it moved to
+    /// an entry of this tab's history seen before (back, forward); `None`
+    /// for a new entry.
+    pub(crate) fn moved() -> Option<i64> {
+        let (index, seen) = index()?;
+        if !seen {
+            // A new entry: the ones after the entry it was made from are
+            // gone, and their offsets with them.
+            forget_from(index);
+        }
+        let delta = index - AT.replace(index);
+        (seen && delta != 0).then_some(delta)
     }
 
-    /// Moves `delta` entries through the tab's history.
-    pub(crate) fn go(delta: i64) {
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-            let _ = history.go_with_delta(i32::try_from(delta).unwrap_or(0));
+    fn forget_from(index: i64) {
+        OFFSETS.with_borrow_mut(|offsets| offsets.retain(|(i, _)| *i < index));
+    }
+
+    /// Undoes a back or forward of `delta` entries (refused).
+    pub(crate) fn undo(delta: i64) {
+        AT.set(AT.get() - delta);
+        if let Some(history) = history() {
+            let _ = history.go_with_delta(i32::try_from(-delta).unwrap_or(0));
         }
     }
 
     /// A route was shown for the entry in the address bar (`ready`: with its
-    /// data, not its pending view). An entry seen before (back, forward, a
-    /// reload) goes where it was left, once its page is there; a new one
-    /// (a push always makes one) to the top, or to the fragment's element.
+    /// data, not its pending view). An entry seen before (back, forward)
+    /// returns where it was left once its page is there; a new one starts
+    /// at the top, and at its fragment's element once its page is there.
     pub(crate) fn route_shown(ready: bool) {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let Some(here) = current() else {
+        let Some((index, _)) = index() else {
             return;
         };
-        if let Some((index, y)) = find(&here, |e| (e.index, e.y)) {
-            SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
-            if ready {
-                window.scroll_to_with_x_and_y(0.0, y);
+        let known = offset_of(index);
+        if !ready {
+            // A pending view: no offset of it is anyone's to keep.
+            SHOWN.set(None);
+            if known.is_none() {
+                window.scroll_to_with_x_and_y(0.0, 0.0);
             }
             return;
         }
-        let index = SHOWN.with_borrow(|s| s.as_ref().map_or(0, |(_, i)| i + 1));
-        // A new entry: the ones after the page it was made from are gone.
-        ENTRIES.with_borrow_mut(|entries| entries.retain(|e| e.index < index));
+        SHOWN.set(Some(index));
+        if let Some(y) = known {
+            window.scroll_to_with_x_and_y(0.0, y);
+            return;
+        }
         let fragment = window
             .location()
             .hash()
@@ -428,8 +447,7 @@ pub(crate) mod history {
             Some(element) => element.scroll_into_view(),
             None => window.scroll_to_with_x_and_y(0.0, 0.0),
         }
-        remember(&here, index, window.scroll_y().unwrap_or(0.0));
-        SHOWN.with_borrow_mut(|shown| *shown = Some((here, index)));
+        remember(index, window.scroll_y().unwrap_or(0.0));
     }
 }
 
@@ -442,13 +460,19 @@ pub(crate) mod blocking {
         /// Each mounted blocker that blocks now.
         static BLOCKING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
         static NEXT: Cell<u64> = const { Cell::new(0) };
+        /// The `beforeunload` listener, there only while something blocks
+        /// (a page with one is kept out of some browsers' back/forward
+        /// cache).
+        static UNLOAD: RefCell<Option<gloo_events::EventListener>> = const { RefCell::new(None) };
     }
 
     /// What the question says.
     const QUESTION: &str = "Leave this page? What you typed here is not saved.";
 
     /// While `should_block` (the view holds unsaved input), leaving the page
-    /// asks first (TanStack Router's `useBlocker({ shouldBlockFn })`).
+    /// asks first (TanStack Router's `useBlocker({ shouldBlockFn })`): a
+    /// link or back/forward through [`may_leave`], closing, reloading or
+    /// leaving the app by a page load through the browser's own prompt.
     #[hook]
     pub(crate) fn use_blocker(should_block: bool) {
         let id = *use_memo((), |()| {
@@ -459,13 +483,36 @@ pub(crate) mod blocking {
         use_effect_with(should_block, move |&block| {
             if block {
                 BLOCKING.with_borrow_mut(|b| b.push(id));
+                guard_unload();
             }
-            move || BLOCKING.with_borrow_mut(|b| b.retain(|i| *i != id))
+            move || {
+                BLOCKING.with_borrow_mut(|b| b.retain(|i| *i != id));
+                guard_unload();
+            }
         });
     }
 
     fn blocked() -> bool {
         BLOCKING.with_borrow(|b| !b.is_empty())
+    }
+
+    /// The `beforeunload` listener while something blocks, none otherwise.
+    fn guard_unload() {
+        let wanted = blocked();
+        UNLOAD.with_borrow_mut(|listener| {
+            if wanted == listener.is_some() {
+                return;
+            }
+            *listener = wanted.then(web_sys::window).flatten().map(|window| {
+                // Not passive (gloo's default): the listener cancels it.
+                gloo_events::EventListener::new_with_options(
+                    &window,
+                    "beforeunload",
+                    gloo_events::EventListenerOptions::enable_prevent_default(),
+                    |event| event.prevent_default(),
+                )
+            });
+        });
     }
 
     /// Whether the page may be left: nothing unsaved, or the person said
@@ -475,22 +522,5 @@ pub(crate) mod blocking {
             || web_sys::window()
                 .and_then(|w| w.confirm_with_message(QUESTION).ok())
                 .unwrap_or(true)
-    }
-
-    /// Closing, reloading or leaving the app by a full page load asks
-    /// through the browser's own prompt while something is unsaved.
-    pub(crate) fn start() -> Option<gloo_events::EventListener> {
-        let window = web_sys::window()?;
-        // Not passive (gloo's default): the listener cancels the event.
-        Some(gloo_events::EventListener::new_with_options(
-            &window,
-            "beforeunload",
-            gloo_events::EventListenerOptions::enable_prevent_default(),
-            |event| {
-                if blocked() {
-                    event.prevent_default();
-                }
-            },
-        ))
     }
 }

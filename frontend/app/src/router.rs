@@ -82,6 +82,15 @@ pub(crate) fn settled_failure_is_fresh(
     })
 }
 
+/// The route in the address bar, search params included (yew-router's own
+/// matching reads the path only).
+#[hook]
+pub(crate) fn use_address_route() -> Route {
+    use_location().map_or(Route::NotFound, |l| {
+        Route::parse(&format!("{}{}", l.path(), l.query_str()))
+    })
+}
+
 /// Props of [`AppLink`].
 #[derive(Properties, PartialEq)]
 pub(crate) struct AppLinkProps {
@@ -105,7 +114,7 @@ pub(crate) struct AppLinkProps {
 pub(crate) fn AppLink(props: &AppLinkProps) -> Html {
     let client = use_query_client();
     let navigator = use_navigator();
-    let current = use_route::<AppRoute>().map(|r| r.0);
+    let current = Some(use_address_route());
     let generation: std::rc::Rc<Cell<u64>> = use_memo((), |()| Cell::new(0));
     let target = props.to;
     let start = {
@@ -133,8 +142,10 @@ pub(crate) fn AppLink(props: &AppLinkProps) -> Html {
         }
         if let Some(navigator) = &navigator {
             e.prevent_default();
+            // The page it is on already: no new history entry (TanStack
+            // Router replaces one that would repeat the current location).
             // Unsaved input: the person is asked first (and may stay).
-            if crate::navigation::blocking::may_leave() {
+            if current != Some(target) && crate::navigation::blocking::may_leave() {
                 navigator.push(&AppRoute(target));
             }
         }

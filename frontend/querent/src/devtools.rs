@@ -236,6 +236,8 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
     } else {
         "ascending"
     };
+    // One snapshot of the cache for the list and the details.
+    let all = client.queries();
     html! {
         <aside class="querent-devtools" aria-label="Query devtools">
             <header class="querent-devtools-header">
@@ -258,9 +260,9 @@ pub fn QueryDevtools(props: &QueryDevtoolsProps) -> Html {
                     { if view.descending { "Sort order: ↓ descending" } else { "Sort order: ↑ ascending" } }
                 </button>
             </div>
-            { queries(&client, &view, &select) }
-            if let Some(key) = &view.selected {
-                { detail(&client, key, &select) }
+            { queries(&client, &all, &view, &select) }
+            if let Some(q) = view.selected.as_ref().and_then(|key| all.iter().find(|q| &q.key == key)) {
+                { detail(&client, q, &select) }
             }
             { mutations(&client) }
         </aside>
@@ -337,15 +339,19 @@ fn action(client: &QueryClient, key: &QueryKey, act: Act, after: Option<Callback
     html! { <button type="button" {onclick} data-action={name}>{ act.label() }</button> }
 }
 
-fn queries(client: &QueryClient, view: &View, select: &Callback<Option<QueryKey>>) -> Html {
+fn queries(
+    client: &QueryClient,
+    all: &[QuerySummary],
+    view: &View,
+    select: &Callback<Option<QueryKey>>,
+) -> Html {
     let now = client.now();
     let needle = view.filter.trim().to_lowercase();
-    let mut list: Vec<QuerySummary> = client
-        .queries()
-        .into_iter()
+    let mut list: Vec<&QuerySummary> = all
+        .iter()
         .filter(|q| needle.is_empty() || q.key.canonical().to_lowercase().contains(&needle))
         .collect();
-    list.sort_by(|a, b| {
+    crate::sort::sort_by(&mut list, |a, b| {
         let order = view.sort.compare(a, b);
         if view.descending {
             order.reverse()
@@ -400,10 +406,8 @@ fn queries(client: &QueryClient, view: &View, select: &Callback<Option<QueryKey>
 }
 
 /// The picked query, whole: its state, all its data, and every action.
-fn detail(client: &QueryClient, key: &QueryKey, select: &Callback<Option<QueryKey>>) -> Html {
-    let Some(q) = client.queries().into_iter().find(|q| &q.key == key) else {
-        return Html::default();
-    };
+fn detail(client: &QueryClient, q: &QuerySummary, select: &Callback<Option<QueryKey>>) -> Html {
+    let key = &q.key;
     let now = client.now();
     let s = &q.state;
     // TanStack's toggles: a query shown loading (no data, fetching) or

@@ -30,11 +30,7 @@ pub struct IdbMutationJournal {
 }
 
 fn why(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
+    crate::web::describe(error)
 }
 
 /// Settles when `target`'s `ok` event fires (with the target), or fails on
@@ -47,11 +43,20 @@ async fn event(target: &web_sys::EventTarget, ok: &str, fail: &[&str]) -> Result
         }
     });
     JsFuture::from(promise).await.map(drop).map_err(|e| {
-        e.dyn_ref::<web_sys::Event>()
-            .and_then(web_sys::Event::target)
-            .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
-            .and_then(|r| r.error().ok().flatten())
-            .map_or_else(|| why(&e), |d| d.message())
+        // The reason is on the request or the transaction that failed
+        // (a full disk aborts the transaction: `QuotaExceededError`).
+        let target = e
+            .dyn_ref::<web_sys::Event>()
+            .and_then(web_sys::Event::target);
+        let request = target
+            .as_ref()
+            .and_then(|t| t.dyn_ref::<web_sys::IdbRequest>())
+            .and_then(|r| r.error().ok().flatten());
+        let transaction = target
+            .as_ref()
+            .and_then(|t| t.dyn_ref::<web_sys::IdbTransaction>())
+            .and_then(web_sys::IdbTransaction::error);
+        request.or(transaction).map_or_else(|| why(&e), |d| why(&d))
     })
 }
 
@@ -188,7 +193,7 @@ impl MutationJournal for IdbMutationJournal {
         );
         Box::pin(write.map(|r| {
             r.map_err(|why| {
-                if why.contains("Quota") {
+                if why.starts_with("QuotaExceededError") {
                     StorageError::QuotaExceeded
                 } else {
                     StorageError::Unavailable(why)

@@ -159,7 +159,7 @@ fn storage_error(thrown: &JsValue) -> StorageError {
 }
 
 /// `name: message` of a thrown value, or its string form.
-fn describe(thrown: &JsValue) -> String {
+pub(crate) fn describe(thrown: &JsValue) -> String {
     if let Some(exception) = thrown.dyn_ref::<web_sys::DomException>() {
         return format!("{}: {}", exception.name(), exception.message());
     }

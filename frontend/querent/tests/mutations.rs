@@ -476,12 +476,9 @@ impl querent::MutationJournal for Journal {
     }
 }
 
-/// With a journal, a mutation shows (counted, optimistic update applied)
-/// only once the journal has it on disk, and leaves the journal when it
-/// settles.
-#[test]
-fn a_journaled_mutation_shows_only_once_it_is_stored() {
-    let (client, _server, mut rt) = setup();
+/// A client with `add_todo` registered and a [`Journal`].
+fn journaled() -> (QueryClient, querent::testing::Runner, Api, Journal) {
+    let (client, _server, rt) = setup();
     let api = Api::default();
     client.register_mutation_json(
         "add_todo",
@@ -489,6 +486,15 @@ fn a_journaled_mutation_shows_only_once_it_is_stored() {
     );
     let journal = Journal::default();
     client.set_mutation_journal(Some(Rc::new(journal.clone())));
+    (client, rt, api, journal)
+}
+
+/// With a journal, a mutation shows (counted, optimistic update applied)
+/// only once the journal has it on disk, and leaves the journal when it
+/// settles.
+#[test]
+fn a_journaled_mutation_shows_only_once_it_is_stored() {
+    let (client, mut rt, api, journal) = journaled();
     client.set_query_data(&todos(), |_| Some(json!(["a"])));
 
     let done = client.mutate_json("add_todo", json!({"title": "b"}), optimistic("b"));
@@ -517,18 +523,13 @@ fn a_journaled_mutation_shows_only_once_it_is_stored() {
 /// is sent.
 #[test]
 fn a_journal_that_never_answers_delays_a_mutation_only_so_long() {
-    let (client, _server, mut rt) = setup();
-    let api = Api::default();
-    client.register_mutation_json(
-        "add_todo",
-        MutationDefaults::new(api.function(client.platform())),
-    );
-    let journal = Journal::default();
-    client.set_mutation_journal(Some(Rc::new(journal.clone())));
+    let (client, mut rt, api, journal) = journaled();
     let done = client.mutate_json("add_todo", json!({"title": "b"}), MutateOptions::default());
     rt.advance(querent::mutation::JOURNAL_PATIENCE_MS - 1);
     assert_eq!(client.pending_mutations(), 0, "waiting for the journal");
     rt.advance(1);
     assert_eq!(client.pending_mutations(), 1, "shown without it");
     assert!(rt.block_on(done).is_ok(), "and sent");
+    assert_eq!(api.requests.borrow().len(), 1, "once");
+    assert!(journal.held.borrow().is_empty(), "settled: forgotten");
 }

@@ -14,6 +14,8 @@ const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 const DEFAULT_MAX_STREAMS_PER_CLIENT: usize = 16;
 const DEFAULT_MAX_STREAMS: usize = 4096;
+const DEFAULT_HEADER_TIMEOUT_MS: u64 = 5_000;
+const DEFAULT_KEEP_ALIVE_SECS: u64 = 5;
 /// PostgreSQL serves many connections at once.
 const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
 /// SQLite writes one transaction at a time; readers share the file. More
@@ -110,6 +112,17 @@ pub struct Settings {
     #[arg(long, env = "MAX_STREAMS", default_value_t = DEFAULT_MAX_STREAMS)]
     pub max_streams: usize,
 
+    /// A client must send its request's headers within this many ms of
+    /// connecting (or of its previous request), else it gets 408 and the
+    /// connection is closed: a connection trickling its headers holds no
+    /// descriptor for ever.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_TIMEOUT_MS)]
+    pub header_timeout_ms: u64,
+
+    /// An idle keep-alive connection is closed after this many seconds.
+    #[arg(long, env = "KEEP_ALIVE_SECS", default_value_t = DEFAULT_KEEP_ALIVE_SECS)]
+    pub keep_alive_secs: u64,
+
     /// Proxies (comma-separated addresses) whose `X-Forwarded-For` names
     /// the client, for the per-client limits: behind a proxy, list it, or
     /// every visitor counts as the proxy.
@@ -178,6 +191,8 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_streams_per_client: DEFAULT_MAX_STREAMS_PER_CLIENT,
             max_streams: DEFAULT_MAX_STREAMS,
+            header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
+            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
             trusted_proxies: vec![],
             db_pool_size: None,
             workers: None,

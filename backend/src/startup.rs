@@ -162,6 +162,35 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
+/// Descriptors kept back from client connections: the database pool, the
+/// event pump's connection, static files, logs, and headroom.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// The process's descriptor limit, its soft limit first raised to the hard
+/// one (a default soft limit of 1,024 would cap the server far below what
+/// the system allows). Logged; without a limit to read, a conservative one.
+fn descriptor_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(limit, "file descriptor limit");
+            limit
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "file descriptor limit unknown; assuming 1024");
+            1024
+        }
+    }
+}
+
+/// Client connections each worker accepts at most: what the descriptor
+/// limit leaves after the reserve, shared by the workers (at least 16
+/// each).
+fn connection_cap(limit: u64, pool: u64, workers: usize) -> usize {
+    let free = limit.saturating_sub(RESERVED_DESCRIPTORS + pool);
+    let per_worker = free / workers.max(1) as u64;
+    usize::try_from(per_worker.max(16)).unwrap_or(usize::MAX)
+}
+
 fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::io::Result<Server> {
     let max_body = settings.max_body_bytes;
     let origins = settings.cors_origins.clone();
@@ -232,8 +261,15 @@ fn server(state: AppState, listener: TcpListener, settings: &Settings) -> std::i
     // threads by default). More threads than pooled connections only wait
     // for one, and each keeps a malloc arena of its own: bound them.
     let blocking = (settings.pool_size() as usize).div_ceil(workers).max(1);
+    let connections = connection_cap(descriptor_limit(), settings.pool_size().into(), workers);
     server = server
         .workers(workers)
-        .worker_max_blocking_threads(blocking);
+        .worker_max_blocking_threads(blocking)
+        // Past it a worker stops accepting (new clients wait in the
+        // listen backlog) instead of failing `accept` with EMFILE, and the
+        // database pool, files and logs keep their descriptors.
+        .max_connections(connections)
+        .client_request_timeout(Duration::from_millis(settings.header_timeout_ms))
+        .keep_alive(Duration::from_secs(settings.keep_alive_secs));
     Ok(server.listen(listener)?.run())
 }

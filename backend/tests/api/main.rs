@@ -14,6 +14,7 @@ mod events;
 mod events_ws;
 mod forms;
 mod idempotency;
+mod limits;
 mod pages;
 mod pg_faults;
 mod pg_restart;

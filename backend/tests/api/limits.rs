@@ -1,0 +1,63 @@
+//! Connection limits: the descriptor limit raised and shared out so
+//! `accept` never fails for want of one, and a client that never finishes
+//! its headers is cut off instead of holding a connection for ever (actix
+//! does so after 5 s by default; `--header-timeout-ms` sets it).
+
+use crate::helpers::spawn_app_on;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_descriptor_limit_is_raised_to_the_hard_limit_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    // The test process is the server's: start below the hard limit, as a
+    // shell's default soft limit does (4,096: far above what the other
+    // tests running beside this one hold).
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    rlimit::setrlimit(rlimit::Resource::NOFILE, 4096.min(hard), hard).unwrap();
+    let _app = spawn_app_on(&database_url, dir, |_| {}).await;
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    assert_eq!(soft, hard, "the soft limit is raised to the hard one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    let app = spawn_app_on(&database_url, dir, |s| s.header_timeout_ms = 300).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).expect("a connection");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        // Half a request, and then nothing (a slowloris client).
+        stream
+            .write_all(b"GET /api/posts HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .unwrap();
+    let (answer, after) = answer;
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "a 408 and the connection closed, got {answer:?} after {after:?}"
+    );
+    // Meanwhile, and after, everyone else is served.
+    let status = app
+        .client
+        .get(format!("{}/api/posts", app.address))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}

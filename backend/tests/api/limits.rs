@@ -25,7 +25,7 @@ async fn the_descriptor_limit_is_raised_to_the_hard_limit_at_start() {
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = dir.path().join("app.db").display().to_string();
-    let app = spawn_app_on(&database_url, dir, |s| s.header_timeout_ms = 300).await;
+    let app = spawn_app_on(&database_url, dir, |s| s.header_timeout_ms = 2_000).await;
     let address = app.address.trim_start_matches("http://").to_owned();
     let answer = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(&address).expect("a connection");

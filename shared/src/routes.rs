@@ -277,12 +277,17 @@ impl Route {
                 deferred: vec![QueryKey::Deferred],
                 ..Loader::default()
             },
+            // TanStack's transitions: the old values stay until the new
+            // ones are there (their data takes about as long as the
+            // default `pending_ms`), never a pending view.
             Route::SuspenseTransition(search) => Loader {
                 ensure: vec![QueryKey::Double(search.n)],
+                pending_ms: Some(u64::MAX),
                 ..Loader::default()
             },
             Route::TransitionCount(search) => Loader {
                 ensure: vec![QueryKey::TransitionDouble(search.n)],
+                pending_ms: Some(u64::MAX),
                 ..Loader::default()
             },
             Route::Home | Route::RouteA | Route::RouteB | Route::Redirect | Route::NotFound => {

@@ -130,6 +130,9 @@ struct Inner {
     next_id: Cell<u64>,
     metrics: RefCell<Metrics>,
     journal: RefCell<Option<Rc<dyn crate::mutation::MutationJournal>>>,
+    /// Resolves once the latest journaled mutation has entered the queue
+    /// (the next one enters after it, whichever append ends first).
+    last_entry: RefCell<Option<futures::future::Shared<futures::channel::oneshot::Receiver<()>>>>,
 }
 
 /// The cache and its operations. Cheap to clone: clones share one cache.
@@ -245,6 +248,7 @@ impl QueryClient {
                 query_defaults: RefCell::new(vec![]),
                 next_id: Cell::new(1),
                 journal: RefCell::new(None),
+                last_entry: RefCell::new(None),
                 metrics: RefCell::new(Metrics::default()),
             }),
         }
@@ -306,6 +310,14 @@ impl QueryClient {
     /// they settle (see [`crate::mutation::MutationJournal`]); `None` stops.
     pub fn set_mutation_journal(&self, journal: Option<Rc<dyn crate::mutation::MutationJournal>>) {
         *self.inner.journal.borrow_mut() = journal;
+    }
+
+    /// Puts `entry` as the latest journaled mutation's entry; the previous.
+    pub(crate) fn replace_last_entry(
+        &self,
+        entry: futures::future::Shared<futures::channel::oneshot::Receiver<()>>,
+    ) -> Option<futures::future::Shared<futures::channel::oneshot::Receiver<()>>> {
+        self.inner.last_entry.replace(Some(entry))
     }
 
     pub(crate) fn mutation_journal(&self) -> Option<Rc<dyn crate::mutation::MutationJournal>> {

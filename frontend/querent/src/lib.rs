@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod abort;
+pub mod async_persist;
 pub mod broadcast;
 pub mod client;
 #[cfg(feature = "yew")]
@@ -55,6 +56,7 @@ pub mod platform;
 pub mod queries_observer;
 pub mod query;
 mod query_cache;
+pub mod query_persister;
 pub mod render;
 pub mod retryer;
 pub mod select;

@@ -41,7 +41,8 @@ pub const JOURNAL_PATIENCE_MS: u64 = 2_000;
 /// the process is killed right after (a throttled or lazily flushed store
 /// such as localStorage can lose it). Settled mutations are forgotten. A
 /// failed append is warned about and the mutation goes on (the page's own
-/// storage still keeps it).
+/// storage still keeps it). Mutations enter in the order they were made,
+/// whichever append ends first (a scope's order holds).
 pub trait MutationJournal {
     /// Stores `record`; the future ends when it is on disk.
     fn append(
@@ -386,9 +387,16 @@ impl QueryClient {
             journal.append(&record),
             self.platform().sleep(JOURNAL_PATIENCE_MS),
         );
+        // In the order made: after the previous journaled mutation entered.
+        let (entered, entry) = futures::channel::oneshot::channel();
+        let previous = self.replace_last_entry(entry.shared());
         let client = self.clone();
         let answer = async move {
-            let why = match stored.await {
+            let stored = stored.await;
+            if let Some(previous) = previous {
+                let _ = previous.await;
+            }
+            let why = match stored {
                 futures::future::Either::Left((Ok(()), _)) => None,
                 futures::future::Either::Left((Err(why), _)) => Some(format!("{why:?}")),
                 futures::future::Either::Right(_) => Some("no answer in time".to_owned()),
@@ -398,7 +406,9 @@ impl QueryClient {
                     "a mutation could not be stored durably ({why}); the page's storage keeps it"
                 ));
             }
-            client.enter_mutation(record, variables, options).await
+            let answer = client.enter_mutation(record, variables, options);
+            let _ = entered.send(());
+            answer.await
         }
         .boxed_local()
         .shared();

@@ -115,14 +115,27 @@ pub fn restore(client: &QueryClient, storage: &dyn Storage, options: &PersistOpt
             return Restored::Nothing;
         }
     };
+    let (restored, remove) = restore_text(client, &text, options);
+    if remove {
+        storage.remove(&options.storage_key);
+    }
+    restored
+}
+
+/// Adopts a stored record's text; `true` when the record must then be
+/// removed from the storage (discarded, or its queries too old).
+pub(crate) fn restore_text(
+    client: &QueryClient,
+    text: &str,
+    options: &PersistOptions,
+) -> (Restored, bool) {
     let discard = |reason: String| {
         client
             .platform()
             .warn(&format!("discarding the persisted cache: {reason}"));
-        storage.remove(&options.storage_key);
-        Restored::Discarded(reason)
+        (Restored::Discarded(reason), true)
     };
-    let record: PersistedClient = match crate::json::parse(&text) {
+    let record: PersistedClient = match crate::json::parse(text) {
         Ok(r) => r,
         Err(e) => return discard(format!("not a persisted cache ({e})")),
     };
@@ -140,19 +153,19 @@ pub fn restore(client: &QueryClient, storage: &dyn Storage, options: &PersistOpt
         // Old data goes; unconfirmed mutations must not (nothing the user
         // was told is pending may be lost).
         let mutations = client.restore_mutations(parse_mutations(&record.client_state));
-        storage.remove(&options.storage_key);
         client.platform().warn(&format!(
             "persisted cache is {age} ms old; its queries were discarded"
         ));
-        return Restored::Adopted {
+        let restored = Restored::Adopted {
             queries: 0,
             mutations,
         };
+        return (restored, true);
     }
     let mutations = parse_mutations(&record.client_state);
     let queries = hydration::hydrate(client, record.client_state);
     let mutations = client.restore_mutations(mutations);
-    Restored::Adopted { queries, mutations }
+    (Restored::Adopted { queries, mutations }, false)
 }
 
 fn parse_mutations(state: &DehydratedState) -> Vec<MutationRecord> {
@@ -208,53 +221,96 @@ struct QueueOnly {
     mutations: Vec<serde_json::Value>,
 }
 
-impl Writer {
-    /// Unconfirmed mutations in the stored record that this client does not
-    /// know (another tab's), to be written back with this client's own.
-    fn foreign_mutations(&self) -> Vec<serde_json::Value> {
-        let Ok(Some(text)) = self.storage.get(&self.options.storage_key) else {
-            return vec![];
-        };
-        let Ok(stored) = crate::json::parse::<StoredQueue>(&text) else {
-            return vec![];
-        };
-        if stored.buster != self.options.buster {
-            return vec![];
-        }
-        let known: Vec<String> = self
-            .client
-            .mutations()
-            .into_iter()
-            .map(|r| r.idempotency_key)
-            .collect();
-        stored
-            .client_state
-            .mutations
-            .into_iter()
-            .filter(|m| {
-                crate::json::decode::<MutationRecord>(m)
-                    .is_ok_and(|r| r.is_unsettled() && !known.contains(&r.idempotency_key))
-            })
-            .collect()
+/// Unconfirmed mutations in a stored record (`stored`, its text) that
+/// `client` does not know (another tab's), to be written back with this
+/// client's own.
+pub(crate) fn foreign_mutations(
+    client: &QueryClient,
+    options: &PersistOptions,
+    stored: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let Some(Ok(stored)) = stored.map(crate::json::parse::<StoredQueue>) else {
+        return vec![];
+    };
+    if stored.buster != options.buster {
+        return vec![];
     }
+    let known: Vec<String> = client
+        .mutations()
+        .into_iter()
+        .map(|r| r.idempotency_key)
+        .collect();
+    stored
+        .client_state
+        .mutations
+        .into_iter()
+        .filter(|m| {
+            crate::json::decode::<MutationRecord>(m)
+                .is_ok_and(|r| r.is_unsettled() && !known.contains(&r.idempotency_key))
+        })
+        .collect()
+}
 
+/// What a write stores: the cache as `options` choose, with `foreign`
+/// mutations kept, its queries oldest first (so eviction drops from the
+/// front).
+pub(crate) fn state_to_store(
+    client: &QueryClient,
+    options: &PersistOptions,
+    foreign: Vec<serde_json::Value>,
+) -> DehydratedState {
+    let mut state = hydration::dehydrate_with(client, &options.dehydrate_options);
+    state.mutations.extend(foreign);
+    let updated_at = |q: &hydration::DehydratedQuery| match &q.state {
+        hydration::DehydratedQueryState::Success { updated_at, .. }
+        | hydration::DehydratedQueryState::Error { updated_at, .. } => *updated_at,
+    };
+    crate::sort::sort_by(&mut state.queries, |a, b| updated_at(a).cmp(&updated_at(b)));
+    state
+}
+
+/// The record's text for `state` as of now.
+pub(crate) fn record_text(
+    client: &QueryClient,
+    options: &PersistOptions,
+    state: &DehydratedState,
+) -> Option<String> {
+    serde_json::to_string(&PersistedClient {
+        timestamp: client.now(),
+        buster: options.buster.clone(),
+        client_state: state.clone(),
+    })
+    .ok()
+}
+
+/// After a write failed with `error`: whether to try again, with the
+/// oldest tenth of the queries (at least one) dropped when the storage is
+/// full; any other failure is reported and ends the write. Bounded by the
+/// number of queries, so a write always ends.
+pub(crate) fn evict_after(
+    client: &QueryClient,
+    state: &mut DehydratedState,
+    error: &StorageError,
+) -> bool {
+    if *error == StorageError::QuotaExceeded && !state.queries.is_empty() {
+        let drop_n = state.queries.len().div_ceil(10);
+        state.queries.drain(..drop_n);
+        return true;
+    }
+    client
+        .platform()
+        .warn(&format!("could not persist the cache: {error:?}"));
+    false
+}
+
+impl Writer {
     fn write(&self) {
         self.dirty.set(false);
-        let mut state = hydration::dehydrate_with(&self.client, &self.options.dehydrate_options);
-        state.mutations.extend(self.foreign_mutations());
-        // Oldest first, so eviction drops from the front.
-        let updated_at = |q: &hydration::DehydratedQuery| match &q.state {
-            hydration::DehydratedQueryState::Success { updated_at, .. }
-            | hydration::DehydratedQueryState::Error { updated_at, .. } => *updated_at,
-        };
-        crate::sort::sort_by(&mut state.queries, |a, b| updated_at(a).cmp(&updated_at(b)));
+        let stored = self.storage.get(&self.options.storage_key).ok().flatten();
+        let foreign = foreign_mutations(&self.client, &self.options, stored.as_deref());
+        let mut state = state_to_store(&self.client, &self.options, foreign);
         loop {
-            let record = PersistedClient {
-                timestamp: self.client.now(),
-                buster: self.options.buster.clone(),
-                client_state: state.clone(),
-            };
-            let Ok(text) = serde_json::to_string(&record) else {
+            let Some(text) = record_text(&self.client, &self.options, &state) else {
                 return;
             };
             match self.storage.set(&self.options.storage_key, &text) {
@@ -262,18 +318,8 @@ impl Writer {
                     self.writes.set(self.writes.get() + 1);
                     return;
                 }
-                Err(StorageError::QuotaExceeded) if !state.queries.is_empty() => {
-                    // Drop the oldest tenth (at least one) and try again:
-                    // bounded by the number of queries, so it always ends.
-                    let drop_n = state.queries.len().div_ceil(10);
-                    state.queries.drain(..drop_n);
-                }
-                Err(e) => {
-                    self.client
-                        .platform()
-                        .warn(&format!("could not persist the cache: {e:?}"));
-                    return;
-                }
+                Err(e) if evict_after(&self.client, &mut state, &e) => {}
+                Err(_) => return,
             }
         }
     }
@@ -414,5 +460,36 @@ impl Storage for MemoryStorage {
 
     fn remove(&self, key: &str) {
         self.items.borrow_mut().retain(|(k, _)| k != key);
+    }
+}
+
+impl crate::async_persist::AsyncStorage for MemoryStorage {
+    fn get_item(
+        &self,
+        key: &str,
+    ) -> futures::future::LocalBoxFuture<'static, Result<Option<String>, StorageError>> {
+        Box::pin(std::future::ready(self.get(key)))
+    }
+
+    fn set_item(
+        &self,
+        key: &str,
+        value: String,
+    ) -> futures::future::LocalBoxFuture<'static, Result<(), StorageError>> {
+        Box::pin(std::future::ready(self.set(key, &value)))
+    }
+
+    fn remove_item(
+        &self,
+        key: &str,
+    ) -> futures::future::LocalBoxFuture<'static, Result<(), StorageError>> {
+        self.remove(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn entries(
+        &self,
+    ) -> futures::future::LocalBoxFuture<'static, Result<Vec<(String, String)>, StorageError>> {
+        Box::pin(std::future::ready(Ok(self.items.borrow().clone())))
     }
 }

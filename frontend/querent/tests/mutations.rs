@@ -533,3 +533,42 @@ fn a_journal_that_never_answers_delays_a_mutation_only_so_long() {
     assert_eq!(api.requests.borrow().len(), 1, "once");
     assert!(journal.held.borrow().is_empty(), "settled: forgotten");
 }
+
+/// Mutations enter the queue in the order they were made, whichever
+/// journal append ends first: a later change of the same scope whose
+/// append ends (or fails) first waits for the earlier one.
+#[test]
+fn journaled_mutations_enter_in_the_order_they_were_made() {
+    let (client, mut rt, api, journal) = journaled();
+    let scoped = || MutateOptions {
+        scope: Some("todos".into()),
+        ..MutateOptions::default()
+    };
+    let first = client.mutate_json("add_todo", json!({"title": "first"}), scoped());
+    let second = client.mutate_json("add_todo", json!({"title": "second"}), scoped());
+    rt.run_until_stalled();
+    assert_eq!(journal.held.borrow().len(), 2, "both being stored");
+    // The second is on disk first.
+    let second_commit = journal.commits.borrow_mut().remove(1);
+    second_commit.send(()).unwrap();
+    rt.run_until_stalled();
+    assert_eq!(
+        client.pending_mutations(),
+        0,
+        "the second waits for the first"
+    );
+    assert!(api.requests.borrow().is_empty());
+    let first_commit = journal.commits.borrow_mut().remove(0);
+    first_commit.send(()).unwrap();
+    rt.run_until_stalled();
+    assert_eq!(client.pending_mutations(), 2);
+    assert!(rt.block_on(first).is_ok());
+    assert!(rt.block_on(second).is_ok());
+    let titles: Vec<Value> = api
+        .requests
+        .borrow()
+        .iter()
+        .map(|(v, _)| v["title"].clone())
+        .collect();
+    assert_eq!(titles, vec![json!("first"), json!("second")]);
+}

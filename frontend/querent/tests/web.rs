@@ -585,3 +585,66 @@ async fn a_cancelled_fetch_aborts_the_browsers_signal() {
     client.cancel_queries_with(&querent::filters::QueryFilters::all());
     assert!(browser.aborted(), "cancelling the fetch aborts the request");
 }
+
+/// The asynchronous persister on a real IndexedDB: what one client stored
+/// a new client restores through a connection of its own (as after a
+/// reload), with the original fetch times; the per-query persister's
+/// entries are listed and collected there too.
+#[wasm_bindgen_test]
+async fn the_cache_round_trips_through_indexed_db() {
+    use querent::async_persist::{self, AsyncStorage};
+    use querent::idb::IdbStorage;
+    let name = "querent-test-idb-roundtrip";
+    let storage = IdbStorage::open(name);
+    for (k, _) in storage.entries().await.unwrap() {
+        storage.remove_item(&k).await.unwrap();
+    }
+    let opts = options("querent-cache", 20);
+
+    let (first, first_rec) = client();
+    let handle = async_persist::persist(&first, Rc::new(storage.clone()), opts.clone());
+    first.set_query_data(&key(json!(["post", 1])), |_| {
+        Some(json!({"title": "hello"}))
+    });
+    first.set_query_data(&key(json!(["users"])), |_| Some(json!([1, 2])));
+    assert!(
+        eventually(2000, || handle.writes() == 1).await,
+        "one throttled write, got {}",
+        handle.writes()
+    );
+    drop(handle);
+    assert!(stored("querent-cache").is_none(), "not in localStorage");
+
+    let (second, second_rec) = client();
+    let reopened = IdbStorage::open(name);
+    let restored = async_persist::restore(&second, &reopened, &opts).await;
+    assert_eq!(
+        restored,
+        Restored::Adopted {
+            queries: 2,
+            mutations: 0
+        }
+    );
+    assert_eq!(
+        *second.get_query_data(&key(json!(["post", 1]))).unwrap(),
+        json!({"title": "hello"})
+    );
+    assert_eq!(
+        second
+            .get_query_state(&key(json!(["users"])))
+            .unwrap()
+            .data_updated_at,
+        first
+            .get_query_state(&key(json!(["users"])))
+            .unwrap()
+            .data_updated_at,
+        "original fetch time kept"
+    );
+    let entries = reopened.entries().await.unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].0, "querent-cache");
+    assert_eq!(first_rec.warnings(), Vec::<String>::new());
+    assert_eq!(second_rec.warnings(), Vec::<String>::new());
+    reopened.remove_item("querent-cache").await.unwrap();
+    assert_eq!(reopened.get_item("querent-cache").await.unwrap(), None);
+}

@@ -1394,10 +1394,7 @@ fn after(ms: u32, answer: &'static str) -> QuerySpec<String> {
 #[function_component]
 fn ParallelPage() -> HtmlResult {
     let results = querent::yew::use_suspense_queries(vec![after(30, "1"), after(60, "2")])?;
-    let data: Vec<String> = results
-        .iter()
-        .map(|r| r.data.as_deref().cloned().unwrap_or_else(|| "null".into()))
-        .collect();
+    let data: Vec<String> = results.iter().map(|r| (*r.data).clone()).collect();
     let page = format!("data: {}", data.join(","));
     PARALLEL_PAGES.with(|p| p.borrow_mut().push(page.clone()));
     Ok(html! { <h1 id="parallel">{ page }</h1> })
@@ -1445,5 +1442,407 @@ async fn use_suspense_queries_suspends_until_all_are_there_fetching_in_parallel(
         order.ends_with(&["1".to_owned(), "2".to_owned()]),
         "fetched side by side: {order:?}"
     );
+    root.remove();
+}
+
+// ----- the per-query persister (`fine-grained-persister.test.tsx`), on a
+// real IndexedDB
+
+thread_local! {
+    static PERSISTER: std::cell::RefCell<Option<querent::query_persister::QueryPersister>> =
+        const { std::cell::RefCell::new(None) };
+    static PERSISTED_FETCHES: Cell<u32> = const { Cell::new(0) };
+}
+
+fn persisted_key() -> QueryKey {
+    QueryKey::from(vec![json!("persisted")])
+}
+
+/// `useQuery` with the persister's `persisterFn` and a stale time of 5 s;
+/// its fetcher answers "Works from queryFn" after 100 ms (TanStack's 5 ms
+/// on fake timers: long enough here for the restored data to be seen).
+#[function_component]
+fn Persisted() -> Html {
+    let persister = PERSISTER.with(|p| p.borrow().clone()).expect("a persister");
+    let fetch: Fetcher = Rc::new(|_| {
+        Box::pin(async {
+            PERSISTED_FETCHES.with(|f| f.set(f.get() + 1));
+            TimeoutFuture::new(100).await;
+            Ok(json!("Works from queryFn"))
+        })
+    });
+    let spec = QuerySpec::<String>::new(
+        Key::from_key(persisted_key()),
+        persister.persister_fn(fetch),
+        QueryOptions {
+            stale_time: Some(5_000.into()),
+            ..QueryOptions::default()
+        },
+    );
+    let query = use_query(spec);
+    html! { <div id="persisted">{ query.data.as_deref().cloned().unwrap_or_default() }</div> }
+}
+
+/// A persister on a new IndexedDB database of its own, holding `stored`
+/// (written `age_ms` ago) under the query's key when given.
+async fn persister_holding(
+    client: &QueryClient,
+    name: &str,
+    stored: Option<(&str, i64)>,
+) -> (
+    querent::idb::IdbStorage,
+    querent::query_persister::QueryPersister,
+) {
+    use querent::async_persist::AsyncStorage;
+    let storage = querent::idb::IdbStorage::open(name);
+    for (k, _) in storage.entries().await.unwrap() {
+        storage.remove_item(&k).await.unwrap();
+    }
+    if let Some((data, age_ms)) = stored {
+        let record = json!({
+            "buster": "", "query_hash": persisted_key().canonical(), "query_key": ["persisted"],
+            "state": {"data": data, "data_updated_at": js_sys::Date::now() as i64 - age_ms},
+        });
+        let storage_key = format!("querent-{}", persisted_key().canonical());
+        storage
+            .set_item(&storage_key, record.to_string())
+            .await
+            .unwrap();
+    }
+    let persister = querent::query_persister::QueryPersister::new(
+        client,
+        Rc::new(storage.clone()),
+        Default::default(),
+    );
+    PERSISTER.with(|p| *p.borrow_mut() = Some(persister.clone()));
+    PERSISTED_FETCHES.with(|f| f.set(0));
+    (storage, persister)
+}
+
+#[wasm_bindgen_test]
+async fn should_restore_query_state_from_persister_and_not_refetch() {
+    let client = app_client();
+    persister_holding(
+        &client,
+        "querent-test-fine-1",
+        Some(("Works from persister", 0)),
+    )
+    .await;
+    let root = mount::<Persisted>(&client);
+    wait_until("the stored data", || {
+        text_of("persisted").as_deref() == Some("Works from persister")
+    })
+    .await;
+    TimeoutFuture::new(150).await;
+    assert_eq!(
+        PERSISTED_FETCHES.with(Cell::get),
+        0,
+        "fresh: the fetcher never ran"
+    );
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn should_restore_query_state_from_persister_and_refetch() {
+    let client = app_client();
+    persister_holding(
+        &client,
+        "querent-test-fine-2",
+        Some(("Works from persister", 10_000)),
+    )
+    .await;
+    let root = mount::<Persisted>(&client);
+    wait_until("the stored data", || {
+        text_of("persisted").as_deref() == Some("Works from persister")
+    })
+    .await;
+    wait_until("the refetched data", || {
+        text_of("persisted").as_deref() == Some("Works from queryFn")
+    })
+    .await;
+    assert_eq!(
+        PERSISTED_FETCHES.with(Cell::get),
+        1,
+        "stale: refetched once"
+    );
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn should_store_query_state_to_persister_after_fetch() {
+    use querent::async_persist::AsyncStorage;
+    let client = app_client();
+    let (storage, _persister) = persister_holding(&client, "querent-test-fine-3", None).await;
+    let root = mount::<Persisted>(&client);
+    wait_until("the fetched data", || {
+        text_of("persisted").as_deref() == Some("Works from queryFn")
+    })
+    .await;
+    let storage_key = format!("querent-{}", persisted_key().canonical());
+    let mut stored = None;
+    for _ in 0..100 {
+        stored = storage.get_item(&storage_key).await.unwrap();
+        if stored.is_some() {
+            break;
+        }
+        TimeoutFuture::new(10).await;
+    }
+    let stored: Value = serde_json::from_str(&stored.expect("stored")).unwrap();
+    assert_eq!(stored["state"]["data"], "Works from queryFn");
+    assert_eq!(stored["query_key"], json!(["persisted"]));
+    root.remove();
+}
+
+// ----- use_suspense_query's data and errors (`useSuspenseQuery.test.tsx`)
+
+thread_local! {
+    static SUSPENSE_KEY_PRECHECK: Cell<bool> = const { Cell::new(false) };
+    static SUSPENSE_PAGE_RENDERS: Cell<u32> = const { Cell::new(0) };
+}
+
+fn suspense_key() -> QueryKey {
+    QueryKey::from(vec![json!("suspense-boundary")])
+}
+
+/// `Page` of the scenarios: the data (always there: a `String`, not an
+/// `Option`), the status, and a refetch button.
+#[function_component]
+fn SuspensePage() -> HtmlResult {
+    SUSPENSE_PAGE_RENDERS.with(|c| c.set(c.get() + 1));
+    let spec = QuerySpec::<String>::new(
+        Key::from_key(suspense_key()),
+        failing_until_told(),
+        QueryOptions {
+            retry: Some(0),
+            ..QueryOptions::default()
+        },
+    );
+    let result = querent::yew::use_suspense_query(spec)?;
+    let refetch = result.refetch.reform(|_: MouseEvent| ());
+    let status = if result.error.is_some() {
+        "error"
+    } else {
+        "success"
+    };
+    Ok(html! {
+        <div>
+            <span id="suspense-rendered">{ format!("rendered {} {status}", result.data) }</span>
+            <button id="suspense-refetch" onclick={refetch}>{ "refetch" }</button>
+        </div>
+    })
+}
+
+#[function_component]
+fn SuspenseBoundaried() -> Html {
+    let reset = querent::yew::use_query_error_reset_boundary();
+    let on_reset = Callback::from(move |()| reset.reset());
+    let fallback = Callback::from(|fallback: querent::yew::QueryErrorFallback| {
+        let retry = fallback.reset_error_boundary.reform(|_: MouseEvent| ());
+        html! {
+            <div id="fallback">
+                <p>{ "error boundary" }</p>
+                <button id="retry" onclick={retry}>{ "retry" }</button>
+            </div>
+        }
+    });
+    let keys = if SUSPENSE_KEY_PRECHECK.with(Cell::get) {
+        vec![suspense_key()]
+    } else {
+        vec![]
+    };
+    html! {
+        <querent::yew::QueryErrorBoundary {fallback} {on_reset} {keys}>
+            <yew::suspense::Suspense fallback={html! { <p id="suspense-loading">{ "loading" }</p> }}>
+                <SuspensePage />
+            </yew::suspense::Suspense>
+        </querent::yew::QueryErrorBoundary>
+    }
+}
+
+fn reset_suspense_scenario(succeed: bool) {
+    SUCCEED.with(|s| s.set(succeed));
+    BOUNDARY_FETCHES.with(|c| c.set(0));
+    SUSPENSE_PAGE_RENDERS.with(|c| c.set(0));
+    SUSPENSE_KEY_PRECHECK.with(|c| c.set(false));
+}
+
+/// "should throw errors to the error boundary by default" and "should
+/// retry fetch if the reset error boundary has been reset": loading, the
+/// boundary; retry: loading, the boundary again; retry once the fetch
+/// succeeds: the page, with its data.
+#[wasm_bindgen_test]
+async fn use_suspense_query_sends_errors_to_the_boundary_and_a_reset_retries() {
+    reset_suspense_scenario(false);
+    let root = mount::<SuspenseBoundaried>(&app_client());
+    wait_until("loading first", || text_of("suspense-loading").is_some()).await;
+    wait_until("the boundary", || text_of("fallback").is_some()).await;
+    assert_eq!(BOUNDARY_FETCHES.with(Cell::get), 1);
+
+    click("retry");
+    wait_until("loading again", || text_of("suspense-loading").is_some()).await;
+    wait_until("the boundary again", || text_of("fallback").is_some()).await;
+    assert_eq!(
+        BOUNDARY_FETCHES.with(Cell::get),
+        2,
+        "the reset fetched again"
+    );
+
+    SUCCEED.with(|s| s.set(true));
+    click("retry");
+    wait_until("the page", || {
+        text_of("suspense-rendered").as_deref() == Some("rendered data success")
+    })
+    .await;
+    assert_eq!(BOUNDARY_FETCHES.with(Cell::get), 3);
+    root.remove();
+}
+
+/// "should not throw background errors to the error boundary": a refetch
+/// that fails while the data is there keeps the page, with the error.
+#[wasm_bindgen_test]
+async fn use_suspense_query_keeps_the_page_for_a_background_error() {
+    reset_suspense_scenario(true);
+    let root = mount::<SuspenseBoundaried>(&app_client());
+    wait_until("the page", || {
+        text_of("suspense-rendered").as_deref() == Some("rendered data success")
+    })
+    .await;
+    SUCCEED.with(|s| s.set(false));
+    click("suspense-refetch");
+    wait_until("the error beside the data", || {
+        text_of("suspense-rendered").as_deref() == Some("rendered data error")
+    })
+    .await;
+    assert!(
+        text_of("fallback").is_none(),
+        "no boundary for a background error"
+    );
+    root.remove();
+}
+
+/// A failure already in the cache (a route's loader's) is the boundary's
+/// from its first render, given its key: the page never renders (the same
+/// on the server and in hydration); a reset fetches again.
+#[wasm_bindgen_test]
+async fn a_boundary_given_the_key_shows_a_settled_failure_from_its_first_render() {
+    reset_suspense_scenario(false);
+    SUSPENSE_KEY_PRECHECK.with(|c| c.set(true));
+    let client = app_client();
+    let spec = QuerySpec::<String>::new(
+        Key::from_key(suspense_key()),
+        failing_until_told(),
+        QueryOptions {
+            retry: Some(0),
+            ..QueryOptions::default()
+        },
+    );
+    let (key, fetcher, options) = spec.into_parts();
+    assert!(client.fetch_query(&key, fetcher, options).await.is_err());
+    BOUNDARY_FETCHES.with(|c| c.set(0));
+    let root = mount::<SuspenseBoundaried>(&client);
+    wait_until("the boundary", || text_of("fallback").is_some()).await;
+    TimeoutFuture::new(30).await;
+    assert_eq!(
+        SUSPENSE_PAGE_RENDERS.with(Cell::get),
+        0,
+        "the page never rendered"
+    );
+    assert_eq!(BOUNDARY_FETCHES.with(Cell::get), 0, "nor fetched");
+
+    SUCCEED.with(|s| s.set(true));
+    click("retry");
+    wait_until("the page", || {
+        text_of("suspense-rendered").as_deref() == Some("rendered data success")
+    })
+    .await;
+    assert_eq!(BOUNDARY_FETCHES.with(Cell::get), 1);
+    root.remove();
+}
+
+// ----- use_infinite_query (`useInfiniteQuery.test.tsx`)
+
+thread_local! {
+    static INFINITE_STATES: std::cell::RefCell<Vec<querent::QueryObserverResult>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static INFINITE_DATA: std::cell::RefCell<Vec<Option<Vec<i64>>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `queryFn: ({ pageParam }) => sleep(10).then(() => pageParam)`,
+/// `getNextPageParam: (lastPage) => lastPage + 1`, `initialPageParam: 0`.
+#[function_component]
+fn CountingPages() -> Html {
+    let fetcher: Fetcher = Rc::new(|ctx| {
+        Box::pin(async move {
+            TimeoutFuture::new(10).await;
+            Ok(ctx.page_param)
+        })
+    });
+    let spec = QuerySpec::<InfiniteData<i64>>::new(
+        Key::from_key(QueryKey::from(vec![json!("counting-pages")])),
+        fetcher,
+        QueryOptions {
+            get_next_page_param: Some(next_page(|last: &i64| Some(last + 1))),
+            initial_page_param: Some(json!(0)),
+            ..QueryOptions::default()
+        },
+    );
+    let state = querent::yew::use_infinite_query(spec);
+    INFINITE_STATES.with(|s| s.borrow_mut().push(state.result.clone()));
+    INFINITE_DATA.with(|s| {
+        s.borrow_mut()
+            .push(state.data.as_ref().map(|d| d.pages.clone()))
+    });
+    html! { <button id="next-page" onclick={state.fetch_next_page.reform(|_| ())}>{ "next" }</button> }
+}
+
+/// "should return the correct states for a successful query", then a next
+/// page: pending and fetching, success with page 0 and a next page, then
+/// fetching the next page (the data kept), then pages 0 and 1.
+#[wasm_bindgen_test]
+async fn use_infinite_query_returns_the_correct_states_for_a_successful_query() {
+    INFINITE_STATES.with(|s| s.borrow_mut().clear());
+    INFINITE_DATA.with(|s| s.borrow_mut().clear());
+    let root = mount::<CountingPages>(&QueryClient::new(WebPlatform::default()));
+    wait_until("page 0", || {
+        INFINITE_DATA.with(|d| d.borrow().last().cloned().flatten() == Some(vec![0]))
+    })
+    .await;
+    let states = INFINITE_STATES.with(|s| s.borrow().clone());
+    assert_eq!(states.len(), 2, "two renders");
+    let first = &states[0];
+    assert_eq!(first.status, querent::QueryStatus::Pending);
+    assert_eq!(first.fetch_status, querent::FetchStatus::Fetching);
+    assert!(first.is_pending() && first.is_loading() && first.is_fetching());
+    assert!(!first.has_next_page && !first.has_previous_page);
+    assert!(!first.is_fetching_next_page && !first.is_fetched && first.is_stale);
+    assert_eq!((first.data_updated_at, first.failure_count), (0, 0));
+    let second = &states[1];
+    assert_eq!(second.status, querent::QueryStatus::Success);
+    assert_eq!(second.fetch_status, querent::FetchStatus::Idle);
+    assert!(second.is_success() && second.is_fetched && second.is_fetched_after_mount);
+    assert!(second.has_next_page && !second.has_previous_page);
+    assert!(!second.is_loading() && !second.is_refetching() && !second.is_fetching_next_page);
+    assert!(second.data_updated_at > 0);
+
+    click("next-page");
+    wait_until("pages 0 and 1", || {
+        INFINITE_DATA.with(|d| d.borrow().last().cloned().flatten() == Some(vec![0, 1]))
+    })
+    .await;
+    let states = INFINITE_STATES.with(|s| s.borrow().clone());
+    let data = INFINITE_DATA.with(|s| s.borrow().clone());
+    let loading_next = states
+        .iter()
+        .position(|s| s.is_fetching_next_page)
+        .expect("a render while the next page loads");
+    assert!(states[loading_next].is_fetching() && !states[loading_next].is_refetching());
+    assert_eq!(
+        data[loading_next],
+        Some(vec![0]),
+        "the first page kept meanwhile"
+    );
+    let last = states.last().unwrap();
+    assert!(!last.is_fetching_next_page && last.has_next_page && last.is_success());
     root.remove();
 }

@@ -21,6 +21,10 @@ use yew::prelude::*;
 pub(crate) struct ErrorViewProps {
     /// What failed.
     pub(crate) error: QueryError,
+    /// Also called by "Try again" (an error boundary's reset, which shows
+    /// its children again).
+    #[prop_or_default]
+    pub(crate) reset: Option<Callback<()>>,
 }
 
 /// The error boundary of a page whose data failed to load. "Try again"
@@ -28,7 +32,13 @@ pub(crate) struct ErrorViewProps {
 /// every query of the page that failed is fetched again, not only this one.
 #[function_component]
 pub(crate) fn ErrorView(props: &ErrorViewProps) -> Html {
-    let retry = use_router().invalidate.reform(|_: MouseEvent| ());
+    let (invalidate, reset) = (use_router().invalidate, props.reset.clone());
+    let retry = Callback::from(move |_: MouseEvent| {
+        if let Some(reset) = &reset {
+            reset.emit(());
+        }
+        invalidate.emit(());
+    });
     html! {
         <section id="error-boundary" class="error-boundary" role="alert">
             <h2>{ "Something went wrong" }</h2>

@@ -14,10 +14,10 @@ use crate::navigation::{use_blocker, use_route_pending};
 use crate::pages::{AuthorName, AuthorSelect, ErrorView, when};
 use crate::queries::typed;
 use crate::router::{AppLink, AppRoute, use_route_prefetch};
-use querent::QueryStatus;
 use querent::typed::MutationOptions;
 use querent::yew::{
-    use_mutation, use_mutation_records, use_query, use_query_select, use_suspense_query,
+    QueryErrorBoundary, QueryErrorFallback, use_mutation, use_mutation_records, use_query,
+    use_query_select, use_suspense_query,
 };
 use shared::{FormAction, NewComment, Post, PostId, PostPatch, Route, UserId};
 use yew::prelude::*;
@@ -45,6 +45,46 @@ fn skeleton() -> Html {
     html! { <article class="post skeleton" aria-busy="true"><h2>{ "Loading…" }</h2><p>{ " " }</p></article> }
 }
 
+/// Props of [`PostBoundary`].
+#[derive(Properties, PartialEq)]
+struct PostBoundaryProps {
+    id: PostId,
+    deep: bool,
+}
+
+/// The post under its error boundary (TanStack's `posts.$postId` route
+/// with its `errorComponent` and `notFoundComponent`): the view renders
+/// only with the post; a missing post is "Post not found", another failure
+/// the error view, whose "Try again" fetches again. The post's key is the
+/// boundary's, so a failure the loader already saw (the server's 404 page,
+/// a link to a missing post) shows from the first render, the same on the
+/// server and in the browser.
+#[function_component]
+fn PostBoundary(props: &PostBoundaryProps) -> Html {
+    let id = props.id;
+    let reset = querent::yew::use_query_error_reset_boundary();
+    let on_reset = Callback::from(move |()| reset.reset());
+    let fallback = Callback::from(move |failure: QueryErrorFallback| {
+        if failure.error.status() == Some(404) {
+            return html! {
+                <section id="post-not-found" class="not-found">
+                    <h2>{ "Post not found" }</h2>
+                    <p>{ format!("There is no post {id}.") }</p>
+                </section>
+            };
+        }
+        html! { <ErrorView error={failure.error} reset={failure.reset_error_boundary} /> }
+    });
+    let keys = vec![typed::post(id).into_parts().0];
+    html! {
+        <QueryErrorBoundary {fallback} {on_reset} {keys}>
+            <Suspense fallback={skeleton()}>
+                <PostView {id} deep={props.deep} />
+            </Suspense>
+        </QueryErrorBoundary>
+    }
+}
+
 /// The post inside the posts layout.
 #[function_component]
 pub(crate) fn PostDetail(props: &PostProps) -> Html {
@@ -52,11 +92,7 @@ pub(crate) fn PostDetail(props: &PostProps) -> Html {
     if use_route_pending() {
         return skeleton();
     }
-    html! {
-        <Suspense fallback={skeleton()}>
-            <PostView id={props.id} deep={false} />
-        </Suspense>
-    }
+    html! { <PostBoundary id={props.id} deep={false} /> }
 }
 
 /// `/posts/{id}/deep`: the same post outside the posts layout.
@@ -66,11 +102,7 @@ pub(crate) fn PostDeep(props: &PostProps) -> Html {
     let view = if use_route_pending() {
         skeleton()
     } else {
-        html! {
-            <Suspense fallback={skeleton()}>
-                <PostView id={props.id} deep={true} />
-            </Suspense>
-        }
+        html! { <PostBoundary id={props.id} deep={true} /> }
     };
     html! {
         <section id="post-deep" class="deep">
@@ -105,24 +137,7 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
     let save_failure = mutations::last_failure_of(&records, |r| {
         r.variables_of::<UpdatePost>().is_some_and(|v| v.id == id)
     });
-    if post.status == QueryStatus::Error && post.data.is_none() {
-        let error = post
-            .error
-            .clone()
-            .unwrap_or_else(|| querent::QueryError::network("unknown"));
-        if error.status() == Some(404) {
-            return Ok(html! {
-                <section id="post-not-found" class="not-found">
-                    <h2>{ "Post not found" }</h2>
-                    <p>{ format!("There is no post {id}.") }</p>
-                </section>
-            });
-        }
-        return Ok(html! { <ErrorView {error} /> });
-    }
-    let Some(data) = post.data.clone() else {
-        return Ok(skeleton());
-    };
+    let data = post.data.clone();
     let ondelete = {
         let (mutate, data) = (delete.mutate.clone(), data.clone());
         Callback::from(move |e: SubmitEvent| {

@@ -74,11 +74,7 @@ fn Doubled(props: &DoubledProps) -> HtmlResult {
         typed::transition_double(props.n)
     };
     let query = use_suspense_query(spec)?;
-    let (n, double) = query
-        .data
-        .as_deref()
-        .map(|d| (d.n.to_string(), d.double.to_string()))
-        .unwrap_or_default();
+    let (n, double) = (query.data.n.to_string(), query.data.double.to_string());
     Ok(if props.manual {
         html! {
             <div id="suspense-content">

@@ -10,7 +10,10 @@
 //! below fetch again as they mount, instead of showing the same error.
 
 use super::{QueryContext, use_query_context};
+use crate::client::CacheEvent;
 use crate::error::QueryError;
+use crate::key::QueryKey;
+use crate::query::FetchStatus;
 use std::cell::Cell;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -100,6 +103,14 @@ pub struct QueryErrorBoundaryProps {
     /// (give it the reset of [`use_query_error_reset_boundary`]).
     #[prop_or_default]
     pub on_reset: Option<Callback<()>>,
+    /// Queries whose failure is the boundary's from its first render: one
+    /// already settled without data when the boundary renders shows the
+    /// fallback at once, so its component never renders (TanStack
+    /// Router's `errorComponent` for a loader's `ensureQueryData`). The
+    /// render is then the same on the server and in the browser's
+    /// hydration. A change of the keys (a new route) starts over.
+    #[prop_or_default]
+    pub keys: Vec<QueryKey>,
     /// What it holds.
     #[prop_or_default]
     pub children: Html,
@@ -113,26 +124,74 @@ pub struct QueryErrorBoundaryProps {
 #[function_component]
 pub fn QueryErrorBoundary(props: &QueryErrorBoundaryProps) -> Html {
     let mut context = use_query_context();
-    let caught = use_state_eq(|| None::<QueryError>);
+    // The error caught, and the keys it was caught under (a new route's
+    // children start over); whether the keys' failure was reset.
+    let caught = use_state_eq(|| None::<(Vec<QueryKey>, QueryError)>);
+    let reset_keys = use_state_eq(|| None::<Vec<QueryKey>>);
     let sink = {
-        let caught = caught.setter();
-        use_memo((), move |()| {
-            Callback::from(move |error| caught.set(Some(error)))
+        let (caught, keys) = (caught.setter(), props.keys.clone());
+        use_memo(keys, move |keys| {
+            let keys = keys.clone();
+            Callback::from(move |error| caught.set(Some((keys.clone(), error))))
         })
     };
-    match &*caught {
+    let settled_failure = || {
+        if reset_keys.as_ref() == Some(&props.keys) {
+            return None;
+        }
+        props.keys.iter().find_map(|key| {
+            let state = context.client.get_query_state(key)?;
+            let settled = state.data.is_none() && state.fetch_status == FetchStatus::Idle;
+            state.error.filter(|_| settled)
+        })
+    };
+    let error = match &*caught {
+        Some((keys, error)) if *keys == props.keys => Some(error.clone()),
+        _ => settled_failure(),
+    };
+    {
+        // While the fallback shows, one of the keys' queries having data
+        // again (fetched or set elsewhere, the devtools' "Restore error")
+        // shows the children again.
+        let (client, caught, force) = (context.client.clone(), caught.setter(), use_force_update());
+        use_effect_with(
+            (props.keys.clone(), error.is_some()),
+            move |(keys, failing)| {
+                let keys = keys.clone();
+                let subscription = failing.then(|| {
+                    let watcher = client.clone();
+                    client.subscribe_cache(move |event| {
+                        let recovered = match event {
+                            CacheEvent::Updated(key) if keys.contains(key) => watcher
+                                .get_query_state(key)
+                                .is_some_and(|s| s.data.is_some() && s.error.is_none()),
+                            _ => false,
+                        };
+                        if recovered {
+                            caught.set(None);
+                            force.force_update();
+                        }
+                    })
+                });
+                move || drop(subscription)
+            },
+        );
+    }
+    match error {
         Some(error) => {
             let reset_error_boundary = {
                 let (caught, on_reset) = (caught.setter(), props.on_reset.clone());
+                let (reset_keys, keys) = (reset_keys.setter(), props.keys.clone());
                 Callback::from(move |()| {
                     if let Some(on_reset) = &on_reset {
                         on_reset.emit(());
                     }
+                    reset_keys.set(Some(keys.clone()));
                     caught.set(None);
                 })
             };
             props.fallback.emit(QueryErrorFallback {
-                error: error.clone(),
+                error,
                 reset_error_boundary,
             })
         }

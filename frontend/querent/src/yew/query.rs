@@ -8,7 +8,7 @@ use crate::options::{Fetcher, QueryOptions, ThrowOnError};
 use crate::queries_observer::{QueriesObserver, QueryDescription};
 use crate::query::QueryStatus;
 use crate::select::{Selection, Selector};
-use crate::typed::QuerySpec;
+use crate::typed::{InfiniteData, QuerySpec};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -152,6 +152,30 @@ where
     use_observed(key, fetcher, options, false, None)
 }
 
+/// TanStack's `useInfiniteQuery`: [`use_query`] for a spec of pages (its
+/// options with `get_next_page_param`); the handle's `fetch_next_page`,
+/// `fetch_previous_page`, `has_next_page`, `is_fetching_next_page`, ...
+/// follow the pages.
+#[hook]
+pub fn use_infinite_query<P>(spec: QuerySpec<InfiniteData<P>>) -> UseQueryHandle<InfiniteData<P>>
+where
+    P: DeserializeOwned + 'static,
+{
+    use_query(spec)
+}
+
+/// TanStack's `useSuspenseInfiniteQuery`: [`use_suspense_query`] for a spec
+/// of pages.
+#[hook]
+pub fn use_suspense_infinite_query<P>(
+    spec: QuerySpec<InfiniteData<P>>,
+) -> SuspensionResult<UseSuspenseQueryHandle<InfiniteData<P>>>
+where
+    P: DeserializeOwned + 'static,
+{
+    use_suspense_query(spec)
+}
+
 /// [`use_query`] re-rendering only when one of `props` of its result
 /// changes (TanStack's `notifyOnChangeProps`): a component that shows only
 /// the data (`&[ResultProp::Data]`) does not render again for a background
@@ -259,8 +283,12 @@ fn use_observer(
     (result, controls.clone())
 }
 
-/// The observer's result, re-rendering on every change (not generic: one
-/// copy whatever the data's type).
+/// The observer's result, re-rendering on every change from what the
+/// last render showed (not generic: one copy whatever the data's type).
+/// The first render shows the optimistic result; the observer, mounted
+/// after it, reports the fetch it started, which that render already
+/// showed: no second render for it (TanStack's optimistic result becomes
+/// the observer's current one).
 #[hook]
 fn use_observed_result(
     key: &QueryKey,
@@ -270,8 +298,18 @@ fn use_observed_result(
     notify: Option<&'static [ResultProp]>,
 ) -> (QueryObserverResult, Controls) {
     let force = use_force_update();
-    let on_change: Rc<dyn Fn(&QueryObserverResult)> = Rc::new(move |_| force.force_update());
-    use_observer(key, fetcher, options, on_change, suspense, notify)
+    let shown: Rc<RefCell<Option<QueryObserverResult>>> = use_mut_ref(|| None);
+    let on_change: Rc<dyn Fn(&QueryObserverResult)> = {
+        let shown = Rc::clone(&shown);
+        Rc::new(move |result| {
+            if shown.borrow().as_ref() != Some(result) {
+                force.force_update();
+            }
+        })
+    };
+    let (result, controls) = use_observer(key, fetcher, options, on_change, suspense, notify);
+    *shown.borrow_mut() = Some(result.clone());
+    (result, controls)
 }
 
 #[hook]
@@ -356,16 +394,118 @@ where
     UseQueryHandle::new(result, data, &controls)
 }
 
-/// [`use_query`] for Yew `<Suspense>`: suspends until the query has data or
-/// a settled error. Cached data (even stale) renders at once, so there is no
-/// fallback flash for hydrated or persisted data.
+/// What [`use_suspense_query`] returns (TanStack's `UseSuspenseQueryResult`):
+/// the handle of [`use_query`] whose data is always there.
+pub struct UseSuspenseQueryHandle<T> {
+    /// The data decoded.
+    pub data: Rc<T>,
+    /// The error of a refetch that failed while the data stays (an error
+    /// without data goes to the error boundary instead).
+    pub error: Option<QueryError>,
+    /// Everything else the observer shows.
+    pub result: QueryObserverResult,
+    /// Fetch again now.
+    pub refetch: Callback<()>,
+    /// Infinite queries: load the next page.
+    pub fetch_next_page: Callback<()>,
+    /// Infinite queries: load the page before the first.
+    pub fetch_previous_page: Callback<()>,
+}
+
+impl<T> std::ops::Deref for UseSuspenseQueryHandle<T> {
+    type Target = QueryObserverResult;
+
+    fn deref(&self) -> &QueryObserverResult {
+        &self.result
+    }
+}
+
+/// A suspense hook's answer for one query: its handle with data, or the
+/// suspension (still loading, or failed without data: the error went to
+/// the nearest [`super::QueryErrorBoundary`]).
+fn suspended<T>(
+    client: &crate::QueryClient,
+    boundaries: &super::error_boundary::Boundaries,
+    key: &QueryKey,
+    handle: UseQueryHandle<T>,
+    (fetcher, options): (Fetcher, QueryOptions),
+) -> Result<UseSuspenseQueryHandle<T>, futures::future::LocalBoxFuture<'static, ()>> {
+    let UseQueryHandle {
+        data,
+        error,
+        result,
+        refetch,
+        fetch_next_page,
+        fetch_previous_page,
+    } = handle;
+    if let Some(data) = data {
+        return Ok(UseSuspenseQueryHandle {
+            data,
+            error,
+            result,
+            refetch,
+            fetch_next_page,
+            fetch_previous_page,
+        });
+    }
+    // Data can arrive by another way than this fetch (a persisted cache
+    // restored after the first render, a live event, another observer),
+    // and a failed query can be fetched again (a reset of the boundary):
+    // the suspension ends with whichever change comes first. A fetch
+    // paused while offline must not keep restored data off the page.
+    let changed = crate::signal::Signal::default();
+    let change = changed.wait();
+    let subscription = client.subscribe(key, move || changed.notify());
+    let pending: futures::future::LocalBoxFuture<'static, ()> =
+        if result.status != QueryStatus::Error || result.is_fetching() {
+            let fetched = client.ensure_query_data(key, fetcher, options);
+            let reset = boundaries.reset.clone();
+            Box::pin(async move {
+                // TanStack's `fetchOptimistic(...).catch(clearReset)`: a
+                // reset lasts for one fetch; failing again, the error
+                // goes to the boundary instead of being fetched again.
+                if fetched.await.is_err() {
+                    reset.clear_reset();
+                }
+            })
+        } else {
+            let error = error.unwrap_or_else(|| QueryError::network("failed"));
+            match &boundaries.sink {
+                Some(sink) => sink.emit(error),
+                None => client.platform().warn(&format!(
+                    "{key} failed with no data and no QueryErrorBoundary above its \
+                     use_suspense_query: {}",
+                    error.message
+                )),
+            }
+            Box::pin(futures::future::pending())
+        };
+    Err(Box::pin(async move {
+        futures::future::select(pending, change).await;
+        drop(subscription);
+    }))
+}
+
+/// [`use_query`] for Yew `<Suspense>` (TanStack's `useSuspenseQuery`): the
+/// data is always there. Suspends until the query has data; cached data
+/// (even stale) renders at once, so there is no fallback flash for
+/// hydrated or persisted data. A query that fails without data sends its
+/// error to the nearest [`super::QueryErrorBoundary`] (and stays
+/// suspended until its state changes); an error of a refetch, with data
+/// kept, is the handle's `error`.
+///
+/// On the server, an error without data leaves the render suspended
+/// (the server's render bound then sends the page for the browser to
+/// render, as React's streaming falls back to a client render): give the
+/// boundary the query's key (`QueryErrorBoundary`'s `keys`) and its
+/// fallback renders from the first render on both sides instead.
 #[hook]
-pub fn use_suspense_query<T>(spec: QuerySpec<T>) -> SuspensionResult<UseQueryHandle<T>>
+pub fn use_suspense_query<T>(spec: QuerySpec<T>) -> SuspensionResult<UseSuspenseQueryHandle<T>>
 where
     T: DeserializeOwned + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    let client = use_query_client();
+    let super::QueryContext { client, boundaries } = super::use_query_context();
     // The error this suspended for (or one hydrated) is shown (or sent to
     // the error boundary), not refetched by the observer that mounts when
     // the suspension ends, unless the boundary was reset.
@@ -380,26 +520,8 @@ where
         retry_on_mount: Some(false),
         ..options
     };
-    if handle.data.is_some() || handle.status == QueryStatus::Error {
-        return Ok(handle);
-    }
-    let pending = client.ensure_query_data(&key, fetcher, options);
-    // Data can also arrive by another way than this fetch (a persisted
-    // cache restored after the first render, a live event, another
-    // observer): the suspension ends with whichever comes first. A fetch
-    // paused while offline must not keep restored data off the page.
-    let arrived = crate::signal::Signal::default();
-    let arrival = arrived.wait();
-    let watched = (client.clone(), key.clone());
-    let subscription = client.subscribe(&key, move || {
-        if watched.0.get_query_data(&watched.1).is_some() {
-            arrived.notify();
-        }
-    });
-    Err(Suspension::from_future(async move {
-        futures::future::select(pending, arrival).await;
-        drop(subscription);
-    }))
+    suspended(&client, &boundaries, &key, handle, (fetcher, options))
+        .map_err(Suspension::from_future)
 }
 
 /// Observes a list of queries whose length can change from one render to
@@ -488,33 +610,36 @@ where
 }
 
 /// [`use_queries`] for Yew `<Suspense>` (TanStack's `useSuspenseQueries`):
-/// suspends until every query of the list has data or a settled error,
-/// fetching the missing ones in parallel; cached data (even stale) renders
-/// at once. Each handle then has its data (or its error).
+/// suspends until every query of the list has data, fetching the missing
+/// ones in parallel; cached data (even stale) renders at once. Each handle
+/// then has its data; a query that fails without data sends its error to
+/// the nearest [`super::QueryErrorBoundary`], as [`use_suspense_query`].
 #[hook]
-pub fn use_suspense_queries<T>(specs: Vec<QuerySpec<T>>) -> SuspensionResult<Vec<UseQueryHandle<T>>>
+pub fn use_suspense_queries<T>(
+    specs: Vec<QuerySpec<T>>,
+) -> SuspensionResult<Vec<UseSuspenseQueryHandle<T>>>
 where
     T: DeserializeOwned + 'static,
 {
-    let client = use_query_client();
+    let super::QueryContext { client, boundaries } = super::use_query_context();
     let parts: Vec<QueryDescription> = specs.iter().cloned().map(QuerySpec::into_parts).collect();
     let handles = use_queries(specs);
-    let waits: Vec<_> = handles
-        .iter()
-        .zip(parts)
-        .filter(|(h, _)| h.data.is_none() && h.status != QueryStatus::Error)
-        .map(|(_, (key, fetcher, options))| {
-            // As `use_suspense_query`: the error this suspended for is
-            // shown, not fetched again by the observer when it ends.
-            let options = QueryOptions {
-                retry_on_mount: Some(false),
-                ..options
-            };
-            client.ensure_query_data(&key, fetcher, options)
-        })
-        .collect();
+    let mut ready = Vec::with_capacity(handles.len());
+    let mut waits = vec![];
+    for (handle, (key, fetcher, options)) in handles.into_iter().zip(parts) {
+        // As `use_suspense_query`: the error this suspended for is shown,
+        // not fetched again by the observer when it ends.
+        let options = QueryOptions {
+            retry_on_mount: Some(false),
+            ..options
+        };
+        match suspended(&client, &boundaries, &key, handle, (fetcher, options)) {
+            Ok(handle) => ready.push(handle),
+            Err(wait) => waits.push(wait),
+        }
+    }
     if waits.is_empty() {
-        return Ok(handles);
+        return Ok(ready);
     }
     Err(Suspension::from_future(async move {
         futures::future::join_all(waits).await;

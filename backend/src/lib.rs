@@ -4,6 +4,7 @@
 //! `main.rs` only wires [`config::Settings`], [`telemetry`] and
 //! [`startup::Application`]; tests build the same application on port 0.
 
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -7,7 +7,7 @@
 //! cannot be served without being documented, nor documented without being
 //! served.
 
-use crate::routes::{self, api, events};
+use crate::routes::{self, api, events, session};
 use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
 use shared::ErrorBody;
@@ -94,11 +94,15 @@ a known path asked with a method it does not take is 405 with `Allow`.",
         api::deferred,
         events::events,
         events::events_ws,
+        session::get_session,
+        session::create_session,
+        session::delete_session,
         openapi_json,
     ),
     tags(
         (name = "posts", description = "Posts and their comments"),
         (name = "users", description = "Users and their posts"),
+        (name = "session", description = "Signing in and out (a session cookie)"),
         (name = "events", description = "Every change, live (SSE or WebSocket), resumable by event id"),
         (name = "meta", description = "The API's own description and aggregates"),
     )
@@ -189,6 +193,9 @@ fn handler(operation_id: &str, method: Method) -> Route {
         "deferred" => route.to(api::deferred),
         "events" => route.to(events::events),
         "events_ws" => route.to(events::events_ws),
+        "get_session" => route.to(session::get_session),
+        "create_session" => route.to(session::create_session),
+        "delete_session" => route.to(session::delete_session),
         "openapi_json" => route.to(openapi_json),
         other => panic!("the OpenAPI document names an operation without a handler: {other}"),
     }

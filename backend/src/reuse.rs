@@ -1,7 +1,7 @@
 //! Reused API answers and conditional requests.
 //!
-//! A cacheable `GET /api/…` (every read but `/api/deferred` and the event
-//! streams) is answered once per data version: its status, JSON and brotli
+//! A cacheable `GET /api/…` (every read but `/api/deferred`, the event
+//! streams and `/api/session`, which depends on the viewer) is answered once per data version: its status, JSON and brotli
 //! form are kept under the request's path and query, and served as they are
 //! until the data may have changed: the rule the page cache uses (a write
 //! committed on this instance, or an event from any instance; see
@@ -95,10 +95,12 @@ pub fn not_modified(etag: &str) -> HttpResponse {
 /// Reads whose answers are kept: every API GET but the deliberately slow
 /// aggregate and the event streams.
 fn reusable(req: &ServiceRequest) -> bool {
+    // `/api/session` answers who asks: kept under its path, one viewer's
+    // answer would go to the next.
     (req.method() == Method::GET || req.method() == Method::HEAD)
         && !matches!(
             req.path(),
-            "/api/deferred" | "/api/events" | "/api/events/ws"
+            "/api/deferred" | "/api/events" | "/api/events/ws" | "/api/session"
         )
 }
 

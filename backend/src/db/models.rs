@@ -66,6 +66,7 @@ pub struct NewUserRow<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub last_active_at: i64,
+    pub password_hash: &'a str,
 }
 
 /// A `comments` row.

@@ -8,6 +8,7 @@ diesel::table! {
         username -> Text,
         email -> Text,
         last_active_at -> BigInt,
+        password_hash -> Text,
     }
 }
 
@@ -51,6 +52,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(posts -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(comments -> posts (post_id));
-diesel::allow_tables_to_appear_in_same_query!(users, posts, comments, idempotency_keys, events);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    posts,
+    comments,
+    idempotency_keys,
+    events,
+    sessions,
+    sign_in_failures
+);

@@ -111,6 +111,7 @@ pub fn seed_if_empty(conn: &mut DbConn) -> QueryResult<()> {
                 username,
                 email,
                 last_active_at: EPOCH_MS,
+                password_hash: crate::accounts::DEMO_PASSWORD_HASH,
             })
             .collect();
         // One row per statement: the multi-engine connection has no batch insert.

@@ -5,6 +5,7 @@ pub mod api;
 pub mod events;
 pub mod forms;
 pub mod pages;
+pub mod session;
 
 use crate::error::ApiError;
 use actix_web::{HttpRequest, HttpResponse};

@@ -24,6 +24,8 @@ pub(crate) enum Engine {
 
 pub(crate) struct TestApp {
     pub(crate) address: String,
+    /// The database it runs on (another instance may share it).
+    pub(crate) database_url: String,
     pub(crate) client: Client,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
@@ -192,6 +194,7 @@ pub(crate) async fn spawn_app_on(
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        database_url: database_url.to_owned(),
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))

@@ -19,5 +19,6 @@ mod pages;
 mod pg_faults;
 mod pg_restart;
 mod posts;
+mod session;
 mod stalled;
 mod users;

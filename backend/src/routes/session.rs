@@ -1,0 +1,146 @@
+//! `/api/session`: who is signed in, sign in, sign out (see
+//! [`crate::accounts`]).
+
+use crate::accounts::{self, SESSION_COOKIE, SignInError};
+use crate::error::ApiError;
+use crate::openapi::WriteErrors;
+use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieAge};
+use actix_web::{HttpRequest, HttpResponse, web};
+use shared::{ErrorBody, SessionInfo, SignIn};
+
+type Data = web::Data<AppState>;
+
+/// The session token the request carries, if any.
+pub(crate) fn token_of(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Secure` when the page
+/// was asked for over https; `token` empty and `Max-Age=0` to remove it.
+fn cookie(req: &HttpRequest, token: &str, max_age_ms: i64) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(req.connection_info().scheme() == "https")
+        .max_age(CookieAge::milliseconds(max_age_ms))
+        .finish()
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/session", tag = "session",
+    responses(
+        (status = 200, description = "The signed-in user, or `null` (no session, or it expired or was ended)", body = SessionInfo),
+        crate::openapi::ReadErrors,
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn get_session(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = match token_of(&req) {
+        Some(token) => {
+            let db = state.db.clone();
+            web::block(move || -> Result<_, ApiError> {
+                let mut conn = db.conn()?;
+                Ok(accounts::viewer(&mut conn, &token, crate::write::now_ms())?)
+            })
+            .await??
+        }
+        None => None,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(SessionInfo { user }))
+}
+
+/// Signs in: a new session (the cookie), replacing any the request carried.
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in; the `session` cookie is set (`HttpOnly`, `SameSite=Lax`, `Secure` over https)", body = SessionInfo),
+        (status = 401, description = "Unknown email or wrong password (`invalid_credentials`; the same for both)", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this email or from this address (`too_many_attempts`); try again after `Retry-After` seconds",
+            body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        WriteErrors,
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn create_session(
+    state: Data,
+    req: HttpRequest,
+    body: web::Json<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let SignIn { email, password } = body.into_inner();
+    let mut fields = crate::domain::FieldErrors::new();
+    if email.trim().is_empty() {
+        fields.insert("email".into(), "is required".into());
+    } else if email.chars().count() > 254 {
+        fields.insert("email".into(), "is at most 254 characters".into());
+    }
+    if password.is_empty() {
+        fields.insert("password".into(), "is required".into());
+    } else if password.chars().count() > 1024 {
+        fields.insert("password".into(), "is at most 1024 characters".into());
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::Validation(fields));
+    }
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let replaced = token_of(&req);
+    let db = state.db.clone();
+    let signed_in = web::block(move || -> Result<_, ApiError> {
+        let mut conn = db.conn()?;
+        let now = crate::write::now_ms();
+        match accounts::sign_in(
+            &mut conn,
+            &email,
+            &password,
+            &address,
+            replaced.as_deref(),
+            now,
+        ) {
+            Ok(done) => Ok(done),
+            Err(SignInError::Invalid) => Err(ApiError::Unauthorized {
+                code: "invalid_credentials",
+                message: "Wrong email or password.".into(),
+            }),
+            Err(SignInError::Limited { retry_after_secs }) => Err(ApiError::TooManyRequests {
+                code: "too_many_attempts",
+                message: format!(
+                    "Too many failed sign-ins; try again in {retry_after_secs} seconds."
+                ),
+                retry_after_secs,
+            }),
+            Err(SignInError::Db(e)) => Err(e.into()),
+        }
+    })
+    .await??;
+    let (user, token) = signed_in;
+    tracing::info!(user = user.id.0, "signed in");
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(cookie(&req, &token, accounts::SESSION_TTL_MS))
+        .json(SessionInfo { user: Some(user) }))
+}
+
+/// Signs out: the session ends everywhere and the cookie is removed.
+#[utoipa::path(delete, path = "/api/session", tag = "session",
+    responses(
+        (status = 204, description = "Signed out (also when nobody was signed in)"),
+        crate::openapi::ReadErrors,
+    ))]
+#[tracing::instrument(skip_all)]
+pub async fn delete_session(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = token_of(&req) {
+        let db = state.db.clone();
+        web::block(move || -> Result<(), ApiError> {
+            let mut conn = db.conn()?;
+            Ok(accounts::sign_out(&mut conn, &token)?)
+        })
+        .await??;
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(cookie(&req, "", 0))
+        .finish())
+}

@@ -1,0 +1,180 @@
+//! Signing in and out (`/api/session`): the cookie, sessions in the
+//! database (another instance and a restart honour them, sign-out ends
+//! them everywhere), one answer for an unknown email and a wrong password,
+//! and the sign-in rate limit.
+
+use crate::both_engines;
+use crate::helpers::{TestApp, assert_error, spawn_app_on};
+use reqwest::Response;
+use serde_json::{Value, json};
+
+both_engines!(
+    sign_in_and_out,
+    sessions_live_in_the_database,
+    wrong_credentials_are_refused_alike_and_limited
+);
+
+/// The demo password of every seeded user (the README says it).
+const PASSWORD: &str = "querent-demo";
+
+async fn sign_in(app: &TestApp, email: &str, password: &str, cookie: Option<&str>) -> Response {
+    let mut req = app
+        .client
+        .post(app.url("/api/session"))
+        .json(&json!({"email": email, "password": password}));
+    if let Some(cookie) = cookie {
+        req = req.header("Cookie", cookie);
+    }
+    req.send().await.expect("POST /api/session")
+}
+
+/// `session=<token>` from a response's `Set-Cookie`, and the whole header.
+fn session_cookie(res: &Response) -> (String, String) {
+    let header = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("session="))
+        .expect("a session cookie")
+        .to_owned();
+    let pair = header.split(';').next().unwrap().to_owned();
+    (pair, header)
+}
+
+async fn who(app: &TestApp, cookie: &str) -> Value {
+    let res = app
+        .client
+        .get(app.url("/api/session"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("GET /api/session");
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["user"].clone()
+}
+
+async fn sign_out(app: &TestApp, cookie: &str) -> Response {
+    app.client
+        .delete(app.url("/api/session"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("DELETE /api/session")
+}
+
+async fn sign_in_and_out(app: TestApp) {
+    assert_eq!(app.get_json("/api/session").await, json!({"user": null}));
+
+    // Any case, surrounding spaces: the stored address.
+    let res = sign_in(&app, "  Bret@Example.com ", PASSWORD, None).await;
+    assert_eq!(res.status(), 200);
+    let (cookie, header) = session_cookie(&res);
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(header.contains(attribute), "{attribute} in {header}");
+    }
+    assert!(!header.contains("Secure"), "not over plain http: {header}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["id"], 1);
+    assert_eq!(body["user"]["username"], "Bret");
+    assert!(body["user"].get("password_hash").is_none());
+    assert_eq!(who(&app, &cookie).await["id"], 1);
+
+    // Signing in again rotates the session: the old token is over.
+    let res = sign_in(&app, "antonette@example.com", PASSWORD, Some(&cookie)).await;
+    assert_eq!(res.status(), 200);
+    let (second, _) = session_cookie(&res);
+    assert_ne!(second, cookie);
+    assert_eq!(
+        who(&app, &cookie).await,
+        Value::Null,
+        "the replaced session ended"
+    );
+    assert_eq!(who(&app, &second).await["id"], 2);
+
+    let res = sign_out(&app, &second).await;
+    assert_eq!(res.status(), 204);
+    let (removed, header) = session_cookie(&res);
+    assert_eq!(removed, "session=");
+    assert!(header.contains("Max-Age=0"), "{header}");
+    assert_eq!(who(&app, &second).await, Value::Null);
+    assert_eq!(sign_out(&app, &second).await.status(), 204, "twice is fine");
+    assert_eq!(who(&app, "session=made-up").await, Value::Null);
+
+    // A malformed sign-in is refused and signs nobody in.
+    let res = app
+        .post_json("/api/session", &json!({"email": "", "password": ""}))
+        .await;
+    assert_error(res, 422, "validation_failed", &["email", "password"]).await;
+    let res = app
+        .post_json("/api/session", &json!({"email": "bret@example.com"}))
+        .await;
+    assert_eq!(res.status().as_u16() / 100, 4);
+}
+
+async fn sessions_live_in_the_database(app: TestApp) {
+    let res = sign_in(&app, "bret@example.com", PASSWORD, None).await;
+    let (cookie, _) = session_cookie(&res);
+
+    // A second instance on the same database honours it...
+    let dir = tempfile::tempdir().unwrap();
+    let other = spawn_app_on(&app.database_url, dir, |_| {}).await;
+    assert_eq!(who(&other, &cookie).await["id"], 1);
+    // ...and one that starts later (nothing kept in memory) too.
+    drop(other);
+    let dir = tempfile::tempdir().unwrap();
+    let restarted = spawn_app_on(&app.database_url, dir, |_| {}).await;
+    assert_eq!(who(&restarted, &cookie).await["id"], 1);
+    // Signing out on one ends it on every instance.
+    assert_eq!(sign_out(&restarted, &cookie).await.status(), 204);
+    assert_eq!(who(&app, &cookie).await, Value::Null);
+}
+
+async fn wrong_credentials_are_refused_alike_and_limited(app: TestApp) {
+    let wrong = sign_in(&app, "bret@example.com", "not-it", None).await;
+    let unknown = sign_in(&app, "nobody@example.com", PASSWORD, None).await;
+    let (wrong_status, unknown_status) = (wrong.status(), unknown.status());
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let (wrong, unknown): (Value, Value) =
+        (wrong.json().await.unwrap(), unknown.json().await.unwrap());
+    assert_eq!((wrong_status.as_u16(), unknown_status.as_u16()), (401, 401));
+    assert_eq!(wrong, unknown, "the same answer for both");
+    assert_eq!(wrong["error"]["code"], "invalid_credentials");
+
+    // Five misses for one email: the sixth try is refused, even with the
+    // right password, and says when to come back.
+    for _ in 0..4 {
+        assert_eq!(
+            sign_in(&app, "BRET@example.com", "nope", None)
+                .await
+                .status(),
+            401
+        );
+    }
+    let limited = sign_in(&app, "bret@example.com", PASSWORD, None).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("set-cookie").is_none());
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&retry), "about 15 minutes: {retry}");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+
+    // Another account from the same address still signs in...
+    let res = sign_in(&app, "antonette@example.com", PASSWORD, None).await;
+    assert_eq!(res.status(), 200);
+    // ...until the address has missed twenty times (6 so far).
+    for i in 0..14 {
+        let email = format!("guess{i}@example.com");
+        assert_eq!(
+            sign_in(&app, &email, "x", None).await.status(),
+            401,
+            "{email}"
+        );
+    }
+    let res = sign_in(&app, "antonette@example.com", PASSWORD, None).await;
+    assert_eq!(res.status(), 429, "the address used its twenty");
+}

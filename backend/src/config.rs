@@ -159,6 +159,13 @@ pub struct Settings {
     #[arg(long, env = "REUSE_RESPONSES", default_value_t = true, action = clap::ArgAction::Set)]
     pub reuse_responses: bool,
 
+    /// Writes need a session: creating a post or comment needs one
+    /// (a post's author is the signed-in user), changing, moving or
+    /// deleting a post is for its author, changing a profile for its
+    /// owner. Off, anyone may write (the app cannot sign in yet).
+    #[arg(long, env = "REQUIRE_SESSIONS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub require_sessions: bool,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -199,6 +206,7 @@ impl Settings {
             precompress_assets: true,
             server_render: true,
             reuse_responses: true,
+            require_sessions: false,
             log_format: LogFormat::Pretty,
         }
     }

@@ -78,19 +78,25 @@ impl StreamLimits {
 
     /// The client's address (see the module's documentation).
     fn client_of(&self, req: &HttpRequest) -> IpAddr {
-        let peer = req
-            .peer_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-        if !self.trusted_proxies.contains(&peer) {
-            return peer;
-        }
-        req.headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse().ok())
-            .unwrap_or(peer)
+        client_address(req, &self.trusted_proxies)
     }
+}
+
+/// The client's address: the peer's, or behind one of `trusted_proxies`
+/// the last address its `X-Forwarded-For` names.
+pub fn client_address(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 impl Drop for StreamPermit {

@@ -69,6 +69,25 @@ pub enum WriteErrors {
     Unavailable(ErrorBody),
 }
 
+/// What a write answers about who makes it (with `--require-sessions`, and
+/// for a session cookie sent from another site).
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only its shape is read, by the document
+pub enum SessionErrors {
+    /// No session, or one that ended.
+    #[response(
+        status = 401,
+        description = "Sessions are required and the request has none (`unauthenticated`) or its session ended (`session_expired`); nothing changed"
+    )]
+    Unauthorized(ErrorBody),
+    /// Not this writer's to change, or sent from another site.
+    #[response(
+        status = 403,
+        description = "Not yours to change (`forbidden`: another author's post, another user's profile, a post as someone else), or a write with the session cookie from another site (`cross_site_request`); nothing changed"
+    )]
+    Forbidden(ErrorBody),
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

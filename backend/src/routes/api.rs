@@ -3,8 +3,9 @@
 use crate::db::repo::{self, Cursor};
 use crate::domain::{ValidNewComment, ValidNewPost, ValidPostPatch, ValidUserPatch};
 use crate::error::ApiError;
-use crate::openapi::{ReadErrors, WriteErrors};
+use crate::openapi::{ReadErrors, SessionErrors, WriteErrors};
 use crate::queries;
+use crate::routes::session::{self, Writer};
 use crate::state::AppState;
 use crate::write::{self, Answer, IdempotencyKey, Outcome};
 use actix_web::http::StatusCode;
@@ -206,6 +207,7 @@ pub async fn get_post(state: Data, id: web::Path<i64>) -> Result<HttpResponse, A
     responses(
         (status = 201, description = "The post as stored", body = Post),
         WriteErrors,
+        SessionErrors,
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn create_post(
@@ -213,13 +215,15 @@ pub async fn create_post(
     req: HttpRequest,
     body: web::Json<NewPost>,
 ) -> Result<HttpResponse, ApiError> {
+    let writer = session::writer(&state, &req).await?;
     let input = ValidNewPost::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, create_post_write(input)).await
+    idempotent(&state, &req, &*body, create_post_write(input, writer)).await
 }
 
 /// The write of a new post (the JSON API's and the form's).
-pub(crate) fn create_post_write(input: ValidNewPost) -> impl Write {
+pub(crate) fn create_post_write(input: ValidNewPost, writer: Writer) -> impl Write {
     move |conn, now| {
+        writer.must_be(input.user_id, "You can only post as yourself.")?;
         author_exists(conn, input.user_id)?;
         let post = repo::create_post(conn, &input, now)?;
         outcome(StatusCode::CREATED, post, EventKind::PostCreated)
@@ -233,6 +237,7 @@ pub(crate) fn create_post_write(input: ValidNewPost) -> impl Write {
         (status = 200, description = "The post as stored", body = Post),
         (status = 404, description = "No such post", body = ErrorBody),
         WriteErrors,
+        SessionErrors,
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn update_post(
@@ -241,14 +246,31 @@ pub async fn update_post(
     id: web::Path<i64>,
     body: web::Json<PostPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let writer = session::writer(&state, &req).await?;
     let id = PostId(id.into_inner());
     let patch = ValidPostPatch::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, update_post_write(id, patch)).await
+    idempotent(&state, &req, &*body, update_post_write(id, patch, writer)).await
+}
+
+/// Refused unless `writer` may change post `id` (its author; 404 if there
+/// is no such post).
+fn must_own_post(
+    conn: &mut crate::db::DbConn,
+    id: PostId,
+    writer: Writer,
+    refusal: &'static str,
+) -> Result<(), ApiError> {
+    if writer == Writer::Anyone {
+        return Ok(());
+    }
+    let post = repo::get_post(conn, id)?.ok_or(ApiError::NotFound("post"))?;
+    writer.must_be(post.user_id, refusal)
 }
 
 /// The write of a post edit or move.
-pub(crate) fn update_post_write(id: PostId, patch: ValidPostPatch) -> impl Write {
+pub(crate) fn update_post_write(id: PostId, patch: ValidPostPatch, writer: Writer) -> impl Write {
     move |conn, now| {
+        must_own_post(conn, id, writer, "Only its author can change this post.")?;
         if let Some(user) = patch.user_id {
             author_exists(conn, user)?;
         }
@@ -263,6 +285,7 @@ pub(crate) fn update_post_write(id: PostId, patch: ValidPostPatch) -> impl Write
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such post", body = ErrorBody),
         WriteErrors,
+        SessionErrors,
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn delete_post(
@@ -270,13 +293,15 @@ pub async fn delete_post(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    let writer = session::writer(&state, &req).await?;
     let id = PostId(id.into_inner());
-    idempotent(&state, &req, &(), delete_post_write(id)).await
+    idempotent(&state, &req, &(), delete_post_write(id, writer)).await
 }
 
 /// The write of a post's deletion.
-pub(crate) fn delete_post_write(id: PostId) -> impl Write {
+pub(crate) fn delete_post_write(id: PostId, writer: Writer) -> impl Write {
     move |conn, _now| {
+        must_own_post(conn, id, writer, "Only its author can delete this post.")?;
         let user_id = repo::delete_post(conn, id)?.ok_or(ApiError::NotFound("post"))?;
         Ok(Outcome {
             status: StatusCode::NO_CONTENT,
@@ -314,6 +339,7 @@ pub async fn list_comments(
         (status = 201, description = "The comment as stored", body = Comment),
         (status = 404, description = "No such post", body = ErrorBody),
         WriteErrors,
+        SessionErrors,
     ))]
 #[tracing::instrument(skip_all, fields(post = %id))]
 pub async fn create_comment(
@@ -322,6 +348,7 @@ pub async fn create_comment(
     id: web::Path<i64>,
     body: web::Json<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
+    session::writer(&state, &req).await?;
     let id = PostId(id.into_inner());
     let input = ValidNewComment::parse(body.clone()).map_err(ApiError::Validation)?;
     idempotent(&state, &req, &*body, create_comment_write(id, input)).await
@@ -375,6 +402,7 @@ pub async fn user_posts(state: Data, id: web::Path<i64>) -> Result<HttpResponse,
         (status = 200, description = "The user as stored", body = User),
         (status = 404, description = "No such user", body = ErrorBody),
         WriteErrors,
+        SessionErrors,
     ))]
 #[tracing::instrument(skip_all, fields(user = %id))]
 pub async fn update_user(
@@ -383,14 +411,16 @@ pub async fn update_user(
     id: web::Path<i64>,
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let writer = session::writer(&state, &req).await?;
     let id = UserId(id.into_inner());
     let patch = ValidUserPatch::parse(body.clone()).map_err(ApiError::Validation)?;
-    idempotent(&state, &req, &*body, update_user_write(id, patch)).await
+    idempotent(&state, &req, &*body, update_user_write(id, patch, writer)).await
 }
 
 /// The write of a user edit.
-pub(crate) fn update_user_write(id: UserId, patch: ValidUserPatch) -> impl Write {
+pub(crate) fn update_user_write(id: UserId, patch: ValidUserPatch, writer: Writer) -> impl Write {
     move |conn, now| {
+        writer.must_be(id, "You can only change your own profile.")?;
         let user = repo::update_user(conn, id, &patch, now)?.ok_or(ApiError::NotFound("user"))?;
         outcome(StatusCode::OK, user, EventKind::UserUpdated)
     }

@@ -24,6 +24,7 @@ use super::api::{self, Write};
 use super::pages::refused_page;
 use crate::domain::{ValidNewComment, ValidNewPost, ValidPostPatch, ValidUserPatch};
 use crate::error::ApiError;
+use crate::routes::session::Writer;
 use crate::state::AppState;
 use crate::write::{self, Answer, IdempotencyKey};
 use actix_web::http::{StatusCode, header};
@@ -83,7 +84,11 @@ pub async fn submit(
         key: fields.get(IDEMPOTENCY_FIELD).cloned(),
         fields,
     };
-    match apply(&state, &post).await {
+    let applied = match crate::routes::session::writer(&state, &req).await {
+        Ok(writer) => apply(&state, &post, writer).await,
+        Err(refused) => Err(refused),
+    };
+    match applied {
         Ok(to) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish()),
@@ -182,12 +187,12 @@ async fn run(
 }
 
 /// Applies the post; the path to see its result.
-async fn apply(state: &AppState, post: &FormPost) -> Result<String, ApiError> {
+async fn apply(state: &AppState, post: &FormPost, writer: Writer) -> Result<String, ApiError> {
     let key = post.key()?;
     let key = key.as_deref();
     let back = post.page.path();
     match post.action {
-        FormAction::NewPost => new_post(state, post, key).await,
+        FormAction::NewPost => new_post(state, post, key, writer).await,
         FormAction::Comment(id) => {
             let comment = NewComment {
                 name: post.text("name"),
@@ -218,7 +223,7 @@ async fn apply(state: &AppState, post: &FormPost) -> Result<String, ApiError> {
             };
             let valid = ValidPostPatch::parse(patch.clone()).map_err(ApiError::Validation)?;
             let path = format!("/api/posts/{id}");
-            let write = api::update_post_write(id, valid);
+            let write = api::update_post_write(id, valid, writer);
             run(state, key, "", ("PATCH", &path), &patch, write).await?;
             Ok(back)
         }
@@ -230,7 +235,7 @@ async fn apply(state: &AppState, post: &FormPost) -> Result<String, ApiError> {
                 "",
                 ("DELETE", &path),
                 &(),
-                api::delete_post_write(id),
+                api::delete_post_write(id, writer),
             )
             .await?;
             Ok(Route::Posts.path())
@@ -242,7 +247,7 @@ async fn apply(state: &AppState, post: &FormPost) -> Result<String, ApiError> {
             };
             let valid = ValidUserPatch::parse(patch.clone()).map_err(ApiError::Validation)?;
             let path = format!("/api/users/{id}");
-            let write = api::update_user_write(id, valid);
+            let write = api::update_user_write(id, valid, writer);
             run(state, key, "", ("PATCH", &path), &patch, write).await?;
             Ok(back)
         }
@@ -268,6 +273,7 @@ async fn new_post(
     state: &AppState,
     post: &FormPost,
     key: Option<&str>,
+    writer: Writer,
 ) -> Result<String, ApiError> {
     let new = NewPost {
         user_id: post.user_id("user_id")?,
@@ -294,7 +300,7 @@ async fn new_post(
         }
     };
     let suffix = if with_comment { ":post" } else { "" };
-    let write = api::create_post_write(valid_post);
+    let write = api::create_post_write(valid_post, writer);
     let created = run(state, key, suffix, ("POST", "/api/posts"), &new, write).await?;
     let created: Post = created
         .ok_or_else(|| ApiError::unexpected(std::io::Error::other("no post in the answer")))
@@ -309,7 +315,7 @@ async fn new_post(
         Ok(_) => Ok(to),
         Err(e) => {
             let path = format!("/api/posts/{}", created.id);
-            let withdraw = api::delete_post_write(created.id);
+            let withdraw = api::delete_post_write(created.id, writer);
             match run(state, key, ":withdraw", ("DELETE", &path), &(), withdraw).await {
                 Ok(_) | Err(ApiError::NotFound(_)) => {}
                 Err(w) => {
@@ -340,6 +346,13 @@ async fn refuse(
             Some(format!("This {what} no longer exists.")),
             StatusCode::NOT_FOUND,
         ),
+        // Not signed in, or not yours: said on the page, what was typed kept.
+        ApiError::Unauthorized { message, .. } => {
+            (BTreeMap::new(), Some(message), StatusCode::UNAUTHORIZED)
+        }
+        ApiError::Forbidden { message, .. } => {
+            (BTreeMap::new(), Some(message), StatusCode::FORBIDDEN)
+        }
         // The rest (busy database, malformed key) is the API's own answer.
         other => return Err(other),
     };
@@ -358,7 +371,7 @@ async fn refuse(
 /// host's or configured (the event stream's rule, `events::origin_allowed`),
 /// and, unless the `Origin` is a configured one, no `Sec-Fetch-Site` naming
 /// another site.
-fn same_site(req: &HttpRequest, allowed: &[String]) -> bool {
+pub(crate) fn same_site(req: &HttpRequest, allowed: &[String]) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let configured = header(header::ORIGIN.as_str())
         .is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)));

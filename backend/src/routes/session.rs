@@ -84,9 +84,7 @@ pub async fn create_session(
     if !fields.is_empty() {
         return Err(ApiError::Validation(fields));
     }
-    let address = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let address = crate::limits::client_address(&req, &state.settings.trusted_proxies).to_string();
     let replaced = token_of(&req);
     let db = state.db.clone();
     let signed_in = web::block(move || -> Result<_, ApiError> {
@@ -143,4 +141,72 @@ pub async fn delete_session(state: Data, req: HttpRequest) -> Result<HttpRespons
     Ok(HttpResponse::NoContent()
         .cookie(cookie(&req, "", 0))
         .finish())
+}
+
+/// Who a write is made by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Sessions are not required (`--require-sessions` off).
+    Anyone,
+    /// The signed-in user.
+    User(shared::UserId),
+}
+
+impl Writer {
+    /// Refused unless the writer is `user` (or anyone may write).
+    pub fn must_be(self, user: shared::UserId, refusal: &'static str) -> Result<(), ApiError> {
+        match self {
+            Writer::User(me) if me != user => Err(ApiError::Forbidden {
+                code: "forbidden",
+                message: refusal.into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// CSRF: a write that carries the session cookie must come from a page of
+/// this site (the no-JavaScript forms' rule, `forms::same_site`: an
+/// `Origin`, if sent, this host's or one of `--cors-origins`, and no
+/// `Sec-Fetch-Site` naming another site), else 403 `cross_site_request`.
+/// A client that says neither is not a browser a page can drive.
+pub(crate) fn check_origin(req: &HttpRequest, cors_origins: &[String]) -> Result<(), ApiError> {
+    if token_of(req).is_none() || super::forms::same_site(req, cors_origins) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden {
+        code: "cross_site_request",
+        message:
+            "This request came from another site; writes with a session must come from this app."
+                .into(),
+    })
+}
+
+/// Who may make the write `req` asks for: CSRF checked, then, when
+/// sessions are required, the signed-in user (401 `unauthenticated`
+/// without a session, `session_expired` for one that ended).
+pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer, ApiError> {
+    check_origin(req, &state.settings.cors_origins)?;
+    if !state.settings.require_sessions {
+        return Ok(Writer::Anyone);
+    }
+    let Some(token) = token_of(req) else {
+        return Err(ApiError::Unauthorized {
+            code: "unauthenticated",
+            message: "Sign in to do this.".into(),
+        });
+    };
+    let db = state.db.clone();
+    let user = web::block(move || -> Result<_, ApiError> {
+        let mut conn = db.conn()?;
+        Ok(accounts::viewer(&mut conn, &token, crate::write::now_ms())?)
+    })
+    .await??;
+    match user {
+        Some(user) => Ok(Writer::User(user.id)),
+        None => Err(ApiError::Unauthorized {
+            code: "session_expired",
+            message: "Your session has ended; sign in again.".into(),
+        }),
+    }
 }

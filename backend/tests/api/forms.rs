@@ -15,6 +15,7 @@ both_engines!(
     comment_edit_move_delete_and_profile_forms_apply_and_return,
     posts_from_another_site_are_refused,
     what_is_not_a_form_post_is_refused,
+    with_sessions_required_a_form_says_to_sign_in_and_keeps_what_was_typed,
 );
 
 /// The page's form state (its idempotency key, a refusal).
@@ -396,4 +397,57 @@ async fn what_is_not_a_form_post_is_refused(app: TestApp) {
     assert_error(res, 400, "invalid_idempotency_key", &[]).await;
     // Pages still answer GET as before.
     assert_eq!(app.get("/posts").await.status(), 200);
+}
+
+/// With `--require-sessions`, a form posted without a session, or on
+/// another author's post, is refused on its page with what was typed and
+/// the reason; nothing changes.
+async fn with_sessions_required_a_form_says_to_sign_in_and_keeps_what_was_typed(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let strict =
+        crate::helpers::spawn_app_on(&app.database_url, dir, |s| s.require_sessions = true).await;
+    let theirs = strict.get_json("/api/users/2/posts").await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let before = strict.get_json(&format!("/api/posts/{theirs}")).await;
+    let edit = [
+        ("idempotency_key", "form-s1"),
+        ("title", "Typed while signed out"),
+        ("body", "Kept"),
+        ("user_id", "2"),
+        ("previous_user_id", "2"),
+    ];
+    let action = format!("/posts/{theirs}/edit");
+    let (status, page) = submit(&strict, &action, &edit).await;
+    assert_eq!(status, 401);
+    let refused = form_state(&page).refused.expect("the refusal on the page");
+    assert_eq!(refused.message.as_deref(), Some("Sign in to do this."));
+    assert_eq!(refused.fields["title"], "Typed while signed out");
+
+    let res = strict
+        .client
+        .post(strict.url("/api/session"))
+        .json(&json!({"email": "bret@example.com", "password": "querent-demo"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, page) = submit_with(&strict, &action, &edit, &[("Cookie", cookie.as_str())]).await;
+    assert_eq!(status, 403);
+    let refused = form_state(&page).refused.expect("the refusal on the page");
+    assert_eq!(
+        refused.message.as_deref(),
+        Some("Only its author can change this post.")
+    );
+    assert_eq!(
+        strict.get_json(&format!("/api/posts/{theirs}")).await,
+        before,
+        "nothing changed"
+    );
 }

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 both_engines!(
     sign_in_and_out,
     sessions_live_in_the_database,
-    wrong_credentials_are_refused_alike_and_limited
+    wrong_credentials_are_refused_alike_and_limited,
+    writes_need_a_session_and_the_owner,
+    a_write_with_the_session_from_another_site_is_refused
 );
 
 /// The demo password of every seeded user (the README says it).
@@ -177,4 +179,217 @@ async fn wrong_credentials_are_refused_alike_and_limited(app: TestApp) {
     }
     let res = sign_in(&app, "antonette@example.com", PASSWORD, None).await;
     assert_eq!(res.status(), 429, "the address used its twenty");
+}
+
+/// A write with these headers (a JSON body when given).
+async fn write(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut req = app.client.request(method, app.url(path));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.expect("a write")
+}
+
+/// A post of `user`'s (its id).
+async fn a_post_of(app: &TestApp, user: i64) -> i64 {
+    app.get_json(&format!("/api/users/{user}/posts")).await[0]["id"]
+        .as_i64()
+        .expect("the user has posts")
+}
+
+async fn writes_need_a_session_and_the_owner(app: TestApp) {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let strict = spawn_app_on(&app.database_url, dir, |s| s.require_sessions = true).await;
+    let (mine, theirs) = (a_post_of(&strict, 1).await, a_post_of(&strict, 2).await);
+    let their_post = strict.get_json(&format!("/api/posts/{theirs}")).await;
+    let edit = json!({"title": "Changed"});
+    let new_post = |user: i64| json!({"user_id": user, "title": "T", "body": "B"});
+    let comment = json!({"name": "N", "email": "n@example.com", "body": "Hi"});
+
+    // Without a session every write is refused and nothing changes.
+    let refused = [
+        (Method::POST, "/api/posts".to_owned(), Some(new_post(1))),
+        (
+            Method::PATCH,
+            format!("/api/posts/{mine}"),
+            Some(edit.clone()),
+        ),
+        (Method::DELETE, format!("/api/posts/{mine}"), None),
+        (
+            Method::POST,
+            format!("/api/posts/{mine}/comments"),
+            Some(comment.clone()),
+        ),
+        (
+            Method::PATCH,
+            "/api/users/1".to_owned(),
+            Some(json!({"name": "X"})),
+        ),
+    ];
+    for (method, path, body) in refused.clone() {
+        let res = write(&strict, method.clone(), &path, body, &[]).await;
+        assert_error(res, 401, "unauthenticated", &[]).await;
+    }
+    let before_users = strict.get_json("/api/users").await;
+    assert_eq!(
+        before_users[0]["post_count"],
+        app.get_json("/api/users/1").await["post_count"]
+    );
+
+    // Signed in as user 1: someone else's post or profile is not theirs.
+    let res = sign_in(&strict, "bret@example.com", PASSWORD, None).await;
+    let (cookie, _) = session_cookie(&res);
+    let me: &[(&str, &str)] = &[("Cookie", cookie.as_str())];
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/posts/{theirs}"),
+            Some(edit.clone()),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/posts/{theirs}"),
+            Some(json!({"user_id": 1})),
+        ),
+        (Method::DELETE, format!("/api/posts/{theirs}"), None),
+        (Method::POST, "/api/posts".to_owned(), Some(new_post(2))),
+        (
+            Method::PATCH,
+            "/api/users/2".to_owned(),
+            Some(json!({"name": "X"})),
+        ),
+    ] {
+        let res = write(&strict, method.clone(), &path, body, me).await;
+        assert_error(res, 403, "forbidden", &[]).await;
+    }
+    assert_eq!(
+        strict.get_json(&format!("/api/posts/{theirs}")).await,
+        their_post
+    );
+    assert_eq!(
+        strict.get_json("/api/users").await,
+        before_users,
+        "nothing changed"
+    );
+
+    // Their own: every write goes through.
+    let res = write(
+        &strict,
+        Method::PATCH,
+        &format!("/api/posts/{mine}"),
+        Some(edit),
+        me,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = write(&strict, Method::POST, "/api/posts", Some(new_post(1)), me).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["user_id"], 1);
+    let path = format!("/api/posts/{mine}/comments");
+    assert_eq!(
+        write(&strict, Method::POST, &path, Some(comment), me)
+            .await
+            .status(),
+        201
+    );
+    let res = write(
+        &strict,
+        Method::PATCH,
+        "/api/users/1",
+        Some(json!({"name": "Bret"})),
+        me,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let path = format!("/api/posts/{}", created["id"]);
+    assert_eq!(
+        write(&strict, Method::DELETE, &path, None, me)
+            .await
+            .status(),
+        204
+    );
+
+    // A session that ended: said so.
+    assert_eq!(sign_out(&strict, &cookie).await.status(), 204);
+    let res = write(
+        &strict,
+        Method::PATCH,
+        &format!("/api/posts/{mine}"),
+        Some(json!({"title": "Again"})),
+        me,
+    )
+    .await;
+    assert_error(res, 401, "session_expired", &[]).await;
+
+    // Without `--require-sessions` (the other instance) anyone still may.
+    let res = write(
+        &app,
+        Method::PATCH,
+        &format!("/api/posts/{theirs}"),
+        Some(json!({"title": "Open"})),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn a_write_with_the_session_from_another_site_is_refused(app: TestApp) {
+    use reqwest::Method;
+    let mine = a_post_of(&app, 1).await;
+    let path = format!("/api/posts/{mine}");
+    let before = app.get_json(&path).await;
+    let res = sign_in(&app, "bret@example.com", PASSWORD, None).await;
+    let (cookie, _) = session_cookie(&res);
+    let edit = || Some(json!({"title": "Forged"}));
+    for headers in [
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Origin", "https://evil.example"),
+        ],
+        vec![("Cookie", cookie.as_str()), ("Origin", "null")],
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        vec![("Cookie", cookie.as_str()), ("Sec-Fetch-Site", "same-site")],
+    ] {
+        let res = write(&app, Method::PATCH, &path, edit(), &headers).await;
+        assert_error(res, 403, "cross_site_request", &[]).await;
+    }
+    assert_eq!(app.get_json(&path).await, before, "nothing changed");
+
+    // From the app's own origin, or from a client that is no browser.
+    let own = app.address.clone();
+    let ok = [
+        vec![("Cookie", cookie.as_str()), ("Origin", own.as_str())],
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        vec![("Cookie", cookie.as_str())],
+        // No cookie: no session to borrow.
+        vec![("Origin", "https://evil.example")],
+    ];
+    for headers in ok {
+        let res = write(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(json!({"title": "Fine"})),
+            &headers,
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{headers:?}");
+    }
 }

@@ -16,6 +16,7 @@ const DEFAULT_MAX_STREAMS_PER_CLIENT: usize = 16;
 const DEFAULT_MAX_STREAMS: usize = 4096;
 const DEFAULT_HEADER_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_KEEP_ALIVE_SECS: u64 = 5;
+const DEFAULT_WRITES_PER_MINUTE: u32 = 600;
 /// PostgreSQL serves many connections at once.
 const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
 /// SQLite writes one transaction at a time; readers share the file. More
@@ -159,6 +160,12 @@ pub struct Settings {
     #[arg(long, env = "REUSE_RESPONSES", default_value_t = true, action = clap::ArgAction::Set)]
     pub reuse_responses: bool,
 
+    /// Writes (JSON API and forms) one client address may make per
+    /// minute, after a burst of ten seconds' worth; past it 429
+    /// `too_many_writes` with `Retry-After`. 0: no limit.
+    #[arg(long, env = "WRITES_PER_MINUTE", default_value_t = DEFAULT_WRITES_PER_MINUTE)]
+    pub writes_per_minute: u32,
+
     /// Writes need a session: creating a post or comment needs one
     /// (a post's author is the signed-in user), changing, moving or
     /// deleting a post is for its author, changing a profile for its
@@ -207,6 +214,7 @@ impl Settings {
             server_render: true,
             reuse_responses: true,
             require_sessions: false,
+            writes_per_minute: DEFAULT_WRITES_PER_MINUTE,
             log_format: LogFormat::Pretty,
         }
     }

@@ -1,4 +1,4 @@
-//! Caps on live event streams (SSE and WebSocket), so one client cannot hold
+//! Per-client limits. Caps on live event streams (SSE and WebSocket), so one client cannot hold
 //! the connections every other visitor needs: at most
 //! `--max-streams-per-client` open streams per client address and
 //! `--max-streams` in all; past either, a new stream is refused with 503
@@ -109,5 +109,114 @@ impl Drop for StreamPermit {
                 open.by_client.remove(&self.client);
             }
         }
+    }
+}
+
+/// Writes per client address (`--writes-per-minute`): a token bucket per
+/// address holding ten seconds' worth (at least 10) that refills at the
+/// rate; a write finding it empty is refused with 429 `too_many_writes`
+/// and `Retry-After` (the app's mutations wait that long and resend, with
+/// the same idempotency key). Kept per instance: behind a load balancer
+/// each instance allows the rate. 0: no limit.
+#[derive(Debug)]
+pub struct WriteLimits {
+    per_minute: u32,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+/// Addresses tracked before full buckets (the idle ones) are forgotten.
+const MAX_TRACKED_WRITERS: usize = 10_000;
+
+impl WriteLimits {
+    /// `per_minute` writes per address (0: unlimited).
+    pub fn new(per_minute: u32) -> Arc<Self> {
+        Arc::new(Self {
+            per_minute,
+            buckets: Mutex::default(),
+        })
+    }
+
+    fn capacity(&self) -> f64 {
+        (f64::from(self.per_minute) / 6.0).max(10.0)
+    }
+
+    /// Takes one write for `client` at `now`, or the seconds until one is
+    /// there.
+    pub fn take(&self, client: IpAddr, now: std::time::Instant) -> Result<(), u64> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let (capacity, rate) = (self.capacity(), f64::from(self.per_minute) / 60.0);
+        let refilled = |b: &Bucket| {
+            let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+            (b.tokens + elapsed * rate).min(capacity)
+        };
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= MAX_TRACKED_WRITERS && !buckets.contains_key(&client) {
+            buckets.retain(|_, b| refilled(b) < capacity);
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let tokens = refilled(bucket);
+        if tokens >= 1.0 {
+            *bucket = Bucket {
+                tokens: tokens - 1.0,
+                at: now,
+            };
+            Ok(())
+        } else {
+            *bucket = Bucket { tokens, at: now };
+            Err(((1.0 - tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_burst_then_the_rate_per_address() {
+        let limits = WriteLimits::new(60);
+        let (a, b): (IpAddr, IpAddr) = (
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        );
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(limits.take(a, start), Ok(()));
+        }
+        assert_eq!(
+            limits.take(a, start),
+            Err(1),
+            "ten in a burst, then one a second"
+        );
+        assert_eq!(limits.take(b, start), Ok(()), "another address has its own");
+        assert_eq!(limits.take(a, start + Duration::from_millis(1_000)), Ok(()));
+        assert_eq!(limits.take(a, start + Duration::from_millis(1_100)), Err(1));
+        assert_eq!(WriteLimits::new(0).take(a, start), Ok(()), "0: no limit");
+    }
+
+    #[test]
+    fn idle_addresses_are_forgotten_past_the_bound() {
+        let limits = WriteLimits::new(600);
+        let start = Instant::now();
+        for i in 0..MAX_TRACKED_WRITERS as u32 {
+            let client = IpAddr::from(i.to_be_bytes());
+            limits.take(client, start).unwrap();
+        }
+        let later = start + Duration::from_secs(60);
+        limits.take("203.0.113.1".parse().unwrap(), later).unwrap();
+        let tracked = limits.buckets.lock().unwrap().len();
+        assert_eq!(tracked, 1, "the refilled ones went, memory stays bounded");
     }
 }

@@ -69,8 +69,8 @@ pub enum WriteErrors {
     Unavailable(ErrorBody),
 }
 
-/// What a write answers about who makes it (with `--require-sessions`, and
-/// for a session cookie sent from another site).
+/// What a write answers about who makes it (with `--require-sessions`, for
+/// a session cookie sent from another site, past the address's write rate).
 #[derive(IntoResponses)]
 #[allow(dead_code)] // only its shape is read, by the document
 pub enum SessionErrors {
@@ -86,6 +86,13 @@ pub enum SessionErrors {
         description = "Not yours to change (`forbidden`: another author's post, another user's profile, a post as someone else), or a write with the session cookie from another site (`cross_site_request`); nothing changed"
     )]
     Forbidden(ErrorBody),
+    /// The client's write rate.
+    #[response(
+        status = 429,
+        description = "Too many writes from this address (`too_many_writes`, `--writes-per-minute`); nothing changed; resend with the same `Idempotency-Key` after `Retry-After` seconds",
+        headers(("Retry-After" = u32, description = "Seconds to wait"))
+    )]
+    TooManyWrites(ErrorBody),
 }
 
 #[derive(OpenApi)]

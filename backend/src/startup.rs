@@ -112,6 +112,7 @@ impl Application {
                 settings.max_streams,
                 settings.trusted_proxies.clone(),
             ),
+            writes: crate::limits::WriteLimits::new(settings.writes_per_minute),
             settings: Arc::new(settings.clone()),
         };
         let server = server(state, listener, &settings).map_err(|source| StartupError::Bind {

@@ -16,4 +16,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The caps on live event streams.
     pub streams: Arc<crate::limits::StreamLimits>,
+    /// The rate of writes per client.
+    pub writes: Arc<crate::limits::WriteLimits>,
 }

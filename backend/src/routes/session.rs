@@ -182,11 +182,22 @@ pub(crate) fn check_origin(req: &HttpRequest, cors_origins: &[String]) -> Result
     })
 }
 
-/// Who may make the write `req` asks for: CSRF checked, then, when
+/// Who may make the write `req` asks for: CSRF checked, the client's
+/// write rate (429 `too_many_writes`), then, when
 /// sessions are required, the signed-in user (401 `unauthenticated`
 /// without a session, `session_expired` for one that ended).
 pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer, ApiError> {
     check_origin(req, &state.settings.cors_origins)?;
+    let client = crate::limits::client_address(req, &state.settings.trusted_proxies);
+    if let Err(retry_after_secs) = state.writes.take(client, std::time::Instant::now()) {
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_writes",
+            message: format!(
+                "Too many changes from your address; try again in {retry_after_secs} seconds."
+            ),
+            retry_after_secs,
+        });
+    }
     if !state.settings.require_sessions {
         return Ok(Writer::Anyone);
     }

@@ -47,6 +47,8 @@ impl Process {
             .arg("--dist")
             .arg(&self.dist)
             .args(["--log-format", "json", "--workers", "2"])
+            // The storm writes as fast as it can from one address.
+            .args(["--writes-per-minute", "0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,7 +1,8 @@
 //! Connection limits: the descriptor limit raised and shared out so
 //! `accept` never fails for want of one, and a client that never finishes
 //! its headers is cut off instead of holding a connection for ever (actix
-//! does so after 5 s by default; `--header-timeout-ms` sets it).
+//! does so after 5 s by default; `--header-timeout-ms` sets it), and the
+//! per-address write rate.
 
 use crate::helpers::spawn_app_on;
 use std::io::{Read, Write};
@@ -60,4 +61,50 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
         .unwrap()
         .status();
     assert_eq!(status, 200);
+}
+
+/// One address writing too fast is told to wait (429 `too_many_writes`,
+/// `Retry-After`) and its write changes nothing; another address and every
+/// read go on; after the wait it writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_rate_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    let app = crate::helpers::spawn_app_on(&database_url, dir, |s| {
+        s.writes_per_minute = 60;
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let rename = |client: &'static str, name: String| {
+        app.client
+            .patch(app.url("/api/users/3"))
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+    };
+    // A burst of ten seconds' worth (at least ten), then one a second.
+    for i in 0..10 {
+        let res = rename("198.51.100.1", format!("Burst {i}")).await.unwrap();
+        assert_eq!(res.status(), 200, "write {i}");
+    }
+    let refused = rename("198.51.100.1", "Too fast".into()).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_writes");
+    assert_eq!(
+        app.get_json("/api/users/3").await["name"],
+        "Burst 9",
+        "nothing changed"
+    );
+    assert_eq!(app.get("/api/posts").await.status(), 200, "reads go on");
+    let other = rename("198.51.100.2", "Another address".into())
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let again = rename("198.51.100.1", "After the wait".into())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
 }

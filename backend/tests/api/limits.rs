@@ -108,3 +108,72 @@ async fn writes_are_rate_limited_per_address() {
         .unwrap();
     assert_eq!(again.status(), 200);
 }
+
+/// A bounded flood (scripts/flood.sh is the long form): one client asks
+/// for far more event streams than its cap and holds every connection,
+/// while another loads pages and the API and writes. The flooder gets its
+/// 16 streams and 503 `too_many_streams` for the rest; every request of the
+/// other client succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_flood_from_one_client_leaves_the_others_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = dir.path().join("app.db").display().to_string();
+    let app = spawn_app_on(&database_url, dir, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    let (mut granted, mut refused) = (0, 0);
+    for _ in 0..300 {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        socket
+            .write_all(
+                b"GET /api/events HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.66\r\n\
+                  Accept: text/event-stream\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        socket.read_exact(&mut head).await.unwrap();
+        match &head[9..12] {
+            b"200" => granted += 1,
+            b"503" => refused += 1,
+            other => panic!("unexpected status {}", String::from_utf8_lossy(other)),
+        }
+        held.push(socket);
+    }
+    assert_eq!((granted, refused), (16, 284));
+    for i in 0..40 {
+        let path = ["/posts/1", "/api/posts", "/users", "/api/users/2"][i % 4];
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("x-forwarded-for", "198.51.100.7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    for i in 0..5 {
+        let res = app
+            .client
+            .patch(app.url("/api/users/4"))
+            .header("x-forwarded-for", "198.51.100.7")
+            .json(&serde_json::json!({ "name": format!("Served {i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let stream = app
+        .client
+        .get(app.url("/api/events"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200, "the other client's own stream");
+    drop(held);
+}

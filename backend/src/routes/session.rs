@@ -59,6 +59,7 @@ pub async fn get_session(state: Data, req: HttpRequest) -> Result<HttpResponse, 
     responses(
         (status = 200, description = "Signed in; the `session` cookie is set (`HttpOnly`, `SameSite=Lax`, `Secure` over https)", body = SessionInfo),
         (status = 401, description = "Unknown email or wrong password (`invalid_credentials`; the same for both)", body = ErrorBody),
+        (status = 403, description = "Posted from a page of another site (`cross_site_request`)", body = ErrorBody),
         (status = 429, description = "Too many failed sign-ins for this email or from this address (`too_many_attempts`); try again after `Retry-After` seconds",
             body = ErrorBody, headers(("Retry-After" = u32, description = "Seconds to wait"))),
         WriteErrors,
@@ -69,6 +70,11 @@ pub async fn create_session(
     req: HttpRequest,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
+    // Login CSRF: a page of another site must not sign this browser into
+    // an account of its choosing.
+    if !super::forms::same_site(&req, &state.settings.cors_origins) {
+        return Err(cross_site());
+    }
     let SignIn { email, password } = body.into_inner();
     let mut fields = crate::domain::FieldErrors::new();
     if email.trim().is_empty() {
@@ -174,12 +180,15 @@ pub(crate) fn check_origin(req: &HttpRequest, cors_origins: &[String]) -> Result
     if token_of(req).is_none() || super::forms::same_site(req, cors_origins) {
         return Ok(());
     }
-    Err(ApiError::Forbidden {
+    Err(cross_site())
+}
+
+fn cross_site() -> ApiError {
+    ApiError::Forbidden {
         code: "cross_site_request",
-        message:
-            "This request came from another site; writes with a session must come from this app."
-                .into(),
-    })
+        message: "This request came from another site; sessions are used from this app only."
+            .into(),
+    }
 }
 
 /// Who may make the write `req` asks for: CSRF checked, the client's

@@ -12,7 +12,7 @@
 //! not need the stored data meanwhile, or wait for [`restore`] before the
 //! first render (TanStack's `PersistQueryClientProvider` waits).
 
-use crate::client::{CacheEvent, QueryClient, Subscription};
+use crate::client::{QueryClient, Subscription};
 use crate::persist::{
     PersistOptions, Restored, StorageError, evict_after, foreign_mutations, record_text,
     restore_text, state_to_store,
@@ -173,26 +173,8 @@ pub fn persist(
         writing: Cell::new(false),
         writes: Cell::new(0),
     });
-    let weak = Rc::downgrade(&writer);
-    let subscription = client.subscribe_cache(move |event: &CacheEvent| {
-        if *event == CacheEvent::Environment || event.is_observer_event() {
-            return;
-        }
-        let Some(writer) = weak.upgrade() else { return };
-        writer.dirty.set(true);
-        if matches!(
-            event,
-            CacheEvent::MutationAdded(_) | CacheEvent::Mutation(_) | CacheEvent::MutationRemoved(_)
-        ) {
-            drain(&writer);
-        } else {
-            schedule(&writer);
-        }
-    });
-    if !client.queries().is_empty() {
-        writer.dirty.set(true);
-        schedule(&writer);
-    }
+    let subscription =
+        crate::persist::subscribe_writes(client, &writer, |w| &w.dirty, drain, schedule);
     AsyncPersistHandle {
         writer,
         _subscription: subscription,

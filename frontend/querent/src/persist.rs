@@ -361,37 +361,51 @@ pub fn persist(
         scheduled: Cell::new(false),
         writes: Cell::new(0),
     });
-    let weak = Rc::downgrade(&writer);
+    let subscription =
+        subscribe_writes(client, &writer, |w| &w.dirty, |w| w.write(), schedule_write);
+    PersistHandle {
+        writer,
+        _subscription: subscription,
+    }
+}
+
+/// Keeps `writer` told of the cache's changes (the sync and async
+/// persisters' one rule): every stored change marks it `dirty`; a change
+/// of the mutation queue asks for a write `now`, before the change can be
+/// shown as pending (a tab killed inside the throttle window must not lose
+/// a change the user saw counted; mutation events are a handful per user
+/// action), any other `later` (throttled). What the cache already holds
+/// (the page's embedded state, merged with what was restored) is stored
+/// too, without waiting for a change: the page's data is there for an
+/// offline reload.
+pub(crate) fn subscribe_writes<W: 'static>(
+    client: &QueryClient,
+    writer: &Rc<W>,
+    dirty: fn(&W) -> &Cell<bool>,
+    now: fn(&Rc<W>),
+    later: fn(&Rc<W>),
+) -> Subscription {
+    let weak = Rc::downgrade(writer);
     let subscription = client.subscribe_cache(move |event: &CacheEvent| {
         if *event == CacheEvent::Environment || event.is_observer_event() {
             return;
         }
         let Some(writer) = weak.upgrade() else { return };
-        writer.dirty.set(true);
+        dirty(&writer).set(true);
         if matches!(
             event,
             CacheEvent::MutationAdded(_) | CacheEvent::Mutation(_) | CacheEvent::MutationRemoved(_)
         ) {
-            // The queue is written at once, before the change can be shown
-            // as pending: a tab killed inside the throttle window must not
-            // lose a change the user saw counted. Mutation events are a
-            // handful per user action; query data stays throttled.
-            writer.write();
-            return;
+            now(&writer);
+        } else {
+            later(&writer);
         }
-        schedule_write(&writer);
     });
-    // What the cache already holds (the page's embedded state, merged with
-    // what was restored) is stored too, without waiting for a change: the
-    // page's data is there for an offline reload.
     if !client.queries().is_empty() {
-        writer.dirty.set(true);
-        schedule_write(&writer);
+        dirty(writer).set(true);
+        later(writer);
     }
-    PersistHandle {
-        writer,
-        _subscription: subscription,
-    }
+    subscription
 }
 
 /// A write at most `throttle_ms` from now (none if one is scheduled).

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod extractors;
 pub mod limits;
+pub mod memory;
 pub mod openapi;
 pub mod pages;
 pub mod queries;

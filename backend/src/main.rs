@@ -19,6 +19,8 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(url = %app.url(), "listening");
+    // Memory freed after a burst goes back to the system (memory.rs).
+    backend::memory::spawn_trimmer(std::time::Duration::from_secs(5));
     #[allow(clippy::print_stdout)]
     {
         println!("Serving on {}", app.url());

@@ -30,6 +30,16 @@ fn cookie(req: &HttpRequest, token: &str, max_age_ms: i64) -> Cookie<'static> {
         .finish()
 }
 
+/// The user whose live session `token` names.
+async fn viewer(state: &AppState, token: String) -> Result<Option<shared::User>, ApiError> {
+    let db = state.db.clone();
+    web::block(move || -> Result<_, ApiError> {
+        let mut conn = db.conn()?;
+        Ok(accounts::viewer(&mut conn, &token, crate::write::now_ms())?)
+    })
+    .await?
+}
+
 /// Who is signed in.
 #[utoipa::path(get, path = "/api/session", tag = "session",
     responses(
@@ -39,14 +49,7 @@ fn cookie(req: &HttpRequest, token: &str, max_age_ms: i64) -> Cookie<'static> {
 #[tracing::instrument(skip_all)]
 pub async fn get_session(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = match token_of(&req) {
-        Some(token) => {
-            let db = state.db.clone();
-            web::block(move || -> Result<_, ApiError> {
-                let mut conn = db.conn()?;
-                Ok(accounts::viewer(&mut conn, &token, crate::write::now_ms())?)
-            })
-            .await??
-        }
+        Some(token) => viewer(&state, token).await?,
         None => None,
     };
     Ok(HttpResponse::Ok()
@@ -216,13 +219,7 @@ pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer
             message: "Sign in to do this.".into(),
         });
     };
-    let db = state.db.clone();
-    let user = web::block(move || -> Result<_, ApiError> {
-        let mut conn = db.conn()?;
-        Ok(accounts::viewer(&mut conn, &token, crate::write::now_ms())?)
-    })
-    .await??;
-    match user {
+    match viewer(state, token).await? {
         Some(user) => Ok(Writer::User(user.id)),
         None => Err(ApiError::Unauthorized {
             code: "session_expired",

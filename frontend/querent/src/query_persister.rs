@@ -134,14 +134,14 @@ impl QueryPersister {
             || stored.buster != self.inner.options.buster
     }
 
-    /// Whether the filters pick the query under `key`.
+    /// Whether the filters pick the query under `key` (TanStack's
+    /// `matchQuery`, as the client's `find_all` applies it).
     fn picks(&self, key: &QueryKey) -> bool {
-        let Some(filters) = &self.inner.options.filters else {
-            return true;
-        };
-        let client = &self.inner.client;
-        let summary = client.queries().into_iter().find(|q| &q.key == key);
-        summary.is_some_and(|q| filters.matches(&q, q.observers > 0))
+        self.inner
+            .options
+            .filters
+            .as_ref()
+            .is_none_or(|filters| self.inner.client.find_all(filters).contains(key))
     }
 
     /// The stored entry for `key`, if it is there, readable, of this

@@ -59,5 +59,11 @@ pub fn read(conn: &mut DbConn, key: QueryKey, now: i64) -> Result<QueryData, Api
         QueryKey::Deferred => QueryData::Stats(repo::stats(conn, now)?),
         // The transition demos' data is computed, not stored.
         QueryKey::Double(n) | QueryKey::TransitionDouble(n) => QueryData::Doubled(Doubled::of(n)),
+        // Depends on who asks: `/api/session`, and each page for its viewer.
+        QueryKey::Session => {
+            return Err(ApiError::unexpected(std::io::Error::other(
+                "the session query is read per viewer, never shared",
+            )));
+        }
     })
 }

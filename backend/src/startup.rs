@@ -160,6 +160,8 @@ fn cors(origins: &[String]) -> Cors {
             "if-none-match",
         ])
         .expose_headers(["idempotent-replayed", "retry-after", "etag"])
+        // The session cookie goes with the app's requests from those origins.
+        .supports_credentials()
         .max_age(3600)
 }
 

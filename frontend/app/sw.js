@@ -34,7 +34,10 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       fetch(request)
         .then((response) => {
-          if (response.ok || response.status === 404) {
+          // A signed-in viewer's page (`no-store`) is theirs alone: never
+          // kept, so the next person on this browser is not shown it offline.
+          const personal = /no-store/.test(response.headers.get("cache-control") || "");
+          if ((response.ok || response.status === 404) && !personal) {
             const copy = response.clone();
             event.waitUntil(caches.open(CACHE).then((cache) => cache.put(SHELL, copy)));
           }

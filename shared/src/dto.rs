@@ -59,6 +59,27 @@ pub struct SignIn {
 pub struct SessionInfo {
     /// The signed-in user; `null` when nobody is.
     pub user: Option<User>,
+    /// Whether writes need a session (the backend's `--require-sessions`):
+    /// when false, a client that is not signed in may write as anyone.
+    #[serde(default)]
+    pub sessions_required: bool,
+}
+
+impl SessionInfo {
+    /// Whether this viewer may create posts and comments.
+    pub fn may_write(&self) -> bool {
+        self.user.is_some() || !self.sessions_required
+    }
+
+    /// Whether this viewer may change what `owner` owns (their posts, their
+    /// profile): only its owner, or anyone while sessions are not required
+    /// and nobody is signed in.
+    pub fn may_change(&self, owner: UserId) -> bool {
+        match &self.user {
+            Some(user) => user.id == owner,
+            None => !self.sessions_required,
+        }
+    }
 }
 
 /// A comment on a post.

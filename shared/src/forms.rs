@@ -95,6 +95,11 @@ pub enum FormAction {
     DeletePost(PostId),
     /// `POST /users/{id}`: `name`, `email`. 303 back.
     EditUser(UserId),
+    /// `POST /sign-in`: `email`, `password`. Sets the session cookie; 303
+    /// to `/posts`.
+    SignIn,
+    /// `POST /sign-out`: ends the session. 303 to `/`.
+    SignOut,
 }
 
 impl FormAction {
@@ -106,6 +111,8 @@ impl FormAction {
             FormAction::EditPost(id) => format!("/posts/{id}/edit"),
             FormAction::DeletePost(id) => format!("/posts/{id}/delete"),
             FormAction::EditUser(id) => format!("/users/{id}"),
+            FormAction::SignIn => "/sign-in".into(),
+            FormAction::SignOut => "/sign-out".into(),
         }
     }
 
@@ -123,6 +130,8 @@ impl FormAction {
             ["posts", n, "edit"] => id(n).map(|n| FormAction::EditPost(PostId(n))),
             ["posts", n, "delete"] => id(n).map(|n| FormAction::DeletePost(PostId(n))),
             ["users", n] => id(n).map(|n| FormAction::EditUser(UserId(n))),
+            ["sign-in"] => Some(FormAction::SignIn),
+            ["sign-out"] => Some(FormAction::SignOut),
             _ => None,
         }
     }
@@ -135,6 +144,8 @@ impl FormAction {
             FormAction::EditPost(_) => "edit-post",
             FormAction::DeletePost(_) => "delete-post",
             FormAction::EditUser(_) => "edit-user",
+            FormAction::SignIn => "sign-in",
+            FormAction::SignOut => "sign-out",
         }
     }
 
@@ -147,16 +158,22 @@ impl FormAction {
                 vec![Route::Post(id), Route::PostDeep(id)]
             }
             FormAction::EditUser(id) => vec![Route::User(id)],
+            FormAction::SignIn => vec![Route::SignIn],
+            FormAction::SignOut => vec![Route::Home],
         }
     }
 
     /// The page a post of this form returns to: `return_to` when it is one
-    /// of [`FormAction::pages`] (so no post can send a browser elsewhere).
+    /// of [`FormAction::pages`] (so no post can send a browser elsewhere);
+    /// signing out, shown on every page, returns to any page of the app.
     pub fn page(&self, return_to: Option<&str>) -> Route {
         let pages = self.pages();
+        let any_page = *self == FormAction::SignOut;
         return_to
             .map(Route::parse)
-            .filter(|r| pages.contains(r))
+            .filter(|r| {
+                pages.contains(r) || (any_page && !matches!(r, Route::NotFound | Route::Redirect))
+            })
             .unwrap_or(pages[0])
     }
 }
@@ -173,6 +190,8 @@ mod tests {
             FormAction::EditPost(PostId(3)),
             FormAction::DeletePost(PostId(3)),
             FormAction::EditUser(UserId(7)),
+            FormAction::SignIn,
+            FormAction::SignOut,
         ] {
             assert_eq!(FormAction::parse(&action.path()), Some(action));
         }
@@ -195,5 +214,9 @@ mod tests {
         assert_eq!(edit.page(Some("/posts/4")), Route::Post(PostId(3)));
         assert_eq!(edit.page(Some("//evil.example")), Route::Post(PostId(3)));
         assert_eq!(edit.page(None), Route::Post(PostId(3)));
+        let out = FormAction::SignOut;
+        assert_eq!(out.page(Some("/posts/4")), Route::Post(PostId(4)));
+        assert_eq!(out.page(Some("//evil.example")), Route::Home);
+        assert_eq!(out.page(Some("/redirect")), Route::Home);
     }
 }

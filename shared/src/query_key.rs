@@ -33,6 +33,9 @@ pub enum QueryKey {
     Double(i64),
     /// `["transition-double",n]`: `{n, double}` (`/transition/count/query`).
     TransitionDouble(i64),
+    /// `["session"]`: who is signed in (`SessionInfo`). Every page embeds
+    /// it, for the viewer it was rendered for.
+    Session,
 }
 
 impl QueryKey {
@@ -48,6 +51,7 @@ impl QueryKey {
             QueryKey::Deferred => "deferred",
             QueryKey::Double(_) => "double",
             QueryKey::TransitionDouble(_) => "transition-double",
+            QueryKey::Session => "session",
         }
     }
 
@@ -58,7 +62,7 @@ impl QueryKey {
             QueryKey::Post(id) | QueryKey::Comments(id) => out.push(Value::from(id.0)),
             QueryKey::User(id) | QueryKey::UserPosts(id) => out.push(Value::from(id.0)),
             QueryKey::Double(n) | QueryKey::TransitionDouble(n) => out.push(Value::from(*n)),
-            QueryKey::Posts | QueryKey::Users | QueryKey::Deferred => {}
+            QueryKey::Posts | QueryKey::Users | QueryKey::Deferred | QueryKey::Session => {}
         }
         out
     }
@@ -93,6 +97,7 @@ impl QueryKey {
             "posts" => bare(QueryKey::Posts),
             "users" => bare(QueryKey::Users),
             "deferred" => bare(QueryKey::Deferred),
+            "session" => bare(QueryKey::Session),
             "post" => Ok(QueryKey::Post(PostId(id()?))),
             "comments" => Ok(QueryKey::Comments(PostId(id()?))),
             "user" => Ok(QueryKey::User(UserId(id()?))),
@@ -145,6 +150,7 @@ mod tests {
             QueryKey::Deferred,
             QueryKey::Double(2),
             QueryKey::TransitionDouble(2),
+            QueryKey::Session,
         ]
     }
 

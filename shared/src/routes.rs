@@ -36,6 +36,8 @@ pub enum Route {
     /// values stay on screen while the next ones load (TanStack's e2e
     /// route).
     TransitionCount(CountSearch),
+    /// `/sign-in`: the sign-in form.
+    SignIn,
     /// Anything else.
     NotFound,
 }
@@ -159,6 +161,7 @@ impl Route {
             Route::Redirect,
             Route::SuspenseTransition(CountSearch::default()),
             Route::TransitionCount(CountSearch { n: 2 }),
+            Route::SignIn,
             Route::NotFound,
         ]
     }
@@ -186,6 +189,7 @@ impl Route {
             ["redirect"] => Route::Redirect,
             ["suspense-transition"] => Route::SuspenseTransition(CountSearch::parse(query)),
             ["transition", "count", "query"] => Route::TransitionCount(CountSearch::parse(query)),
+            ["sign-in"] => Route::SignIn,
             _ => Route::NotFound,
         }
     }
@@ -238,6 +242,7 @@ impl Route {
             Route::Redirect => "/redirect".into(),
             Route::SuspenseTransition(_) => "/suspense-transition".into(),
             Route::TransitionCount(_) => "/transition/count/query".into(),
+            Route::SignIn => "/sign-in".into(),
             Route::NotFound => "/404".into(),
         }
     }
@@ -290,9 +295,12 @@ impl Route {
                 pending_ms: Some(u64::MAX),
                 ..Loader::default()
             },
-            Route::Home | Route::RouteA | Route::RouteB | Route::Redirect | Route::NotFound => {
-                Loader::default()
-            }
+            Route::Home
+            | Route::RouteA
+            | Route::RouteB
+            | Route::Redirect
+            | Route::SignIn
+            | Route::NotFound => Loader::default(),
         }
     }
 
@@ -310,6 +318,7 @@ impl Route {
             Route::Redirect => "Redirecting".to_owned(),
             Route::SuspenseTransition(_) => "Suspense transition".to_owned(),
             Route::TransitionCount(_) => "Transition".to_owned(),
+            Route::SignIn => "Sign in".to_owned(),
             Route::NotFound => "Not found".to_owned(),
         };
         format!("{page} · Posts & Users")
@@ -327,6 +336,7 @@ impl Route {
             Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
                 "A search-param navigation that keeps the old values on screen."
             }
+            Route::SignIn => "Sign in to write posts and comments.",
             Route::NotFound => "This page does not exist.",
         }
     }
@@ -464,6 +474,7 @@ mod properties {
             Just(Route::RouteA),
             Just(Route::RouteB),
             Just(Route::Redirect),
+            Just(Route::SignIn),
             (-CountSearch::MAX..=CountSearch::MAX)
                 .prop_map(|n| Route::SuspenseTransition(CountSearch::new(n).unwrap())),
             (-CountSearch::MAX..=CountSearch::MAX)

@@ -24,7 +24,7 @@ use super::api::{self, Write};
 use super::pages::refused_page;
 use crate::domain::{ValidNewComment, ValidNewPost, ValidPostPatch, ValidUserPatch};
 use crate::error::ApiError;
-use crate::routes::session::Writer;
+use crate::routes::session::{self, Writer};
 use crate::state::AppState;
 use crate::write::{self, Answer, IdempotencyKey};
 use actix_web::http::{StatusCode, header};
@@ -84,7 +84,18 @@ pub async fn submit(
         key: fields.get(IDEMPOTENCY_FIELD).cloned(),
         fields,
     };
-    let applied = match crate::routes::session::writer(&state, &req).await {
+    match action {
+        FormAction::SignIn => return sign_in(&state, &req, &post).await,
+        FormAction::SignOut => {
+            session::sign_out(&state, &req).await?;
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, post.page.path()))
+                .cookie(session::removal_cookie(&req))
+                .finish());
+        }
+        _ => {}
+    }
+    let applied = match session::writer(&state, &req).await {
         Ok(writer) => apply(&state, &post, writer).await,
         Err(refused) => Err(refused),
     };
@@ -193,6 +204,10 @@ async fn apply(state: &AppState, post: &FormPost, writer: Writer) -> Result<Stri
     let back = post.page.path();
     match post.action {
         FormAction::NewPost => new_post(state, post, key, writer).await,
+        // Answered before any write (`submit`).
+        FormAction::SignIn | FormAction::SignOut => Err(ApiError::unexpected(
+            std::io::Error::other("sign-in and sign-out are not writes"),
+        )),
         FormAction::Comment(id) => {
             let comment = NewComment {
                 name: post.text("name"),
@@ -263,6 +278,28 @@ async fn current_author(state: &AppState, id: PostId) -> Result<UserId, ApiError
         post.map(|p| p.user_id).ok_or(ApiError::NotFound("post"))
     })
     .await?
+}
+
+/// The sign-in form: signed in, 303 to the posts with the session cookie;
+/// refused, the sign-in page again with the email (never the password) and
+/// why.
+async fn sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    post: &FormPost,
+) -> Result<HttpResponse, ApiError> {
+    let credentials = shared::SignIn {
+        email: post.text("email"),
+        password: post.text("password"),
+    };
+    match session::sign_in(state, req, credentials).await {
+        Ok((_, token)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, Route::Posts.path()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(session::session_cookie(req, &token))
+            .finish()),
+        Err(error) => refuse(state, req, post, error).await,
+    }
 }
 
 /// A new post, and with a first comment the publish workflow as the app
@@ -353,11 +390,18 @@ async fn refuse(
         ApiError::Forbidden { message, .. } => {
             (BTreeMap::new(), Some(message), StatusCode::FORBIDDEN)
         }
+        ApiError::TooManyRequests { message, .. } => (
+            BTreeMap::new(),
+            Some(message),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         // The rest (busy database, malformed key) is the API's own answer.
         other => return Err(other),
     };
     let mut fields = post.fields.clone();
     fields.remove(IDEMPOTENCY_FIELD);
+    // A password is never written into a page.
+    fields.remove("password");
     let refused = RefusedForm {
         form: post.action.form().to_owned(),
         fields,

@@ -32,26 +32,68 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     // A page is named by its route's canonical URL (the browser hydrates
     // it where its own address has the same), shared by every URL of it.
     let canonical = route.page_url(path);
+    // A signed-in viewer's page is theirs alone: rendered for them, never
+    // kept; everyone signed out shares the kept page.
+    let viewer = page_viewer(&state, &req).await?;
+    if let Viewer::User(user) = viewer {
+        let version = state.hub.data_version();
+        let info = super::session::info(&state, Some(user));
+        let page = render(&state, route, &canonical, version, None, info).await?;
+        return Ok(page_response(&state, &req, route, &page, true));
+    }
     let page = rendered(&state, route, &canonical).await?;
-    Ok(page_response(&state, &req, route, &page))
+    let mut response = page_response(&state, &req, route, &page, false);
+    if viewer == Viewer::Ended {
+        let _ = response.add_cookie(&super::session::removal_cookie(&req));
+    }
+    Ok(response)
+}
+
+/// Who a page is rendered for.
+#[derive(Debug, PartialEq)]
+enum Viewer {
+    /// Nobody signed in.
+    Nobody,
+    /// The request carried a session that has ended (its cookie goes).
+    Ended,
+    /// This signed-in user.
+    User(shared::User),
+}
+
+/// Who asks for a page: a lookup only when the request carries a session.
+async fn page_viewer(state: &AppState, req: &HttpRequest) -> Result<Viewer, ApiError> {
+    let Some(token) = super::session::token_of(req) else {
+        return Ok(Viewer::Nobody);
+    };
+    Ok(match super::session::viewer(state, token).await? {
+        Some(user) => Viewer::User(user),
+        None => Viewer::Ended,
+    })
 }
 
 /// A rendered page as the answer to `req`: streamed when the route has
 /// deferred queries, else whole, answering a revalidation of the same page
-/// with 304.
+/// with 304 (a `personal` page, one viewer's, is never revalidated nor kept
+/// by a shared cache).
 fn page_response(
     state: &AppState,
     req: &HttpRequest,
     route: Route,
     page: &pages::Rendered,
+    personal: bool,
 ) -> HttpResponse {
     let mut response =
         HttpResponse::build(StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK));
     // Header values made once (the page path is the hottest: no parsing or
     // copying per response).
+    let cache = if personal {
+        HeaderValue::from_static("private, no-store")
+    } else {
+        HeaderValue::from_static("no-cache")
+    };
     response
         .insert_header((header::CONTENT_TYPE, pages::HTML_CONTENT_TYPE))
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::CONTENT_SECURITY_POLICY, state.pages.csp_header()));
     let deferred = route.loader().deferred;
     if !deferred.is_empty() && req.method() == Method::GET {
@@ -72,7 +114,7 @@ fn page_response(
     }
     // A streamed page differs per response; every other page is the same
     // bytes until re-rendered, so a revalidation can be answered 304.
-    if page.status == 200 {
+    if page.status == 200 && !personal {
         if reuse::none_match(req, &page.etag) {
             return reuse::not_modified(&page.etag);
         }
@@ -93,7 +135,12 @@ pub(crate) async fn refused_page(
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let version = state.hub.data_version();
-    let page = render(state, route, &route.path(), version, Some(refused)).await?;
+    let user = match page_viewer(state, req).await? {
+        Viewer::User(user) => Some(user),
+        _ => None,
+    };
+    let info = super::session::info(state, user);
+    let page = render(state, route, &route.path(), version, Some(refused), info).await?;
     let status = if page.status == 404 {
         StatusCode::NOT_FOUND
     } else {
@@ -142,30 +189,37 @@ async fn rendered(
     if let Some(page) = cache_key.and_then(|k| state.page_cache.get(k, version)) {
         return Ok(page);
     }
-    let page = Arc::new(render(state, route, path, version, None).await?);
+    let signed_out = super::session::info(state, None);
+    let page = Arc::new(render(state, route, path, version, None, signed_out).await?);
     if let Some(key) = cache_key {
         state.page_cache.put(key, Arc::clone(&page));
     }
     Ok(page)
 }
 
-/// Loads and renders the page of `route` at `path`, with its forms' state:
-/// the page's own idempotency key (unique to this render) and, answering a
-/// refused form post, what was typed and why.
+/// Loads and renders the page of `route` at `path` for `viewer` (the page
+/// state's `["session"]`), with its forms' state: the page's own
+/// idempotency key (unique to this render) and, answering a refused form
+/// post, what was typed and why.
 async fn render(
     state: &AppState,
     route: Route,
     path: &str,
     version: (u64, i64),
     refused: Option<RefusedForm>,
+    viewer: shared::SessionInfo,
 ) -> Result<pages::Rendered, ApiError> {
     let db = state.db.clone();
     let now = now_ms();
-    let loaded = web::block(move || -> Result<_, ApiError> {
+    let mut loaded = web::block(move || -> Result<_, ApiError> {
         let mut conn = db.conn()?;
         pages::prerender(&mut conn, route, now)
     })
     .await??;
+    let viewer = serde_json::to_value(viewer).map_err(ApiError::unexpected)?;
+    loaded
+        .queries
+        .push((shared::QueryKey::Session, pages::Loaded::Data(viewer)));
     let (status, title) = (loaded.status, loaded.title.clone());
     // Built once: embedded as JSON, and the server render's cache.
     let dehydrated = loaded.state();

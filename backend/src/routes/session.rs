@@ -31,7 +31,10 @@ fn cookie(req: &HttpRequest, token: &str, max_age_ms: i64) -> Cookie<'static> {
 }
 
 /// The user whose live session `token` names.
-async fn viewer(state: &AppState, token: String) -> Result<Option<shared::User>, ApiError> {
+pub(crate) async fn viewer(
+    state: &AppState,
+    token: String,
+) -> Result<Option<shared::User>, ApiError> {
     let db = state.db.clone();
     web::block(move || -> Result<_, ApiError> {
         let mut conn = db.conn()?;
@@ -54,7 +57,7 @@ pub async fn get_session(state: Data, req: HttpRequest) -> Result<HttpResponse, 
     };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(SessionInfo { user }))
+        .json(info(&state, user)))
 }
 
 /// Signs in: a new session (the cookie), replacing any the request carried.
@@ -78,7 +81,30 @@ pub async fn create_session(
     if !super::forms::same_site(&req, &state.settings.cors_origins) {
         return Err(cross_site());
     }
-    let SignIn { email, password } = body.into_inner();
+    let (user, token) = sign_in(&state, &req, body.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(cookie(&req, &token, accounts::SESSION_TTL_MS))
+        .json(info(&state, Some(user))))
+}
+
+/// What `GET /api/session` says of `user`.
+pub(crate) fn info(state: &AppState, user: Option<shared::User>) -> SessionInfo {
+    SessionInfo {
+        user,
+        sessions_required: state.settings.require_sessions,
+    }
+}
+
+/// Checks `sign_in` (the JSON API's and the sign-in form's rule) and opens
+/// a session: the user and the new session's token (the cookie's value,
+/// [`session_cookie`]). The caller has checked the request is same-site.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    sign_in: SignIn,
+) -> Result<(shared::User, String), ApiError> {
+    let SignIn { email, password } = sign_in;
     let mut fields = crate::domain::FieldErrors::new();
     if email.trim().is_empty() {
         fields.insert("email".into(), "is required".into());
@@ -93,8 +119,8 @@ pub async fn create_session(
     if !fields.is_empty() {
         return Err(ApiError::Validation(fields));
     }
-    let address = crate::limits::client_address(&req, &state.settings.trusted_proxies).to_string();
-    let replaced = token_of(&req);
+    let address = crate::limits::client_address(req, &state.settings.trusted_proxies).to_string();
+    let replaced = token_of(req);
     let db = state.db.clone();
     let signed_in = web::block(move || -> Result<_, ApiError> {
         let mut conn = db.conn()?;
@@ -123,12 +149,31 @@ pub async fn create_session(
         }
     })
     .await??;
-    let (user, token) = signed_in;
-    tracing::info!(user = user.id.0, "signed in");
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .cookie(cookie(&req, &token, accounts::SESSION_TTL_MS))
-        .json(SessionInfo { user: Some(user) }))
+    tracing::info!(user = signed_in.0.id.0, "signed in");
+    Ok(signed_in)
+}
+
+/// The session cookie holding `token`, for `SESSION_TTL_MS`.
+pub(crate) fn session_cookie(req: &HttpRequest, token: &str) -> Cookie<'static> {
+    cookie(req, token, accounts::SESSION_TTL_MS)
+}
+
+/// The cookie that removes the session cookie.
+pub(crate) fn removal_cookie(req: &HttpRequest) -> Cookie<'static> {
+    cookie(req, "", 0)
+}
+
+/// Ends the session `req` carries, if any (everywhere: it is deleted).
+pub(crate) async fn sign_out(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    if let Some(token) = token_of(req) {
+        let db = state.db.clone();
+        web::block(move || -> Result<(), ApiError> {
+            let mut conn = db.conn()?;
+            Ok(accounts::sign_out(&mut conn, &token)?)
+        })
+        .await??;
+    }
+    Ok(())
 }
 
 /// Signs out: the session ends everywhere and the cookie is removed.
@@ -139,16 +184,9 @@ pub async fn create_session(
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn delete_session(state: Data, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if let Some(token) = token_of(&req) {
-        let db = state.db.clone();
-        web::block(move || -> Result<(), ApiError> {
-            let mut conn = db.conn()?;
-            Ok(accounts::sign_out(&mut conn, &token)?)
-        })
-        .await??;
-    }
+    sign_out(&state, &req).await?;
     Ok(HttpResponse::NoContent()
-        .cookie(cookie(&req, "", 0))
+        .cookie(removal_cookie(&req))
         .finish())
 }
 
@@ -195,9 +233,10 @@ fn cross_site() -> ApiError {
 }
 
 /// Who may make the write `req` asks for: CSRF checked, the client's
-/// write rate (429 `too_many_writes`), then, when
-/// sessions are required, the signed-in user (401 `unauthenticated`
-/// without a session, `session_expired` for one that ended).
+/// write rate (429 `too_many_writes`), then the signed-in user, whose
+/// writes are always held to what they own. Without a live session: 401
+/// (`unauthenticated` without one, `session_expired` for one that ended)
+/// when sessions are required, else anyone.
 pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer, ApiError> {
     check_origin(req, &state.settings.cors_origins)?;
     let client = crate::limits::client_address(req, &state.settings.trusted_proxies);
@@ -210,10 +249,11 @@ pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer
             retry_after_secs,
         });
     }
-    if !state.settings.require_sessions {
-        return Ok(Writer::Anyone);
-    }
+    let required = state.settings.require_sessions;
     let Some(token) = token_of(req) else {
+        if !required {
+            return Ok(Writer::Anyone);
+        }
         return Err(ApiError::Unauthorized {
             code: "unauthenticated",
             message: "Sign in to do this.".into(),
@@ -221,6 +261,7 @@ pub(crate) async fn writer(state: &AppState, req: &HttpRequest) -> Result<Writer
     };
     match viewer(state, token).await? {
         Some(user) => Ok(Writer::User(user.id)),
+        None if !required => Ok(Writer::Anyone),
         None => Err(ApiError::Unauthorized {
             code: "session_expired",
             message: "Your session has ended; sign in again.".into(),

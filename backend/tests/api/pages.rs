@@ -51,7 +51,10 @@ async fn every_route_embeds_exactly_its_loader_keys(app: TestApp) {
         let expected_status = if route == Route::NotFound { 404 } else { 200 };
         assert_eq!(status, expected_status, "{path}");
         let state = embedded_state(&html);
-        assert_eq!(keys_of(state.keys()), route.loader().all_keys(), "{path}");
+        // Every page also says who it was rendered for.
+        let mut expected = route.loader().all_keys();
+        expected.push(QueryKey::Session);
+        assert_eq!(keys_of(state.keys()), expected, "{path}");
         assert_eq!(keys_of(state.pending), route.loader().deferred, "{path}");
         assert!(html.contains("<title>"), "{path}");
     }

@@ -13,7 +13,9 @@ both_engines!(
     sessions_live_in_the_database,
     wrong_credentials_are_refused_alike_and_limited,
     writes_need_a_session_and_the_owner,
-    a_write_with_the_session_from_another_site_is_refused
+    a_write_with_the_session_from_another_site_is_refused,
+    pages_are_rendered_for_their_viewer,
+    the_sign_in_and_out_forms_work_without_javascript
 );
 
 /// The demo password of every seeded user (the README says it).
@@ -66,7 +68,10 @@ async fn sign_out(app: &TestApp, cookie: &str) -> Response {
 }
 
 async fn sign_in_and_out(app: TestApp) {
-    assert_eq!(app.get_json("/api/session").await, json!({"user": null}));
+    assert_eq!(
+        app.get_json("/api/session").await,
+        json!({"user": null, "sessions_required": false})
+    );
 
     // Any case, surrounding spaces: the stored address.
     let res = sign_in(&app, "  Bret@Example.com ", PASSWORD, None).await;
@@ -392,4 +397,155 @@ async fn a_write_with_the_session_from_another_site_is_refused(app: TestApp) {
         .await;
         assert_eq!(res.status(), 200, "{headers:?}");
     }
+}
+
+/// The `["session"]` query a page embeds: its `user` (`null` signed out).
+fn page_viewer(html: &str) -> Value {
+    let state: querent::hydration::DehydratedState =
+        crate::helpers::embedded_json(html, querent::ssr::STATE_ELEMENT_ID);
+    let key = querent::QueryKey::of(&shared::QueryKey::Session);
+    match state.get(&key) {
+        Some(querent::hydration::DehydratedQueryState::Success { data, .. }) => {
+            data["user"].clone()
+        }
+        other => panic!("no session in the page: {other:?}"),
+    }
+}
+
+/// A page's headers and HTML, asked for with `cookie`.
+async fn page_for(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+) -> (reqwest::header::HeaderMap, String) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(cookie) = cookie {
+        req = req.header("Cookie", cookie);
+    }
+    let res = req.send().await.expect("a page");
+    assert_eq!(res.status(), 200, "{path}");
+    let headers = res.headers().clone();
+    (headers, res.text().await.unwrap())
+}
+
+async fn pages_are_rendered_for_their_viewer(app: TestApp) {
+    // A signed-out visitor's page is kept and shared...
+    let (first, html) = page_for(&app, "/posts", None).await;
+    assert_eq!(page_viewer(&html), Value::Null);
+    assert!(first.get("etag").is_some(), "shared pages revalidate");
+    let cookie = session_cookie(&sign_in(&app, "bret@example.com", PASSWORD, None).await).0;
+    // ...never served to a signed-in one, whose page is theirs alone...
+    for path in ["/posts", "/posts/3", "/users/2", "/sign-in"] {
+        let (res, html) = page_for(&app, path, Some(&cookie)).await;
+        assert_eq!(page_viewer(&html)["id"], 1, "{path}");
+        assert!(html.contains("Signed in as"), "the header says so: {path}");
+        let cache = res["cache-control"].to_str().unwrap().to_owned();
+        assert!(
+            cache.contains("private") && cache.contains("no-store"),
+            "{cache}"
+        );
+        assert!(res.get("etag").is_none(), "{path}");
+    }
+    // ...and the reverse: the signed-in render was not kept for others.
+    let (_, html) = page_for(&app, "/posts", None).await;
+    assert_eq!(page_viewer(&html), Value::Null);
+    assert!(!html.contains("Signed in as"));
+    let other = session_cookie(&sign_in(&app, "antonette@example.com", PASSWORD, None).await).0;
+    let (_, html) = page_for(&app, "/posts", Some(&other)).await;
+    assert_eq!(page_viewer(&html)["id"], 2);
+    let at = html.find("Signed in as").expect("the header");
+    let header = &html[at..at + 60];
+    assert!(header.contains("Ervin Howell"), "{header}");
+    assert!(!header.contains("Leanne"), "no trace of the first viewer");
+
+    // An ended session gets the shared page, and its cookie is removed.
+    assert_eq!(sign_out(&app, &cookie).await.status(), 204);
+    let (res, html) = page_for(&app, "/posts", Some(&cookie)).await;
+    assert_eq!(page_viewer(&html), Value::Null);
+    assert!(
+        res.get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("session=;")),
+        "the dead cookie goes"
+    );
+}
+
+/// A form post, as a browser without JavaScript sends it from this site.
+async fn form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> Response {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("Origin", app.address.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(fields).unwrap());
+    if let Some(cookie) = cookie {
+        req = req.header("Cookie", cookie);
+    }
+    req.send().await.expect("a form post")
+}
+
+async fn the_sign_in_and_out_forms_work_without_javascript(app: TestApp) {
+    // Wrong password: the sign-in page again, with the email but never the
+    // password, and why; no cookie.
+    let res = form(
+        &app,
+        "/sign-in",
+        &[("email", "bret@example.com"), ("password", "wrong-secret")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("set-cookie").is_none());
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Wrong email or password."), "{html}");
+    assert!(html.contains("bret@example.com"));
+    assert!(!html.contains("wrong-secret"), "a password is never echoed");
+
+    // Right: 303 to the posts with the session cookie.
+    let res = form(
+        &app,
+        "/sign-in",
+        &[("email", "bret@example.com"), ("password", PASSWORD)],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/posts");
+    let (cookie, header) = session_cookie(&res);
+    assert!(header.contains("HttpOnly"), "{header}");
+    assert_eq!(who(&app, &cookie).await["id"], 1);
+
+    // From another site: refused, nobody signed in (login CSRF).
+    let res = app
+        .client
+        .post(app.url("/sign-in"))
+        .header("Origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([("email", "bret@example.com"), ("password", PASSWORD)])
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
+
+    // Signing out: back to the page it was sent from, the session over.
+    let res = form(
+        &app,
+        "/sign-out",
+        &[("return_to", "/posts/3")],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/posts/3");
+    assert_eq!(session_cookie(&res).0, "session=");
+    assert_eq!(who(&app, &cookie).await, Value::Null);
 }

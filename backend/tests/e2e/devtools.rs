@@ -30,6 +30,7 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
         r#"["post",1]"#,
         r#"["comments",1]"#,
         r#"["users"]"#,
+        r#"["session"]"#,
     ] {
         let row = format!("tr.querent-devtools-query[data-key='{key}']");
         browser.wait_for(&row).await;
@@ -43,8 +44,8 @@ async fn devtools_lists_queries_and_invalidate_refetches() {
     }
     assert_eq!(
         browser.count("tr.querent-devtools-query").await,
-        4,
-        "exactly the page's queries"
+        5,
+        "exactly the page's queries (and who is signed in)"
     );
     browser.screenshot("devtools.png").await;
     assert!(browser.api_requests().await.is_empty());

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod accessibility;
+mod accounts;
 mod add_post;
 mod authors;
 mod awaited_navigation;

@@ -147,6 +147,7 @@ pub(crate) async fn get(
     let signal = ctx.signal().web();
     let mut request = Request::get(&url)
         .cache(web_sys::RequestCache::NoStore)
+        .credentials(web_sys::RequestCredentials::Include)
         .abort_signal(signal.as_ref());
     if let Some(etag) = &known {
         request = request.header("If-None-Match", etag);
@@ -217,9 +218,23 @@ async fn write(
     idempotency_key: &str,
     body: Option<&impl Serialize>,
 ) -> Result<Value, QueryError> {
-    let builder = RequestBuilder::new(&url(path))
+    call(method, path, Some(idempotency_key), body).await
+}
+
+/// A request to the API with an optional idempotency key and JSON body,
+/// the session cookie included (also where the API is on another origin).
+pub(crate) async fn call(
+    method: Method,
+    path: &str,
+    idempotency_key: Option<&str>,
+    body: Option<&impl Serialize>,
+) -> Result<Value, QueryError> {
+    let mut builder = RequestBuilder::new(&url(path))
         .method(method)
-        .header("Idempotency-Key", idempotency_key);
+        .credentials(web_sys::RequestCredentials::Include);
+    if let Some(key) = idempotency_key {
+        builder = builder.header("Idempotency-Key", key);
+    }
     let sent = match body {
         Some(body) => match builder.json(body) {
             Ok(request) => request.send().await,

@@ -52,3 +52,13 @@ pub(crate) async fn send<T>(
 ) -> Result<T, QueryError> {
     Err(unavailable(path))
 }
+
+/// Fails at once: nothing is sent during a render.
+pub(crate) async fn call(
+    _method: Method,
+    path: &str,
+    _idempotency_key: Option<&str>,
+    _body: Option<&impl Serialize>,
+) -> Result<Value, QueryError> {
+    Err(unavailable(path))
+}

@@ -39,6 +39,7 @@ pub(crate) fn Layout(props: &LayoutProps) -> Html {
                         { " · " }<span id="pending-count">{ pending }</span>{ " pending" }
                     }
                 </span>
+                <crate::session::SessionMenu />
             </header>
             <main id="main">{ props.children.clone() }</main>
             <DevtoolsSlot />

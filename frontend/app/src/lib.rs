@@ -28,6 +28,7 @@ mod navigation;
 mod pages;
 mod queries;
 mod router;
+mod session;
 
 use querent::persist::PersistOptions;
 use querent::ssr::web::{body_complete, embedded_state, is_server_rendered_at};
@@ -82,6 +83,15 @@ impl Runtime {
                 defaults.storage_key.clone()
             } else {
                 format!("{}:{base}", defaults.storage_key)
+            },
+            // Who is signed in is the server's to say (each page embeds it):
+            // never restored from storage.
+            dehydrate_options: querent::hydration::DehydrateOptions {
+                should_dehydrate_query: Some(Rc::new(|q| {
+                    q.state.data.is_some()
+                        && q.key.segments().first() != Some(&serde_json::json!("session"))
+                })),
+                ..Default::default()
             },
             ..defaults
         };
@@ -268,6 +278,7 @@ fn switch(route: Route) -> Html {
         Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
             html! { <transition::CountPage {route} /> }
         }
+        Route::SignIn => html! { <crate::session::SignInPage /> },
         Route::NotFound => html! { <misc::NotFound /> },
     }
 }

@@ -13,7 +13,8 @@ use std::rc::Rc;
 pub(crate) mod typed {
     use querent::typed::{Key, QuerySpec};
     use shared::{
-        Comment, Doubled, InfiniteData, Page, Post, PostId, QueryKey, Stats, User, UserId,
+        Comment, Doubled, InfiniteData, Page, Post, PostId, QueryKey, SessionInfo, Stats, User,
+        UserId,
     };
 
     fn spec<T>(key: QueryKey) -> QuerySpec<T> {
@@ -60,6 +61,11 @@ pub(crate) mod typed {
         spec(QueryKey::Double(n))
     }
 
+    /// Who is signed in.
+    pub(crate) fn session() -> QuerySpec<SessionInfo> {
+        spec(QueryKey::Session)
+    }
+
     /// `{n, double}` (`/transition/count/query`).
     pub(crate) fn transition_double(n: i64) -> QuerySpec<Doubled> {
         spec(QueryKey::TransitionDouble(n))
@@ -84,6 +90,7 @@ fn path(key: QueryKey, ctx: &FetchContext) -> String {
         QueryKey::User(id) => format!("/api/users/{id}"),
         QueryKey::UserPosts(id) => format!("/api/users/{id}/posts"),
         QueryKey::Deferred => "/api/deferred".into(),
+        QueryKey::Session => "/api/session".into(),
     }
 }
 

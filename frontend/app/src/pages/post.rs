@@ -122,6 +122,7 @@ struct PostViewProps {
 fn PostView(props: &PostViewProps) -> HtmlResult {
     let id = props.id;
     let post = use_suspense_query(typed::post(id))?;
+    let session = crate::session::use_session();
     let forms = use_forms();
     // Open when the page answers a refused edit (what was typed is in it).
     let editing = use_state(|| forms.refused_of("edit-post").is_some());
@@ -168,6 +169,8 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
         Route::Post(id)
     };
     let return_to = AttrValue::from(here.path());
+    // Edit, move and delete are the author's.
+    let mine = session.may_change(data.user_id);
     Ok(html! {
         <article id="post-detail" class="post card" data-post-id={id.0.to_string()}>
             <h2 id="post-title">{ data.title.clone() }</h2>
@@ -181,20 +184,24 @@ fn PostView(props: &PostViewProps) -> HtmlResult {
                 if !props.deep {
                     <AppLink to={Route::PostDeep(id)} id="deep-view-link">{ "Deep view" }</AppLink>
                 }
-                <form id="delete-post-form" class="button-form" method="post"
-                      action={FormAction::DeletePost(id).path()} onsubmit={ondelete}>
-                    <FormFields return_to={return_to.clone()} />
-                    <button type="submit" id="delete-post" class="danger">{ "Delete" }</button>
-                </form>
+                if mine {
+                    <form id="delete-post-form" class="button-form" method="post"
+                          action={FormAction::DeletePost(id).path()} onsubmit={ondelete}>
+                        <FormFields return_to={return_to.clone()} />
+                        <button type="submit" id="delete-post" class="danger">{ "Delete" }</button>
+                    </form>
+                }
             </div>
             if let Some(e) = save_failure {
                 <p id="post-save-error" class="error" role="alert">{ format!("Could not save: {}", e.message) }</p>
             }
             // A disclosure, so the form opens without the app too.
-            <details id="edit-post-details" class="edit-post" open={*editing}>
-                <summary id="edit-post" class="button" onclick={on_summary}>{ if *editing { "Cancel" } else { "Edit" } }</summary>
-                <EditPost key={*opened} post={(*data).clone()} open={*editing} done={toggle_edit.clone()} {return_to} />
-            </details>
+            if mine {
+                <details id="edit-post-details" class="edit-post" open={*editing}>
+                    <summary id="edit-post" class="button" onclick={on_summary}>{ if *editing { "Cancel" } else { "Edit" } }</summary>
+                    <EditPost key={*opened} post={(*data).clone()} open={*editing} done={toggle_edit.clone()} {return_to} />
+                </details>
+            }
             <Comments {id} return_to={AttrValue::from(here.path())} />
         </article>
     })
@@ -332,10 +339,17 @@ fn Comments(props: &CommentsProps) -> Html {
         },
     };
     let older = comments.fetch_next_page.reform(|_: MouseEvent| ());
+    let may_write = crate::session::use_session().may_write();
     html! {
         <section class="comments-section" aria-label="Comments">
             <h3>{ "Comments" }</h3>
-            <CommentForm id={props.id} return_to={props.return_to.clone()} />
+            if may_write {
+                <CommentForm id={props.id} return_to={props.return_to.clone()} />
+            } else {
+                <p id="sign-in-to-comment" class="hint">
+                    <AppLink to={Route::SignIn}>{ "Sign in" }</AppLink>{ " to comment." }
+                </p>
+            }
             { list }
             if comments.has_next_page {
                 <button type="button" id="older-comments" onclick={older} disabled={comments.is_fetching() || comments.is_paused()}>
@@ -349,8 +363,14 @@ fn Comments(props: &CommentsProps) -> Html {
 #[function_component]
 fn CommentForm(props: &CommentsProps) -> Html {
     const FORM: &str = "new-comment";
-    let name = use_field(FORM, "name", "comment-name", String::new);
-    let email = use_field(FORM, "email", "comment-email", String::new);
+    // Signed in, the comment is signed with the viewer's name and email.
+    let viewer = crate::session::use_session().user.clone();
+    let name = use_field(FORM, "name", "comment-name", || {
+        viewer.as_ref().map(|u| u.name.clone()).unwrap_or_default()
+    });
+    let email = use_field(FORM, "email", "comment-email", || {
+        viewer.as_ref().map(|u| u.email.clone()).unwrap_or_default()
+    });
     let body = use_field(FORM, "body", "comment-body", String::new);
     let forms = use_forms();
     let refusal_shown = use_state(|| true);

@@ -26,6 +26,7 @@ pub(crate) struct PostsPageProps {
 /// The posts layout.
 #[function_component]
 pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
+    let may_write = crate::session::use_session().may_write();
     html! {
         // The open item first: on a narrow screen the columns stack in
         // this order (the list after it), on a wide one the grid puts the
@@ -41,7 +42,13 @@ pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
             </section>
             <section class="column list-column" aria-label="Posts">
                 <h1>{ "Posts" }</h1>
-                <NewPostForm />
+                if may_write {
+                    <NewPostForm />
+                } else {
+                    <p id="sign-in-to-post" class="card hint">
+                        <AppLink to={Route::SignIn}>{ "Sign in" }</AppLink>{ " to add a post." }
+                    </p>
+                }
                 <PostList />
             </section>
         </div>
@@ -171,7 +178,12 @@ fn NewPostForm() -> Html {
     const FORM: &str = "new-post";
     let title = use_field(FORM, "title", "new-post-title", String::new);
     let body = use_field(FORM, "body", "new-post-body", String::new);
-    let author = use_field(FORM, "user_id", "new-post-user", || "1".into());
+    let session = crate::session::use_session();
+    // Signed in, the author is the viewer (the server holds posts to it).
+    let viewer = session.user.as_ref().map(|u| u.id);
+    let author = use_field(FORM, "user_id", "new-post-user", || {
+        viewer.map_or(1, |id| id.0).to_string()
+    });
     let comment_name = use_field(FORM, "comment_name", "first-comment-name", String::new);
     let comment_email = use_field(FORM, "comment_email", "first-comment-email", String::new);
     let comment_body = use_field(FORM, "comment_body", "first-comment-body", String::new);
@@ -245,7 +257,7 @@ fn NewPostForm() -> Html {
             }
             local_error.set(None);
             let post = NewPost {
-                user_id: UserId(author.parse().unwrap_or(1)),
+                user_id: viewer.unwrap_or_else(|| UserId(author.parse().unwrap_or(1))),
                 title: (**title).clone(),
                 body: (**body).clone(),
             };
@@ -286,10 +298,14 @@ fn NewPostForm() -> Html {
             <textarea id="new-post-body" name="body" value={(*body).clone()} rows="3"
                       aria-invalid={invalid("body")} oninput={on_text(&body)} />
             { field_error(&refused, "body", "new-post-body") }
-            <label for="new-post-user">{ "Author" }</label>
-            <AuthorSelect id="new-post-user" name="user_id" value={author.parse::<i64>().unwrap_or(1)}
-                          onchange={let a = author.clone(); Callback::from(move |v: i64| a.set(v.to_string()))} />
-            { field_error(&refused, "user_id", "new-post-user") }
+            if let Some(me) = viewer {
+                <input type="hidden" name="user_id" value={me.0.to_string()} />
+            } else {
+                <label for="new-post-user">{ "Author" }</label>
+                <AuthorSelect id="new-post-user" name="user_id" value={author.parse::<i64>().unwrap_or(1)}
+                              onchange={let a = author.clone(); Callback::from(move |v: i64| a.set(v.to_string()))} />
+                { field_error(&refused, "user_id", "new-post-user") }
+            }
             <details id="first-comment" open={comment_open}>
                 <summary>{ "With a first comment (optional)" }</summary>
                 <input id="first-comment-name" name="comment_name" placeholder="Name" aria-label="Commenter's name"

@@ -73,6 +73,7 @@ fn UserDetail(props: &UserProps) -> Html {
     use_route_prefetch(Route::User(props.id));
     let user = use_query(typed::user(props.id));
     let posts = use_query(typed::user_posts(props.id));
+    let session = crate::session::use_session();
     let skeleton =
         || html! { <article class="card skeleton" aria-busy="true">{ "Loading…" }</article> };
     if use_route_pending() {
@@ -91,7 +92,9 @@ fn UserDetail(props: &UserProps) -> Html {
         <article id="user-detail" class="card">
             <h2 id="user-name">{ data.name.clone() }</h2>
             <p class="meta">{ format!("@{} · ", data.username) }<span id="user-email">{ data.email.clone() }</span></p>
-            <EditUser user={(*data).clone()} />
+            if session.may_change(data.id) {
+                <EditUser user={(*data).clone()} />
+            }
             <h3>{ format!("Posts ({})", data.post_count) }</h3>
             {
                 match &posts.data {

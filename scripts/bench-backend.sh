@@ -67,7 +67,7 @@ done
 [[ -n $JS ]] || { echo "dist/index.html names no frontend-*.js that exists" >&2; exit 1; }
 
 # Port 0: the server picks a free port and prints it as its first stdout line.
-args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist "$DIST" --log-format pretty --writes-per-minute 0)
+args=(--bind 127.0.0.1:0 --database-url "$TMP/db.sqlite" --dist "$DIST" --log-format pretty --writes-per-minute 0 --require-sessions false)
 args+=("${EXTRA[@]}")
 say "starting target/release/backend ${args[*]}"
 RUST_LOG=warn target/release/backend "${args[@]}" >"$TMP/stdout" 2>"$LOG_DIR/server.log" &

@@ -29,7 +29,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 source scripts/release-backend.sh
 # Every subscriber comes from this one address: lift the per-client and
 # total stream caps (--max-streams-per-client, --max-streams) for the run.
-start_backend "${EXTRA_ENV[@]}" -- --max-streams-per-client 100000 --max-streams 100000 --writes-per-minute 0 "${EXTRA_ARGS[@]}"
+start_backend "${EXTRA_ENV[@]}" -- --max-streams-per-client 100000 --max-streams 100000 --writes-per-minute 0 --require-sessions false "${EXTRA_ARGS[@]}"
 
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; commit $(git rev-parse --short HEAD); client and server on the same cores"
 echo "Backend: flags ${FANOUT_BACKEND_ARGS:-(defaults)}; environment ${FANOUT_BACKEND_ENV:-(none)}"

@@ -30,7 +30,7 @@ cargo build --release -p backend >&2
 # shellcheck source=scripts/release-backend.sh
 source scripts/release-backend.sh
 # wrk writes from one address far past the per-client write rate.
-start_backend "${EXTRA_ENV[@]}" -- --writes-per-minute 0 "${EXTRA_ARGS[@]}"
+start_backend "${EXTRA_ENV[@]}" -- --writes-per-minute 0 --require-sessions false "${EXTRA_ARGS[@]}"
 
 cat >"$TMP/mixed.lua" <<LUA
 local grow = $GROW

@@ -169,8 +169,10 @@ pub struct Settings {
     /// Writes need a session: creating a post or comment needs one
     /// (a post's author is the signed-in user), changing, moving or
     /// deleting a post is for its author, changing a profile for its
-    /// owner. Off, anyone may write (the app cannot sign in yet).
-    #[arg(long, env = "REQUIRE_SESSIONS", default_value_t = false, action = clap::ArgAction::Set)]
+    /// owner. Off (`--require-sessions false`), a request without a
+    /// session may write as anyone (a kiosk or a load test); a signed-in
+    /// writer is still held to what they own.
+    #[arg(long, env = "REQUIRE_SESSIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub require_sessions: bool,
 
     /// Log line format.
@@ -213,7 +215,7 @@ impl Settings {
             precompress_assets: true,
             server_render: true,
             reuse_responses: true,
-            require_sessions: false,
+            require_sessions: true,
             writes_per_minute: DEFAULT_WRITES_PER_MINUTE,
             log_format: LogFormat::Pretty,
         }

@@ -13,7 +13,8 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      const response = await fetch("/", { cache: "no-store" });
+      // The signed-out page: the shell is shown to whoever is offline.
+      const response = await fetch("/", { cache: "no-store", credentials: "omit" });
       const html = await response.clone().text();
       await cache.put(SHELL, response);
       const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+\.(?:js|wasm|css))"/g)].map((m) => m[1]);
@@ -23,6 +24,14 @@ self.addEventListener("install", (event) => {
   );
 });
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+// The kept page, marked as this worker's offline copy: it was rendered for
+// nobody in particular, so the app takes the viewer this browser last had.
+async function offlineCopy(shell) {
+  if (!shell) return Response.error();
+  const html = (await shell.text()).replace("<head>", '<head><meta name="app-shell" content="offline">');
+  return new Response(html, { status: shell.status, headers: shell.headers });
+}
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
@@ -43,7 +52,7 @@ self.addEventListener("fetch", (event) => {
           }
           return response;
         })
-        .catch(() => caches.match(SHELL).then((shell) => shell || Response.error())),
+        .catch(() => caches.match(SHELL).then(offlineCopy)),
     );
     return;
   }

@@ -48,7 +48,7 @@ impl Process {
             .arg(&self.dist)
             .args(["--log-format", "json", "--workers", "2"])
             // The storm writes as fast as it can from one address.
-            .args(["--writes-per-minute", "0"])
+            .args(["--writes-per-minute", "0", "--require-sessions", "false"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

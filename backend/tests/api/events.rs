@@ -287,6 +287,9 @@ fn start_instance(database_url: &str, dist: &std::path::Path) -> Instance {
             database_url,
             "--workers",
             "1",
+            // Written to without signing in, as the rest of the suite.
+            "--require-sessions",
+            "false",
         ])
         .arg("--dist")
         .arg(dist)

@@ -154,6 +154,9 @@ pub(crate) fn test_settings(database_url: &str, dist: &std::path::Path) -> Setti
     settings.workers = Some(2);
     // The suite writes fast from one address; limits.rs tests the rate.
     settings.writes_per_minute = 0;
+    // Its scenarios write without signing in; session.rs tests the
+    // default (sessions required) and what it refuses.
+    settings.require_sessions = false;
     settings
 }
 

@@ -174,6 +174,9 @@ impl TestApp {
         // Compressing the wasm at brotli 11 costs a core for seconds per app;
         // the suite tests behaviour, the first-load benchmark turns it on.
         settings.precompress_assets = false;
+        // The scenarios write without signing in (anyone may, as with
+        // `--require-sessions false`); accounts.rs tests the default.
+        settings.require_sessions = false;
         tweak(&mut settings);
         let driver = Driver::start(&chromedriver).await;
         let mut app = Self {

@@ -212,13 +212,38 @@ pub(crate) async fn send<T: DeserializeOwned>(
         .map_err(|e| QueryError::decode(format!("unexpected answer to {path}: {e}")))
 }
 
+/// A write of the app's mutations. When the server says the session has
+/// ended (401), the write is neither failed nor sent as anyone else: the
+/// viewer is signed out (`session::ended`, the page changes hands) and the
+/// write waits, still unconfirmed in its person's queue, to be sent again
+/// (same idempotency key, so applied once) when they sign in again.
 async fn write(
     method: Method,
     path: &str,
     idempotency_key: &str,
     body: Option<&impl Serialize>,
 ) -> Result<Value, QueryError> {
-    call(method, path, Some(idempotency_key), body).await
+    let result = call(method, path, Some(idempotency_key), body).await;
+    if let Err(e) = &result
+        && e.status() == Some(401)
+        && matches!(e.code.as_str(), "session_expired" | "unauthenticated")
+        && let Some(client) = CLIENT.with(|c| c.borrow().clone())
+    {
+        crate::session::ended(&client);
+        std::future::pending::<()>().await;
+    }
+    result
+}
+
+thread_local! {
+    /// The page's query client, for what a write learns about the session.
+    static CLIENT: std::cell::RefCell<Option<querent::QueryClient>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Tells the API layer the page's client.
+pub(crate) fn set_client(client: &querent::QueryClient) {
+    CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
 }
 
 /// A request to the API with an optional idempotency key and JSON body,

@@ -62,3 +62,6 @@ pub(crate) async fn call(
 ) -> Result<Value, QueryError> {
     Err(unavailable(path))
 }
+
+/// Nothing to tell: a render writes nothing.
+pub(crate) fn set_client(_client: &querent::QueryClient) {}

@@ -32,7 +32,7 @@ mod session;
 
 use querent::persist::PersistOptions;
 use querent::ssr::web::{body_complete, embedded_state, is_server_rendered_at};
-use querent::web::{BrowserSignals, WebPersistence, WebPlatform};
+use querent::web::{BrowserSignals, WebPlatform};
 use querent::yew::QueryClientProvider;
 use querent::{QueryClient, QueryOptions};
 use shared::{FormState, Route};
@@ -46,7 +46,7 @@ const BUSTER: &str = env!("CARGO_PKG_VERSION");
 /// Everything that lives as long as the page, started after its first render.
 struct Runtime {
     _signals: BrowserSignals,
-    _persistence: WebPersistence,
+    _identity: session::Watch,
     _broadcast: Option<querent::web::WebBroadcast>,
     _live: Option<live::LiveUpdates>,
     _navigation: Vec<gloo_events::EventListener>,
@@ -71,19 +71,14 @@ impl Runtime {
     /// first render): the persisted cache and the offline queue restored,
     /// focus and connectivity wired, mutations registered (which resumes
     /// restored ones), the live stream, the service worker.
-    fn start(client: &QueryClient) -> Self {
+    fn start(client: &QueryClient, viewer: Option<shared::UserId>) -> Self {
         forms::set_hydrating(false);
         forms::restore_focus();
-        // One cache per API: two deployments on one origin never mix data.
-        let base = api::base();
+        // One cache per API and per person (see `session`).
         let defaults = PersistOptions::default();
         let options = PersistOptions {
             buster: BUSTER.into(),
-            storage_key: if base.is_empty() {
-                defaults.storage_key.clone()
-            } else {
-                format!("{}:{base}", defaults.storage_key)
-            },
+            storage_key: session::storage_key(&session::base_key(), viewer),
             // Who is signed in is the server's to say (each page embeds it):
             // never restored from storage.
             dehydrate_options: querent::hydration::DehydrateOptions {
@@ -101,10 +96,12 @@ impl Runtime {
         querent::idb::IdbMutationJournal::open(&options).attach(client);
         let storage_key = options.storage_key.clone();
         let (_, persistence) = querent::web::persist_to_local_storage(client, options);
+        let identity = session::watch(client, viewer, persistence);
         // Tabs tell each other of new data and of removed queries at once
         // (from now on: what was just restored is every tab's already).
         let broadcast = querent::web::broadcast(client, &storage_key);
         let signals = querent::web::connect(client);
+        api::set_client(client);
         mutations::register(client);
         let live = live::connect(client);
         let scroll = navigation::history::start();
@@ -121,7 +118,7 @@ impl Runtime {
         mark("app-ready");
         Self {
             _signals: signals,
-            _persistence: persistence,
+            _identity: identity,
             _broadcast: broadcast,
             _live: live,
             _navigation: scroll,
@@ -183,8 +180,14 @@ fn start_now() {
         );
     }
     let forms = forms::embedded().0;
-    let renderer = yew::Renderer::<App>::with_props(AppProps { client, forms });
-    if is_server_rendered_at(&canonical_url()) {
+    let (viewer, as_rendered) = session::starting_viewer(&client);
+    let viewer = viewer.user.map(|u| u.id);
+    let renderer = yew::Renderer::<App>::with_props(AppProps {
+        client,
+        forms,
+        viewer,
+    });
+    if as_rendered && is_server_rendered_at(&canonical_url()) {
         // The forms adopt what their elements hold until the first effect.
         forms::set_hydrating(true);
         forms::remember_focus();
@@ -218,15 +221,17 @@ pub struct AppProps {
     pub client: QueryClient,
     /// What the page says about its forms.
     pub forms: Rc<FormState>,
+    /// Whose page this is (the cache it uses; see `session`).
+    pub viewer: Option<shared::UserId>,
 }
 
 /// The root component in the browser.
 #[function_component]
 pub fn App(props: &AppProps) -> Html {
     {
-        let client = props.client.clone();
+        let (client, viewer) = (props.client.clone(), props.viewer);
         use_effect_with((), move |()| {
-            let runtime = Runtime::start(&client);
+            let runtime = Runtime::start(&client, viewer);
             move || drop(runtime)
         });
     }

@@ -121,6 +121,8 @@ async fn cors_admits_only_configured_origins() {
         ok.headers()["access-control-allow-origin"],
         "https://app.example.com"
     );
+    // The app on that origin sends the session cookie with its requests.
+    assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(
         refused

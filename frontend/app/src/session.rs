@@ -194,7 +194,7 @@ pub(crate) fn SignInPage() -> Html {
                     api::call(Method::POST, "/api/session", None, Some(&credentials)).await;
                 busy.set(false);
                 let signed_in = answer.and_then(|v| {
-                    serde_json::from_value::<SessionInfo>(v).map_err(|e| {
+                    querent::json::decode::<SessionInfo>(&v).map_err(|e| {
                         querent::QueryError::decode(format!("unexpected sign-in answer: {e}"))
                     })
                 });
@@ -314,12 +314,13 @@ fn take_notice() -> Option<String> {
 /// The viewer this browser last had (any tab), if recorded.
 pub(crate) fn recorded_viewer() -> Option<SessionInfo> {
     let text = local_storage()?.get_item(&viewer_key()).ok()??;
-    serde_json::from_str(&text).ok()
+    querent::json::parse(&text).ok()
 }
 
 fn record_viewer(info: &SessionInfo) {
-    if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(info)) {
-        let _ = storage.set_item(&viewer_key(), &text);
+    // Through a `Value`, as the cache writes it (one encoder in the wasm).
+    if let (Some(storage), Ok(value)) = (local_storage(), serde_json::to_value(info)) {
+        let _ = storage.set_item(&viewer_key(), &value.to_string());
     }
 }
 
@@ -365,7 +366,7 @@ pub(crate) fn starting_viewer(client: &QueryClient) -> (SessionInfo, bool) {
     let spec = typed::session();
     let embedded: Option<SessionInfo> = client
         .get_query_data(spec.key.query_key())
-        .and_then(|v| serde_json::from_value((*v).clone()).ok());
+        .and_then(|v| querent::json::decode(&v).ok());
     let recorded = recorded_viewer();
     let offline_copy = web_sys::window()
         .and_then(|w| w.document())
@@ -451,7 +452,7 @@ pub(crate) fn watch(
         client.clone().subscribe(&key.clone(), move || {
             let now: Option<SessionInfo> = client
                 .get_query_data(&key)
-                .and_then(|v| serde_json::from_value((*v).clone()).ok());
+                .and_then(|v| querent::json::decode(&v).ok());
             if let Some(now) = now
                 && now.user.as_ref().map(|u| u.id) != started_for
             {
@@ -479,7 +480,7 @@ pub(crate) fn watch(
                 }
                 let now: Option<SessionInfo> = event
                     .new_value()
-                    .and_then(|text| serde_json::from_str(&text).ok());
+                    .and_then(|text| querent::json::parse(&text).ok());
                 if now.is_none_or(|now| now.user.as_ref().map(|u| u.id) != started_for) {
                     // Another tab recorded it already.
                     hand_over(None);
@@ -517,7 +518,7 @@ pub(crate) fn ended(client: &QueryClient) {
     let spec = typed::session();
     let now: Option<SessionInfo> = client
         .get_query_data(spec.key.query_key())
-        .and_then(|v| serde_json::from_value((*v).clone()).ok());
+        .and_then(|v| querent::json::decode(&v).ok());
     let Some(SessionInfo {
         user: Some(user),
         sessions_required,

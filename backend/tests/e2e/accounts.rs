@@ -113,8 +113,6 @@ async fn sign_in_write_and_sign_out_in_the_app() {
     assert_eq!(created["user_id"], 1);
 
     // Someone else's post: readable, not changeable; a comment is fine.
-    // (Navigation inside the app from here: several full page loads in a
-    // row can stall a request of the next page for seconds; see issue 27.)
     browser.open_listed_post(theirs).await;
     browser.wait_for("#new-comment-form").await;
     assert_eq!(browser.value_of("#comment-name").await, "Leanne Graham");

@@ -179,3 +179,39 @@ async fn a_write_while_the_app_starts_is_not_missed() {
     );
     browser.close().await;
 }
+
+/// Pages loaded one after another each leave with their event stream
+/// closed: a page kept in the back/forward cache with its stream open held
+/// one of the six connections a browser allows per host, and after a few
+/// loads the next page's requests waited for seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_after_page_the_next_request_never_waits_for_a_connection() {
+    let Some(app) = TestApp::start(|_| {}).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    for id in 1..=10 {
+        browser.goto(&format!("/posts/{id}")).await;
+        browser.wait_for_live("sse").await;
+        let answered = browser
+            .js("return Promise.race([
+                    fetch('/api/posts?limit=1').then((r) => r.status),
+                    new Promise((done) => setTimeout(() => done('waited 2 s'), 2000)),
+                ])")
+            .await;
+        assert_eq!(answered, 200, "load {id}");
+    }
+    // Back to a page from that cache: its stream opens again, so what
+    // others write meanwhile still shows.
+    browser.client.back().await.expect("back");
+    browser.wait_for_url_path("/posts/9").await;
+    app.http
+        .post(format!("{}/api/posts/9/comments", app.url))
+        .json(&serde_json::json!({ "name": "Later", "email": "l@example.com", "body": "Written after leaving." }))
+        .send()
+        .await
+        .expect("a comment");
+    browser
+        .wait_for_element_text("#comments", "Written after leaving.")
+        .await;
+}

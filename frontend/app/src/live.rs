@@ -28,6 +28,13 @@
 //! The transport in use is shown as `data-live` on `<html>`: `sse`,
 //! `websocket` or `connecting`.
 //!
+//! Leaving the page (`pagehide`) closes the connection; coming back to it
+//! from the back/forward cache (`pageshow`) connects again. Otherwise a page
+//! kept in that cache keeps its event stream open: a browser allows six
+//! connections per host over HTTP/1.1, so after a few page loads in a row
+//! the next page's requests waited for seconds (seen in the browser suite:
+//! a sign-out's request stalled past 20 s).
+//!
 //! Both are the browser's own objects behind `web-sys` (as `EventSource`
 //! already was) rather than gloo-net's WebSocket wrapper: the loop needs only
 //! the callbacks both share, and the wrapper's futures channels and `Sink`
@@ -158,12 +165,14 @@ struct Loop {
     /// Bumped to cancel a scheduled attempt.
     generation: u32,
     stopped: bool,
+    /// The page is hidden in the back/forward cache: no connection.
+    away: bool,
 }
 
 /// The live connection; dropping it closes it and stops reconnecting.
 pub(crate) struct LiveUpdates {
     state: Rc<RefCell<Loop>>,
-    _online: EventListener,
+    _listeners: [EventListener; 3],
 }
 
 impl Drop for LiveUpdates {
@@ -195,6 +204,7 @@ pub(crate) fn connect(client: &QueryClient) -> Option<LiveUpdates> {
         failed_rounds: 0,
         generation: 0,
         stopped: false,
+        away: false,
     }));
     let weak = Rc::downgrade(&state);
     let online = EventListener::new(&window, "online", move |_| {
@@ -208,11 +218,36 @@ pub(crate) fn connect(client: &QueryClient) -> Option<LiveUpdates> {
             schedule(&state, 0.0);
         }
     });
+    let weak = Rc::downgrade(&state);
+    let hide = EventListener::new(&window, "pagehide", move |_| {
+        let Some(state) = weak.upgrade() else { return };
+        let mut s = state.borrow_mut();
+        s.away = true;
+        s.generation = s.generation.wrapping_add(1);
+        if let Some(conn) = s.conn.take() {
+            conn.socket.close();
+            s.retired = Some(conn);
+        }
+    });
+    let weak = Rc::downgrade(&state);
+    let show_again = EventListener::new(&window, "pageshow", move |_| {
+        let Some(state) = weak.upgrade() else { return };
+        let back = {
+            let mut s = state.borrow_mut();
+            let back = s.away;
+            s.away = false;
+            s.failed_rounds = 0;
+            back && s.conn.is_none()
+        };
+        if back {
+            schedule(&state, 0.0);
+        }
+    });
     let preferred = state.borrow().preferred;
     open(&state, preferred);
     Some(LiveUpdates {
         state,
-        _online: online,
+        _listeners: [online, hide, show_again],
     })
 }
 
@@ -253,7 +288,7 @@ fn url(transport: Transport, last_id: Option<i64>) -> Option<String> {
 fn open(state: &Rc<RefCell<Loop>>, transport: Transport) {
     let last_id = {
         let mut s = state.borrow_mut();
-        if s.stopped {
+        if s.stopped || s.away {
             return;
         }
         drop(s.retired.take());

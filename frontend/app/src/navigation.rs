@@ -133,15 +133,31 @@ struct State {
 #[hook]
 pub(crate) fn use_awaited_route(location: Route) -> Shown {
     let client = use_query_client();
-    let state = use_mut_ref(|| State {
-        target: location,
-        shown: Shown {
-            route: location,
-            pending: false,
-            showing: 0,
-        },
-        pending_since: None,
-        generation: 0,
+    let state = use_mut_ref(|| {
+        // A first page rendered here without its data (a static host)
+        // runs its loader as a navigation does: its pending view until the
+        // `ensure` data is in, so its views never suspend on the first
+        // render (components mounted as a suspended view resumed could miss
+        // their queries' updates: a static host's deep link stayed without
+        // comments about one load in four). Offline (the service worker's
+        // copy of another page) the data comes from the persisted cache,
+        // restored after the first render, not from the loader: as before.
+        let first_pending =
+            location != Route::NotFound && !ready(&client, &location.loader()) && browser_online();
+        State {
+            target: if first_pending {
+                Route::NotFound
+            } else {
+                location
+            },
+            shown: Shown {
+                route: location,
+                pending: first_pending,
+                showing: 0,
+            },
+            pending_since: None,
+            generation: 0,
+        }
     });
     let rerender = use_force_update();
     {
@@ -154,6 +170,18 @@ pub(crate) fn use_awaited_route(location: Route) -> Shown {
 }
 
 pub(crate) use blocking::use_blocker;
+
+/// Whether the browser says it is online (never on the server, which
+/// renders only what it loaded).
+#[cfg(not(feature = "ssr"))]
+fn browser_online() -> bool {
+    web_sys::window().is_some_and(|w| w.navigator().on_line())
+}
+
+#[cfg(feature = "ssr")]
+fn browser_online() -> bool {
+    false
+}
 
 /// Whether every `ensure` key of the loader can render now: its data is
 /// cached, or it failed for good a moment ago (the view shows that).

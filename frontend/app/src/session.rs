@@ -390,11 +390,9 @@ pub(crate) fn starting_viewer(client: &QueryClient) -> (SessionInfo, bool) {
     } else {
         (embedded.clone().unwrap_or(nobody), true)
     };
-    if !as_rendered || embedded.is_none() {
-        // Stale at once where the server has not said (asked on mount).
-        let at = if embedded.is_none() { 0 } else { client.now() };
+    if embedded.is_some() && !as_rendered {
         let value = serde_json::to_value(&viewer).unwrap_or_default();
-        client.set_query_data_at(spec.key.query_key(), |_| Some(value), at);
+        client.set_query_data(spec.key.query_key(), |_| Some(value));
     }
     let user = |s: &Option<SessionInfo>| s.as_ref().and_then(|s| s.user.as_ref().map(|u| u.id));
     if recorded.is_some() && user(&recorded) != viewer.user.as_ref().map(|u| u.id) {

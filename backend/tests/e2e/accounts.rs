@@ -225,6 +225,36 @@ async fn comments_saying(app: &TestApp, post: i64, body: &str) -> usize {
         .count()
 }
 
+/// Waits until a comment saying `body` is on `post` (sent by the page).
+async fn until_sent(app: &TestApp, post: i64, body: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while comments_saying(app, post, body).await == 0 {
+        assert!(Instant::now() < deadline, "{body:?} was not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Signs in as Bret and opens one of his posts, its comment form ready;
+/// the post's id.
+async fn bret_on_his_post(app: &TestApp, browser: &Browser) -> i64 {
+    let mine = a_post_of(app, 1).await;
+    sign_in_as(browser, "bret@example.com").await;
+    browser.goto(&format!("/posts/{mine}")).await;
+    browser.wait_for("#new-comment-form").await;
+    mine
+}
+
+/// Cuts the network and comments `body` on the open post: it shows, queued.
+async fn comment_offline(browser: &Browser, body: &str) {
+    browser.go_offline().await;
+    browser
+        .wait_for("#network-badge[data-online='false']")
+        .await;
+    browser.fill("#comment-body", body).await;
+    browser.click("#comment-submit").await;
+    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+}
+
 /// Opens the sign-in page and signs in (the page then loads the posts).
 async fn sign_in_as(browser: &Browser, email: &str) {
     browser.goto("/sign-in").await;
@@ -241,18 +271,11 @@ async fn the_next_person_on_a_shared_browser_finds_no_trace_of_the_first() {
     let Some(app) = TestApp::start(|s| s.require_sessions = true).await else {
         return;
     };
-    let mine = a_post_of(&app, 1).await;
     let browser = app.browser_on_profile("shared").await;
-    sign_in_as(&browser, "bret@example.com").await;
-    browser.goto(&format!("/posts/{mine}")).await;
-    browser.wait_for("#new-comment-form").await;
+    let mine = bret_on_his_post(&app, &browser).await;
     browser.fill("#comment-body", "Bret was here.").await;
     browser.click("#comment-submit").await;
-    let deadline = Instant::now() + PATIENCE;
-    while comments_saying(&app, mine, "Bret was here.").await == 0 {
-        assert!(Instant::now() < deadline, "the comment was not sent");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_sent(&app, mine, "Bret was here.").await;
     // The cache is Bret's own while he is signed in.
     browser
         .wait_until(
@@ -290,20 +313,11 @@ async fn a_change_queued_offline_is_never_sent_as_the_next_person() {
     let Some(app) = TestApp::start(|s| s.require_sessions = true).await else {
         return;
     };
-    let mine = a_post_of(&app, 1).await;
     let body = "Queued by Bret, offline.";
     let browser = app.browser().await;
-    sign_in_as(&browser, "bret@example.com").await;
-    browser.goto(&format!("/posts/{mine}")).await;
+    let mine = bret_on_his_post(&app, &browser).await;
     browser.wait_for_service_worker().await;
-    browser.wait_for("#new-comment-form").await;
-    browser.go_offline().await;
-    browser
-        .wait_for("#network-badge[data-online='false']")
-        .await;
-    browser.fill("#comment-body", body).await;
-    browser.click("#comment-submit").await;
-    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    comment_offline(&browser, body).await;
 
     // Signing out offline: the page changes hands (the service worker's
     // copy), signed out, and says what it kept.
@@ -326,11 +340,7 @@ async fn a_change_queued_offline_is_never_sent_as_the_next_person() {
     browser.wait_for("#sign-in-link").await;
 
     sign_in_as(&browser, "bret@example.com").await;
-    let deadline = Instant::now() + PATIENCE;
-    while comments_saying(&app, mine, body).await == 0 {
-        assert!(Instant::now() < deadline, "Bret's change was not sent");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_sent(&app, mine, body).await;
     browser.wait_gone("#pending-count").await;
     browser.settle().await;
     assert_eq!(comments_saying(&app, mine, body).await, 1, "once");
@@ -348,13 +358,13 @@ async fn signing_out_in_one_tab_signs_the_others_out() {
     let browser = app.browser().await;
     sign_in_as(&browser, "bret@example.com").await;
     let first = browser.client.window().await.unwrap();
-    let _second = browser.open_new_tab().await;
+    let second = browser.open_new_tab().await;
     browser.goto("/users/1").await;
     browser.wait_for("#edit-user-form").await;
     browser.client.switch_to_window(first).await.unwrap();
     changing_hands(&browser, "#sign-out").await;
     browser.wait_for("#sign-in-link").await;
-    browser.client.switch_to_window(_second).await.unwrap();
+    browser.client.switch_to_window(second).await.unwrap();
     browser.wait_for("#sign-in-link").await;
     browser.wait_gone("#edit-user-form").await;
 }
@@ -366,19 +376,10 @@ async fn a_change_whose_session_ended_is_sent_after_signing_in_again() {
     let Some(app) = TestApp::start(|s| s.require_sessions = true).await else {
         return;
     };
-    let mine = a_post_of(&app, 1).await;
     let body = "Sent after signing in again.";
     let browser = app.browser().await;
-    sign_in_as(&browser, "bret@example.com").await;
-    browser.goto(&format!("/posts/{mine}")).await;
-    browser.wait_for("#new-comment-form").await;
-    browser.go_offline().await;
-    browser
-        .wait_for("#network-badge[data-online='false']")
-        .await;
-    browser.fill("#comment-body", body).await;
-    browser.click("#comment-submit").await;
-    browser.wait_for_text("#pending-count", "1", PATIENCE).await;
+    let mine = bret_on_his_post(&app, &browser).await;
+    comment_offline(&browser, body).await;
     // Meanwhile the session ends (expired, or ended from elsewhere).
     app.execute_sql("DELETE FROM sessions");
     browser.go_online().await;
@@ -391,11 +392,7 @@ async fn a_change_whose_session_ended_is_sent_after_signing_in_again() {
     browser.wait_for_app().await;
     sign_in(&browser, "bret@example.com").await;
     browser.wait_for_path("/posts").await;
-    let deadline = Instant::now() + PATIENCE;
-    while comments_saying(&app, mine, body).await == 0 {
-        assert!(Instant::now() < deadline, "not sent after signing in again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_sent(&app, mine, body).await;
     browser.wait_gone("#pending-count").await;
     browser.settle().await;
     assert_eq!(comments_saying(&app, mine, body).await, 1, "once");

@@ -66,6 +66,11 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
+    /// The signed-in user's id, if anyone is signed in.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user.as_ref().map(|u| u.id)
+    }
+
     /// Whether this viewer may create posts and comments.
     pub fn may_write(&self) -> bool {
         self.user.is_some() || !self.sessions_required

@@ -181,7 +181,7 @@ fn start_now() {
     }
     let forms = forms::embedded().0;
     let (viewer, as_rendered) = session::starting_viewer(&client);
-    let viewer = viewer.user.map(|u| u.id);
+    let viewer = viewer.user_id();
     let renderer = yew::Renderer::<App>::with_props(AppProps {
         client,
         forms,

@@ -45,6 +45,13 @@ pub(crate) fn use_session() -> Rc<SessionInfo> {
     })
 }
 
+/// The session the client's cache holds, if any.
+fn cached_session(client: &QueryClient) -> Option<SessionInfo> {
+    client
+        .get_query_data(typed::session().key.query_key())
+        .and_then(|v| querent::json::decode(&v).ok())
+}
+
 /// Makes `info` this client's session; the page then changes hands (see
 /// [`watch`]) and loads `next` (the address it is at when `None`).
 fn adopt(client: &QueryClient, info: &SessionInfo, next: Option<String>) {
@@ -364,9 +371,7 @@ fn purge(key: &str) {
 ///   data (signed out or in by a form without the app) is purged.
 pub(crate) fn starting_viewer(client: &QueryClient) -> (SessionInfo, bool) {
     let spec = typed::session();
-    let embedded: Option<SessionInfo> = client
-        .get_query_data(spec.key.query_key())
-        .and_then(|v| querent::json::decode(&v).ok());
+    let embedded = cached_session(client);
     let recorded = recorded_viewer();
     let offline_copy = web_sys::window()
         .and_then(|w| w.document())
@@ -394,9 +399,10 @@ pub(crate) fn starting_viewer(client: &QueryClient) -> (SessionInfo, bool) {
         let value = serde_json::to_value(&viewer).unwrap_or_default();
         client.set_query_data(spec.key.query_key(), |_| Some(value));
     }
-    let user = |s: &Option<SessionInfo>| s.as_ref().and_then(|s| s.user.as_ref().map(|u| u.id));
-    if recorded.is_some() && user(&recorded) != viewer.user.as_ref().map(|u| u.id) {
-        purge(&storage_key(&base_key(), user(&recorded)));
+    if let Some(recorded) = &recorded
+        && recorded.user_id() != viewer.user_id()
+    {
+        purge(&storage_key(&base_key(), recorded.user_id()));
     }
     record_viewer(&viewer);
     (viewer, as_rendered)
@@ -443,16 +449,11 @@ pub(crate) fn watch(
             None => location.reload(),
         };
     });
-    let spec = typed::session();
-    let key = spec.key.query_key().clone();
     let session = {
-        let (client, hand_over, key) = (client.clone(), Rc::clone(&hand_over), key.clone());
-        client.clone().subscribe(&key.clone(), move || {
-            let now: Option<SessionInfo> = client
-                .get_query_data(&key)
-                .and_then(|v| querent::json::decode(&v).ok());
-            if let Some(now) = now
-                && now.user.as_ref().map(|u| u.id) != started_for
+        let (watched, hand_over) = (client.clone(), Rc::clone(&hand_over));
+        client.subscribe(typed::session().key.query_key(), move || {
+            if let Some(now) = cached_session(&watched)
+                && now.user_id() != started_for
             {
                 // After the cache has told everyone (the last write of the
                 // cache reads it).
@@ -479,7 +480,7 @@ pub(crate) fn watch(
                 let now: Option<SessionInfo> = event
                     .new_value()
                     .and_then(|text| querent::json::parse(&text).ok());
-                if now.is_none_or(|now| now.user.as_ref().map(|u| u.id) != started_for) {
+                if now.is_none_or(|now| now.user_id() != started_for) {
                     // Another tab recorded it already.
                     hand_over(None);
                 }
@@ -513,14 +514,10 @@ fn finish_sign_out() {
 /// its person's queue and is sent when they sign in again) and told why.
 #[cfg(not(feature = "ssr"))]
 pub(crate) fn ended(client: &QueryClient) {
-    let spec = typed::session();
-    let now: Option<SessionInfo> = client
-        .get_query_data(spec.key.query_key())
-        .and_then(|v| querent::json::decode(&v).ok());
     let Some(SessionInfo {
         user: Some(user),
         sessions_required,
-    }) = now
+    }) = cached_session(client)
     else {
         return;
     };

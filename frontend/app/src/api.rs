@@ -200,16 +200,24 @@ pub(crate) async fn computed(
 }
 
 /// A write with an idempotency key and an optional JSON body; the answer
-/// decoded as a `T` (`()` for an empty one).
+/// decoded as a `T` (`()` for an empty one). Only the encoding and the
+/// decoding are per type: the request itself is one copy for every write.
 pub(crate) async fn send<T: DeserializeOwned>(
     method: Method,
     path: &str,
     idempotency_key: &str,
     body: Option<&impl Serialize>,
 ) -> Result<T, QueryError> {
-    let answer = write(method, path, idempotency_key, body).await?;
+    let answer = write(method, path, idempotency_key, json_body(body)?).await?;
     querent::json::decode(&answer)
         .map_err(|e| QueryError::decode(format!("unexpected answer to {path}: {e}")))
+}
+
+/// `body` as JSON; one that does not encode is refused, and nothing is sent.
+pub(crate) fn json_body(body: Option<&impl Serialize>) -> Result<Option<Value>, QueryError> {
+    body.map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| QueryError::invalid("invalid_body", e.to_string()))
 }
 
 /// A write of the app's mutations. When the server says the session has
@@ -221,7 +229,7 @@ async fn write(
     method: Method,
     path: &str,
     idempotency_key: &str,
-    body: Option<&impl Serialize>,
+    body: Option<Value>,
 ) -> Result<Value, QueryError> {
     let result = call(method, path, Some(idempotency_key), body).await;
     if let Err(e) = &result
@@ -252,7 +260,7 @@ pub(crate) async fn call(
     method: Method,
     path: &str,
     idempotency_key: Option<&str>,
-    body: Option<&impl Serialize>,
+    body: Option<Value>,
 ) -> Result<Value, QueryError> {
     let mut builder = RequestBuilder::new(&url(path))
         .method(method)
@@ -261,7 +269,10 @@ pub(crate) async fn call(
         builder = builder.header("Idempotency-Key", key);
     }
     let sent = match body {
-        Some(body) => match builder.json(body) {
+        Some(body) => match builder
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+        {
             Ok(request) => request.send().await,
             Err(e) => return Err(QueryError::invalid("invalid_body", e.to_string())),
         },

@@ -58,9 +58,16 @@ pub(crate) async fn call(
     _method: Method,
     path: &str,
     _idempotency_key: Option<&str>,
-    _body: Option<&impl Serialize>,
+    _body: Option<Value>,
 ) -> Result<Value, QueryError> {
     Err(unavailable(path))
+}
+
+/// `body` as JSON, as in the browser.
+pub(crate) fn json_body(body: Option<&impl Serialize>) -> Result<Option<Value>, QueryError> {
+    body.map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| QueryError::invalid("invalid_body", e.to_string()))
 }
 
 /// Nothing to tell: a render writes nothing.

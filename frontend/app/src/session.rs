@@ -152,7 +152,7 @@ async fn sign_out(client: &QueryClient, name: &str, sessions_required: bool) {
 
 /// `DELETE /api/session`; `Err` when it could not be sent (offline).
 async fn end_server_session() -> Result<(), querent::QueryError> {
-    match api::call(Method::DELETE, "/api/session", None, None::<&()>).await {
+    match api::call(Method::DELETE, "/api/session", None, None).await {
         Err(e) if e.kind == querent::ErrorKind::Network => Err(e),
         _ => Ok(()),
     }
@@ -197,8 +197,10 @@ pub(crate) fn SignInPage() -> Html {
                 password.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                let answer =
-                    api::call(Method::POST, "/api/session", None, Some(&credentials)).await;
+                let answer = match api::json_body(Some(&credentials)) {
+                    Ok(body) => api::call(Method::POST, "/api/session", None, body).await,
+                    Err(e) => Err(e),
+                };
                 busy.set(false);
                 let signed_in = answer.and_then(|v| {
                     querent::json::decode::<SessionInfo>(&v).map_err(|e| {

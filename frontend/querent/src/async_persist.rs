@@ -87,9 +87,7 @@ impl Writer {
         let foreign = foreign_mutations(&self.client, &self.options, stored.as_deref());
         let mut state = state_to_store(&self.client, &self.options, foreign);
         loop {
-            let Some(text) = record_text(&self.client, &self.options, &state) else {
-                return;
-            };
+            let text = record_text(&self.client, &self.options, &state);
             match self.storage.set_item(key, text).await {
                 Ok(()) => {
                     self.writes.set(self.writes.get() + 1);

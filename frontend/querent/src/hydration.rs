@@ -49,6 +49,46 @@ pub struct DehydratedState {
 }
 
 impl DehydratedState {
+    /// Appends its JSON text to `out`: the text its derived `Serialize`
+    /// writes (a test holds them equal), written by hand because the
+    /// browser's persisters write it on every change and serde's derive
+    /// for the nested types would be their own code in the download.
+    pub fn write_json(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{{\"version\":{},\"queries\":", self.version);
+        write_list(out, &self.queries, |out, query| {
+            let _ = write!(out, "{{\"key\":{},\"state\":", query.key.canonical());
+            let _ = match &query.state {
+                DehydratedQueryState::Success { data, updated_at } => write!(
+                    out,
+                    "{{\"status\":\"success\",\"data\":{data},\"updated_at\":{updated_at}}}}}"
+                ),
+                DehydratedQueryState::Error {
+                    error,
+                    http_status,
+                    updated_at,
+                } => write!(
+                    out,
+                    "{{\"status\":\"error\",\"error\":{error},\"http_status\":{http_status},\"updated_at\":{updated_at}}}}}"
+                ),
+            };
+        });
+        if !self.mutations.is_empty() {
+            out.push_str(",\"mutations\":");
+            write_list(out, &self.mutations, |out, mutation| {
+                let _ = write!(out, "{mutation}");
+            });
+        }
+        if let Some(at) = self.written_at {
+            let _ = write!(out, ",\"written_at\":{at}");
+        }
+        if !self.pending.is_empty() {
+            out.push_str(",\"pending\":");
+            write_list(out, &self.pending, |out, key| out.push_str(key.canonical()));
+        }
+        out.push('}');
+    }
+
     /// The state of `key`, if the snapshot has it.
     pub fn get(&self, key: &QueryKey) -> Option<&DehydratedQueryState> {
         self.queries
@@ -61,6 +101,18 @@ impl DehydratedState {
     pub fn keys(&self) -> Vec<QueryKey> {
         self.queries.iter().map(|q| q.key.clone()).collect()
     }
+}
+
+/// `[item, item, ...]` onto `out`.
+fn write_list<T>(out: &mut String, items: &[T], item: impl Fn(&mut String, &T)) {
+    out.push('[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, x);
+    }
+    out.push(']');
 }
 
 /// One query in a snapshot.
@@ -387,6 +439,49 @@ pub fn hydrate_streamed(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_hand_written_text_is_the_derived_one() {
+        let query = |key: Value, state| DehydratedQuery {
+            key: QueryKey::of(&key),
+            state,
+        };
+        let full = DehydratedState {
+            version: VERSION,
+            queries: vec![
+                query(
+                    json!(["post", 1]),
+                    DehydratedQueryState::Success {
+                        data: Rc::new(json!({"title": "a \"quoted\" </script>", "n": [1, -2.5]})),
+                        updated_at: 5,
+                    },
+                ),
+                query(
+                    json!(["user", {"id": 2}]),
+                    DehydratedQueryState::Error {
+                        error: json!({"error": {"code": "not_found", "message": "no\nuser"}}),
+                        http_status: 404,
+                        updated_at: -6,
+                    },
+                ),
+            ],
+            mutations: vec![
+                json!({"id": 1, "variables": {"b": 1, "a": [null, true]}}),
+                json!(2),
+            ],
+            written_at: Some(1_700_000_000_000),
+            pending: vec![
+                QueryKey::of(&json!(["posts"])),
+                QueryKey::of(&json!(["post", 2])),
+            ],
+        };
+        for state in [full, DehydratedState::default()] {
+            let mut text = String::new();
+            state.write_json(&mut text);
+            assert_eq!(text, serde_json::to_string(&state).unwrap());
+            assert_eq!(crate::json::parse::<DehydratedState>(&text).unwrap(), state);
+        }
+    }
 
     #[test]
     fn query_states_read_back_and_bad_ones_are_refused() {

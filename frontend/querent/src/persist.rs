@@ -23,6 +23,7 @@ use crate::client::{CacheEvent, QueryClient, Subscription};
 use crate::hydration::{self, DehydratedState};
 use crate::mutation::MutationRecord;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -269,18 +270,22 @@ pub(crate) fn state_to_store(
     state
 }
 
-/// The record's text for `state` as of now.
+/// The record's text for `state` as of now (what [`PersistedClient`]'s
+/// derived `Serialize` writes; by hand, see
+/// [`DehydratedState::write_json`]).
 pub(crate) fn record_text(
     client: &QueryClient,
     options: &PersistOptions,
     state: &DehydratedState,
-) -> Option<String> {
-    serde_json::to_string(&PersistedClient {
-        timestamp: client.now(),
-        buster: options.buster.clone(),
-        client_state: state.clone(),
-    })
-    .ok()
+) -> String {
+    let mut out = format!(
+        "{{\"timestamp\":{},\"buster\":{},\"client_state\":",
+        client.now(),
+        Value::String(options.buster.clone())
+    );
+    state.write_json(&mut out);
+    out.push('}');
+    out
 }
 
 /// After a write failed with `error`: whether to try again, with the
@@ -310,9 +315,7 @@ impl Writer {
         let foreign = foreign_mutations(&self.client, &self.options, stored.as_deref());
         let mut state = state_to_store(&self.client, &self.options, foreign);
         loop {
-            let Some(text) = record_text(&self.client, &self.options, &state) else {
-                return;
-            };
+            let text = record_text(&self.client, &self.options, &state);
             match self.storage.set(&self.options.storage_key, &text) {
                 Ok(()) => {
                     self.writes.set(self.writes.get() + 1);

@@ -18,7 +18,7 @@ use futures::future::LocalBoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// What a mutation's call receives.
@@ -252,62 +252,136 @@ impl QueryClient {
 
 /// A typed call as the JSON layer takes it: the variables encoded, and
 /// the callbacks wrapped to decode what they are given and share the
-/// context `on_mutate` returns.
+/// context `on_mutate` returns. The per-type part is [`Typed`]'s four
+/// methods; the wrapping into the JSON layer's callbacks ([`erased`]) is
+/// one copy for every mutation type.
 pub(crate) fn json_call<M: Mutation, C: Default + 'static>(
     variables: M::Variables,
     options: MutationOptions<M, C>,
 ) -> Result<(Value, MutateOptions), QueryError> {
     let json = serde_json::to_value(&variables).map_err(invalid)?;
-    let context: Rc<RefCell<C>> = Rc::default();
-    let variables = Rc::new(variables);
-    let on_mutate = options.on_mutate.map(|f| {
-        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+    let present = [
+        options.on_mutate.is_some(),
+        options.on_success.is_some(),
+        options.on_error.is_some(),
+        options.on_settled.is_some(),
+    ];
+    let typed = Rc::new(Typed::<M, C> {
+        variables,
+        context: RefCell::default(),
+        on_mutate: Cell::new(options.on_mutate),
+        on_success: Cell::new(options.on_success),
+        on_error: Cell::new(options.on_error),
+        on_settled: Cell::new(options.on_settled),
+    });
+    Ok((
+        json,
+        erased(typed, present, options.scope, options.idempotency_key),
+    ))
+}
+
+/// One call's typed callbacks, each run at most once.
+trait TypedCallbacks {
+    fn on_mutate(&self, client: &QueryClient);
+    fn on_success(&self, client: &QueryClient, data: &Value);
+    fn on_error(&self, client: &QueryClient, error: &QueryError);
+    fn on_settled(&self, client: &QueryClient, result: Result<&Value, &QueryError>);
+}
+
+/// A call's variables, the context `on_mutate` returned, and its callbacks.
+struct Typed<M: Mutation, C> {
+    variables: M::Variables,
+    context: RefCell<C>,
+    on_mutate: Cell<Option<OnMutate<M::Variables, C>>>,
+    on_success: Cell<Option<OnSuccess<M, C>>>,
+    on_error: Cell<Option<OnError<M::Variables, C>>>,
+    on_settled: Cell<Option<OnSettled<M, C>>>,
+}
+
+impl<M: Mutation, C> TypedCallbacks for Typed<M, C> {
+    fn on_mutate(&self, client: &QueryClient) {
+        if let Some(f) = self.on_mutate.take() {
+            *self.context.borrow_mut() = f(client, &self.variables);
+        }
+    }
+
+    fn on_success(&self, client: &QueryClient, data: &Value) {
+        if let Some(f) = self.on_success.take()
+            && let Ok(data) = decoded::<M::Output>(data)
+        {
+            f(client, &data, &self.variables, &self.context.borrow());
+        }
+    }
+
+    fn on_error(&self, client: &QueryClient, error: &QueryError) {
+        if let Some(f) = self.on_error.take() {
+            f(client, error, &self.variables, &self.context.borrow());
+        }
+    }
+
+    fn on_settled(&self, client: &QueryClient, result: Result<&Value, &QueryError>) {
+        if let Some(f) = self.on_settled.take() {
+            let decoded = result.map_err(Clone::clone).and_then(decoded::<M::Output>);
+            f(
+                client,
+                decoded.as_ref(),
+                &self.variables,
+                &self.context.borrow(),
+            );
+        }
+    }
+}
+
+/// The JSON layer's callbacks for `typed`'s, those `present` (`on_mutate`,
+/// `on_success`, `on_error`, `on_settled`) only.
+fn erased(
+    typed: Rc<dyn TypedCallbacks>,
+    present: [bool; 4],
+    scope: Option<String>,
+    idempotency_key: Option<String>,
+) -> MutateOptions {
+    let [mutate, success, error, settled] = present;
+    let t = Rc::clone(&typed);
+    let on_mutate = mutate.then(|| {
         Box::new(move |client: &QueryClient, _: &Value| {
-            *context.borrow_mut() = f(client, &variables);
+            t.on_mutate(client);
             Value::Null
         }) as Box<dyn FnOnce(&QueryClient, &Value) -> Value>
     });
-    let on_success = options.on_success.map(|f| {
-        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+    let t = Rc::clone(&typed);
+    let on_success = success.then(|| {
         Box::new(
             move |client: &QueryClient, data: &Value, _: &Value, _: &Value| {
-                if let Ok(data) = decoded::<M::Output>(data) {
-                    f(client, &data, &variables, &context.borrow());
-                }
+                t.on_success(client, data);
             },
         ) as Box<dyn FnOnce(&QueryClient, &Value, &Value, &Value)>
     });
-    let on_error = options.on_error.map(|f| {
-        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+    let t = Rc::clone(&typed);
+    let on_error = error.then(|| {
         Box::new(
             move |client: &QueryClient, error: &QueryError, _: &Value, _: &Value| {
-                f(client, error, &variables, &context.borrow());
+                t.on_error(client, error);
             },
         ) as Box<dyn FnOnce(&QueryClient, &QueryError, &Value, &Value)>
     });
-    let on_settled = options.on_settled.map(|f| {
-        let (context, variables) = (Rc::clone(&context), Rc::clone(&variables));
+    let on_settled = settled.then(|| {
         Box::new(
             move |client: &QueryClient,
                   result: Result<&Value, &QueryError>,
                   _: &Value,
                   _: &Value| {
-                let decoded = result.map_err(Clone::clone).and_then(decoded::<M::Output>);
-                f(client, decoded.as_ref(), &variables, &context.borrow());
+                typed.on_settled(client, result);
             },
         ) as Box<dyn FnOnce(&QueryClient, Result<&Value, &QueryError>, &Value, &Value)>
     });
-    Ok((
-        json,
-        MutateOptions {
-            scope: options.scope,
-            idempotency_key: options.idempotency_key,
-            on_mutate,
-            on_success,
-            on_error,
-            on_settled,
-        },
-    ))
+    MutateOptions {
+        scope,
+        idempotency_key,
+        on_mutate,
+        on_success,
+        on_error,
+        on_settled,
+    }
 }
 
 impl QueryClient {

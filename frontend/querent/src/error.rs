@@ -2,6 +2,7 @@
 //! ([`ErrorKind`]), the API's machine-readable code and a message for humans.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 use std::fmt;
 
 /// What went wrong. Retry predicates and views match on this, not on codes.
@@ -176,43 +177,65 @@ impl fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 /// How an error is stored (persisted mutations and queries, devtools):
-/// `{"kind": "http", "status": 404, "code": …, "message": …}`. Records
-/// stored before `kind` existed read back by their status (or as network
-/// failures).
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-    status: Option<u16>,
-    code: String,
-    message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    retry_after_ms: Option<u64>,
+/// `{"kind": "http", "status": 404, "code": …, "message": …}` (and
+/// `retry_after_ms` when set). Records stored before `kind` existed read
+/// back by their status (or as network failures). Written and read through
+/// a [`Value`] by hand: records are written on every change in the
+/// browser, and serde's derive would be code of its own in the download.
+impl QueryError {
+    pub(crate) fn to_json(&self) -> Value {
+        let mut stored = serde_json::Map::new();
+        stored.insert("kind".into(), self.kind.name().into());
+        stored.insert("status".into(), self.status().into());
+        stored.insert("code".into(), self.code.clone().into());
+        stored.insert("message".into(), self.message.clone().into());
+        if let Some(ms) = self.retry_after_ms {
+            stored.insert("retry_after_ms".into(), ms.into());
+        }
+        Value::Object(stored)
+    }
+
+    pub(crate) fn from_json(value: &Value) -> Result<Self, String> {
+        let status = match crate::json::field(value, "status") {
+            None => None,
+            Some(s) => Some(
+                s.as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .ok_or("an error's status is an HTTP status")?,
+            ),
+        };
+        let text = |name: &str| {
+            crate::json::field(value, name)
+                .and_then(Value::as_str)
+                .ok_or(format!("an error's {name} is a string"))
+        };
+        let (code, message) = (text("code")?, text("message")?);
+        let kind = match crate::json::field(value, "kind") {
+            None => code,
+            Some(kind) => kind.as_str().ok_or("an error's kind is a string")?,
+        };
+        let retry_after_ms = match crate::json::field(value, "retry_after_ms") {
+            None => None,
+            Some(ms) => Some(ms.as_u64().ok_or("retry_after_ms is a number")?),
+        };
+        Ok(Self {
+            kind: ErrorKind::from_name(kind, status),
+            code: code.to_owned(),
+            message: message.to_owned(),
+            retry_after_ms,
+        })
+    }
 }
 
 impl Serialize for QueryError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Stored {
-            kind: Some(self.kind.name().to_owned()),
-            status: self.status(),
-            code: self.code.clone(),
-            message: self.message.clone(),
-            retry_after_ms: self.retry_after_ms,
-        }
-        .serialize(s)
+        self.to_json().serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for QueryError {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let stored = Stored::deserialize(d)?;
-        let name = stored.kind.as_deref().unwrap_or(&stored.code);
-        Ok(Self {
-            kind: ErrorKind::from_name(name, stored.status),
-            code: stored.code,
-            message: stored.message,
-            retry_after_ms: stored.retry_after_ms,
-        })
+        Self::from_json(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -23,3 +23,9 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
 pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
     T::deserialize(value)
 }
+
+/// `value`'s field `name`, unless it is absent or `null` (how serde reads
+/// an `Option` field), for types read by hand.
+pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    value.get(name).filter(|v| !v.is_null())
+}

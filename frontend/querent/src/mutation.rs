@@ -152,8 +152,7 @@ impl MutationDefaults {
 }
 
 /// Where a mutation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MutationStatus {
     /// Running.
     Pending,
@@ -166,8 +165,11 @@ pub enum MutationStatus {
     Error,
 }
 
-/// A mutation as stored and persisted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A mutation as stored and persisted (as JSON: `{"id", "mutation_key",
+/// "variables", "idempotency_key", "scope", "status", "submitted_at",
+/// "failure_count", "data", "error"}`, `scope`, `failure_count`, `data` and
+/// `error` optional).
+#[derive(Debug, Clone, PartialEq)]
 pub struct MutationRecord {
     /// Order of creation in this client.
     pub id: u64,
@@ -178,21 +180,99 @@ pub struct MutationRecord {
     /// Sent as `Idempotency-Key`.
     pub idempotency_key: String,
     /// Mutations of one scope run one at a time, in order.
-    #[serde(default)]
     pub scope: Option<String>,
     /// Status.
     pub status: MutationStatus,
     /// When it was created (ms).
     pub submitted_at: i64,
     /// Failed attempts.
-    #[serde(default)]
     pub failure_count: u32,
     /// The result, once successful.
-    #[serde(default)]
     pub data: Option<Value>,
     /// The error, once failed (or why it is paused).
-    #[serde(default)]
     pub error: Option<QueryError>,
+}
+
+const STATUSES: [(MutationStatus, &str); 4] = [
+    (MutationStatus::Pending, "pending"),
+    (MutationStatus::Paused, "paused"),
+    (MutationStatus::Success, "success"),
+    (MutationStatus::Error, "error"),
+];
+
+// Records are written and read through a `Value` by hand: the browser
+// writes them on every change, and serde's derive would be code of its own
+// in the download (~7 KB before compression).
+impl Serialize for MutationRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let status = STATUSES.iter().find(|(st, _)| *st == self.status);
+        let mut record = serde_json::Map::new();
+        let mut put = |name: &str, value: Value| record.insert(name.into(), value);
+        put("id", self.id.into());
+        put("mutation_key", self.mutation_key.clone().into());
+        put("variables", self.variables.clone());
+        put("idempotency_key", self.idempotency_key.clone().into());
+        put("scope", self.scope.clone().into());
+        put("status", status.map(|(_, name)| *name).into());
+        put("submitted_at", self.submitted_at.into());
+        put("failure_count", self.failure_count.into());
+        put("data", self.data.clone().into());
+        put("error", self.error.as_ref().map(QueryError::to_json).into());
+        Value::Object(record).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MutationRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::json::field;
+        let value = Value::deserialize(d)?;
+        let read = || -> Result<Self, String> {
+            let text = |name: &str| {
+                field(&value, name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or(format!("a mutation's {name} is a string"))
+            };
+            let number = |name: &str| {
+                field(&value, name)
+                    .and_then(Value::as_i64)
+                    .ok_or(format!("a mutation's {name} is a number"))
+            };
+            let status = field(&value, "status").and_then(Value::as_str);
+            Ok(Self {
+                id: field(&value, "id")
+                    .and_then(Value::as_u64)
+                    .ok_or("a mutation's id is a number")?,
+                mutation_key: text("mutation_key")?,
+                variables: value
+                    .get("variables")
+                    .cloned()
+                    .ok_or("a mutation has variables")?,
+                idempotency_key: text("idempotency_key")?,
+                scope: match field(&value, "scope") {
+                    None => None,
+                    Some(_) => Some(text("scope")?),
+                },
+                status: STATUSES
+                    .iter()
+                    .find(|(_, name)| Some(*name) == status)
+                    .map(|(st, _)| *st)
+                    .ok_or("a mutation's status is pending, paused, success or error")?,
+                submitted_at: number("submitted_at")?,
+                failure_count: match value.get("failure_count") {
+                    None => 0,
+                    Some(_) => {
+                        u32::try_from(number("failure_count")?).map_err(|e| e.to_string())?
+                    }
+                },
+                data: field(&value, "data").cloned(),
+                error: field(&value, "error")
+                    .map(QueryError::from_json)
+                    .transpose()?,
+            })
+        };
+        read().map_err(serde::de::Error::custom)
+    }
 }
 
 impl MutationRecord {
@@ -714,4 +794,112 @@ struct Callbacks {
     on_error: Option<OnError>,
     on_settled: Option<OnSettled>,
     context: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MutationRecord, MutationStatus};
+    use crate::error::{ErrorKind, QueryError};
+    use serde_json::{Value, json};
+
+    fn decode(value: &Value) -> Result<MutationRecord, serde_json::Error> {
+        crate::json::decode(value)
+    }
+
+    /// The JSON form is the one serde's derive wrote before records were
+    /// read and written by hand: queues persisted by earlier versions read
+    /// back, and new ones are the same text.
+    #[test]
+    fn records_keep_their_json_form() {
+        let full = MutationRecord {
+            id: 7,
+            mutation_key: "add_todo".into(),
+            variables: json!({"title": "milk", "tags": ["a"]}),
+            idempotency_key: "k1".into(),
+            scope: Some("post:1".into()),
+            status: MutationStatus::Paused,
+            submitted_at: 1_700_000_000_000,
+            failure_count: 2,
+            data: Some(json!({"id": 3})),
+            error: Some(QueryError::http(503, "busy", "try later").with_retry_after(2000)),
+        };
+        let text = json!({
+            "id": 7, "mutation_key": "add_todo",
+            "variables": {"title": "milk", "tags": ["a"]},
+            "idempotency_key": "k1", "scope": "post:1", "status": "paused",
+            "submitted_at": 1_700_000_000_000_i64, "failure_count": 2, "data": {"id": 3},
+            "error": {"kind": "http", "status": 503, "code": "busy", "message": "try later",
+                      "retry_after_ms": 2000},
+        });
+        assert_eq!(serde_json::to_value(&full).unwrap(), text);
+        assert_eq!(decode(&text).unwrap(), full);
+
+        let minimal = json!({"id": 1, "mutation_key": "m", "variables": null,
+            "idempotency_key": "k", "status": "pending", "submitted_at": 5});
+        let record = decode(&minimal).unwrap();
+        assert_eq!(
+            (
+                record.scope.as_deref(),
+                record.failure_count,
+                &record.data,
+                &record.error
+            ),
+            (None, 0, &None, &None)
+        );
+        assert_eq!(record.variables, Value::Null);
+        let mut written = minimal.clone();
+        for (name, value) in [
+            ("scope", Value::Null),
+            ("failure_count", json!(0)),
+            ("data", Value::Null),
+            ("error", Value::Null),
+        ] {
+            written[name] = value;
+        }
+        assert_eq!(serde_json::to_value(&record).unwrap(), written);
+        assert_eq!(decode(&written).unwrap(), record);
+
+        // An error stored before `kind` existed reads back by its status.
+        let mut old = minimal.clone();
+        old["status"] = json!("error");
+        old["error"] = json!({"status": null, "code": "network", "message": "offline"});
+        let error = decode(&old).unwrap().error.unwrap();
+        assert_eq!(
+            (error.kind, error.message.as_str()),
+            (ErrorKind::Network, "offline")
+        );
+        old["error"] = json!({"status": 404, "code": "not_found", "message": "gone"});
+        assert_eq!(
+            decode(&old).unwrap().error.unwrap().kind,
+            ErrorKind::Http(404)
+        );
+
+        for (name, bad) in [
+            ("id", Value::Null),
+            ("id", json!("7")),
+            ("id", json!(-1)),
+            ("mutation_key", json!(1)),
+            ("status", json!("done")),
+            ("submitted_at", json!(1.5)),
+            ("failure_count", json!(-1)),
+            ("failure_count", Value::Null),
+            ("scope", json!(3)),
+            ("error", json!({"code": 1, "message": "m"})),
+            (
+                "error",
+                json!({"status": 70000, "code": "c", "message": "m"}),
+            ),
+        ] {
+            let mut record = minimal.clone();
+            record[name] = bad.clone();
+            assert!(decode(&record).is_err(), "{name}: {bad} was read");
+        }
+        let mut record = minimal.clone();
+        record.as_object_mut().unwrap().remove("variables");
+        assert!(
+            decode(&record).is_err(),
+            "a record without variables was read"
+        );
+        assert!(decode(&json!([1])).is_err());
+    }
 }

@@ -206,44 +206,33 @@ struct Writer {
     writes: Cell<u64>,
 }
 
-/// Just the mutation queue of a stored record. Read through
-/// [`crate::json::parse`] like every other document (a dedicated `from_str`
-/// would skip the queries faster but add its own decoder to the wasm; this
-/// runs at most once per throttled write).
-#[derive(Deserialize)]
-struct StoredQueue {
-    buster: String,
-    client_state: QueueOnly,
-}
-
-#[derive(Deserialize)]
-struct QueueOnly {
-    #[serde(default)]
-    mutations: Vec<serde_json::Value>,
-}
-
 /// Unconfirmed mutations in a stored record (`stored`, its text) that
 /// `client` does not know (another tab's), to be written back with this
-/// client's own.
+/// client's own. The record is read as a [`Value`] (its queue only is
+/// looked at; no decoder of its own in the wasm).
 pub(crate) fn foreign_mutations(
     client: &QueryClient,
     options: &PersistOptions,
     stored: Option<&str>,
 ) -> Vec<serde_json::Value> {
-    let Some(Ok(stored)) = stored.map(crate::json::parse::<StoredQueue>) else {
+    let Some(Ok(mut stored)) = stored.map(serde_json::from_str::<Value>) else {
         return vec![];
     };
-    if stored.buster != options.buster {
+    if stored["buster"].as_str() != Some(&*options.buster) {
         return vec![];
     }
+    let queue = stored
+        .get_mut("client_state")
+        .and_then(|s| s.get_mut("mutations"));
+    let Some(Value::Array(mutations)) = queue.map(Value::take) else {
+        return vec![];
+    };
     let known: Vec<String> = client
         .mutations()
         .into_iter()
         .map(|r| r.idempotency_key)
         .collect();
-    stored
-        .client_state
-        .mutations
+    mutations
         .into_iter()
         .filter(|m| {
             crate::json::decode::<MutationRecord>(m)

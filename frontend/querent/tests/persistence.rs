@@ -336,6 +336,42 @@ fn tabs_keep_each_others_queued_mutations() {
     assert_eq!(stored_variables(), [json!("from b")], "not resurrected");
 }
 
+/// Whatever another writer left under the key (a record of another shape,
+/// another version's, not JSON), this tab's write replaces it with its own
+/// cache and queue, and takes no mutation from it.
+#[test]
+fn a_stored_record_of_another_shape_never_stops_a_write() {
+    for stored in [
+        "not json",
+        "[1]",
+        r#"{"buster":"v1","client_state":5}"#,
+        r#"{"buster":"v1","client_state":{"mutations":{"id":1}}}"#,
+        r#"{"buster":"v1","client_state":{"mutations":[{"id":1},7]}}"#,
+        r#"{"buster":"v0","client_state":{"mutations":[]}}"#,
+        r#"{"buster":1}"#,
+    ] {
+        let storage = MemoryStorage::default();
+        storage.set(KEY, stored).unwrap();
+        let (client, _s, mut rt) = setup();
+        let handle = persist::persist(&client, Rc::new(storage.clone()), options());
+        client.set_online(false);
+        drop(client.mutate_json("add", json!("mine"), querent::MutateOptions::default()));
+        client.set_query_data(&key(json!(["post", 1])), |_| Some(json!(1)));
+        rt.advance(1000);
+        handle.flush();
+        let text = storage.get(KEY).unwrap().unwrap();
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let variables: Vec<_> = record["client_state"]["mutations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["variables"].clone())
+            .collect();
+        assert_eq!(variables, [json!("mine")], "after {stored}");
+        assert_eq!(record["client_state"]["queries"][0]["state"]["data"], json!(1));
+    }
+}
+
 /// A change queued offline in one tab shows as pending in another tab (from
 /// the `storage` event) and is sent by it when the network returns, with the
 /// first tab's idempotency key, even though the first tab has closed.

@@ -20,8 +20,11 @@ use std::rc::Rc;
 /// The format version this crate reads and writes.
 pub const VERSION: u32 = 1;
 
-/// A snapshot of queries (and, for persistence, paused mutations).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A snapshot of queries (and, for persistence, paused mutations). Read
+/// by hand (below), as its text is written by hand
+/// ([`DehydratedState::write_json`]): serde's derive would be code of its
+/// own in the browser's download.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DehydratedState {
     /// Format version.
     #[serde(default)]
@@ -100,6 +103,67 @@ impl DehydratedState {
     /// The keys it holds, in order.
     pub fn keys(&self) -> Vec<QueryKey> {
         self.queries.iter().map(|q| q.key.clone()).collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for DehydratedState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        Self::from_json(Value::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+impl DehydratedState {
+    /// What its derived `Deserialize` would read: every field optional
+    /// (absent: empty), `written_at` also `null`.
+    fn from_json(value: Value) -> Result<Self, String> {
+        let Value::Object(mut fields) = value else {
+            return Err("a snapshot is an object".into());
+        };
+        let mut list = |name: &str| match fields.remove(name) {
+            None => Ok(vec![]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(format!("a snapshot's {name} is a list")),
+        };
+        let key = |value: Value| match value {
+            Value::Array(segments) => Ok(QueryKey::from(segments)),
+            _ => Err("a query key is a list".to_owned()),
+        };
+        let queries = list("queries")?
+            .into_iter()
+            .map(|query| {
+                let (Some(key_value), Some(state)) = (query.get("key"), query.get("state")) else {
+                    return Err("a query has a key and a state".to_owned());
+                };
+                Ok(DehydratedQuery {
+                    key: key(key_value.clone())?,
+                    state: crate::json::decode(state).map_err(|e| e.to_string())?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mutations = list("mutations")?;
+        let pending = list("pending")?
+            .into_iter()
+            .map(key)
+            .collect::<Result<_, _>>()?;
+        let version = match fields.get("version") {
+            None => 0,
+            Some(v) => v
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or("a snapshot's version is a number")?,
+        };
+        let written_at = match fields.get("written_at").filter(|v| !v.is_null()) {
+            None => None,
+            Some(at) => Some(at.as_i64().ok_or("written_at is a number")?),
+        };
+        Ok(Self {
+            version,
+            queries,
+            mutations,
+            written_at,
+            pending,
+        })
     }
 }
 
@@ -480,6 +544,28 @@ mod tests {
             state.write_json(&mut text);
             assert_eq!(text, serde_json::to_string(&state).unwrap());
             assert_eq!(crate::json::parse::<DehydratedState>(&text).unwrap(), state);
+        }
+        assert_eq!(
+            crate::json::parse::<DehydratedState>(r#"{"written_at":null}"#).unwrap(),
+            DehydratedState::default()
+        );
+        // (serde's derive also took a struct from a list: nobody writes one.)
+        for bad in [
+            r#"[]"#,
+            r#"{"version":null}"#,
+            r#"{"version":-1}"#,
+            r#"{"queries":{}}"#,
+            r#"{"queries":[{"key":"post","state":{"status":"success","data":1,"updated_at":1}}]}"#,
+            r#"{"queries":[{"key":["post"]}]}"#,
+            r#"{"queries":[{"key":["post"],"state":{"status":"success","updated_at":1}}]}"#,
+            r#"{"mutations":null}"#,
+            r#"{"pending":[1]}"#,
+            r#"{"written_at":"now"}"#,
+        ] {
+            assert!(
+                crate::json::parse::<DehydratedState>(bad).is_err(),
+                "{bad} was read"
+            );
         }
     }
 

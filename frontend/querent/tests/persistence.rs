@@ -368,7 +368,10 @@ fn a_stored_record_of_another_shape_never_stops_a_write() {
             .map(|m| m["variables"].clone())
             .collect();
         assert_eq!(variables, [json!("mine")], "after {stored}");
-        assert_eq!(record["client_state"]["queries"][0]["state"]["data"], json!(1));
+        assert_eq!(
+            record["client_state"]["queries"][0]["state"]["data"],
+            json!(1)
+        );
     }
 }
 

@@ -1846,3 +1846,107 @@ async fn use_infinite_query_returns_the_correct_states_for_a_successful_query() 
     assert!(!last.is_fetching_next_page && last.has_next_page && last.is_success());
     root.remove();
 }
+
+// ----- components first mounted as a suspended view resumes
+
+thread_local! {
+    /// (the post's fetch, the comments' fetch), in ms.
+    static RESUMED_MS: Cell<(u32, u32)> = const { Cell::new((30, 60)) };
+}
+
+/// Answers `answer` after `ms`.
+fn answering(ms: u32, answer: &'static str) -> Fetcher {
+    Rc::new(move |_| {
+        Box::pin(async move {
+            TimeoutFuture::new(ms).await;
+            Ok(json!(answer))
+        })
+    })
+}
+
+fn resumed_spec(name: &'static str) -> QuerySpec<String> {
+    let (post_ms, comments_ms) = RESUMED_MS.with(Cell::get);
+    let ms = match name {
+        "post" => post_ms,
+        "comments" => comments_ms,
+        _ => 5,
+    };
+    QuerySpec::new(
+        Key::from_key(k(json!(["resumed", name]))),
+        answering(ms, name),
+        QueryOptions::default(),
+    )
+}
+
+#[function_component]
+fn ResumedChild() -> Html {
+    let comments = use_query(resumed_spec("comments"));
+    let author =
+        querent::yew::use_query_select(resumed_spec("author"), (), |a: &String, ()| a.clone());
+    let shown = |q: &Option<Rc<String>>| q.as_deref().cloned().unwrap_or("…".into());
+    html! {
+        <p id="resumed-child">{ format!("{} by {}", shown(&comments.data), shown(&author.data)) }</p>
+    }
+}
+
+#[function_component]
+fn ResumedPost() -> HtmlResult {
+    let post = querent::yew::use_suspense_query(resumed_spec("post"))?;
+    Ok(html! {
+        <div>
+            <h1 id="resumed-post">{ (*post.data).clone() }</h1>
+            <ResumedChild />
+        </div>
+    })
+}
+
+#[function_component]
+fn Resumed() -> Html {
+    html! {
+        <yew::suspense::Suspense fallback={html! { <p id="resumed-loading">{ "loading" }</p> }}>
+            <ResumedPost />
+        </yew::suspense::Suspense>
+    }
+}
+
+/// A page whose view suspends on its first render (its data not cached:
+/// a deep link without embedded state): the components first mounted as it
+/// resumes take their queries' answers, whether those come after it
+/// resumed or were already on their way (a loader's prefetch) and land
+/// while it is suspended, as it resumes or just after; and every later
+/// change.
+#[wasm_bindgen_test]
+async fn components_mounted_as_a_suspended_view_resumes_take_every_update() {
+    for (post_ms, comments_ms, prefetched) in [
+        (30, 60, false),
+        (30, 10, true),
+        (30, 30, true),
+        (30, 31, true),
+        (30, 40, true),
+        (60, 30, true),
+    ] {
+        RESUMED_MS.with(|m| m.set((post_ms, comments_ms)));
+        let client = app_client();
+        if prefetched {
+            for name in ["comments", "author"] {
+                let (key, fetcher, options) = resumed_spec(name).into_parts();
+                client.prefetch_query(&key, fetcher, options);
+            }
+        }
+        let root = mount::<Resumed>(&client);
+        let case = format!("post {post_ms} ms, comments {comments_ms} ms, prefetched {prefetched}");
+        wait_until(&format!("the answers ({case})"), || {
+            text_of("resumed-child").as_deref() == Some("comments by author")
+        })
+        .await;
+        assert_eq!(text_of("resumed-post").as_deref(), Some("post"));
+        for (name, value) in [("comments", "edited"), ("author", "someone")] {
+            client.set_query_data(&k(json!(["resumed", name])), |_| Some(json!(value)));
+        }
+        wait_until(&format!("both changes ({case})"), || {
+            text_of("resumed-child").as_deref() == Some("edited by someone")
+        })
+        .await;
+        root.remove();
+    }
+}

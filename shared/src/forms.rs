@@ -12,7 +12,7 @@
 //! key.
 
 use crate::ids::{PostId, UserId};
-use crate::routes::Route;
+use crate::routes::{ReturnTo, Route};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -95,8 +95,8 @@ pub enum FormAction {
     DeletePost(PostId),
     /// `POST /users/{id}`: `name`, `email`. 303 back.
     EditUser(UserId),
-    /// `POST /sign-in`: `email`, `password`. Sets the session cookie; 303
-    /// to `/posts`.
+    /// `POST /sign-in`: `email`, `password`, `return_to`. Sets the session
+    /// cookie; 303 to the `return_to` page (see [`crate::ReturnTo`]).
     SignIn,
     /// `POST /sign-out`: ends the session. 303 to `/`.
     SignOut,
@@ -158,7 +158,7 @@ impl FormAction {
                 vec![Route::Post(id), Route::PostDeep(id)]
             }
             FormAction::EditUser(id) => vec![Route::User(id)],
-            FormAction::SignIn => vec![Route::SignIn],
+            FormAction::SignIn => vec![Route::SignIn(ReturnTo::default())],
             FormAction::SignOut => vec![Route::Home],
         }
     }
@@ -166,7 +166,12 @@ impl FormAction {
     /// The page a post of this form returns to: `return_to` when it is one
     /// of [`FormAction::pages`] (so no post can send a browser elsewhere);
     /// signing out, shown on every page, returns to any page of the app.
+    /// Signing in, `return_to` is the page to go to once signed in: the
+    /// post's page is the sign-in page that carries it.
     pub fn page(&self, return_to: Option<&str>) -> Route {
+        if *self == FormAction::SignIn {
+            return Route::SignIn(return_to.map(ReturnTo::parse).unwrap_or_default());
+        }
         let pages = self.pages();
         let any_page = *self == FormAction::SignOut;
         return_to

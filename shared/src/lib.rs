@@ -24,5 +24,5 @@ pub use forms::{FORMS_ELEMENT_ID, FormAction, FormState, RefusedForm};
 pub use hydration::InfiniteData;
 pub use ids::{CommentId, PostId, UserId};
 pub use query_key::QueryKey;
-pub use routes::{Loader, Route};
+pub use routes::{Loader, ReturnTo, Route};
 pub use time::{DateTimeParts, Timestamp};

@@ -36,10 +36,119 @@ pub enum Route {
     /// values stay on screen while the next ones load (TanStack's e2e
     /// route).
     TransitionCount(CountSearch),
-    /// `/sign-in`: the sign-in form.
-    SignIn,
+    /// `/sign-in?return_to=`: the sign-in form, and the page to go back
+    /// to once signed in.
+    SignIn(ReturnTo),
     /// Anything else.
     NotFound,
+}
+
+/// Where `/sign-in` goes back to once signed in: `?return_to=/posts/3`, a
+/// page of the app (never the sign-in page itself, a redirect, a page that
+/// does not exist or another site: a link cannot send a browser elsewhere).
+/// Anything else, or nothing: the posts.
+///
+/// Held as the page's kind and its one number, so a route stays `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ReturnTo(Option<(u8, i64)>);
+
+impl ReturnTo {
+    /// Back to `route` (the posts, for a page one does not return to).
+    pub fn to(route: Route) -> Self {
+        let (kind, n) = match route {
+            Route::Home => (0, 0),
+            Route::Post(id) => (1, id.0),
+            Route::PostDeep(id) => (2, id.0),
+            Route::Users => (3, 0),
+            Route::User(id) => (4, id.0),
+            Route::Deferred => (5, 0),
+            Route::RouteA => (6, 0),
+            Route::RouteB => (7, 0),
+            Route::SuspenseTransition(search) => (8, search.n),
+            Route::TransitionCount(search) => (9, search.n),
+            // The sign-in page's own page to go back to.
+            Route::SignIn(to) => return to,
+            Route::Posts | Route::Redirect | Route::NotFound => return Self::default(),
+        };
+        Self(Some((kind, n)))
+    }
+
+    /// The page to go back to.
+    pub fn route(self) -> Route {
+        let count = |n| CountSearch::new(n).unwrap_or_default();
+        match self.0 {
+            Some((0, _)) => Route::Home,
+            Some((1, n)) => Route::Post(PostId(n)),
+            Some((2, n)) => Route::PostDeep(PostId(n)),
+            Some((3, _)) => Route::Users,
+            Some((4, n)) => Route::User(UserId(n)),
+            Some((5, _)) => Route::Deferred,
+            Some((6, _)) => Route::RouteA,
+            Some((7, _)) => Route::RouteB,
+            Some((8, n)) => Route::SuspenseTransition(count(n)),
+            Some((9, n)) => Route::TransitionCount(count(n)),
+            _ => Route::Posts,
+        }
+    }
+
+    /// Back to the page at `path` (`/posts/3`, search params included).
+    pub fn parse(path: &str) -> Self {
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Self::default();
+        }
+        Self::to(Route::parse(path))
+    }
+
+    /// Reads `return_to` from a query string (`return_to=%2Fposts%2F3`,
+    /// with or without `?`).
+    fn from_query(query: &str) -> Self {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("return_to="))
+            .and_then(percent_decoded)
+            .map_or_else(Self::default, |path| Self::parse(&path))
+    }
+
+    /// The query pairs (none for the posts, so `/sign-in` is that one's URL).
+    fn pairs(self) -> Vec<(&'static str, String)> {
+        match self.0 {
+            None => Vec::new(),
+            Some(_) => vec![("return_to", self.route().path())],
+        }
+    }
+}
+
+/// `text` with the characters that have a meaning in a query string
+/// (`%`, `&`, `=`, `+`, `#`, `?`, space) written as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '&' | '=' | '+' | '#' | '?' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A query value decoded (`%XX`, and `+` for a space, as browsers write
+/// forms); `None` if it is not UTF-8 or has a bad escape.
+fn percent_decoded(value: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(value.len());
+    let mut rest = value.bytes();
+    while let Some(b) = rest.next() {
+        match b {
+            b'%' => {
+                let hex = [rest.next()?, rest.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            b'+' => bytes.push(b' '),
+            b => bytes.push(b),
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// The search params of the transition demos: `?n=`, an integer count.
@@ -161,7 +270,8 @@ impl Route {
             Route::Redirect,
             Route::SuspenseTransition(CountSearch::default()),
             Route::TransitionCount(CountSearch { n: 2 }),
-            Route::SignIn,
+            Route::SignIn(ReturnTo::default()),
+            Route::SignIn(ReturnTo::to(Route::Post(PostId(1)))),
             Route::NotFound,
         ]
     }
@@ -189,7 +299,7 @@ impl Route {
             ["redirect"] => Route::Redirect,
             ["suspense-transition"] => Route::SuspenseTransition(CountSearch::parse(query)),
             ["transition", "count", "query"] => Route::TransitionCount(CountSearch::parse(query)),
-            ["sign-in"] => Route::SignIn,
+            ["sign-in"] => Route::SignIn(ReturnTo::from_query(query)),
             _ => Route::NotFound,
         }
     }
@@ -202,7 +312,10 @@ impl Route {
         if pairs.is_empty() {
             return self.pathname();
         }
-        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encoded(v)))
+            .collect();
         format!("{}?{}", self.pathname(), query.join("&"))
     }
 
@@ -218,11 +331,12 @@ impl Route {
         }
     }
 
-    /// The route's search params as query pairs (none for routes without
-    /// any, or at their defaults).
+    /// The route's search params as query pairs, not encoded (none for
+    /// routes without any, or at their defaults).
     pub fn search(&self) -> Vec<(&'static str, String)> {
         match self {
             Route::SuspenseTransition(search) | Route::TransitionCount(search) => search.pairs(),
+            Route::SignIn(to) => to.pairs(),
             _ => Vec::new(),
         }
     }
@@ -242,7 +356,7 @@ impl Route {
             Route::Redirect => "/redirect".into(),
             Route::SuspenseTransition(_) => "/suspense-transition".into(),
             Route::TransitionCount(_) => "/transition/count/query".into(),
-            Route::SignIn => "/sign-in".into(),
+            Route::SignIn(_) => "/sign-in".into(),
             Route::NotFound => "/404".into(),
         }
     }
@@ -299,7 +413,7 @@ impl Route {
             | Route::RouteA
             | Route::RouteB
             | Route::Redirect
-            | Route::SignIn
+            | Route::SignIn(_)
             | Route::NotFound => Loader::default(),
         }
     }
@@ -318,7 +432,7 @@ impl Route {
             Route::Redirect => "Redirecting".to_owned(),
             Route::SuspenseTransition(_) => "Suspense transition".to_owned(),
             Route::TransitionCount(_) => "Transition".to_owned(),
-            Route::SignIn => "Sign in".to_owned(),
+            Route::SignIn(_) => "Sign in".to_owned(),
             Route::NotFound => "Not found".to_owned(),
         };
         format!("{page} · Posts & Users")
@@ -336,7 +450,7 @@ impl Route {
             Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
                 "A search-param navigation that keeps the old values on screen."
             }
-            Route::SignIn => "Sign in to write posts and comments.",
+            Route::SignIn(_) => "Sign in to write posts and comments.",
             Route::NotFound => "This page does not exist.",
         }
     }
@@ -457,11 +571,52 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
-    use super::{CountSearch, Route};
+    use super::{CountSearch, ReturnTo, Route};
     use crate::ids::{PostId, UserId};
     use proptest::prelude::*;
 
-    fn any_route() -> impl Strategy<Value = Route> {
+    #[test]
+    fn signing_in_returns_only_to_a_page_of_the_app() {
+        let back = |query: &str| match Route::parse(&format!("/sign-in{query}")) {
+            Route::SignIn(to) => to.route(),
+            other => panic!("{query}: {other:?}"),
+        };
+        assert_eq!(back(""), Route::Posts);
+        assert_eq!(back("?return_to=/posts/3"), Route::Post(PostId(3)));
+        assert_eq!(back("?return_to=%2Fusers%2F2"), Route::User(UserId(2)));
+        // A sign-in page's own page to go back to.
+        assert_eq!(
+            back("?return_to=/sign-in%3Freturn_to%3D/posts/3"),
+            Route::Post(PostId(3))
+        );
+        assert_eq!(
+            back("?x=1&return_to=/transition/count/query%3Fn%3D5"),
+            Route::TransitionCount(CountSearch::new(5).unwrap())
+        );
+        for elsewhere in [
+            "?return_to=//evil.example/posts",
+            "?return_to=https://evil.example/",
+            "?return_to=%2F%2Fevil.example",
+            "?return_to=/redirect",
+            "?return_to=/no-such-page",
+            "?return_to=posts/3",
+            "?return_to=%E2%28",
+            "?return_to=%2",
+        ] {
+            assert_eq!(back(elsewhere), Route::Posts, "{elsewhere}");
+        }
+        let to_count = Route::SignIn(ReturnTo::to(Route::TransitionCount(
+            CountSearch::new(5).unwrap(),
+        )));
+        assert_eq!(
+            to_count.path(),
+            "/sign-in?return_to=/transition/count/query%3Fn%3D5"
+        );
+        assert_eq!(Route::SignIn(ReturnTo::to(Route::Posts)).path(), "/sign-in");
+    }
+
+    /// Every route but the sign-in page.
+    fn any_page() -> impl Strategy<Value = Route> {
         let id = 1..i64::MAX;
         prop_oneof![
             Just(Route::Home),
@@ -474,11 +629,17 @@ mod properties {
             Just(Route::RouteA),
             Just(Route::RouteB),
             Just(Route::Redirect),
-            Just(Route::SignIn),
             (-CountSearch::MAX..=CountSearch::MAX)
                 .prop_map(|n| Route::SuspenseTransition(CountSearch::new(n).unwrap())),
             (-CountSearch::MAX..=CountSearch::MAX)
                 .prop_map(|n| Route::TransitionCount(CountSearch::new(n).unwrap())),
+        ]
+    }
+
+    fn any_route() -> impl Strategy<Value = Route> {
+        prop_oneof![
+            any_page(),
+            any_page().prop_map(|page| Route::SignIn(ReturnTo::to(page))),
         ]
     }
 
@@ -495,7 +656,7 @@ mod properties {
             fragment in "(#[a-z]{0,4})?",
         ) {
             let mut query: Vec<String> =
-                route.search().iter().map(|(k, v)| format!("{k}={v}")).collect();
+                route.search().iter().map(|(k, v)| format!("{k}={}", super::percent_encoded(v))).collect();
             if !extra.is_empty() {
                 query.push(extra);
             }

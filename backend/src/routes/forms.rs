@@ -32,7 +32,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::{Digest, Sha256};
 use shared::forms::{IDEMPOTENCY_FIELD, PAGE_KEY_PREFIX, RETURN_TO_FIELD};
 use shared::{
-    FormAction, NewComment, NewPost, Post, PostId, PostPatch, RefusedForm, Route, UserId, UserPatch,
+    FormAction, NewComment, NewPost, Post, PostId, PostPatch, RefusedForm, ReturnTo, Route, UserId,
+    UserPatch,
 };
 use std::collections::BTreeMap;
 
@@ -280,9 +281,10 @@ async fn current_author(state: &AppState, id: PostId) -> Result<UserId, ApiError
     .await?
 }
 
-/// The sign-in form: signed in, 303 to the posts with the session cookie;
-/// refused, the sign-in page again with the email (never the password) and
-/// why.
+/// The sign-in form: signed in, 303 with the session cookie to the page
+/// its `return_to` names (one of the app's, else the posts); refused, the
+/// sign-in page again (with that page to go back to) with the email (never
+/// the password) and why.
 async fn sign_in(
     state: &AppState,
     req: &HttpRequest,
@@ -294,7 +296,7 @@ async fn sign_in(
     };
     match session::sign_in(state, req, credentials).await {
         Ok((_, token)) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, Route::Posts.path()))
+            .insert_header((header::LOCATION, ReturnTo::to(post.page).route().path()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .cookie(session::session_cookie(req, &token))
             .finish()),

@@ -520,6 +520,62 @@ async fn the_sign_in_and_out_forms_work_without_javascript(app: TestApp) {
     assert!(header.contains("HttpOnly"), "{header}");
     assert_eq!(who(&app, &cookie).await["id"], 1);
 
+    // From a sign-in link on a page: back to that page once signed in; a
+    // refusal keeps it; never to another site or a page that is not one.
+    let res = form(
+        &app,
+        "/sign-in",
+        &[
+            ("email", "bret@example.com"),
+            ("password", "wrong-secret"),
+            ("return_to", "/users/2"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(r#"value="/users/2" type="hidden" name="return_to""#),
+        "the refused form keeps its page: {html}"
+    );
+    for (return_to, location) in [
+        ("/users/2", "/users/2"),
+        ("/transition/count/query?n=5", "/transition/count/query?n=5"),
+        ("//evil.example/posts", "/posts"),
+        ("https://evil.example/", "/posts"),
+        ("/sign-in", "/posts"),
+        ("/no-such-page", "/posts"),
+    ] {
+        let res = form(
+            &app,
+            "/sign-in",
+            &[
+                ("email", "bret@example.com"),
+                ("password", PASSWORD),
+                ("return_to", return_to),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], location, "{return_to}");
+    }
+    // The sign-in page a link opens carries its page into the form.
+    let html = app
+        .client
+        .get(app.url("/sign-in?return_to=%2Fposts%2F3"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"value="/posts/3" type="hidden" name="return_to""#),
+        "{html}"
+    );
+
     // From another site: refused, nobody signed in (login CSRF).
     let res = app
         .client

@@ -62,8 +62,8 @@ async fn newest_titled(app: &TestApp, title: &str) -> Value {
     }
 }
 
-/// Signed out, nothing is offered to write; signed in, a post is the
-/// viewer's own (no author to choose), edit and delete show on their posts
+/// Signed out, nothing is offered to write; signed in (back on the page the
+/// sign-in link was on), a post is the viewer's own (no author to choose), edit and delete show on their posts
 /// only, and signing out takes every write away again at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_write_and_sign_out_in_the_app() {
@@ -98,7 +98,8 @@ async fn sign_in_write_and_sign_out_in_the_app() {
         .await;
     browser.fill("#sign-in-password", PASSWORD).await;
     changing_hands(&browser, "#sign-in-submit").await;
-    browser.wait_for_path("/posts").await;
+    // Back on the page the sign-in link was on.
+    browser.wait_for_path(&format!("/posts/{theirs}")).await;
     browser
         .wait_for_element_text("#signed-in-as", "Signed in as Leanne Graham")
         .await;
@@ -153,7 +154,8 @@ async fn sign_in_write_and_sign_out_in_the_app() {
 
 /// Without JavaScript: the sign-in form signs in (a refusal keeps the
 /// email, never the password), the new-post form posts as the signed-in
-/// user, the sign-out button signs out.
+/// user, the sign-out button signs out, and a post's "Sign in to comment"
+/// comes back to that post.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_and_out_works_without_javascript() {
     let Some(app) = TestApp::start(|s| s.require_sessions = true).await else {
@@ -204,6 +206,19 @@ async fn signing_in_and_out_works_without_javascript() {
     browser.wait_for("#sign-in-link").await;
     assert!(!browser.exists("#delete-post").await);
     assert!(!browser.exists("#new-comment-form").await);
+
+    // "Sign in to comment": signed in, back on this post, its form there.
+    browser.click("#sign-in-to-comment a").await;
+    browser.wait_for_url_path("/sign-in").await;
+    browser
+        .type_into("#sign-in-email", "antonette@example.com")
+        .await;
+    browser.type_into("#sign-in-password", PASSWORD).await;
+    browser.click("#sign-in-submit").await;
+    browser
+        .wait_for_url_path(&format!("/posts/{}", post["id"]))
+        .await;
+    browser.wait_for("#new-comment-form").await;
 }
 
 /// Every localStorage entry of the page, as `key=value` lines.
@@ -391,7 +406,8 @@ async fn a_change_whose_session_ended_is_sent_after_signing_in_again() {
 
     browser.wait_for_app().await;
     sign_in(&browser, "bret@example.com").await;
-    browser.wait_for_path("/posts").await;
+    // Back on the post the change was made on.
+    browser.wait_for_path(&format!("/posts/{mine}")).await;
     until_sent(&app, mine, body).await;
     browser.wait_gone("#pending-count").await;
     browser.settle().await;

@@ -49,7 +49,7 @@ async fn expected_text(app: &TestApp, route: Route) -> Vec<String> {
             format!("n: {}", search.n()),
             format!("double: {}", search.n() * 2),
         ],
-        Route::SignIn => vec!["Demo accounts".into()],
+        Route::SignIn(_) => vec!["Demo accounts".into()],
         Route::NotFound => vec!["Not found".into()],
         Route::Redirect => unreachable!("a redirect has no page"),
     }

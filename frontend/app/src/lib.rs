@@ -283,7 +283,7 @@ fn switch(route: Route) -> Html {
         Route::SuspenseTransition(_) | Route::TransitionCount(_) => {
             html! { <transition::CountPage {route} /> }
         }
-        Route::SignIn => html! { <crate::session::SignInPage /> },
+        Route::SignIn(to) => html! { <crate::session::SignInPage {to} /> },
         Route::NotFound => html! { <misc::NotFound /> },
     }
 }

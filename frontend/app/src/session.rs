@@ -26,7 +26,7 @@ use gloo_net::http::Method;
 use querent::QueryClient;
 use querent::yew::{use_query, use_query_client};
 use shared::forms::RETURN_TO_FIELD;
-use shared::{FormAction, Route, SessionInfo, SignIn, UserId};
+use shared::{FormAction, ReturnTo, Route, SessionInfo, SignIn, UserId};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -79,7 +79,7 @@ pub(crate) fn SessionMenu() -> Html {
     let Some(user) = &session.user else {
         return html! {
             <>
-                <AppLink to={Route::SignIn} id="sign-in-link">{ "Sign in" }</AppLink>
+                <AppLink to={Route::SignIn(ReturnTo::to(here))} id="sign-in-link">{ "Sign in" }</AppLink>
                 { for notice }
             </>
         };
@@ -158,9 +158,18 @@ async fn end_server_session() -> Result<(), querent::QueryError> {
     }
 }
 
-/// `/sign-in`: email and password. Signed in, the app loads the posts.
+/// Props of [`SignInPage`].
+#[derive(Properties, PartialEq)]
+pub(crate) struct SignInPageProps {
+    /// The page to go to once signed in.
+    pub(crate) to: ReturnTo,
+}
+
+/// `/sign-in`: email and password. Signed in, the app loads the page the
+/// sign-in link was on (`?return_to=`), else the posts.
 #[function_component]
-pub(crate) fn SignInPage() -> Html {
+pub(crate) fn SignInPage(props: &SignInPageProps) -> Html {
+    let next = props.to.route();
     const FORM: &str = "sign-in";
     let email = use_field(FORM, "email", "sign-in-email", String::new);
     let password = use_field(FORM, "password", "sign-in-password", String::new);
@@ -213,7 +222,7 @@ pub(crate) fn SignInPage() -> Html {
                         password.set(String::new());
                         // The sign-in replaced any session the browser had.
                         set_flag(&sign_out_pending_key(), false);
-                        adopt(&client, &info, Some(Route::Posts.path()));
+                        adopt(&client, &info, Some(next.path()));
                     }
                     Err(e) => error.set(Some(e.message)),
                 }
@@ -225,7 +234,7 @@ pub(crate) fn SignInPage() -> Html {
             <section id="sign-in-page" class="card">
                 <h1>{ "Sign in" }</h1>
                 <p id="already-signed-in">{ format!("You are signed in as {}.", user.name) }</p>
-                <AppLink to={Route::Posts}>{ "Go to the posts" }</AppLink>
+                <AppLink to={next}>{ if next == Route::Posts { "Go to the posts" } else { "Go back" } }</AppLink>
             </section>
         };
     }
@@ -233,7 +242,7 @@ pub(crate) fn SignInPage() -> Html {
         <section id="sign-in-page" class="card">
             <h1>{ "Sign in" }</h1>
             <form id="sign-in-form" class="form" method="post" action={FormAction::SignIn.path()} {onsubmit}>
-                <FormFields />
+                <FormFields return_to={AttrValue::from(next.path())} />
                 <label for="sign-in-email">{ "Email" }</label>
                 <input id="sign-in-email" name="email" type="email" autocomplete="username" required=true
                        value={(*email).clone()} oninput={on_text(&email)} />
@@ -533,6 +542,17 @@ pub(crate) fn ended(client: &QueryClient) {
             user: None,
             sessions_required,
         },
-        Some(Route::SignIn.path()),
+        Some(Route::SignIn(ReturnTo::parse(&address())).path()),
     );
+}
+
+/// The page's path and query.
+#[cfg(not(feature = "ssr"))]
+fn address() -> String {
+    web_sys::window()
+        .and_then(|w| {
+            let l = w.location();
+            Some(format!("{}{}", l.pathname().ok()?, l.search().ok()?))
+        })
+        .unwrap_or_default()
 }

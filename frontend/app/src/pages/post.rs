@@ -19,7 +19,7 @@ use querent::yew::{
     QueryErrorBoundary, QueryErrorFallback, use_mutation, use_mutation_records, use_query,
     use_query_select, use_suspense_query,
 };
-use shared::{FormAction, NewComment, Post, PostId, PostPatch, Route, UserId};
+use shared::{FormAction, NewComment, Post, PostId, PostPatch, ReturnTo, Route, UserId};
 use yew::prelude::*;
 use yew::suspense::Suspense;
 use yew_router::prelude::*;
@@ -340,6 +340,7 @@ fn Comments(props: &CommentsProps) -> Html {
     };
     let older = comments.fetch_next_page.reform(|_: MouseEvent| ());
     let may_write = crate::session::use_session().may_write();
+    let sign_in = Route::SignIn(ReturnTo::to(crate::router::use_address_route()));
     html! {
         <section class="comments-section" aria-label="Comments">
             <h3>{ "Comments" }</h3>
@@ -347,7 +348,7 @@ fn Comments(props: &CommentsProps) -> Html {
                 <CommentForm id={props.id} return_to={props.return_to.clone()} />
             } else {
                 <p id="sign-in-to-comment" class="hint">
-                    <AppLink to={Route::SignIn}>{ "Sign in" }</AppLink>{ " to comment." }
+                    <AppLink to={sign_in}>{ "Sign in" }</AppLink>{ " to comment." }
                 </p>
             }
             { list }

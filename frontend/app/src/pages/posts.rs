@@ -11,7 +11,7 @@ use crate::queries::typed;
 use crate::router::AppLink;
 use querent::typed::MutationOptions;
 use querent::yew::{use_mutation, use_mutation_records, use_query};
-use shared::{FormAction, NewComment, NewPost, PostId, Route, UserId};
+use shared::{FormAction, NewComment, NewPost, PostId, ReturnTo, Route, UserId};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
@@ -46,7 +46,7 @@ pub(crate) fn PostsPage(props: &PostsPageProps) -> Html {
                     <NewPostForm />
                 } else {
                     <p id="sign-in-to-post" class="card hint">
-                        <AppLink to={Route::SignIn}>{ "Sign in" }</AppLink>{ " to add a post." }
+                        <AppLink to={Route::SignIn(ReturnTo::to(Route::Posts))}>{ "Sign in" }</AppLink>{ " to add a post." }
                     </p>
                 }
                 <PostList />

@@ -3,7 +3,7 @@
 //! it is allowed, with sessions required (the backend's default).
 
 use crate::helpers::{Browser, PATIENCE, TestApp};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// The demo password of every seeded user (the README says it).
@@ -412,4 +412,61 @@ async fn a_change_whose_session_ended_is_sent_after_signing_in_again() {
     browser.wait_gone("#pending-count").await;
     browser.settle().await;
     assert_eq!(comments_saying(&app, mine, body).await, 1, "once");
+}
+
+/// After a sign-out the server could not be told of (its request failed;
+/// offline is the same), the next page load still comes from the server
+/// rendered for the person who signed out (their session is alive there):
+/// it stays hidden until the app has taken it over, signed out, so the next
+/// person never sees it. Once the server can be told, the session ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_rendered_for_someone_who_signed_out_is_never_shown() {
+    let Some(app) = TestApp::start(|s| s.require_sessions = true).await else {
+        return;
+    };
+    let browser = app.browser().await;
+    let mine = bret_on_his_post(&app, &browser).await;
+    browser
+        .on_every_page(
+            "addEventListener('DOMContentLoaded', () => { window.__firstView = [\
+             getComputedStyle(document.body).visibility, \
+             !!document.querySelector('#signed-in-as'), \
+             document.documentElement.dataset.app ?? null]; })",
+        )
+        .await;
+    browser.block_urls(&["*/api/session*"]).await;
+    changing_hands(&browser, "#sign-out").await;
+    assert_eq!(
+        browser.js("return window.__firstView").await,
+        json!(["hidden", true, null]),
+        "the server's page for Bret, hidden before the app ran"
+    );
+    browser.wait_for("#sign-in-link").await;
+    assert!(!browser.exists("#signed-in-as").await);
+    assert_eq!(
+        browser
+            .js("return getComputedStyle(document.body).visibility")
+            .await,
+        json!("visible")
+    );
+
+    browser.block_urls(&[]).await;
+    browser.goto(&format!("/posts/{mine}")).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let session: Value = browser
+            .js("return fetch('/api/session').then(r => r.json())")
+            .await;
+        if session["user"] == Value::Null {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.goto(&format!("/posts/{mine}")).await;
+    assert_eq!(
+        browser.js("return window.__firstView").await,
+        json!(["visible", false, null]),
+        "everyone's page again"
+    );
 }

@@ -114,6 +114,9 @@ impl Runtime {
             .and_then(|d| d.document_element())
         {
             let _ = root.set_attribute("data-app", "ready");
+            // Rendered for the viewer the app started for: shown (see
+            // index.html's `data-signing-out`).
+            let _ = root.remove_attribute("data-signing-out");
         }
         mark("app-ready");
         Self {

@@ -207,7 +207,25 @@ pub enum ResultProp {
 }
 
 impl ResultProp {
-    fn changed(self, a: &QueryObserverResult, b: &QueryObserverResult) -> bool {
+    /// Every part, in order (a part's bit in a set of them is its place).
+    #[cfg(feature = "yew")]
+    pub(crate) const ALL: [ResultProp; 12] = [
+        ResultProp::Data,
+        ResultProp::DataUpdatedAt,
+        ResultProp::Error,
+        ResultProp::ErrorUpdatedAt,
+        ResultProp::FailureCount,
+        ResultProp::FailureReason,
+        ResultProp::Status,
+        ResultProp::FetchStatus,
+        ResultProp::IsStale,
+        ResultProp::IsPlaceholderData,
+        ResultProp::IsFetched,
+        ResultProp::Pages,
+    ];
+
+    /// Whether this part differs between `a` and `b`.
+    pub(crate) fn changed(self, a: &QueryObserverResult, b: &QueryObserverResult) -> bool {
         match self {
             ResultProp::Data => a.data != b.data,
             ResultProp::DataUpdatedAt => a.data_updated_at != b.data_updated_at,

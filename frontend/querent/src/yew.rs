@@ -26,9 +26,9 @@ pub use error_boundary::{
 pub use hydration_boundary::{HydrationBoundary, HydrationBoundaryProps};
 pub use mutation::{UseMutationHandle, use_mutation};
 pub use query::{
-    UseQueryHandle, UseSuspenseQueryHandle, use_infinite_query, use_queries, use_query,
-    use_query_notifying, use_query_select, use_suspense_infinite_query, use_suspense_queries,
-    use_suspense_query,
+    TrackedQueryHandle, UseQueryHandle, UseSuspenseQueryHandle, use_infinite_query, use_queries,
+    use_query, use_query_notifying, use_query_select, use_query_tracked,
+    use_suspense_infinite_query, use_suspense_queries, use_suspense_query,
 };
 
 /// Props of [`QueryClientProvider`].

@@ -1369,6 +1369,101 @@ async fn a_component_reading_only_data_skips_a_refetch_that_changes_nothing() {
     root.remove();
 }
 
+// ----- tracked results (`useQuery.test.tsx`: "should track properties
+// and only re-render when a tracked property changes", "should always
+// re-render if we are tracking props but not using any")
+
+thread_local! {
+    static TRACKED_STATES: std::cell::RefCell<Vec<Option<String>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static TRACKED_COUNT: Cell<u32> = const { Cell::new(0) };
+    static UNREAD_RENDERS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Answers `test1`, `test2`, ... after 10 ms.
+fn counting_spec(name: &str) -> QuerySpec<String> {
+    let fetcher: Fetcher = Rc::new(|_| {
+        Box::pin(async {
+            TimeoutFuture::new(10).await;
+            let n = TRACKED_COUNT.with(|c| {
+                c.set(c.get() + 1);
+                c.get()
+            });
+            Ok(json!(format!("test{n}")))
+        })
+    });
+    QuerySpec::new(
+        Key::from_key(k(json!(["tracked", name]))),
+        fetcher,
+        QueryOptions::default(),
+    )
+}
+
+#[function_component]
+fn TrackedPage() -> Html {
+    let state = querent::yew::use_query_tracked(counting_spec("data"));
+    let data = state.data().map(|d| (**d).clone());
+    TRACKED_STATES.with(|s| s.borrow_mut().push(data.clone()));
+    let refetch = state.refetch().reform(|_: MouseEvent| ());
+    html! {
+        <div>
+            <h1 id="tracked-data">{ data.unwrap_or_default() }</h1>
+            <button id="tracked-refetch" onclick={refetch}>{ "refetch" }</button>
+        </div>
+    }
+}
+
+/// Reads only the data: rendered for `None`, `test1` and `test2`, never
+/// for the fetch status going and coming (3 renders, as TanStack's).
+#[wasm_bindgen_test]
+async fn a_tracked_result_re_renders_only_for_the_parts_read() {
+    TRACKED_STATES.with(|s| s.borrow_mut().clear());
+    TRACKED_COUNT.with(|c| c.set(0));
+    let root = mount::<TrackedPage>(&app_client());
+    wait_until("test1", || {
+        text_of("tracked-data").as_deref() == Some("test1")
+    })
+    .await;
+    click("tracked-refetch");
+    wait_until("test2", || {
+        text_of("tracked-data").as_deref() == Some("test2")
+    })
+    .await;
+    TimeoutFuture::new(50).await;
+    let states = TRACKED_STATES.with(|s| s.borrow().clone());
+    assert_eq!(
+        states,
+        [None, Some("test1".to_owned()), Some("test2".to_owned())]
+    );
+    root.remove();
+}
+
+#[function_component]
+fn UnreadPage() -> Html {
+    UNREAD_RENDERS.with(|c| c.set(c.get() + 1));
+    let _state = querent::yew::use_query_tracked(counting_spec("unread"));
+    html! { <h1 id="unread">{ "hello" }</h1> }
+}
+
+/// Reads nothing: every change renders, as without tracking (the first
+/// render, already fetching, then the answer: 2, as TanStack's).
+#[wasm_bindgen_test]
+async fn a_tracked_result_with_nothing_read_re_renders_for_every_change() {
+    UNREAD_RENDERS.with(|c| c.set(0));
+    TRACKED_COUNT.with(|c| c.set(0));
+    let client = app_client();
+    let root = mount::<UnreadPage>(&client);
+    let key = k(json!(["tracked", "unread"]));
+    wait_until("the data", || client.get_query_data(&key).is_some()).await;
+    TimeoutFuture::new(50).await;
+    assert_eq!(
+        UNREAD_RENDERS.with(Cell::get),
+        2,
+        "the first render and the answer"
+    );
+    root.remove();
+}
+
 // ----- use_suspense_queries (`useSuspenseQueries.test.tsx`)
 
 thread_local! {

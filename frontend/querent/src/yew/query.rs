@@ -11,7 +11,7 @@ use crate::select::{Selection, Selector};
 use crate::typed::{InfiniteData, QuerySpec};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
 use yew::suspense::{Suspension, SuspensionResult};
@@ -149,7 +149,7 @@ where
     T: DeserializeOwned + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    use_observed(key, fetcher, options, false, None)
+    use_observed(key, fetcher, options, false, None, None)
 }
 
 /// TanStack's `useInfiniteQuery`: [`use_query`] for a spec of pages (its
@@ -206,7 +206,202 @@ where
     T: DeserializeOwned + 'static,
 {
     let (key, fetcher, options) = spec.into_parts();
-    use_observed(key, fetcher, options, false, Some(props))
+    use_observed(key, fetcher, options, false, Some(props), None)
+}
+
+/// What [`use_query_tracked`] returns: the query's result read through
+/// methods, each noting the part it reads, so the component re-renders
+/// only when a part it has read changes (TanStack's tracked result, the
+/// default of its `useQuery`). Parts read once stay tracked; until one is
+/// read, every change re-renders.
+pub struct TrackedQueryHandle<T> {
+    handle: UseQueryHandle<T>,
+    tracked: Rc<Cell<u16>>,
+}
+
+impl<T> TrackedQueryHandle<T> {
+    fn read(&self, part: ResultProp) -> &QueryObserverResult {
+        let bit = ResultProp::ALL.iter().position(|p| *p == part).unwrap_or(0);
+        self.tracked.set(self.tracked.get() | 1 << bit);
+        &self.handle.result
+    }
+
+    /// The data decoded (or the placeholder).
+    pub fn data(&self) -> Option<&Rc<T>> {
+        self.read(ResultProp::Data);
+        self.handle.data.as_ref()
+    }
+
+    /// The settled error, or a decoding error (which comes with new data:
+    /// reading the error tracks both).
+    pub fn error(&self) -> Option<&QueryError> {
+        self.read(ResultProp::Error);
+        self.read(ResultProp::Data);
+        self.handle.error.as_ref()
+    }
+
+    /// `pending`, `success` or `error`.
+    pub fn status(&self) -> QueryStatus {
+        self.read(ResultProp::Status).status
+    }
+
+    /// `fetching`, `paused` or `idle`.
+    pub fn fetch_status(&self) -> crate::query::FetchStatus {
+        self.read(ResultProp::FetchStatus).fetch_status
+    }
+
+    /// No data yet.
+    pub fn is_pending(&self) -> bool {
+        self.read(ResultProp::Status).is_pending()
+    }
+
+    /// Has data.
+    pub fn is_success(&self) -> bool {
+        self.read(ResultProp::Status).is_success()
+    }
+
+    /// Failed.
+    pub fn is_error(&self) -> bool {
+        self.read(ResultProp::Status).is_error()
+    }
+
+    /// A fetch is running.
+    pub fn is_fetching(&self) -> bool {
+        self.read(ResultProp::FetchStatus).is_fetching()
+    }
+
+    /// A fetch waits for the network.
+    pub fn is_paused(&self) -> bool {
+        self.read(ResultProp::FetchStatus).is_paused()
+    }
+
+    /// The first fetch is running (no data yet).
+    pub fn is_loading(&self) -> bool {
+        self.read(ResultProp::Status);
+        self.read(ResultProp::FetchStatus).is_loading()
+    }
+
+    /// A fetch runs while there is data.
+    pub fn is_refetching(&self) -> bool {
+        self.read(ResultProp::Status);
+        self.read(ResultProp::FetchStatus).is_refetching()
+    }
+
+    /// The data is stale.
+    pub fn is_stale(&self) -> bool {
+        self.read(ResultProp::IsStale).is_stale
+    }
+
+    /// The data shown is the placeholder.
+    pub fn is_placeholder_data(&self) -> bool {
+        self.read(ResultProp::IsPlaceholderData).is_placeholder_data
+    }
+
+    /// Fetched at least once.
+    pub fn is_fetched(&self) -> bool {
+        self.read(ResultProp::IsFetched).is_fetched
+    }
+
+    /// Fetched since the component mounted.
+    pub fn is_fetched_after_mount(&self) -> bool {
+        self.read(ResultProp::IsFetched).is_fetched_after_mount
+    }
+
+    /// When the data was fetched (ms).
+    pub fn data_updated_at(&self) -> i64 {
+        self.read(ResultProp::DataUpdatedAt).data_updated_at
+    }
+
+    /// When the query last failed (ms).
+    pub fn error_updated_at(&self) -> i64 {
+        self.read(ResultProp::ErrorUpdatedAt).error_updated_at
+    }
+
+    /// Failed attempts of the current fetch.
+    pub fn failure_count(&self) -> u32 {
+        self.read(ResultProp::FailureCount).failure_count
+    }
+
+    /// The last attempt's error.
+    pub fn failure_reason(&self) -> Option<&QueryError> {
+        self.read(ResultProp::FailureReason).failure_reason.as_ref()
+    }
+
+    /// Infinite queries: a next page to load.
+    pub fn has_next_page(&self) -> bool {
+        self.read(ResultProp::Pages).has_next_page
+    }
+
+    /// Infinite queries: a page before the first to load.
+    pub fn has_previous_page(&self) -> bool {
+        self.read(ResultProp::Pages).has_previous_page
+    }
+
+    /// Infinite queries: the next page is being fetched.
+    pub fn is_fetching_next_page(&self) -> bool {
+        self.read(ResultProp::Pages).is_fetching_next_page
+    }
+
+    /// Infinite queries: the page before is being fetched.
+    pub fn is_fetching_previous_page(&self) -> bool {
+        self.read(ResultProp::Pages).is_fetching_previous_page
+    }
+
+    /// Fetch again now (reading it tracks nothing).
+    pub fn refetch(&self) -> &Callback<()> {
+        &self.handle.refetch
+    }
+
+    /// Infinite queries: load the next page.
+    pub fn fetch_next_page(&self) -> &Callback<()> {
+        &self.handle.fetch_next_page
+    }
+
+    /// Infinite queries: load the page before the first.
+    pub fn fetch_previous_page(&self) -> &Callback<()> {
+        &self.handle.fetch_previous_page
+    }
+}
+
+/// [`use_query`] with TanStack's tracked result: the component re-renders
+/// only for the parts of the result it reads (see [`TrackedQueryHandle`]);
+/// a component showing only the data is not rendered again for a
+/// background refetch (`is_fetching` going true and back) that brings the
+/// same data. [`use_query_notifying`] names the parts instead.
+///
+/// ```no_run
+/// use querent::options::fetcher;
+/// use querent::typed::{Key, QuerySpec};
+/// use querent::yew::use_query_tracked;
+/// use yew::prelude::*;
+///
+/// #[function_component]
+/// fn Title() -> Html {
+///     let spec = QuerySpec::<String>::new(
+///         Key::new(&("title",)),
+///         fetcher(|_| async { Ok(serde_json::json!("Hello")) }),
+///         Default::default(),
+///     );
+///     let title = use_query_tracked(spec);
+///     html! { <h1>{ title.data().map(|t| t.to_string()).unwrap_or_default() }</h1> }
+/// }
+/// ```
+#[hook]
+pub fn use_query_tracked<T>(spec: QuerySpec<T>) -> TrackedQueryHandle<T>
+where
+    T: DeserializeOwned + 'static,
+{
+    let (key, fetcher, options) = spec.into_parts();
+    let tracked = (*use_memo((), |()| Rc::new(Cell::new(0u16)))).clone();
+    let handle = use_observed(
+        key,
+        fetcher,
+        options,
+        false,
+        None,
+        Some(Rc::clone(&tracked)),
+    );
+    TrackedQueryHandle { handle, tracked }
 }
 
 /// The hook's observer: made on the first render, mounted by an effect,
@@ -289,6 +484,10 @@ fn use_observer(
 /// after it, reports the fetch it started, which that render already
 /// showed: no second render for it (TanStack's optimistic result becomes
 /// the observer's current one).
+///
+/// With `tracked` (a set of [`ResultProp`] bits the component's reads add
+/// to), only a change of a tracked part counts, as long as one is tracked
+/// (TanStack's tracked result: nothing read yet, every change counts).
 #[hook]
 fn use_observed_result(
     key: &QueryKey,
@@ -296,13 +495,22 @@ fn use_observed_result(
     options: &QueryOptions,
     suspense: bool,
     notify: Option<&'static [ResultProp]>,
+    tracked: Option<Rc<Cell<u16>>>,
 ) -> (QueryObserverResult, Controls) {
     let force = use_force_update();
     let shown: Rc<RefCell<Option<QueryObserverResult>>> = use_mut_ref(|| None);
     let on_change: Rc<dyn Fn(&QueryObserverResult)> = {
         let shown = Rc::clone(&shown);
         Rc::new(move |result| {
-            if shown.borrow().as_ref() != Some(result) {
+            let bits = tracked.as_ref().map_or(0, |t| t.get());
+            let changed = match shown.borrow().as_ref() {
+                Some(shown) if bits != 0 => ResultProp::ALL
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| bits & (1 << i) != 0 && p.changed(shown, result)),
+                shown => shown != Some(result),
+            };
+            if changed {
                 force.force_update();
             }
         })
@@ -319,11 +527,13 @@ fn use_observed<T>(
     options: QueryOptions,
     suspense: bool,
     notify: Option<&'static [ResultProp]>,
+    tracked: Option<Rc<Cell<u16>>>,
 ) -> UseQueryHandle<T>
 where
     T: DeserializeOwned + 'static,
 {
-    let (result, controls) = use_observed_result(&key, &fetcher, &options, suspense, notify);
+    let (result, controls) =
+        use_observed_result(&key, &fetcher, &options, suspense, notify, tracked);
     let decoded_cache: Rc<RefCell<Decoded<T>>> = use_mut_ref(|| None);
     let data = result
         .data
@@ -514,6 +724,7 @@ where
         Rc::clone(&fetcher),
         options.clone(),
         true,
+        None,
         None,
     );
     let options = QueryOptions {

@@ -122,10 +122,16 @@ impl ReturnTo {
 /// `text` with the characters that have a meaning in a query string
 /// (`%`, `&`, `=`, `+`, `#`, `?`, space) written as `%XX`.
 fn percent_encoded(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '%' | '&' | '=' | '+' | '#' | '?' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            '%' | '&' | '=' | '+' | '#' | '?' | ' ' => {
+                let b = c as usize;
+                out.push('%');
+                out.push(char::from(HEX[b >> 4]));
+                out.push(char::from(HEX[b & 15]));
+            }
             c => out.push(c),
         }
     }
@@ -140,9 +146,9 @@ fn percent_decoded(value: &str) -> Option<String> {
     while let Some(b) = rest.next() {
         match b {
             b'%' => {
-                let hex = [rest.next()?, rest.next()?];
-                let hex = std::str::from_utf8(&hex).ok()?;
-                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                let digit = |b: u8| char::from(b).to_digit(16);
+                let (high, low) = (digit(rest.next()?)?, digit(rest.next()?)?);
+                bytes.push((high * 16 + low) as u8);
             }
             b'+' => bytes.push(b' '),
             b => bytes.push(b),

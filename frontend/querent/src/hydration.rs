@@ -129,23 +129,21 @@ impl DehydratedState {
             Value::Array(segments) => Ok(QueryKey::from(segments)),
             _ => Err("a query key is a list".to_owned()),
         };
-        let queries = list("queries")?
-            .into_iter()
-            .map(|query| {
-                let (Some(key_value), Some(state)) = (query.get("key"), query.get("state")) else {
-                    return Err("a query has a key and a state".to_owned());
-                };
-                Ok(DehydratedQuery {
-                    key: key(key_value.clone())?,
-                    state: crate::json::decode(state).map_err(|e| e.to_string())?,
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let mut queries = Vec::new();
+        for query in list("queries")? {
+            let (Some(key_value), Some(state)) = (query.get("key"), query.get("state")) else {
+                return Err("a query has a key and a state".to_owned());
+            };
+            queries.push(DehydratedQuery {
+                key: key(key_value.clone())?,
+                state: crate::json::decode(state).map_err(|e| e.to_string())?,
+            });
+        }
         let mutations = list("mutations")?;
-        let pending = list("pending")?
-            .into_iter()
-            .map(key)
-            .collect::<Result<_, _>>()?;
+        let mut pending = Vec::new();
+        for value in list("pending")? {
+            pending.push(key(value)?);
+        }
         let version = match fields.get("version") {
             None => 0,
             Some(v) => v

@@ -53,7 +53,8 @@ pub enum Route {
 pub struct ReturnTo(Option<(u8, i64)>);
 
 impl ReturnTo {
-    /// Back to `route` (the posts, for a page one does not return to).
+    /// Back to `route`: for a sign-in page, the page it goes back to; the
+    /// posts for a page one does not return to (a redirect, not found).
     pub fn to(route: Route) -> Self {
         let (kind, n) = match route {
             Route::Home => (0, 0),

@@ -563,11 +563,8 @@ async fn the_sign_in_and_out_forms_work_without_javascript(app: TestApp) {
     }
     // The sign-in page a link opens carries its page into the form.
     let html = app
-        .client
-        .get(app.url("/sign-in?return_to=%2Fposts%2F3"))
-        .send()
+        .get("/sign-in?return_to=%2Fposts%2F3")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

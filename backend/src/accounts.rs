@@ -25,8 +25,17 @@ pub const DEMO_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Vl5jXVWeeVx
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "session";
 
-/// How long a session lasts from sign-in.
+/// How long a session lasts since it was last used (it slides: each day a
+/// session is used, it is given this long again).
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// How often a used session's end moves on: at most one write a day per
+/// session, whatever the requests.
+pub const SESSION_SLIDE_MS: i64 = 24 * 3600 * 1000;
+
+/// How long the browser keeps the session cookie: the longest browsers
+/// allow (400 days); the database says whether the session still lives.
+pub const SESSION_COOKIE_MAX_AGE_MS: i64 = 400 * 24 * 3600 * 1000;
 
 /// The window the sign-in limit counts failures in.
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -196,18 +205,26 @@ pub fn sign_in(
 }
 
 /// The user a session token belongs to, if the session exists and has not
-/// expired.
+/// expired. A session used a day or more after its end last moved is given
+/// [`SESSION_TTL_MS`] from now (an expired or ended one is not revived).
 pub fn viewer(conn: &mut DbConn, token: &str, now: i64) -> QueryResult<Option<User>> {
-    let user_id: Option<i64> = sessions::table
-        .find(token_hash(token))
+    let hash = token_hash(token);
+    let live: Option<(i64, i64)> = sessions::table
+        .find(&hash)
         .filter(sessions::expires_at.gt(now))
-        .select(sessions::user_id)
+        .select((sessions::user_id, sessions::expires_at))
         .first(conn)
         .optional()?;
-    match user_id {
-        Some(id) => crate::db::repo::get_user(conn, UserId(id)),
-        None => Ok(None),
+    let Some((user_id, expires_at)) = live else {
+        return Ok(None);
+    };
+    if expires_at <= now + SESSION_TTL_MS - SESSION_SLIDE_MS {
+        diesel::update(sessions::table.find(&hash))
+            .filter(sessions::expires_at.gt(now))
+            .set(sessions::expires_at.eq(now + SESSION_TTL_MS))
+            .execute(conn)?;
     }
+    crate::db::repo::get_user(conn, UserId(user_id))
 }
 
 /// Ends the session of `token` (everywhere: it is gone from the database).

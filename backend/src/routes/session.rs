@@ -84,7 +84,7 @@ pub async fn create_session(
     let (user, token) = sign_in(&state, &req, body.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .cookie(cookie(&req, &token, accounts::SESSION_TTL_MS))
+        .cookie(session_cookie(&req, &token))
         .json(info(&state, Some(user))))
 }
 
@@ -153,9 +153,10 @@ pub(crate) async fn sign_in(
     Ok(signed_in)
 }
 
-/// The session cookie holding `token`, for `SESSION_TTL_MS`.
+/// The session cookie holding `token`, kept by the browser as long as it
+/// allows: the session's own end (sliding, in the database) decides.
 pub(crate) fn session_cookie(req: &HttpRequest, token: &str) -> Cookie<'static> {
-    cookie(req, token, accounts::SESSION_TTL_MS)
+    cookie(req, token, accounts::SESSION_COOKIE_MAX_AGE_MS)
 }
 
 /// The cookie that removes the session cookie.

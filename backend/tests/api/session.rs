@@ -1,7 +1,7 @@
 //! Signing in and out (`/api/session`): the cookie, sessions in the
 //! database (another instance and a restart honour them, sign-out ends
-//! them everywhere), one answer for an unknown email and a wrong password,
-//! and the sign-in rate limit.
+//! them everywhere; one in use slides on), one answer for an unknown email
+//! and a wrong password, and the sign-in rate limit.
 
 use crate::both_engines;
 use crate::helpers::{TestApp, assert_error, spawn_app_on};
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 both_engines!(
     sign_in_and_out,
     sessions_live_in_the_database,
+    a_session_in_use_keeps_going_and_an_expired_one_stays_ended,
     wrong_credentials_are_refused_alike_and_limited,
     writes_need_a_session_and_the_owner,
     a_write_with_the_session_from_another_site_is_refused,
@@ -117,6 +118,76 @@ async fn sign_in_and_out(app: TestApp) {
         .post_json("/api/session", &json!({"email": "bret@example.com"}))
         .await;
     assert_eq!(res.status().as_u16() / 100, 4);
+}
+
+/// Runs `sql` on the app's database directly (as another program would).
+fn execute_sql(app: &TestApp, sql: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    let done = if app.database_url.starts_with("postgres") {
+        let mut conn = diesel::PgConnection::establish(&app.database_url).expect("PostgreSQL");
+        diesel::sql_query(sql).execute(&mut conn)
+    } else {
+        let mut conn = diesel::SqliteConnection::establish(&app.database_url).expect("SQLite");
+        diesel::sql_query(sql).execute(&mut conn)
+    };
+    done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Sessions slide: one used near its end is given 30 days again (a day of
+/// use moves it once), so a person who keeps coming back stays signed in;
+/// an expired one is not revived by being shown again. The cookie is kept
+/// by the browser as long as it allows (the database decides).
+async fn a_session_in_use_keeps_going_and_an_expired_one_stays_ended(app: TestApp) {
+    let hour = 3_600_000;
+    let res = sign_in(&app, "bret@example.com", PASSWORD, None).await;
+    let (cookie, header) = session_cookie(&res);
+    assert!(header.contains("Max-Age=34560000"), "400 days: {header}");
+    // 29 days and 23 hours later (its end an hour away), it is used...
+    execute_sql(
+        &app,
+        &format!("UPDATE sessions SET expires_at = {}", now_ms() + hour),
+    );
+    assert_eq!(who(&app, &cookie).await["id"], 1);
+    // ...so it did not end an hour later: its end moved a month on.
+    execute_sql(
+        &app,
+        &format!(
+            "DELETE FROM sessions WHERE expires_at < {}",
+            now_ms() + 29 * 24 * hour
+        ),
+    );
+    assert_eq!(who(&app, &cookie).await["id"], 1, "slid on");
+
+    // Expired: ended, and being shown again does not move its end (given
+    // an hour back by hand, it has that hour, not a month).
+    execute_sql(
+        &app,
+        &format!("UPDATE sessions SET expires_at = {}", now_ms() - 1),
+    );
+    assert_eq!(who(&app, &cookie).await, Value::Null);
+    execute_sql(
+        &app,
+        &format!("UPDATE sessions SET expires_at = expires_at + {hour}"),
+    );
+    execute_sql(
+        &app,
+        &format!(
+            "DELETE FROM sessions WHERE expires_at > {}",
+            now_ms() + 2 * hour
+        ),
+    );
+    assert_eq!(
+        who(&app, &cookie).await["id"],
+        1,
+        "not revived when shown expired"
+    );
 }
 
 async fn sessions_live_in_the_database(app: TestApp) {

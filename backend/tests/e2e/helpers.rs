@@ -760,20 +760,22 @@ const TRACK_REQUESTS_JS: &str = r#"(() => {
   window.__network = () => ({ open, quietFor: performance.now() - changed });
   const record = (kind, url, method) => {
     const u = new URL(url, location.href);
-    requests.push({ kind, method, path: u.pathname + u.search });
+    const entry = { kind, method, path: u.pathname + u.search };
+    requests.push(entry);
     changed = performance.now();
+    return entry;
   };
   const fetch = window.fetch;
   window.fetch = function (input, init) {
     const isRequest = input instanceof Request;
     const url = isRequest ? input.url : String(input);
     const method = ((init && init.method) || (isRequest ? input.method : 'GET')).toUpperCase();
-    record('fetch', url, method);
+    const entry = record('fetch', url, method);
     open += 1;
-    const done = () => { open -= 1; changed = performance.now(); };
+    const done = (outcome) => { entry.outcome = outcome; open -= 1; changed = performance.now(); };
     return fetch.apply(this, arguments).then(
-      (r) => { done(); return r; },
-      (e) => { done(); throw e; });
+      (r) => { done(r.status); return r; },
+      (e) => { done(String(e && e.name)); throw e; });
   };
   const EventSource = window.EventSource;
   window.EventSource = class extends EventSource {
@@ -1186,6 +1188,22 @@ impl Browser {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
+    }
+
+    /// Waits for `css`; on a timeout the panic lists every request the page
+    /// made and how each ended (for a wait that hangs on data).
+    pub(crate) async fn wait_for_explaining(&self, css: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.exists(css).await {
+            if Instant::now() > deadline {
+                let requests = self.js("return JSON.stringify(window.__requests)").await;
+                panic!(
+                    "waiting for {css}; the page's requests: {requests}{}",
+                    self.diagnose().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Waits until no query is fetching (the progress bar is idle) and the

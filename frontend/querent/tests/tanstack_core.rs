@@ -669,6 +669,53 @@ fn the_last_observer_leaving_stops_a_fetch_that_reads_its_signal() {
     );
 }
 
+/// A component replaced by another of the same query (the one leaving was
+/// the last observer, so the fetch it read the signal of is cancelled and
+/// reverted): the one arriving fetches again and gets the data, in either
+/// order of leaving and arriving.
+#[test]
+fn an_observer_arriving_as_the_last_one_leaves_gets_the_data() {
+    for leave_first in [true, false] {
+        let (platform, mut rt) = FakePlatform::new();
+        let client = QueryClient::new(platform.clone());
+        let heard = Rc::new(std::cell::Cell::new(0));
+        let k = key(json!(["key"]));
+        let fetcher = signal_reading(&platform, Rc::clone(&heard));
+        client.prefetch_query(&k, Rc::clone(&fetcher), QueryOptions::default());
+        rt.advance(10);
+        let leaving = querent::QueryObserver::new(
+            &client,
+            k.clone(),
+            Rc::clone(&fetcher),
+            QueryOptions::default(),
+            || {},
+        );
+        rt.advance(10);
+        let arriving = if leave_first {
+            drop(leaving);
+            querent::QueryObserver::new(&client, k.clone(), fetcher, QueryOptions::default(), || {})
+        } else {
+            let arriving = querent::QueryObserver::new(
+                &client,
+                k.clone(),
+                fetcher,
+                QueryOptions::default(),
+                || {},
+            );
+            drop(leaving);
+            arriving
+        };
+        rt.advance(300);
+        let result = arriving.result();
+        assert_eq!(
+            result.data.as_deref(),
+            Some(&json!("data")),
+            "leave first: {leave_first}"
+        );
+        assert_eq!(result.fetch_status, FetchStatus::Idle);
+    }
+}
+
 /// › "should continue if cancellation is not supported and signal is not
 /// consumed": a fetcher that never reads its signal runs on, and its answer
 /// is cached.

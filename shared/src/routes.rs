@@ -103,10 +103,7 @@ impl ReturnTo {
     /// Reads `return_to` from a query string (`return_to=%2Fposts%2F3`,
     /// with or without `?`).
     fn from_query(query: &str) -> Self {
-        query
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("return_to="))
+        query_param(query, "return_to")
             .and_then(percent_decoded)
             .map_or_else(Self::default, |path| Self::parse(&path))
     }
@@ -118,6 +115,15 @@ impl ReturnTo {
             Some(_) => vec![("return_to", self.route().path())],
         }
     }
+}
+
+/// The (first) value of `name` in a query string (`a=1&b=2`, with or
+/// without `?`), as written.
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// `text` with the characters that have a meaning in a query string
@@ -195,10 +201,7 @@ impl CountSearch {
     /// Reads `n` from a query string (`n=2&x=y`, with or without `?`); the
     /// default when it is missing or bad. A repeated `n` takes the first.
     pub fn parse(query: &str) -> Self {
-        query
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("n="))
+        query_param(query, "n")
             .and_then(|n| {
                 // Canonical decimal only, so each count has one URL.
                 let digits = n.strip_prefix('-').unwrap_or(n);

@@ -131,12 +131,16 @@ impl DehydratedState {
         };
         let mut queries = Vec::new();
         for query in list("queries")? {
-            let (Some(key_value), Some(state)) = (query.get("key"), query.get("state")) else {
+            let Value::Object(mut query) = query else {
+                return Err("a query is an object".to_owned());
+            };
+            let (Some(key_value), Some(state)) = (query.remove("key"), query.remove("state"))
+            else {
                 return Err("a query has a key and a state".to_owned());
             };
             queries.push(DehydratedQuery {
-                key: key(key_value.clone())?,
-                state: crate::json::decode(state).map_err(|e| e.to_string())?,
+                key: key(key_value)?,
+                state: DehydratedQueryState::from_json(state)?,
             });
         }
         let mutations = list("mutations")?;
@@ -213,20 +217,23 @@ pub enum DehydratedQueryState {
 impl<'de> Deserialize<'de> for DehydratedQueryState {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let Value::Object(mut fields) = Value::deserialize(deserializer)? else {
-            return Err(D::Error::custom("a query state is an object"));
+        Self::from_json(Value::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+impl DehydratedQueryState {
+    /// Read from a value of its own (its data moved, not copied).
+    fn from_json(value: Value) -> Result<Self, String> {
+        let Value::Object(mut fields) = value else {
+            return Err("a query state is an object".into());
         };
         let updated_at = fields
             .get("updated_at")
             .and_then(Value::as_i64)
-            .ok_or_else(|| D::Error::missing_field("updated_at"))?;
+            .ok_or("missing field `updated_at`")?;
         match fields.get("status").and_then(Value::as_str) {
             Some("success") => Ok(Self::Success {
-                data: Rc::new(
-                    fields
-                        .remove("data")
-                        .ok_or_else(|| D::Error::missing_field("data"))?,
-                ),
+                data: Rc::new(fields.remove("data").ok_or("missing field `data`")?),
                 updated_at,
             }),
             Some("error") => Ok(Self::Error {
@@ -234,14 +241,14 @@ impl<'de> Deserialize<'de> for DehydratedQueryState {
                     .get("http_status")
                     .and_then(Value::as_u64)
                     .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| D::Error::missing_field("http_status"))?,
-                error: fields
-                    .remove("error")
-                    .ok_or_else(|| D::Error::missing_field("error"))?,
+                    .ok_or("missing field `http_status`")?,
+                error: fields.remove("error").ok_or("missing field `error`")?,
                 updated_at,
             }),
-            Some(other) => Err(D::Error::unknown_variant(other, &["success", "error"])),
-            None => Err(D::Error::missing_field("status")),
+            Some(other) => Err(format!(
+                "unknown variant `{other}`, expected `success` or `error`"
+            )),
+            None => Err("missing field `status`".into()),
         }
     }
 }

@@ -225,31 +225,30 @@ impl Serialize for MutationRecord {
 impl<'de> Deserialize<'de> for MutationRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use crate::json::field;
-        let value = Value::deserialize(d)?;
-        let read = || -> Result<Self, String> {
+        let mut value = Value::deserialize(d)?;
+        // Everything but the variables and the data, which are then moved
+        // out of the value (not copied).
+        let read = |value: &Value| -> Result<Self, String> {
             let text = |name: &str| {
-                field(&value, name)
+                field(value, name)
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .ok_or(format!("a mutation's {name} is a string"))
             };
             let number = |name: &str| {
-                field(&value, name)
+                field(value, name)
                     .and_then(Value::as_i64)
                     .ok_or(format!("a mutation's {name} is a number"))
             };
-            let status = field(&value, "status").and_then(Value::as_str);
+            let status = field(value, "status").and_then(Value::as_str);
             Ok(Self {
-                id: field(&value, "id")
+                id: field(value, "id")
                     .and_then(Value::as_u64)
                     .ok_or("a mutation's id is a number")?,
                 mutation_key: text("mutation_key")?,
-                variables: value
-                    .get("variables")
-                    .cloned()
-                    .ok_or("a mutation has variables")?,
+                variables: Value::Null,
                 idempotency_key: text("idempotency_key")?,
-                scope: match field(&value, "scope") {
+                scope: match field(value, "scope") {
                     None => None,
                     Some(_) => Some(text("scope")?),
                 },
@@ -265,13 +264,22 @@ impl<'de> Deserialize<'de> for MutationRecord {
                         u32::try_from(number("failure_count")?).map_err(|e| e.to_string())?
                     }
                 },
-                data: field(&value, "data").cloned(),
-                error: field(&value, "error")
+                data: None,
+                error: field(value, "error")
                     .map(QueryError::from_json)
                     .transpose()?,
             })
         };
-        read().map_err(serde::de::Error::custom)
+        let mut record = read(&value).map_err(serde::de::Error::custom)?;
+        record.variables = value
+            .get_mut("variables")
+            .map(Value::take)
+            .ok_or_else(|| serde::de::Error::custom("a mutation has variables"))?;
+        record.data = value
+            .get_mut("data")
+            .map(Value::take)
+            .filter(|v| !v.is_null());
+        Ok(record)
     }
 }
 

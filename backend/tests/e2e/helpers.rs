@@ -1197,8 +1197,19 @@ impl Browser {
         while !self.exists(css).await {
             if Instant::now() > deadline {
                 let requests = self.js("return JSON.stringify(window.__requests)").await;
+                // The query devtools (in the test build): what the cache
+                // holds, to tell a result never stored from one not shown.
+                let queries = self
+                    .js(
+                        "const t = document.querySelector('button.querent-devtools-toggle');
+                         if (t) t.click();
+                         return new Promise(r => setTimeout(() => r([...document
+                           .querySelectorAll('tr.querent-devtools-query')]
+                           .map(row => row.dataset.key + ' ' + row.textContent.trim())), 300));",
+                    )
+                    .await;
                 panic!(
-                    "waiting for {css}; the page's requests: {requests}{}",
+                    "waiting for {css}; the page's requests: {requests}; its queries: {queries}{}",
                     self.diagnose().await
                 );
             }
